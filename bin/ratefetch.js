@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Thin executable: check Node, load the compiled CLI, exit with its code.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 18)) {
+  process.stderr.write(`ratefetch needs Node 20.18 or newer; this is ${process.version}.\n`);
+  process.exit(2);
+}
+const { runCli } = await import('../dist/cli/main.js');
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  signals: process,
+});

@@ -1,0 +1,117 @@
+/** The commander program: flags, their parsers, help groups and examples. No behaviour. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULTS, VERSION } from '../options.js';
+
+export interface CliFlags {
+  rps?: number;
+  burst?: number;
+  concurrency: number;
+  retries: number;
+  maxBackoff: number;
+  maxRetryAfter: number;
+  timeout: number;
+  method: string;
+  header: string[];
+  data?: string;
+  userAgent: string;
+  maxRedirects: number;
+  output?: string;
+  append: boolean;
+  bodyFormat: string;
+  maxBody: number;
+  includeHeaders: boolean;
+  statsFile?: string;
+  redactParam: string[];
+  quiet: boolean;
+  verbose: boolean;
+  progress?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ ratefetch urls.txt --rps 5 | jq -c 'select(.ok) | .body'
+  $ ratefetch urls.txt --rps 20 -c 16 -H 'Authorization: Bearer $TOKEN' -o out.ndjson
+  $ cat urls.txt | ratefetch - --rps 0.5 --retries 8 --max-retry-after 300
+  $ ratefetch urls.txt -X POST -d @payload.json -H 'Content-Type: application/json'
+  $ ratefetch urls.txt --quiet --stats-file stats.json -o out.ndjson   # cron
+
+Each input line gets exactly one NDJSON record on stdout (or -o): see README for the schema.
+Exit codes: 0 all ok, 1 some records not ok, 2 usage error, 70 internal error,
+74 output write error, 130/143 interrupted by SIGINT/SIGTERM.
+`;
+
+export function buildProgram(): Command {
+  const program = new Command('ratefetch')
+    .description('Fetch every URL in a list as fast as the API allows and no faster: one NDJSON record per input line.')
+    .argument('[input]', "file with one URL per line; '-' or none reads stdin")
+    .version(VERSION, '--version', 'print the version and exit')
+    .helpOption('-h, --help', 'show this help and exit')
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false);
+
+  program.optionsGroup('Rate:');
+  program.addOption(new Option('--rps <n>', 'request starts per second for the whole run, decimals allowed (default: no cap)').argParser(positiveNumber));
+  program.addOption(new Option('--burst <n>', 'starts allowed back to back (default: 1, or rps × 20 ms when larger)').argParser(wholeNumber(1)));
+  program.addOption(new Option('-c, --concurrency <n>', 'requests in flight at most').default(DEFAULTS.concurrency).argParser(wholeNumber(1)));
+
+  program.optionsGroup('Retries:');
+  program.addOption(new Option('--retries <n>', 'retries per input after the first attempt').default(DEFAULTS.retries).argParser(wholeNumber(0)));
+  program.addOption(new Option('--max-backoff <seconds>', 'cap on computed backoff').default(DEFAULTS.maxBackoffMs / 1000).argParser(nonNegativeNumber));
+  program.addOption(
+    new Option('--max-retry-after <seconds>', 'fail a record (RETRY_AFTER_TOO_LONG) rather than wait longer than this').default(DEFAULTS.maxRetryAfterMs / 1000).argParser(nonNegativeNumber),
+  );
+  program.addOption(new Option('--timeout <seconds>', 'whole attempt, connect to last body byte').default(DEFAULTS.timeoutMs / 1000).argParser(positiveNumber));
+
+  program.optionsGroup('Request:');
+  program.addOption(new Option('-X, --method <method>', 'HTTP method').default(DEFAULTS.method));
+  program.addOption(new Option('-H, --header <header>', "request header 'Name: value' (repeatable)").default([]).argParser(collect));
+  program.addOption(new Option('-d, --data <text|@file>', 'request body, or @file to read it from a file'));
+  program.addOption(new Option('-A, --user-agent <text>', 'User-Agent header').default(DEFAULTS.userAgent));
+  program.addOption(new Option('--max-redirects <n>', "redirects to follow (0 = don't follow)").default(DEFAULTS.maxRedirects).argParser(wholeNumber(0)));
+
+  program.optionsGroup('Output:');
+  program.addOption(new Option('-o, --output <file>', 'write records to a file instead of stdout'));
+  program.addOption(new Option('--append', 'append to the -o file instead of replacing it').default(false));
+  program.addOption(
+    new Option('--body-format <format>', 'how bodies go into records (auto: JSON if the type says so, text for text types, else base64)')
+      .choices(['auto', 'json', 'text', 'base64', 'none'])
+      .default(DEFAULTS.bodyFormat),
+  );
+  program.addOption(new Option('--max-body <bytes>', 'largest decoded body kept; larger ones are BODY_TOO_LARGE').default(DEFAULTS.maxBodyBytes).argParser(wholeNumber(0)));
+  program.addOption(new Option('--include-headers', 'put response headers in each record').default(false));
+  program.addOption(new Option('--stats-file <file>', 'write the end-of-run stats as JSON (also with --quiet)'));
+  program.addOption(new Option('--redact-param <name>', 'another query parameter whose value is a secret (repeatable)').default([]).argParser(collect));
+
+  program.optionsGroup('Display:');
+  program.addOption(new Option('-q, --quiet', 'print nothing on stderr but fatal errors').default(false));
+  program.addOption(new Option('-v, --verbose', 'one line per retry and pause; stack traces for internal errors').default(false));
+  program.addOption(new Option('--progress', 'show the live progress bar even when stderr is not a terminal'));
+  program.addOption(new Option('--no-progress', 'no live progress (the summary still prints)'));
+
+  program.addHelpText('after', EXAMPLES);
+  return program;
+}
+
+function positiveNumber(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('Expected a number above 0.');
+  return number;
+}
+
+function nonNegativeNumber(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0) throw new InvalidArgumentError('Expected a number of 0 or more.');
+  return number;
+}
+
+function wholeNumber(min: number): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || number < min) throw new InvalidArgumentError(`Expected a whole number of ${min} or more.`);
+    return number;
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,56 @@
+import type { FetchRecord } from './record.js';
+
+/**
+ * Everything the scheduler tells its watchers. A closed union: the reporter and stats
+ * subscribe and never reach into the pipeline. Times are epoch milliseconds; URLs and
+ * reasons are already redacted.
+ */
+export type RunEvent =
+  /** An input item was read (valid or not). */
+  | { type: 'input'; line: number }
+  /** The input is exhausted; `total` items were read. */
+  | { type: 'input-end'; total: number }
+  /** An attempt went on the wire (hop > 0 for a redirect hop). */
+  | { type: 'attempt-start'; line: number; host: string; attempt: number; hop: number }
+  /** An attempt finished: a response (status) or a failure (code). */
+  | {
+      type: 'attempt-end';
+      line: number;
+      host: string;
+      attempt: number;
+      status: number | null;
+      code: string | null;
+      latencyMs: number;
+    }
+  /** A request will be tried again after `delayMs`. */
+  | {
+      type: 'retry';
+      line: number;
+      host: string;
+      attempt: number;
+      delayMs: number;
+      source: 'server' | 'backoff';
+      reason: string;
+    }
+  /** A whole host is paused until `untilMs` (epoch ms). */
+  | {
+      type: 'pause';
+      host: string;
+      untilMs: number;
+      delayMs: number;
+      source: 'server' | 'backoff';
+      reason: string;
+    }
+  /**
+   * A stretch of time in which a slot was free and requests were waiting, but the limiter
+   * (a rate or a pause) let none start. Summed, it is the time the run spent rate-limited.
+   */
+  | { type: 'rate-wait'; waitedMs: number }
+  /** The run was asked to stop (signal or closed output). */
+  | { type: 'interrupt'; reason: string }
+  /** The final record for one input. */
+  | { type: 'record'; record: FetchRecord };
+
+export type RunEventType = RunEvent['type'];
+
+export type RunEventListener = (event: RunEvent) => void;

@@ -1,0 +1,173 @@
+/**
+ * One HTTP attempt: send, read and decode the body under a cap and an overall deadline, and
+ * describe what happened as a value. No retries, no sleeping, no Retry-After here.
+ */
+import { pipeline } from 'node:stream/promises';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Readable, Transform } from 'node:stream';
+import { request, type Dispatcher } from 'undici';
+import type { BodyFormat } from '../options.js';
+import type { BodyEncoding } from '../record.js';
+import { classifyError } from './classify.js';
+import type { AttemptOutcome, ResponseOutcome } from './outcome.js';
+
+export interface AttemptRequest {
+  method: string;
+  url: URL;
+  headers: Array<[string, string]>;
+  body: string | Uint8Array | undefined;
+}
+
+export interface AttemptSettings {
+  dispatcher: Dispatcher;
+  timeoutMs: number;
+  maxBodyBytes: number;
+  bodyFormat: BodyFormat;
+  /** When true, a 3xx with a Location is a hop: its body is discarded, not decoded. */
+  followRedirects: boolean;
+  /** Aborts the attempt at once (hard stop after an interrupt's grace). */
+  signal?: AbortSignal | undefined;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+class AttemptTimeout extends Error {}
+class BodyTooLarge extends Error {}
+
+export async function attempt(req: AttemptRequest, settings: AttemptSettings): Promise<AttemptOutcome> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const controller = new AbortController();
+  // undici's bodyTimeout measures gaps between chunks; a slow-drip body needs a whole deadline.
+  const deadline = setTimeout(() => controller.abort(new AttemptTimeout()), settings.timeoutMs);
+  const stop = () => controller.abort(settings.signal?.reason);
+  settings.signal?.addEventListener('abort', stop, { once: true });
+  if (settings.signal?.aborted) stop();
+
+  try {
+    const response = await request(req.url, {
+      method: req.method as Dispatcher.HttpMethod,
+      headers: req.headers.flat(),
+      body: req.body,
+      signal: controller.signal,
+      dispatcher: settings.dispatcher,
+      headersTimeout: settings.timeoutMs,
+      bodyTimeout: settings.timeoutMs,
+    });
+    const headers = normalizeHeaders(response.headers);
+    const contentType = firstValue(headers['content-type']) ?? null;
+    const base = { kind: 'response' as const, status: response.statusCode, statusText: '', headers, contentType };
+
+    const isHop = settings.followRedirects && REDIRECT_STATUSES.has(response.statusCode) && headers.location !== undefined;
+    if (isHop || req.method === 'HEAD') {
+      await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      return { ...base, bytes: 0, bodyEncoding: 'none', body: null, latencyMs: elapsed() };
+    }
+
+    const keep = settings.bodyFormat !== 'none';
+    const { bytes, buffer } = await readBody(response.body, firstValue(headers['content-encoding']), settings.maxBodyBytes, keep);
+    const { bodyEncoding, body } = formatBody(buffer, contentType, settings.bodyFormat);
+    const outcome: ResponseOutcome = { ...base, bytes, bodyEncoding, body, latencyMs: elapsed() };
+    return outcome;
+  } catch (error) {
+    const reason = controller.signal.aborted ? controller.signal.reason : undefined;
+    if (reason instanceof AttemptTimeout) {
+      return { kind: 'failure', code: 'TIMEOUT', message: `timed out after ${formatSeconds(settings.timeoutMs)}`, latencyMs: elapsed() };
+    }
+    if (controller.signal.aborted) {
+      return { kind: 'failure', code: 'INTERRUPTED', message: 'interrupted while in flight', latencyMs: elapsed() };
+    }
+    if (error instanceof BodyTooLarge) {
+      return {
+        kind: 'failure',
+        code: 'BODY_TOO_LARGE',
+        message: `body larger than ${settings.maxBodyBytes} bytes (--max-body)`,
+        latencyMs: elapsed(),
+      };
+    }
+    const { code, message } = classifyError(error);
+    return { kind: 'failure', code, message, latencyMs: elapsed() };
+  } finally {
+    clearTimeout(deadline);
+    settings.signal?.removeEventListener('abort', stop);
+  }
+}
+
+async function readBody(
+  body: Readable,
+  contentEncoding: string | undefined,
+  maxBodyBytes: number,
+  keep: boolean,
+): Promise<{ bytes: number; buffer: Buffer }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  const decoders = decodersFor(contentEncoding);
+  const collect = async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) {
+      bytes += chunk.length;
+      if (bytes > maxBodyBytes) throw new BodyTooLarge();
+      if (keep) chunks.push(chunk);
+    }
+  };
+  await (pipeline as (...streams: unknown[]) => Promise<void>)(body, ...decoders, collect);
+  return { bytes, buffer: Buffer.concat(chunks) };
+}
+
+/** Content-Encoding lists codings in the order applied, so they are undone in reverse. */
+function decodersFor(contentEncoding: string | undefined): Transform[] {
+  if (!contentEncoding) return [];
+  const codings = contentEncoding.toLowerCase().split(',').map((c) => c.trim()).filter((c) => c && c !== 'identity');
+  const decoders: Transform[] = [];
+  for (const coding of codings.reverse()) {
+    if (coding === 'gzip' || coding === 'x-gzip') decoders.push(createGunzip());
+    else if (coding === 'deflate') decoders.push(createInflate());
+    else if (coding === 'br') decoders.push(createBrotliDecompress());
+    else return []; // An unknown coding: keep the bytes as sent rather than guess.
+  }
+  return decoders;
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b|^text\/json\b/i;
+const TEXT_TYPE = /^(?:text\/|application\/(?:[\w.+-]*\+)?(?:xml|javascript|ecmascript|x-www-form-urlencoded|csv)\b)/i;
+
+function formatBody(buffer: Buffer, contentType: string | null, format: BodyFormat): { bodyEncoding: BodyEncoding; body: unknown } {
+  if (format === 'none' || buffer.length === 0) return { bodyEncoding: 'none', body: null };
+  if (format === 'base64') return { bodyEncoding: 'base64', body: buffer.toString('base64') };
+  const type = contentType ?? '';
+  const wantsJson = format === 'json' || (format === 'auto' && JSON_TYPE.test(type));
+  if (wantsJson) {
+    const text = decodeText(buffer, type);
+    try {
+      return { bodyEncoding: 'json', body: JSON.parse(text) };
+    } catch {
+      return { bodyEncoding: 'text', body: text };
+    }
+  }
+  if (format === 'text' || TEXT_TYPE.test(type)) return { bodyEncoding: 'text', body: decodeText(buffer, type) };
+  return { bodyEncoding: 'base64', body: buffer.toString('base64') };
+}
+
+function decodeText(buffer: Buffer, contentType: string): string {
+  const charset = /charset="?([\w.:-]+)"?/i.exec(contentType)?.[1];
+  try {
+    return new TextDecoder(charset ?? 'utf-8').decode(buffer);
+  } catch {
+    return new TextDecoder('utf-8').decode(buffer);
+  }
+}
+
+function normalizeHeaders(raw: Record<string, string | string[] | undefined>): { [name: string]: string | string[] } {
+  const headers: { [name: string]: string | string[] } = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  return headers;
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}

@@ -1,0 +1,27 @@
+import type { BodyEncoding, ErrorCode } from '../record.js';
+
+/** What one HTTP attempt produced: the value handed from http/attempt.ts to the retry policy. */
+export type AttemptOutcome = ResponseOutcome | FailureOutcome;
+
+export interface ResponseOutcome {
+  kind: 'response';
+  status: number;
+  statusText: string;
+  /** Response headers, names lower-cased; repeated headers become arrays. */
+  headers: { [name: string]: string | string[] };
+  contentType: string | null;
+  /** Decoded body size in bytes (0 for a redirect hop, whose body is discarded). */
+  bytes: number;
+  bodyEncoding: BodyEncoding;
+  body: unknown;
+  /** Attempt start to last body byte. */
+  latencyMs: number;
+}
+
+export interface FailureOutcome {
+  kind: 'failure';
+  code: ErrorCode;
+  /** What happened, without method or URL (the caller prefixes those), already redacted. */
+  message: string;
+  latencyMs: number;
+}

@@ -1,0 +1,82 @@
+/**
+ * The library: `fetchAll(input, options)` yields one record per input, in completion order.
+ * The CLI is a thin layer over this.
+ */
+import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { RunEventListener } from './events.js';
+import { attempt } from './http/attempt.js';
+import type { InputItem } from './input/read-lines.js';
+import { GLOBAL_BUCKET, TokenBucketLimiter, systemClock, type Clock, type Limiter } from './limiter.js';
+import { resolveOptions, type RunOptions } from './options.js';
+import { planRequest, type PlanResult } from './plan.js';
+import type { FetchRecord } from './record.js';
+import { SECRET_HEADERS, createRedactor } from './redact.js';
+import { schedule } from './scheduler.js';
+
+export interface RunHooks {
+  /** Receives every RunEvent (progress, stats, verbose logging). */
+  onEvent?: RunEventListener;
+  /** Aborting it stops the run gracefully: unfinished inputs get INTERRUPTED records. */
+  signal?: AbortSignal;
+  /** An undici dispatcher to send through (tests inject one with a failing DNS lookup). */
+  dispatcher?: Dispatcher;
+  limiter?: Limiter;
+  clock?: Clock;
+  random?: () => number;
+}
+
+export type InputSource = AsyncIterable<InputItem | string> | Iterable<InputItem | string>;
+
+export async function* fetchAll(input: InputSource, partial: Partial<RunOptions> = {}, hooks: RunHooks = {}): AsyncGenerator<FetchRecord> {
+  const options = resolveOptions(partial);
+  const secrets = options.headers.filter(([name]) => SECRET_HEADERS.has(name.toLowerCase())).map(([, value]) => value);
+  const redactor = createRedactor(options.redactParams, secrets);
+  const clock = hooks.clock ?? systemClock;
+  const limiter = hooks.limiter ?? new TokenBucketLimiter(clock);
+  if (Number.isFinite(options.rps)) limiter.setRate(GLOBAL_BUCKET, options.rps, options.burst);
+  const ownDispatcher = hooks.dispatcher === undefined;
+  const dispatcher = hooks.dispatcher ?? new EnvHttpProxyAgent({ connections: options.concurrency });
+  const settings = {
+    dispatcher,
+    timeoutMs: options.timeoutMs,
+    maxBodyBytes: options.maxBodyBytes,
+    bodyFormat: options.bodyFormat,
+    followRedirects: options.maxRedirects > 0,
+  };
+
+  try {
+    yield* schedule(planAll(input, options), options, {
+      limiter,
+      clock,
+      redactor,
+      random: hooks.random ?? Math.random,
+      emit: hooks.onEvent ?? (() => undefined),
+      send: (request, hardStop) => attempt(request, { ...settings, signal: hardStop }),
+    }, hooks.signal);
+  } finally {
+    if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
+  }
+}
+
+async function* planAll(input: InputSource, options: RunOptions): AsyncGenerator<PlanResult> {
+  let line = 0;
+  for await (const entry of input) {
+    line += 1;
+    if (typeof entry !== 'string') {
+      yield planRequest(entry, options);
+      continue;
+    }
+    const text = entry.trim();
+    // Same rule as readLines: blank and comment lines are not inputs.
+    if (text !== '' && !text.startsWith('#')) yield planRequest({ line, text }, options);
+  }
+}
+
+export { resolveOptions, DEFAULTS, VERSION } from './options.js';
+export type { RunOptions, BodyFormat } from './options.js';
+export type { FetchRecord, ErrorCode, RecordError, BodyEncoding } from './record.js';
+export type { RunEvent, RunEventType, RunEventListener } from './events.js';
+export type { InputItem } from './input/read-lines.js';
+export { readLines } from './input/read-lines.js';
+export { UsageError, OutputError } from './errors.js';
+export type { Limiter, Clock, TakeResult } from './limiter.js';

@@ -1,0 +1,67 @@
+/**
+ * Turns a byte stream into input items, one per line that is an input. Blank lines and lines
+ * starting with `#` are not inputs and are skipped here; every other line yields exactly one
+ * item, however broken, so the planner can account for it. Streams with backpressure: the
+ * caller pulls, and nothing beyond one chunk and one line is held.
+ */
+
+export interface InputItem {
+  /** 1-based line number in the source. */
+  line: number;
+  /** Trimmed line text (decoded as UTF-8; bad bytes become U+FFFD). */
+  text: string;
+  /** Set when the line was longer than the cap; `text` then holds only its start. */
+  tooLong?: true;
+}
+
+/** Longer lines are not URLs anyone means; we keep their start for the error record. */
+export const MAX_LINE_BYTES = 1024 * 1024;
+const KEPT_PREFIX_BYTES = 256;
+
+export async function* readLines(
+  source: AsyncIterable<Uint8Array | string>,
+  maxLineBytes = MAX_LINE_BYTES,
+): AsyncGenerator<InputItem> {
+  let lineNumber = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let overflow = false;
+
+  function* finishLine(tail: Buffer): Generator<InputItem> {
+    lineNumber += 1;
+    const tooLong = overflow || pendingBytes + tail.length > maxLineBytes;
+    const bytes = tooLong ? Buffer.concat([...pending, tail]).subarray(0, KEPT_PREFIX_BYTES) : Buffer.concat([...pending, tail]);
+    pending = [];
+    pendingBytes = 0;
+    overflow = false;
+    const text = bytes.toString('utf8').trim();
+    if (tooLong) {
+      yield { line: lineNumber, text, tooLong: true };
+    } else if (text !== '' && !text.startsWith('#')) {
+      yield { line: lineNumber, text };
+    }
+  }
+
+  for await (const chunk of source) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let start = 0;
+    for (;;) {
+      const newline = buffer.indexOf(0x0a, start);
+      if (newline === -1) break;
+      yield* finishLine(buffer.subarray(start, newline));
+      start = newline + 1;
+    }
+    const rest = buffer.subarray(start);
+    if (rest.length === 0) continue;
+    if (overflow) continue;
+    if (pendingBytes + rest.length > maxLineBytes) {
+      // Keep only the start of an oversized line; drop the rest as it streams past.
+      pending.push(Buffer.from(rest.subarray(0, Math.max(0, KEPT_PREFIX_BYTES - pendingBytes))));
+      overflow = true;
+    } else {
+      pending.push(Buffer.from(rest));
+      pendingBytes += rest.length;
+    }
+  }
+  if (pendingBytes > 0 || overflow) yield* finishLine(Buffer.alloc(0));
+}

@@ -1,0 +1,133 @@
+import { UsageError } from './errors.js';
+
+export type BodyFormat = 'auto' | 'json' | 'text' | 'base64' | 'none';
+
+/** Everything a run needs, validated, with units in the names. */
+export interface RunOptions {
+  /** Request starts per second for the whole run. @default Infinity (no cap) */
+  rps: number;
+  /** Starts allowed back to back (token-bucket depth). @default max(1, rps × 20 ms) */
+  burst: number;
+  /** Requests on the wire at most. @default 8 */
+  concurrency: number;
+  /** Whole attempt, connect to last body byte. @default 30_000 */
+  timeoutMs: number;
+  /** @default 'GET' */
+  method: string;
+  /** Run-wide request headers, in the order given. */
+  headers: Array<[name: string, value: string]>;
+  /** Request body sent with every request. */
+  body: string | Uint8Array | undefined;
+  /** @default 'ratefetch/<version>' */
+  userAgent: string;
+  /** Hops followed; 0 means a 3xx is the final answer. @default 5 */
+  maxRedirects: number;
+  /** @default 'auto' */
+  bodyFormat: BodyFormat;
+  /** Cap on the decoded body. @default 10 MiB */
+  maxBodyBytes: number;
+  /** Put response headers in each record. @default false */
+  includeHeaders: boolean;
+  /** Retries per input after the first attempt. @default 5 */
+  retries: number;
+  /** Cap on computed backoff. @default 60_000 */
+  maxBackoffMs: number;
+  /** A server-given wait longer than this fails the record. @default 600_000 */
+  maxRetryAfterMs: number;
+  /** First backoff step before jitter; doubles each retry. @default 1_000 */
+  backoffBaseMs: number;
+  /** Inputs read but not yet recorded, at most. @default 2_000 */
+  readAhead: number;
+  /** How long in-flight requests may finish after an interrupt. @default 2_000 */
+  graceMs: number;
+  /** Extra query parameter names to redact, on top of the built-in list. */
+  redactParams: string[];
+}
+
+export const VERSION = '0.1.0';
+
+// Timers fire at 1 ms granularity at best, so a depth-1 bucket cannot reach high rates:
+// the default burst covers 20 ms of starts.
+const BURST_WINDOW_MS = 20;
+
+export const DEFAULTS: Omit<RunOptions, 'burst'> = {
+  rps: Infinity,
+  concurrency: 8,
+  timeoutMs: 30_000,
+  method: 'GET',
+  headers: [],
+  body: undefined,
+  userAgent: `ratefetch/${VERSION}`,
+  maxRedirects: 5,
+  bodyFormat: 'auto',
+  maxBodyBytes: 10 * 1024 * 1024,
+  includeHeaders: false,
+  retries: 5,
+  maxBackoffMs: 60_000,
+  maxRetryAfterMs: 600_000,
+  backoffBaseMs: 1_000,
+  readAhead: 2_000,
+  graceMs: 2_000,
+  redactParams: [],
+};
+
+export function defaultBurst(rps: number): number {
+  return Number.isFinite(rps) ? Math.max(1, Math.floor((rps * BURST_WINDOW_MS) / 1000)) : 1;
+}
+
+const BODY_FORMATS: readonly BodyFormat[] = ['auto', 'json', 'text', 'base64', 'none'];
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Fills defaults and validates once; throws UsageError naming the option and the value. */
+export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
+  const merged = { ...DEFAULTS, ...stripUndefined(partial) };
+  const options: RunOptions = { ...merged, burst: partial.burst ?? defaultBurst(merged.rps) };
+
+  expectPositive('rps', options.rps);
+  expectInteger('burst', options.burst, 1);
+  expectInteger('concurrency', options.concurrency, 1);
+  expectPositive('timeoutMs', options.timeoutMs);
+  expectInteger('maxRedirects', options.maxRedirects, 0);
+  expectInteger('maxBodyBytes', options.maxBodyBytes, 0);
+  expectInteger('retries', options.retries, 0);
+  expectNonNegative('maxBackoffMs', options.maxBackoffMs);
+  expectNonNegative('maxRetryAfterMs', options.maxRetryAfterMs);
+  expectNonNegative('backoffBaseMs', options.backoffBaseMs);
+  expectInteger('readAhead', options.readAhead, 1);
+  expectNonNegative('graceMs', options.graceMs);
+  if (!TOKEN.test(options.method)) {
+    throw new UsageError(`Expected \`method\` to be an HTTP method token, got \`${options.method}\`.`);
+  }
+  options.method = options.method.toUpperCase();
+  if (!BODY_FORMATS.includes(options.bodyFormat)) {
+    throw new UsageError(
+      `Expected \`bodyFormat\` to be one of ${BODY_FORMATS.join(', ')}, got \`${options.bodyFormat}\`.`,
+    );
+  }
+  for (const [name] of options.headers) {
+    if (!TOKEN.test(name)) throw new UsageError(`Expected a header name, got \`${name}\`.`);
+  }
+  return options;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function expectPositive(name: string, value: number): void {
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+    throw new UsageError(`Expected \`${name}\` to be a number above 0, got \`${value}\`.`);
+  }
+}
+
+function expectNonNegative(name: string, value: number): void {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new UsageError(`Expected \`${name}\` to be a number of 0 or more, got \`${value}\`.`);
+  }
+}
+
+function expectInteger(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) {
+    throw new UsageError(`Expected \`${name}\` to be a whole number of ${min} or more, got \`${value}\`.`);
+  }
+}

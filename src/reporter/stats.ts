@@ -1,0 +1,325 @@
+import type { RunEvent } from '../events.js';
+
+/** Latency percentiles in ms; null when no record carried a latency. */
+export interface LatencyPercentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/** A host the scheduler paused (after a 429 or 503 with Retry-After, for instance). */
+export interface PausedHost {
+  host: string;
+  /** Epoch ms at which the pause ends. */
+  untilMs: number;
+  /** Why, already redacted (e.g. `429 Too Many Requests`). */
+  reason: string;
+}
+
+/** Everything the reporters show, at one instant. Plain data: safe to keep or serialise. */
+export interface StatsSnapshot {
+  /** Epoch ms at which the RunStats was created (the run start). */
+  startedAt: number;
+  /** Wall time since `startedAt`. */
+  elapsedMs: number;
+  /** Expected number of inputs: the real count once the input ended, else `setTotal`'s, else null. */
+  total: number | null;
+  /** Inputs read so far (valid or not). */
+  read: number;
+  inputEnded: boolean;
+  /** Records emitted (one per input). */
+  done: number;
+  ok: number;
+  failed: number;
+  /** Records with `final: false`: worth trying again in a later run. */
+  notFinal: number;
+  /** Not-ok records that had a status, by status code. */
+  byStatus: Record<string, number>;
+  /** Not-ok records by `error.code`. */
+  byErrorCode: Record<string, number>;
+  retries: number;
+  /** Attempts that ended with status 429 (retried or not). */
+  received429: number;
+  attemptsStarted: number;
+  inFlight: number;
+  /** ok / done, 0..1; null before the first record. */
+  successRate: number | null;
+  /** Attempt starts per second since the first attempt start; null before it. */
+  achievedRps: number | null;
+  /** Attempt starts per second over the last ~5 s; null before the first start. */
+  recentRps: number | null;
+  /** Over each record's `latencyMs` (its last attempt); about 1% relative error. */
+  latencyMs: LatencyPercentiles;
+  /** Wall time in which requests were ready and a free slot was there, but a rate or a pause held them. */
+  rateWaitMs: number;
+  /** Hosts still paused at snapshot time, the one that resumes last first. */
+  pausedHosts: PausedHost[];
+  interrupted: boolean;
+  interruptReason: string | null;
+  /** From the record completion rate over the last ~5 s; null when unknown or stalled. */
+  etaMs: number | null;
+}
+
+/** Width of the sliding window behind `recentRps` and the ETA. */
+const RECENT_WINDOW_MS = 5_000;
+const RECENT_BUCKET_MS = 100;
+/** A window shorter than this (the first second of a run) is stretched, so one start is not "1000 req/s". */
+const MIN_RATE_SPAN_MS = 1_000;
+
+/**
+ * Aggregates RunEvents into counters. Pure: no timers, no I/O, the clock is injected.
+ * Memory is constant in the number of records (hosts aside): latencies go into a
+ * log-bucket histogram and rates into a ring of 100 ms buckets.
+ */
+export class RunStats {
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private expectedTotal: number | null = null;
+  private endTotal: number | null = null;
+  private read = 0;
+  private done = 0;
+  private ok = 0;
+  private notFinal = 0;
+  private readonly byStatus = new Map<string, number>();
+  private readonly byErrorCode = new Map<string, number>();
+  private retries = 0;
+  private received429 = 0;
+  private attemptsStarted = 0;
+  private attemptsEnded = 0;
+  private firstStartAt: number | null = null;
+  private readonly recentStarts = new WindowCounter(RECENT_WINDOW_MS, RECENT_BUCKET_MS);
+  private readonly recentDone = new WindowCounter(RECENT_WINDOW_MS, RECENT_BUCKET_MS);
+  private readonly latency = new LatencyHistogram();
+  private rateWaitMs = 0;
+  private readonly pauses = new Map<string, PausedHost>();
+  private interruptReason: string | null = null;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+    this.startedAt = now();
+  }
+
+  /** Expected number of inputs (e.g. from countInputLines); input-end overrides it. */
+  setTotal(n: number | undefined): void {
+    this.expectedTotal = n ?? null;
+  }
+
+  onEvent(e: RunEvent): void {
+    switch (e.type) {
+      case 'input':
+        this.read++;
+        break;
+      case 'input-end':
+        this.endTotal = e.total;
+        break;
+      case 'attempt-start': {
+        const t = this.now();
+        this.attemptsStarted++;
+        this.firstStartAt ??= t;
+        this.recentStarts.add(t);
+        break;
+      }
+      case 'attempt-end':
+        this.attemptsEnded++;
+        if (e.status === 429) this.received429++;
+        break;
+      case 'retry':
+        this.retries++;
+        break;
+      case 'pause': {
+        // The limiter keeps the later of two pauses, so we do too.
+        const prev = this.pauses.get(e.host);
+        if (prev === undefined || e.untilMs >= prev.untilMs) {
+          this.pauses.set(e.host, { host: e.host, untilMs: e.untilMs, reason: e.reason });
+        }
+        break;
+      }
+      case 'rate-wait':
+        this.rateWaitMs += e.waitedMs;
+        break;
+      case 'interrupt':
+        this.interruptReason ??= e.reason;
+        break;
+      case 'record': {
+        const r = e.record;
+        this.done++;
+        this.recentDone.add(this.now());
+        if (!r.final) this.notFinal++;
+        if (r.ok) {
+          this.ok++;
+        } else {
+          if (r.status !== null) increment(this.byStatus, String(r.status));
+          if (r.error !== null) increment(this.byErrorCode, r.error.code);
+        }
+        if (r.latencyMs !== null) this.latency.add(r.latencyMs);
+        break;
+      }
+    }
+  }
+
+  snapshot(): StatsSnapshot {
+    const now = this.now();
+    const total = this.endTotal ?? this.expectedTotal;
+    const recentRps = this.rateSince(this.recentStarts, now);
+    const recentDoneRate = this.rateSince(this.recentDone, now);
+    return {
+      startedAt: this.startedAt,
+      elapsedMs: Math.max(0, now - this.startedAt),
+      total,
+      read: this.read,
+      inputEnded: this.endTotal !== null,
+      done: this.done,
+      ok: this.ok,
+      failed: this.done - this.ok,
+      notFinal: this.notFinal,
+      byStatus: Object.fromEntries(this.byStatus),
+      byErrorCode: Object.fromEntries(this.byErrorCode),
+      retries: this.retries,
+      received429: this.received429,
+      attemptsStarted: this.attemptsStarted,
+      inFlight: Math.max(0, this.attemptsStarted - this.attemptsEnded),
+      successRate: this.done === 0 ? null : this.ok / this.done,
+      achievedRps:
+        this.firstStartAt === null
+          ? null
+          : this.attemptsStarted / (Math.max(1, now - this.firstStartAt) / 1000),
+      recentRps,
+      latencyMs: {
+        p50: this.latency.quantile(0.5),
+        p95: this.latency.quantile(0.95),
+        p99: this.latency.quantile(0.99),
+      },
+      rateWaitMs: this.rateWaitMs,
+      pausedHosts: this.activePauses(now),
+      interrupted: this.interruptReason !== null,
+      interruptReason: this.interruptReason,
+      etaMs: estimateEta(total, this.done, recentDoneRate),
+    };
+  }
+
+  /** Events per second in the recent window; null before the first attempt start. */
+  private rateSince(counter: WindowCounter, now: number): number | null {
+    if (this.firstStartAt === null) return null;
+    const span = Math.max(MIN_RATE_SPAN_MS, Math.min(counter.spanMs(now), now - this.firstStartAt));
+    return counter.count(now) / (span / 1000);
+  }
+
+  private activePauses(now: number): PausedHost[] {
+    const active: PausedHost[] = [];
+    for (const [host, p] of this.pauses) {
+      if (p.untilMs > now) active.push({ ...p });
+      else this.pauses.delete(host); // expired: forget it, there may be many hosts
+    }
+    return active.sort((a, b) => b.untilMs - a.untilMs);
+  }
+}
+
+function increment(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+function estimateEta(total: number | null, done: number, perSecond: number | null): number | null {
+  if (total === null) return null;
+  const remaining = total - done;
+  if (remaining <= 0) return 0;
+  if (perSecond === null || perSecond <= 0) return null;
+  return (remaining / perSecond) * 1000;
+}
+
+/** Counts events in a ring of fixed-width time buckets covering the last `windowMs`. */
+class WindowCounter {
+  private readonly ids: Float64Array;
+  private readonly counts: Float64Array;
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly bucketMs: number,
+  ) {
+    const n = Math.ceil(windowMs / bucketMs);
+    this.ids = new Float64Array(n).fill(Number.NaN);
+    this.counts = new Float64Array(n);
+  }
+
+  add(t: number): void {
+    const id = Math.floor(t / this.bucketMs);
+    const slot = mod(id, this.ids.length);
+    if (this.ids[slot] !== id) {
+      this.ids[slot] = id;
+      this.counts[slot] = 0;
+    }
+    this.counts[slot]! += 1;
+  }
+
+  /** Events in the buckets that overlap the window ending at `now`. */
+  count(now: number): number {
+    const current = Math.floor(now / this.bucketMs);
+    const oldest = current - this.ids.length + 1;
+    let sum = 0;
+    for (let i = 0; i < this.ids.length; i++) {
+      const id = this.ids[i]!;
+      if (id >= oldest && id <= current) sum += this.counts[i]!;
+    }
+    return sum;
+  }
+
+  /** The time those buckets cover: from the oldest bucket's start to now. */
+  spanMs(now: number): number {
+    const oldest = Math.floor(now / this.bucketMs) - this.ids.length + 1;
+    return Math.min(this.windowMs + this.bucketMs, now - oldest * this.bucketMs);
+  }
+}
+
+function mod(a: number, n: number): number {
+  return ((a % n) + n) % n;
+}
+
+/**
+ * Log-bucket histogram (the DDSketch layout): bucket i holds values in (γ^(i-1), γ^i] and
+ * reports 2γ^i/(γ+1), so any quantile is within ALPHA relative error of a stored value.
+ * Fixed size (~1,200 counters) whatever the number of records.
+ */
+class LatencyHistogram {
+  private static readonly ALPHA = 0.01;
+  private static readonly MIN_MS = 0.01;
+  private static readonly MAX_MS = 1e8; // about 28 hours: nothing real goes past it
+  private readonly gamma = (1 + LatencyHistogram.ALPHA) / (1 - LatencyHistogram.ALPHA);
+  private readonly lnGamma = Math.log(this.gamma);
+  private readonly minIndex = Math.ceil(Math.log(LatencyHistogram.MIN_MS) / this.lnGamma);
+  private readonly counts = new Float64Array(
+    Math.ceil(Math.log(LatencyHistogram.MAX_MS) / this.lnGamma) - this.minIndex + 1,
+  );
+  private zeros = 0;
+  private n = 0;
+  private min = Number.POSITIVE_INFINITY;
+  private max = Number.NEGATIVE_INFINITY;
+
+  add(ms: number): void {
+    if (!Number.isFinite(ms)) return;
+    this.n++;
+    this.min = Math.min(this.min, ms);
+    this.max = Math.max(this.max, ms);
+    if (ms <= 0) {
+      this.zeros++;
+      return;
+    }
+    const clamped = Math.min(Math.max(ms, LatencyHistogram.MIN_MS), LatencyHistogram.MAX_MS);
+    const i = Math.ceil(Math.log(clamped) / this.lnGamma) - this.minIndex;
+    this.counts[Math.min(Math.max(i, 0), this.counts.length - 1)]! += 1;
+  }
+
+  /** Nearest-rank quantile, clamped to the exact min and max seen. */
+  quantile(q: number): number | null {
+    if (this.n === 0) return null;
+    const rank = Math.max(1, Math.ceil(q * this.n));
+    if (rank <= this.zeros) return Math.max(0, this.min);
+    let seen = this.zeros;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!;
+      if (seen >= rank) {
+        const estimate = (2 * this.gamma ** (i + this.minIndex)) / (this.gamma + 1);
+        return Math.min(Math.max(estimate, this.min), this.max);
+      }
+    }
+    return this.max;
+  }
+}

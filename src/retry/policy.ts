@@ -1,0 +1,172 @@
+/**
+ * The retry policy: which outcomes are worth another attempt, and how long to wait first.
+ * Pure: it returns a decision and the scheduler acts on it (sets timers, pauses the host).
+ */
+import { STATUS_CODES } from 'node:http';
+import type { AttemptOutcome } from '../http/outcome.js';
+import type { ErrorCode } from '../record.js';
+import { parseRetryAfter } from './retry-after.js';
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  retries: number;
+  /** First backoff step before jitter; doubles each retry. */
+  backoffBaseMs: number;
+  /** Cap on computed backoff (before jitter). */
+  maxBackoffMs: number;
+  /** A server-given wait longer than this fails the record with RETRY_AFTER_TOO_LONG. */
+  maxRetryAfterMs: number;
+}
+
+export type RetryDecision =
+  | {
+      retry: false;
+      /** False when a later run should try this input again (see FetchRecord.final). */
+      final: boolean;
+      code?: 'RETRY_AFTER_TOO_LONG';
+      /** The too-long wait the server asked for, in ms. */
+      waitMs?: number;
+    }
+  | {
+      retry: true;
+      delayMs: number;
+      source: 'server' | 'backoff';
+      /** Pause every request to this host, not just this one: the server said "slow down". */
+      pauseHost: boolean;
+      /** Short, already safe to print: `429 Too Many Requests, Retry-After 5s`. */
+      reason: string;
+    };
+
+interface RetryRule {
+  on: number | ErrorCode;
+  /** Also retried for POST, PATCH and other non-idempotent methods. */
+  anyMethod: boolean;
+}
+
+/**
+ * The one table. Idempotent methods are retried on every entry; other methods only where the
+ * server certainly did not act on the request, since repeating a POST that was processed
+ * would do it twice.
+ */
+const RETRY_TABLE: readonly RetryRule[] = [
+  { on: 429, anyMethod: true }, // Too Many Requests: rejected by the rate limiter, not processed
+  { on: 503, anyMethod: true }, // Service Unavailable: overloaded or in maintenance, not processed
+  { on: 500, anyMethod: false }, // Internal Server Error: often transient, but may have had effects
+  { on: 502, anyMethod: false }, // Bad Gateway: the upstream may have processed it
+  { on: 504, anyMethod: false }, // Gateway Timeout: the upstream may still be processing it
+  { on: 'CONNECTION_RESET', anyMethod: false }, // dropped mid-request: may have been processed
+  { on: 'CONNECTION_REFUSED', anyMethod: true }, // nothing accepted the connection: never reached a server
+  { on: 'TIMEOUT', anyMethod: false }, // no complete answer in time: may have been processed
+];
+
+/** RFC 9110 §9.2.2 idempotent methods that we retry on every table entry. */
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
+/** Short phrases for the retryable failure codes (the outcome message may be longer). */
+const FAILURE_PHRASES: { readonly [code in ErrorCode]?: string } = {
+  CONNECTION_RESET: 'connection reset',
+  CONNECTION_REFUSED: 'connection refused',
+  TIMEOUT: 'timed out',
+};
+
+/** Whether this outcome is worth another attempt for this method (ignores attempts left). */
+export function isRetryable(outcome: AttemptOutcome, method: string): boolean {
+  const key = outcome.kind === 'response' ? outcome.status : outcome.code;
+  const rule = RETRY_TABLE.find((entry) => entry.on === key);
+  if (rule === undefined) return false;
+  return rule.anyMethod || IDEMPOTENT_METHODS.has(String(method).toUpperCase());
+}
+
+/**
+ * What to do after attempt number `attempt` (1-based, attempts made so far).
+ *
+ * Order: success or not retryable → final; retries used up → not final; then Retry-After.
+ * "Retries used up" is checked before "Retry-After too long" so the record reports the
+ * attempt budget, which is what stopped us, rather than a wait we would not have made anyway.
+ * A Retry-After we cannot parse means normal backoff, never "do not retry".
+ */
+export function decideRetry(
+  outcome: AttemptOutcome,
+  attempt: number,
+  method: string,
+  policy: RetryPolicy,
+  nowMs: number,
+  random: () => number,
+): RetryDecision {
+  if (!isRetryable(outcome, method)) return { retry: false, final: true };
+  if (attempt > policy.retries) return { retry: false, final: false };
+
+  const description = describeOutcome(outcome);
+  if (outcome.kind === 'failure') {
+    return {
+      retry: true,
+      delayMs: computeBackoffMs(attempt, policy, random),
+      source: 'backoff',
+      pauseHost: false,
+      reason: FAILURE_PHRASES[outcome.code] ?? description,
+    };
+  }
+
+  const header = outcome.headers['retry-after'];
+  const serverMs = parseRetryAfter(header, nowMs);
+  const is429 = outcome.status === 429;
+  if (serverMs === undefined) {
+    const ignored = header === undefined ? '' : ', unparsable Retry-After ignored';
+    return {
+      retry: true,
+      delayMs: computeBackoffMs(attempt, policy, random),
+      source: 'backoff',
+      pauseHost: is429,
+      reason: description + ignored,
+    };
+  }
+  if (serverMs > policy.maxRetryAfterMs) {
+    return { retry: false, final: false, code: 'RETRY_AFTER_TOO_LONG', waitMs: serverMs };
+  }
+  // Retry-After is authoritative: no jitter, the server picked the moment.
+  return {
+    retry: true,
+    delayMs: serverMs,
+    source: 'server',
+    pauseHost: is429 || outcome.status === 503,
+    reason: `${description}, Retry-After ${formatDurationMs(serverMs)}`,
+  };
+}
+
+/**
+ * Exponential backoff with full jitter: `random()` × min(maxBackoffMs, base × 2^(attempt−1)),
+ * floored to whole ms. Full jitter spreads a crowd of clients that failed together.
+ */
+export function computeBackoffMs(attempt: number, policy: RetryPolicy, random: () => number): number {
+  // Clamp the exponent so that a base of 0 never meets 2^1024 = Infinity (0 × Infinity = NaN).
+  const exponent = Math.min(Math.max(Math.floor(attempt) - 1, 0), 1000);
+  const ceiling = Math.min(policy.maxBackoffMs, policy.backoffBaseMs * 2 ** exponent);
+  const r = random();
+  const jitter = Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 0;
+  const delay = Math.floor(jitter * ceiling);
+  return Number.isFinite(delay) ? Math.max(0, delay) : 0;
+}
+
+/** `503 Service Unavailable`, or the failure message (already redacted by the attempt). */
+export function describeOutcome(outcome: AttemptOutcome): string {
+  if (outcome.kind === 'failure') return outcome.message || outcome.code;
+  const phrase = cleanPhrase(outcome.statusText) || STATUS_CODES[outcome.status] || '';
+  return phrase ? `${outcome.status} ${phrase}` : String(outcome.status);
+}
+
+// The reason phrase comes from the server: keep it to one short printable line.
+function cleanPhrase(text: string): string {
+  return (typeof text === 'string' ? text : '')
+    .slice(0, 200)
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, 80);
+}
+
+/** `5s`, `1.5s`, `250ms`, `0s`: for reasons and messages. */
+export function formatDurationMs(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const seconds = Math.round(ms / 100) / 10;
+  return `${seconds}s`;
+}

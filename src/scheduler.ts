@@ -1,0 +1,346 @@
+/**
+ * Runs the requests: bounded read-ahead from the input, the dispatcher that starts a request
+ * only when a slot is free *and* its buckets allow it (the slot and the token are taken at the
+ * same moment, so a waiting request holds no slot), and the attempt loop
+ *   take → attempt → decideRetry → (pause host | back off) → take …
+ * with redirects as one more turn of the same loop. Yields exactly one record per input read.
+ */
+import type { RunEvent } from './events.js';
+import type { AttemptRequest } from './http/attempt.js';
+import type { AttemptOutcome } from './http/outcome.js';
+import { nextHop, requestId } from './http/redirect.js';
+import { GLOBAL_BUCKET, hostBucket, type Clock, type Limiter } from './limiter.js';
+import type { RunOptions } from './options.js';
+import type { PlanResult, PlannedRequest } from './plan.js';
+import { invalidRecord, toRecord, type ErrorCode, type FetchRecord } from './record.js';
+import type { Redactor } from './redact.js';
+import { decideRetry, describeOutcome } from './retry/policy.js';
+
+export interface SchedulerDeps {
+  limiter: Limiter;
+  clock: Clock;
+  /** One attempt; `hardStop` aborts it at once. */
+  send: (request: AttemptRequest, hardStop: AbortSignal) => Promise<AttemptOutcome>;
+  emit: (event: RunEvent) => void;
+  redactor: Redactor;
+  random: () => number;
+}
+
+interface Job {
+  plan: PlannedRequest;
+  request: AttemptRequest;
+  host: string;
+  hops: number;
+  visited: Set<string>;
+  attempts: number;
+  readAt: number;
+  firstStartAt: number | null;
+  outcome: AttemptOutcome | null;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+export async function* schedule(
+  items: AsyncIterable<PlanResult>,
+  options: RunOptions,
+  deps: SchedulerDeps,
+  stopSignal?: AbortSignal,
+): AsyncGenerator<FetchRecord> {
+  const { limiter, clock, emit, redactor } = deps;
+  const policy = options;
+  const runHeaders = withDefaultHeaders(options);
+  const hardStop = new AbortController();
+  const ready = new Map<string, Job[]>(); // host → jobs that may start once their buckets allow
+  const backingOff = new Map<NodeJS.Timeout, Job>(); // jobs sleeping before a retry
+  const finished: FetchRecord[] = [];
+  let open = 0; // inputs read whose record the consumer has not taken yet
+  let inFlight = 0;
+  let inputDone = false;
+  let stopping = false;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let throttledSince: number | null = null;
+  let waiters: Array<() => void> = [];
+  const signalChange = () => {
+    const wake = waiters;
+    waiters = [];
+    for (const resolve of wake) resolve();
+  };
+  const changed = () => new Promise<void>((resolve) => waiters.push(resolve));
+  // Ends when the run stops for any reason: a signal, or the consumer leaving early.
+  const ending = new AbortController();
+  const ended = new Promise<void>((resolve) => ending.signal.addEventListener('abort', () => resolve(), { once: true }));
+
+  function finish(job: Job, failure: { code: ErrorCode; what: string } | null, final: boolean): void {
+    const record = toRecord(
+      {
+        line: job.plan.line,
+        method: job.plan.method,
+        inputUrl: job.plan.inputUrl,
+        key: job.plan.key,
+        finalUrl: job.firstStartAt === null ? null : job.request.url,
+        attempts: job.attempts,
+        readAt: job.readAt,
+        firstStartAt: job.firstStartAt,
+        endAt: clock.now(),
+        outcome: job.outcome,
+        failure,
+        final,
+        includeHeaders: options.includeHeaders,
+      },
+      redactor,
+    );
+    finished.push(record);
+    emit({ type: 'record', record });
+    signalChange();
+  }
+
+  function interruptJob(job: Job): void {
+    const last = job.outcome ? `; last attempt: ${describeOutcome(job.outcome)}` : '';
+    finish(job, { code: 'INTERRUPTED', what: `interrupted before it finished${last}` }, false);
+  }
+
+  /** Queue a job to start as soon as its buckets allow, or fail it if its host is paused too long. */
+  function enqueue(job: Job): void {
+    if (stopping) return interruptJob(job);
+    const pausedUntil = limiter.pausedUntil(hostBucket(job.host));
+    const waitMs = pausedUntil - clock.now();
+    if (waitMs > options.maxRetryAfterMs) {
+      return finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${job.host} asked to wait ${formatWait(waitMs)}, more than --max-retry-after` }, false);
+    }
+    let queue = ready.get(job.host);
+    if (!queue) ready.set(job.host, (queue = []));
+    queue.push(job);
+    pump();
+  }
+
+  /** Start every waiting job that has a free slot and a token now; else sleep until one may. */
+  function pump(): void {
+    if (stopping) return;
+    clearTimeout(wakeTimer);
+    wakeTimer = undefined;
+    let earliest = Infinity;
+    while (inFlight < options.concurrency && ready.size > 0) {
+      let started = false;
+      for (const [host, queue] of ready) {
+        const result = limiter.tryTake([GLOBAL_BUCKET, hostBucket(host)]);
+        if (!result.ok) {
+          earliest = Math.min(earliest, result.retryAtMs);
+          continue;
+        }
+        const job = queue.shift()!;
+        if (queue.length === 0) ready.delete(host);
+        // Round robin: the host just served goes to the back.
+        else ready.delete(host), ready.set(host, queue);
+        start(job);
+        started = true;
+        break;
+      }
+      if (!started) break;
+    }
+    const now = clock.now();
+    const throttled = inFlight < options.concurrency && ready.size > 0;
+    if (throttled && throttledSince === null) throttledSince = now;
+    if (!throttled && throttledSince !== null) {
+      emit({ type: 'rate-wait', waitedMs: now - throttledSince });
+      throttledSince = null;
+    }
+    if (throttled && Number.isFinite(earliest)) {
+      wakeTimer = setTimeout(pump, Math.max(0, earliest - now));
+    }
+  }
+
+  function start(job: Job): void {
+    inFlight += 1;
+    if (job.hops === 0) job.attempts += 1;
+    job.firstStartAt ??= clock.now();
+    job.visited.add(requestId(job.request));
+    emit({ type: 'attempt-start', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
+    deps.send(job.request, hardStop.signal).then(
+      (outcome) => settle(job, outcome),
+      (error: unknown) => settle(job, { kind: 'failure', code: 'NETWORK_ERROR', message: String(error), latencyMs: 0 }),
+    );
+  }
+
+  function settle(job: Job, outcome: AttemptOutcome): void {
+    inFlight -= 1;
+    job.outcome = outcome;
+    const response = outcome.kind === 'response' ? outcome : null;
+    emit({
+      type: 'attempt-end',
+      line: job.plan.line,
+      host: job.host,
+      attempt: job.attempts,
+      status: response?.status ?? null,
+      code: outcome.kind === 'failure' ? outcome.code : null,
+      latencyMs: outcome.latencyMs,
+    });
+    act(job, outcome);
+    pump();
+  }
+
+  function act(job: Job, outcome: AttemptOutcome): void {
+    if (outcome.kind === 'failure' && outcome.code === 'INTERRUPTED') return interruptJob(job);
+    const location = outcome.kind === 'response' ? firstHeader(outcome.headers.location) : undefined;
+    if (outcome.kind === 'response' && options.maxRedirects > 0 && REDIRECT_STATUSES.has(outcome.status) && location !== undefined) {
+      const step = nextHop(job.request, outcome.status, location, job.hops, options.maxRedirects, job.visited);
+      if (step.kind === 'stop') return finish(job, { code: step.code, what: step.message }, true);
+      if (stopping) return interruptJob(job);
+      job.request = step.request;
+      job.host = step.request.url.host;
+      job.hops += 1;
+      return enqueue(job);
+    }
+
+    const now = clock.now();
+    const decision = decideRetry(outcome, job.attempts, job.plan.method, policy, now, deps.random);
+    if (!decision.retry) {
+      if (decision.code === 'RETRY_AFTER_TOO_LONG') {
+        const waitMs = decision.waitMs ?? 0;
+        pauseHost(job.host, now + waitMs, waitMs, 'server', describeOutcome(outcome));
+        return finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${describeOutcome(outcome)}, asked to wait ${formatWait(waitMs)}, more than --max-retry-after` }, false);
+      }
+      return finish(job, null, decision.final);
+    }
+    if (stopping) return interruptJob(job);
+
+    emit({ type: 'retry', line: job.plan.line, host: job.host, attempt: job.attempts, delayMs: decision.delayMs, source: decision.source, reason: redactor.text(decision.reason) });
+    // A retry starts over from the input URL; a redirect chain is followed afresh.
+    job.request = { method: job.plan.method, url: job.plan.url, headers: baseRequestHeaders(job.plan), body: job.plan.body };
+    job.host = job.plan.url.host;
+    job.hops = 0;
+    job.visited.clear();
+    if (decision.pauseHost) {
+      pauseHost(job.host, now + decision.delayMs, decision.delayMs, decision.source, decision.reason);
+      return enqueue(job);
+    }
+    const timer: NodeJS.Timeout = setTimeout(() => {
+      backingOff.delete(timer);
+      enqueue(job);
+    }, decision.delayMs);
+    backingOff.set(timer, job);
+  }
+
+  function pauseHost(host: string, untilMs: number, delayMs: number, source: 'server' | 'backoff', reason: string): void {
+    const bucket = hostBucket(host);
+    if (untilMs <= limiter.pausedUntil(bucket)) return;
+    limiter.pause(bucket, untilMs);
+    emit({ type: 'pause', host, untilMs, delayMs, source, reason: redactor.text(reason) });
+    if (delayMs > options.maxRetryAfterMs) {
+      // Nothing queued for this host could start in time: say so now instead of waiting.
+      const queue = ready.get(host) ?? [];
+      ready.delete(host);
+      for (const job of queue) {
+        finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${host} asked to wait ${formatWait(delayMs)}, more than --max-retry-after` }, false);
+      }
+    }
+  }
+
+  /** Run-wide headers plus the input's own (Basic auth from URL credentials). */
+  function baseRequestHeaders(plan: PlannedRequest): Array<[string, string]> {
+    const userSetAuthorization = runHeaders.some(([name]) => name.toLowerCase() === 'authorization');
+    return [...runHeaders, ...plan.headers.filter(([name]) => !(userSetAuthorization && name === 'authorization'))];
+  }
+
+  const jobsBase = (plan: PlannedRequest): Job => ({
+    plan,
+    request: { method: plan.method, url: plan.url, headers: baseRequestHeaders(plan), body: plan.body },
+    host: plan.url.host,
+    hops: 0,
+    visited: new Set(),
+    attempts: 0,
+    readAt: clock.now(),
+    firstStartAt: null,
+    outcome: null,
+  });
+
+  // Reading runs alongside dispatching; it waits whenever read-ahead is full.
+  let total = 0;
+  const reader = (async () => {
+    const iterator = items[Symbol.asyncIterator]();
+    try {
+      while (!stopping) {
+        while (open >= options.readAhead && !stopping) await Promise.race([changed(), ended]);
+        if (stopping) break;
+        const next = await Promise.race([iterator.next(), ended.then(() => null)]);
+        if (next === null || next.done) break;
+        total += 1;
+        open += 1;
+        emit({ type: 'input', line: next.value.line });
+        if (next.value.kind === 'invalid') {
+          const record = invalidRecord(next.value, redactor);
+          finished.push(record);
+          emit({ type: 'record', record });
+          signalChange();
+        } else {
+          enqueue(jobsBase(next.value));
+        }
+      }
+    } finally {
+      inputDone = true;
+      emit({ type: 'input-end', total });
+      signalChange();
+      // Do not wait for a source blocked on a read (stdin) once we are stopping.
+      void iterator.return?.()?.catch(() => undefined);
+    }
+  })();
+  reader.catch(() => undefined);
+
+  const onStop = () => {
+    if (stopping) return;
+    stopping = true;
+    emit({ type: 'interrupt', reason: String(stopSignal?.reason ?? 'stopped') });
+    ending.abort();
+    clearTimeout(wakeTimer);
+    for (const timer of backingOff.keys()) clearTimeout(timer);
+    const waiting = [...backingOff.values(), ...[...ready.values()].flat()];
+    ready.clear();
+    backingOff.clear();
+    for (const job of waiting) interruptJob(job);
+    if (inFlight > 0) setTimeout(() => hardStop.abort(new Error('grace period over')), options.graceMs).unref();
+    signalChange();
+  };
+  stopSignal?.addEventListener('abort', onStop, { once: true });
+  if (stopSignal?.aborted) onStop();
+
+  try {
+    for (;;) {
+      while (finished.length > 0) {
+        const record = finished.shift()!;
+        yield record;
+        open -= 1;
+        signalChange();
+      }
+      if (inputDone && open === 0) break;
+      await changed();
+    }
+    await reader;
+  } finally {
+    stopSignal?.removeEventListener('abort', onStop);
+    stopping = true;
+    ending.abort();
+    clearTimeout(wakeTimer);
+    for (const timer of backingOff.keys()) clearTimeout(timer);
+    hardStop.abort(new Error('run ended'));
+  }
+}
+
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function formatWait(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} days`;
+}
+
+function withDefaultHeaders(options: RunOptions): Array<[string, string]> {
+  const has = (name: string) => options.headers.some(([given]) => given.toLowerCase() === name);
+  const headers: Array<[string, string]> = [];
+  if (!has('user-agent')) headers.push(['user-agent', options.userAgent]);
+  if (!has('accept-encoding')) headers.push(['accept-encoding', 'gzip, deflate, br']);
+  return [...headers, ...options.headers];
+}
