@@ -75,6 +75,7 @@ export function defaultBurst(rps: number): number {
   return Number.isFinite(rps) ? Math.max(1, Math.floor((rps * BURST_WINDOW_MS) / 1000)) : 1;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const BODY_FORMATS: readonly BodyFormat[] = ['auto', 'json', 'text', 'base64', 'none'];
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -92,6 +93,10 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   expectInteger('retries', options.retries, 0);
   expectNonNegative('maxBackoffMs', options.maxBackoffMs);
   expectNonNegative('maxRetryAfterMs', options.maxRetryAfterMs);
+  // Node timers hold at most 2^31-1 ms (about 24 days); a longer one fires at once.
+  if (options.maxRetryAfterMs > MAX_TIMER_MS || options.maxBackoffMs > MAX_TIMER_MS) {
+    throw new UsageError('Expected `maxRetryAfterMs` and `maxBackoffMs` to be at most 24 days.');
+  }
   expectNonNegative('backoffBaseMs', options.backoffBaseMs);
   expectInteger('readAhead', options.readAhead, 1);
   expectNonNegative('graceMs', options.graceMs);

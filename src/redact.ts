@@ -16,6 +16,8 @@ export const SECRET_HEADERS: ReadonlySet<string> = new Set([
   'proxy-authorization',
   'cookie',
   'set-cookie',
+  'x-api-key', // common API-key headers carry the same secret as a bearer token
+  'x-auth-token',
 ]);
 
 /** Query (and fragment) parameter names whose values are replaced; matched case-insensitively. */

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planRequest } from '../../src/plan.ts';
+
+const options = { method: 'GET', body: undefined };
+
+test('#7: lines that are not absolute http(s) URLs are INVALID_URL values, not exceptions', () => {
+  const cases = [
+    'not a url',
+    '/relative/path',
+    'ftp://example.com/file',
+    'file:///etc/passwd',
+    'data:text/plain,hi',
+    'javascript:alert(1)',
+    'http://exa mple.com/',
+    'http://a/\u0000b',
+    'http://a/\ufffd',
+    'http://',
+    'mailto:a@b.c',
+  ];
+  for (const text of cases) {
+    const result = planRequest({ line: 7, text }, options);
+    assert.equal(result.kind, 'invalid', text);
+    if (result.kind === 'invalid') {
+      assert.equal(result.code, 'INVALID_URL');
+      assert.equal(result.line, 7);
+      assert.match(result.message, /^line 7: /);
+    }
+  }
+});
+
+test('a too-long line is invalid and its key hashes the raw text', () => {
+  const result = planRequest({ line: 2, text: 'http://a/aaaa', tooLong: true }, options);
+  assert.equal(result.kind, 'invalid');
+  assert.equal(result.key.length, 32);
+});
+
+test('valid URLs become requests with the run method and body', () => {
+  const result = planRequest({ line: 1, text: 'https://api.example.com/items/1?x=1' }, { method: 'POST', body: '{"a":1}' });
+  assert.equal(result.kind, 'request');
+  if (result.kind !== 'request') return;
+  assert.equal(result.method, 'POST');
+  assert.equal(result.url.href, 'https://api.example.com/items/1?x=1');
+  assert.equal(result.body, '{"a":1}');
+  assert.deepEqual(result.headers, []);
+});
+
+test('#7: URL credentials move into a Basic header and leave the URL', () => {
+  const result = planRequest({ line: 1, text: 'https://user:p%40ss@api.example.com/x' }, options);
+  assert.equal(result.kind, 'request');
+  if (result.kind !== 'request') return;
+  assert.equal(result.url.href, 'https://api.example.com/x');
+  assert.deepEqual(result.headers, [['authorization', `Basic ${Buffer.from('user:p@ss').toString('base64')}`]]);
+});
+
+test('the key is stable, and differs by method, URL and body', () => {
+  const key = (text: string, method = 'GET', body?: string) => planRequest({ line: 1, text }, { method, body }).key;
+  assert.equal(key('http://a/1'), key('http://a/1'));
+  assert.notEqual(key('http://a/1'), key('http://a/2'));
+  assert.notEqual(key('http://a/1'), key('http://a/1', 'POST'));
+  assert.notEqual(key('http://a/1', 'POST', 'x'), key('http://a/1', 'POST', 'y'));
+  // The line number is not part of the identity: the same URL on another line is the same request.
+  assert.equal(planRequest({ line: 1, text: 'http://a/1' }, options).key, planRequest({ line: 9, text: 'http://a/1' }, options).key);
+});
