@@ -95,7 +95,7 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   expectNonNegative('maxRetryAfterMs', options.maxRetryAfterMs);
   // Node timers hold at most 2^31-1 ms (about 24 days); a longer one fires at once.
   if (options.maxRetryAfterMs > MAX_TIMER_MS || options.maxBackoffMs > MAX_TIMER_MS) {
-    throw new UsageError('Expected `maxRetryAfterMs` and `maxBackoffMs` to be at most 24 days.');
+    throw new UsageError('Expected `maxRetryAfterMs` (--max-retry-after) and `maxBackoffMs` (--max-backoff) to be at most 24 days.');
   }
   expectNonNegative('backoffBaseMs', options.backoffBaseMs);
   expectInteger('readAhead', options.readAhead, 1);

@@ -216,9 +216,23 @@ function scrubParams(query: string, isSecretParam: (name: string) => boolean): s
     .map((part) => {
       const eq = part.indexOf('=');
       if (eq <= 0 || eq === part.length - 1) return part;
-      return isSecretParam(part.slice(0, eq)) ? `${part.slice(0, eq)}=${REDACTED}` : part;
+      const name = part.slice(0, eq);
+      if (isSecretParam(name)) return `${name}=${REDACTED}`;
+      return `${name}=${scrubNestedUrl(part.slice(eq + 1), isSecretParam)}`;
     })
     .join('');
+}
+
+/**
+ * A parameter whose value is itself a URL (`?next=`, `redirect_uri=`, `url=`) can carry a
+ * password or a token: scrub the decoded URL, and re-encode only when something changed.
+ */
+function scrubNestedUrl(value: string, isSecretParam: (name: string) => boolean): string {
+  const decoded = safeDecode(value.replace(/\+/g, ' '));
+  // Absolute URLs and relative ones with a query (`/next?token=…`) are both worth a look.
+  if (!decoded.includes('://') && !decoded.includes('?')) return value;
+  const scrubbed = scrubUrlString(decoded, isSecretParam);
+  return scrubbed === decoded ? value : safeEncode(scrubbed);
 }
 
 function decodeParamName(name: string): string {

@@ -90,7 +90,6 @@ export async function* schedule(
       redactor,
     );
     finished.push(record);
-    emit({ type: 'record', record });
     signalChange();
   }
 
@@ -267,9 +266,7 @@ export async function* schedule(
         open += 1;
         emit({ type: 'input', line: next.value.line });
         if (next.value.kind === 'invalid') {
-          const record = invalidRecord(next.value, redactor);
-          finished.push(record);
-          emit({ type: 'record', record });
+          finished.push(invalidRecord(next.value, redactor));
           signalChange();
         } else {
           enqueue(jobsBase(next.value));
@@ -306,6 +303,8 @@ export async function* schedule(
     for (;;) {
       while (finished.length > 0) {
         const record = finished.shift()!;
+        // Announced when handed over, so watchers count only records the consumer received.
+        emit({ type: 'record', record });
         yield record;
         open -= 1;
         signalChange();

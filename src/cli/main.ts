@@ -35,13 +35,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     const program = buildProgram()
       .exitOverride()
-      .configureOutput({ writeOut: (text) => io.stderr.write(text), writeErr: () => undefined });
+      .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: () => undefined });
     try {
       program.parse(argv, { from: 'user' });
     } catch (error) {
       if (error instanceof CommanderError) {
         if (error.exitCode === 0) return EXIT.ok; // --help, --version
-        throw new UsageError(error.message.replace(/^error: /, ''));
+        throw new UsageError(error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
       }
       throw error;
     }
@@ -121,9 +121,15 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
       try {
         await sink.write(record);
       } catch (error) {
-        if (error instanceof OutputClosed) break; // `| head`: the reader has what it wanted.
+        // `| head`: the reader has what it wanted. The run stops quietly; its exit code still
+        // says whether the records that were written are ok.
+        if (error instanceof OutputClosed) {
+          stop.abort('output closed');
+          break;
+        }
         if (error instanceof OutputError) {
           outputFailure = error;
+          stop.abort('output write error');
           break;
         }
         throw error;
@@ -143,7 +149,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   if (!flags.quiet) io.stderr.write(formatSummary(snapshot, chalk));
   if (flags.statsFile !== undefined) writeStatsFile(flags.statsFile, toStatsJson(snapshot));
   if (outputFailure) throw outputFailure;
-  if (stop.signal.aborted) return stopCode;
+  if (stop.signal.aborted && stopCode !== EXIT.ok) return stopCode;
   return allOk ? EXIT.ok : EXIT.notOk;
 }
 
@@ -172,7 +178,8 @@ function parseHeader(text: string): [string, string] {
   const colon = text.indexOf(':');
   const name = colon === -1 ? '' : text.slice(0, colon).trim();
   if (name === '' || /\s/.test(name)) {
-    throw new UsageError(`-H expects 'Name: value', got '${text.split(':')[0]?.slice(0, 40)}…' (the value is not shown).`);
+    // The argument may hold a token typed without its colon: never echo it.
+    throw new UsageError(`-H expects 'Name: value' (the argument given is not shown, as it may hold a secret).`);
   }
   return [name, text.slice(colon + 1).trim()];
 }

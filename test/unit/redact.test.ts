@@ -6,7 +6,7 @@ const R = REDACTED;
 
 describe('the lists', () => {
   test('secret headers', () => {
-    assert.deepEqual([...SECRET_HEADERS].sort(), ['authorization', 'cookie', 'proxy-authorization', 'set-cookie']);
+    assert.deepEqual([...SECRET_HEADERS].sort(), ['authorization', 'cookie', 'proxy-authorization', 'set-cookie', 'x-api-key', 'x-auth-token']);
   });
   test('secret params', () => {
     for (const name of ['api_key', 'apikey', 'key', 'token', 'access_token', 'client_secret', 'signature', 'sig', 'password']) {
@@ -267,4 +267,15 @@ describe('totality', () => {
       assert.ok(performance.now() - started < 10_000);
     });
   }
+});
+
+test('#9: a URL carried in a query parameter has its secrets removed, and only then is re-encoded', () => {
+  const nested = `https://h/r?url=${encodeURIComponent('https://u:pw@x/y?token=abc&a=1')}&b=2`;
+  const out = redact.url(nested);
+  assert.ok(!out.includes('pw') && !out.includes('abc'), out);
+  assert.match(out, /&b=2$/);
+  const relative = `https://h/r?next=${encodeURIComponent('/p?api_key=k123')}`;
+  assert.ok(!redact.url(relative).includes('k123'));
+  const plain = 'https://h/r?q=a%20b&next=%2Fhome';
+  assert.equal(redact.url(plain), plain);
 });
