@@ -3,7 +3,7 @@
  * bad data is a value, never an exception.
  */
 import { createHash } from 'node:crypto';
-import type { InputItem } from './input/read-lines.js';
+import { MAX_LINE_BYTES, type InputItem } from './input/read-lines.js';
 import type { RunOptions } from './options.js';
 
 export interface PlannedRequest {
@@ -47,7 +47,8 @@ export function planRequest(item: InputItem, options: Pick<RunOptions, 'method' 
     text: item.text.slice(0, SHOWN_TEXT_CHARS),
   });
 
-  if (item.tooLong) return invalid('the line is too long to be a URL');
+  // readLines caps lines already; strings handed to the library directly are checked here.
+  if (item.tooLong || item.text.length > MAX_LINE_BYTES) return invalid('the line is too long to be a URL');
   if (UNSAFE_CHARACTERS.test(item.text)) return invalid('not a URL: it contains spaces, control characters or bytes that are not UTF-8');
   let url: URL;
   try {

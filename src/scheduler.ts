@@ -5,6 +5,7 @@
  *   take → attempt → decideRetry → (pause host | back off) → take …
  * with redirects as one more turn of the same loop. Yields exactly one record per input read.
  */
+import { setMaxListeners } from 'node:events';
 import type { RunEvent } from './events.js';
 import type { AttemptRequest } from './http/attempt.js';
 import type { AttemptOutcome } from './http/outcome.js';
@@ -50,6 +51,8 @@ export async function* schedule(
   const policy = options;
   const runHeaders = withDefaultHeaders(options);
   const hardStop = new AbortController();
+  // Every request in flight listens to it: more than the default 10 is expected.
+  setMaxListeners(0, hardStop.signal);
   const ready = new Map<string, Job[]>(); // host → jobs that may start once their buckets allow
   const backingOff = new Map<NodeJS.Timeout, Job>(); // jobs sleeping before a retry
   const finished: FetchRecord[] = [];
@@ -180,7 +183,8 @@ export async function* schedule(
   function act(job: Job, outcome: AttemptOutcome): void {
     if (outcome.kind === 'failure' && outcome.code === 'INTERRUPTED') return interruptJob(job);
     const location = outcome.kind === 'response' ? firstHeader(outcome.headers.location) : undefined;
-    if (outcome.kind === 'response' && options.maxRedirects > 0 && REDIRECT_STATUSES.has(outcome.status) && location !== undefined) {
+    if (outcome.kind === 'response' && options.maxRedirects > 0 && REDIRECT_STATUSES.has(outcome.status)) {
+      if (location === undefined) return finish(job, { code: 'BAD_REDIRECT', what: `${outcome.status} redirect without a Location` }, true);
       const step = nextHop(job.request, outcome.status, location, job.hops, options.maxRedirects, job.visited);
       if (step.kind === 'stop') return finish(job, { code: step.code, what: step.message }, true);
       if (stopping) return interruptJob(job);
@@ -198,20 +202,25 @@ export async function* schedule(
         pauseHost(job.host, now + waitMs, waitMs, 'server', describeOutcome(outcome));
         return finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${describeOutcome(outcome)}, asked to wait ${formatWait(waitMs)}, more than --max-retry-after` }, false);
       }
+      if (decision.hostPause) {
+        const { delayMs, source, reason } = decision.hostPause;
+        pauseHost(job.host, now + delayMs, delayMs, source, reason);
+      }
       return finish(job, null, decision.final);
     }
     if (stopping) return interruptJob(job);
 
     emit({ type: 'retry', line: job.plan.line, host: job.host, attempt: job.attempts, delayMs: decision.delayMs, source: decision.source, reason: redactor.text(decision.reason) });
+    // The host that answered is the one told to wait, even on a redirect hop.
+    const answeredBy = job.host;
+    if (decision.pauseHost) pauseHost(answeredBy, now + decision.delayMs, decision.delayMs, decision.source, decision.reason);
     // A retry starts over from the input URL; a redirect chain is followed afresh.
     job.request = { method: job.plan.method, url: job.plan.url, headers: baseRequestHeaders(job.plan), body: job.plan.body };
     job.host = job.plan.url.host;
     job.hops = 0;
     job.visited.clear();
-    if (decision.pauseHost) {
-      pauseHost(job.host, now + decision.delayMs, decision.delayMs, decision.source, decision.reason);
-      return enqueue(job);
-    }
+    // Waiting in the queue of a paused host holds no slot and starts right at the pause end.
+    if (decision.pauseHost && answeredBy === job.host) return enqueue(job);
     const timer: NodeJS.Timeout = setTimeout(() => {
       backingOff.delete(timer);
       enqueue(job);

@@ -26,6 +26,11 @@ export type RetryDecision =
       code?: 'RETRY_AFTER_TOO_LONG';
       /** The too-long wait the server asked for, in ms. */
       waitMs?: number;
+      /**
+       * Set when this input is out of retries but its answer still says "wait" (a 429, a 503
+       * with Retry-After): the host is paused all the same, for the other requests to it.
+       */
+      hostPause?: { delayMs: number; source: 'server' | 'backoff'; reason: string };
     }
   | {
       retry: true;
@@ -94,8 +99,16 @@ export function decideRetry(
   random: () => number,
 ): RetryDecision {
   if (!isRetryable(outcome, method)) return { retry: false, final: true };
-  if (attempt > policy.retries) return { retry: false, final: false };
+  const wait = decideWait(outcome, attempt, policy, nowMs, random);
+  if (attempt > policy.retries) {
+    if (!wait.retry || !wait.pauseHost) return { retry: false, final: false };
+    return { retry: false, final: false, hostPause: { delayMs: wait.delayMs, source: wait.source, reason: wait.reason } };
+  }
+  return wait;
+}
 
+/** How long a retryable outcome says to wait, and whether the wait is the whole host's. */
+function decideWait(outcome: AttemptOutcome, attempt: number, policy: RetryPolicy, nowMs: number, random: () => number): RetryDecision {
   const description = describeOutcome(outcome);
   if (outcome.kind === 'failure') {
     return {

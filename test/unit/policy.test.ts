@@ -104,9 +104,22 @@ describe('decideRetry: retries used up', () => {
   ];
   for (const [name, outcome, attempt, policy] of rows) {
     test(name, () => {
-      assert.deepEqual(decideRetry(outcome, attempt, 'GET', policy, NOW, fixed(0.5)), { retry: false, final: false });
+      const decision = decideRetry(outcome, attempt, 'GET', policy, NOW, fixed(0.5));
+      assert.equal(decision.retry, false);
+      assert.ok(!decision.retry && decision.final === false && decision.code === undefined);
     });
   }
+
+  test('#8: out of retries, a 429 still pauses its host for the others', () => {
+    assert.deepEqual(decideRetry(response(429, { 'retry-after': '2' }), 6, 'GET', POLICY, NOW, fixed(0.5)), {
+      retry: false,
+      final: false,
+      hostPause: { delayMs: 2_000, source: 'server', reason: '429 Too Many Requests, Retry-After 2s' },
+    });
+    const bare = decideRetry(response(429), 6, 'GET', POLICY, NOW, fixed(0.5));
+    assert.ok(!bare.retry && bare.hostPause?.source === 'backoff');
+    assert.deepEqual(decideRetry(response(503), 6, 'GET', POLICY, NOW, fixed(0.5)), { retry: false, final: false });
+  });
 
   test('the last allowed retry is still taken', () => {
     assert.equal(decideRetry(response(503), 5, 'GET', POLICY, NOW, fixed(0.5)).retry, true);
