@@ -46,7 +46,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       throw error;
     }
     const flags = program.opts<CliFlags>();
-    verbose = flags.verbose;
+    verbose = flags.verbose === true;
     return await run(program.args[0], flags, io);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -163,14 +163,14 @@ function toRunOptions(flags: CliFlags): Partial<RunOptions> {
     maxRetryAfterMs: flags.maxRetryAfter * 1000,
     timeoutMs: flags.timeout * 1000,
     method: flags.method,
-    headers: flags.header.map(parseHeader),
+    headers: (flags.header ?? []).map(parseHeader),
     body: flags.data === undefined ? undefined : readData(flags.data),
     userAgent: flags.userAgent,
     maxRedirects: flags.maxRedirects,
     bodyFormat: flags.bodyFormat as BodyFormat,
     maxBodyBytes: flags.maxBody,
-    includeHeaders: flags.includeHeaders,
-    redactParams: flags.redactParam,
+    includeHeaders: flags.includeHeaders === true,
+    redactParams: flags.redactParam ?? [],
   };
 }
 

@@ -11,26 +11,26 @@ export interface CliFlags {
   maxRetryAfter: number;
   timeout: number;
   method: string;
-  header: string[];
+  header?: string[];
   data?: string;
   userAgent: string;
   maxRedirects: number;
   output?: string;
-  append: boolean;
+  append?: boolean;
   bodyFormat: string;
   maxBody: number;
-  includeHeaders: boolean;
+  includeHeaders?: boolean;
   statsFile?: string;
-  redactParam: string[];
-  quiet: boolean;
-  verbose: boolean;
+  redactParam?: string[];
+  quiet?: boolean;
+  verbose?: boolean;
   progress?: boolean;
 }
 
 const EXAMPLES = `
 Examples:
   $ ratefetch urls.txt --rps 5 | jq -c 'select(.ok) | .body'
-  $ ratefetch urls.txt --rps 20 -c 16 -H 'Authorization: Bearer $TOKEN' -o out.ndjson
+  $ ratefetch urls.txt --rps 20 -c 16 -H "Authorization: Bearer $TOKEN" -o out.ndjson
   $ cat urls.txt | ratefetch - --rps 0.5 --retries 8 --max-retry-after 300
   $ ratefetch urls.txt -X POST -d @payload.json -H 'Content-Type: application/json'
   $ ratefetch urls.txt --quiet --stats-file stats.json -o out.ndjson   # cron
@@ -64,27 +64,27 @@ export function buildProgram(): Command {
 
   program.optionsGroup('Request:');
   program.addOption(new Option('-X, --method <method>', 'HTTP method').default(DEFAULTS.method));
-  program.addOption(new Option('-H, --header <header>', "request header 'Name: value' (repeatable)").default([]).argParser(collect));
+  program.addOption(new Option('-H, --header <header>', "request header 'Name: value' (repeatable)").argParser(collect));
   program.addOption(new Option('-d, --data <text|@file>', 'request body, or @file to read it from a file'));
   program.addOption(new Option('-A, --user-agent <text>', 'User-Agent header').default(DEFAULTS.userAgent));
   program.addOption(new Option('--max-redirects <n>', "redirects to follow (0 = don't follow)").default(DEFAULTS.maxRedirects).argParser(wholeNumber(0)));
 
   program.optionsGroup('Output:');
   program.addOption(new Option('-o, --output <file>', 'write records to a file instead of stdout'));
-  program.addOption(new Option('--append', 'append to the -o file instead of replacing it').default(false));
+  program.addOption(new Option('--append', 'append to the -o file instead of replacing it'));
   program.addOption(
     new Option('--body-format <format>', 'how bodies go into records (auto: JSON if the type says so, text for text types, else base64)')
       .choices(['auto', 'json', 'text', 'base64', 'none'])
       .default(DEFAULTS.bodyFormat),
   );
   program.addOption(new Option('--max-body <bytes>', 'largest decoded body kept; larger ones are BODY_TOO_LARGE').default(DEFAULTS.maxBodyBytes).argParser(wholeNumber(0)));
-  program.addOption(new Option('--include-headers', 'put response headers in each record').default(false));
+  program.addOption(new Option('--include-headers', 'put response headers in each record'));
   program.addOption(new Option('--stats-file <file>', 'write the end-of-run stats as JSON (also with --quiet)'));
-  program.addOption(new Option('--redact-param <name>', 'another query parameter whose value is a secret (repeatable)').default([]).argParser(collect));
+  program.addOption(new Option('--redact-param <name>', 'another query parameter whose value is a secret (repeatable)').argParser(collect));
 
   program.optionsGroup('Display:');
-  program.addOption(new Option('-q, --quiet', 'print nothing on stderr but fatal errors').default(false));
-  program.addOption(new Option('-v, --verbose', 'one line per retry and pause; stack traces for internal errors').default(false));
+  program.addOption(new Option('-q, --quiet', 'print nothing on stderr but fatal errors'));
+  program.addOption(new Option('-v, --verbose', 'one line per retry and pause; stack traces for internal errors'));
   program.addOption(new Option('--progress', 'show the live progress bar even when stderr is not a terminal'));
   program.addOption(new Option('--no-progress', 'no live progress (the summary still prints)'));
 
@@ -112,6 +112,6 @@ function wholeNumber(min: number): (value: string) => number {
   };
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

@@ -151,7 +151,7 @@ test('--help exits 0 and shows every option with its default, the help groups an
       current = undefined;
     }
   }
-  // Every option, and the default each one must state (null: an action or an optional path).
+  // Every option, and the default each one must state (null: an action, an off-by-default switch or an optional path).
   const expected: Record<string, RegExp | null> = {
     '--version': null,
     '--help': null,
@@ -168,14 +168,14 @@ test('--help exits 0 and shows every option with its default, the help groups an
     '--user-agent': /default: "ratefetch\/\d+\.\d+\.\d+"/,
     '--max-redirects': /default: 5\b/,
     '--output': /stdout/,
-    '--append': /default: false/,
+    '--append': null,
     '--body-format': /default: "auto"/,
     '--max-body': /default: 10485760\b/,
-    '--include-headers': /default: false/,
+    '--include-headers': null,
     '--stats-file': null,
     '--redact-param': null,
-    '--quiet': /default: false/,
-    '--verbose': /default: false/,
+    '--quiet': null,
+    '--verbose': null,
     '--progress': null,
     '--no-progress': null,
   };
