@@ -35,7 +35,9 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   const limiter = hooks.limiter ?? new TokenBucketLimiter(clock);
   if (Number.isFinite(options.rps)) limiter.setRate(GLOBAL_BUCKET, options.rps, options.burst);
   const ownDispatcher = hooks.dispatcher === undefined;
-  const dispatcher = hooks.dispatcher ?? new EnvHttpProxyAgent({ connections: options.concurrency });
+  // As curl: http:// URLs go to an http proxy in absolute form; only https:// needs a CONNECT
+  // tunnel (many proxies allow CONNECT to port 443 alone).
+  const dispatcher = hooks.dispatcher ?? new EnvHttpProxyAgent({ connections: options.concurrency, proxyTunnel: false });
   const settings = {
     dispatcher,
     timeoutMs: options.timeoutMs,
