@@ -141,13 +141,18 @@ export async function* schedule(
     }
     const now = clock.now();
     const throttled = inFlight < options.concurrency && ready.size > 0;
+    noteThrottle(throttled, now);
+    if (throttled && Number.isFinite(earliest)) {
+      wakeTimer = setTimeout(pump, Math.max(0, earliest - now));
+    }
+  }
+
+  /** Measures stretches in which a slot was free and work waited, but the limiter said no. */
+  function noteThrottle(throttled: boolean, now: number): void {
     if (throttled && throttledSince === null) throttledSince = now;
     if (!throttled && throttledSince !== null) {
       emit({ type: 'rate-wait', waitedMs: now - throttledSince });
       throttledSince = null;
-    }
-    if (throttled && Number.isFinite(earliest)) {
-      wakeTimer = setTimeout(pump, Math.max(0, earliest - now));
     }
   }
 
@@ -297,6 +302,7 @@ export async function* schedule(
     emit({ type: 'interrupt', reason: String(stopSignal?.reason ?? 'stopped') });
     ending.abort();
     clearTimeout(wakeTimer);
+    noteThrottle(false, clock.now());
     for (const timer of backingOff.keys()) clearTimeout(timer);
     const waiting = [...backingOff.values(), ...[...ready.values()].flat()];
     ready.clear();
