@@ -71,7 +71,26 @@ export async function* schedule(
   const changed = () => new Promise<void>((resolve) => waiters.push(resolve));
   // Ends when the run stops for any reason: a signal, or the consumer leaving early.
   const ending = new AbortController();
-  const ended = new Promise<void>((resolve) => ending.signal.addEventListener('abort', () => resolve(), { once: true }));
+  /**
+   * Resolves with the promise's value, or with null once the run ends. Not Promise.race with a
+   * run-long promise: every race would leave a reaction on it, holding each input until the end.
+   */
+  const unlessEnded = <T>(promise: Promise<T>): Promise<T | null> =>
+    new Promise((resolve, reject) => {
+      if (ending.signal.aborted) return resolve(null);
+      const onEnd = () => resolve(null);
+      ending.signal.addEventListener('abort', onEnd, { once: true });
+      promise.then(
+        (value) => {
+          ending.signal.removeEventListener('abort', onEnd);
+          resolve(value);
+        },
+        (error: unknown) => {
+          ending.signal.removeEventListener('abort', onEnd);
+          reject(error);
+        },
+      );
+    });
 
   function finish(job: Job, failure: { code: ErrorCode; what: string } | null, final: boolean): void {
     const record = toRecord(
@@ -272,9 +291,9 @@ export async function* schedule(
     const iterator = items[Symbol.asyncIterator]();
     try {
       while (!stopping) {
-        while (open >= options.readAhead && !stopping) await Promise.race([changed(), ended]);
+        while (open >= options.readAhead && !stopping) await unlessEnded(changed());
         if (stopping) break;
-        const next = await Promise.race([iterator.next(), ended.then(() => null)]);
+        const next = await unlessEnded(iterator.next());
         if (next === null || next.done) break;
         total += 1;
         open += 1;
