@@ -12,7 +12,7 @@ export interface PlannedRequest {
   method: string;
   /** The URL to fetch, credentials removed (they move into `headers` as Basic auth). */
   url: URL;
-  /** Per-request headers on top of the run-wide ones. */
+  /** Every header to send: defaults, the run-wide ones, then the input's own. */
   headers: Array<[string, string]>;
   body: string | Uint8Array | undefined;
   /** Stable identity of the request (see requestKey). */
@@ -37,7 +37,9 @@ export type PlanResult = PlannedRequest | InvalidInput;
 const UNSAFE_CHARACTERS = /[\u0000-\u0020\u007f\ufffd]/;
 const SHOWN_TEXT_CHARS = 200;
 
-export function planRequest(item: InputItem, options: Pick<RunOptions, 'method' | 'body'>): PlanResult {
+export type PlanOptions = Pick<RunOptions, 'method' | 'body' | 'headers' | 'userAgent'>;
+
+export function planRequest(item: InputItem, options: PlanOptions): PlanResult {
   const invalid = (why: string): InvalidInput => ({
     kind: 'invalid',
     line: item.line,
@@ -61,8 +63,9 @@ export function planRequest(item: InputItem, options: Pick<RunOptions, 'method' 
   }
   if (url.hostname === '') return invalid('the URL has no host');
 
-  const headers: Array<[string, string]> = [];
-  if (url.username !== '' || url.password !== '') {
+  const headers = withDefaultHeaders(options);
+  const userSetAuthorization = options.headers.some(([name]) => name.toLowerCase() === 'authorization');
+  if ((url.username !== '' || url.password !== '') && !userSetAuthorization) {
     // Sent as curl does; undici would drop the credentials silently.
     const credentials = `${decodeUserinfo(url.username)}:${decodeUserinfo(url.password)}`;
     headers.push(['authorization', `Basic ${Buffer.from(credentials).toString('base64')}`]);
@@ -71,6 +74,15 @@ export function planRequest(item: InputItem, options: Pick<RunOptions, 'method' 
   url.username = '';
   url.password = '';
   return { kind: 'request', line: item.line, method: options.method, url, headers, body: options.body, key, inputUrl: item.text };
+}
+
+/** Our User-Agent and Accept-Encoding unless the user set them, then the user's headers. */
+function withDefaultHeaders(options: PlanOptions): Array<[string, string]> {
+  const has = (name: string) => options.headers.some(([given]) => given.toLowerCase() === name);
+  const headers: Array<[string, string]> = [];
+  if (!has('user-agent')) headers.push(['user-agent', options.userAgent]);
+  if (!has('accept-encoding')) headers.push(['accept-encoding', 'gzip, deflate, br']);
+  return [...headers, ...options.headers];
 }
 
 function decodeUserinfo(text: string): string {

@@ -10,6 +10,7 @@ import type { RunEvent } from './events.js';
 import type { AttemptRequest } from './http/attempt.js';
 import type { AttemptOutcome } from './http/outcome.js';
 import { nextHop, requestId } from './http/redirect.js';
+import { HostQueues } from './host-queues.js';
 import { GLOBAL_BUCKET, hostBucket, type Clock, type Limiter } from './limiter.js';
 import type { RunOptions } from './options.js';
 import type { PlanResult, PlannedRequest } from './plan.js';
@@ -48,12 +49,10 @@ export async function* schedule(
   stopSignal?: AbortSignal,
 ): AsyncGenerator<FetchRecord> {
   const { limiter, clock, emit, redactor } = deps;
-  const policy = options;
-  const runHeaders = withDefaultHeaders(options);
   const hardStop = new AbortController();
   // Every request in flight listens to it: more than the default 10 is expected.
   setMaxListeners(0, hardStop.signal);
-  const ready = new Map<string, Job[]>(); // host → jobs that may start once their buckets allow
+  const ready = new HostQueues<Job>(); // jobs that may start once their buckets allow
   const backingOff = new Map<NodeJS.Timeout, Job>(); // jobs sleeping before a retry
   const finished: FetchRecord[] = [];
   let open = 0; // inputs read whose record the consumer has not taken yet
@@ -128,9 +127,7 @@ export async function* schedule(
     if (waitMs > options.maxRetryAfterMs) {
       return finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${job.host} asked to wait ${formatWait(waitMs)}, more than --max-retry-after` }, false);
     }
-    let queue = ready.get(job.host);
-    if (!queue) ready.set(job.host, (queue = []));
-    queue.push(job);
+    ready.push(job.host, job);
     pump();
   }
 
@@ -140,26 +137,17 @@ export async function* schedule(
     clearTimeout(wakeTimer);
     wakeTimer = undefined;
     let earliest = Infinity;
-    while (inFlight < options.concurrency && ready.size > 0) {
-      let started = false;
-      for (const [host, queue] of ready) {
-        const result = limiter.tryTake([GLOBAL_BUCKET, hostBucket(host)]);
-        if (!result.ok) {
-          earliest = Math.min(earliest, result.retryAtMs);
-          continue;
-        }
-        const job = queue.shift()!;
-        if (queue.length === 0) ready.delete(host);
-        // Round robin: the host just served goes to the back.
-        else ready.delete(host), ready.set(host, queue);
-        start(job);
-        started = true;
+    while (inFlight < options.concurrency) {
+      const next = ready.next((host) => limiter.tryTake([GLOBAL_BUCKET, hostBucket(host)]));
+      if (next === undefined) break;
+      if ('retryAtMs' in next) {
+        earliest = next.retryAtMs;
         break;
       }
-      if (!started) break;
+      start(next.item);
     }
     const now = clock.now();
-    const throttled = inFlight < options.concurrency && ready.size > 0;
+    const throttled = inFlight < options.concurrency && ready.hostCount > 0;
     noteThrottle(throttled, now);
     if (throttled && Number.isFinite(earliest)) {
       wakeTimer = setTimeout(pump, Math.max(0, earliest - now));
@@ -219,7 +207,7 @@ export async function* schedule(
     }
 
     const now = clock.now();
-    const decision = decideRetry(outcome, job.attempts, job.plan.method, policy, now, deps.random);
+    const decision = decideRetry(outcome, job.attempts, job.plan.method, options, now, deps.random);
     if (!decision.retry) {
       if (decision.code === 'RETRY_AFTER_TOO_LONG') {
         const waitMs = decision.waitMs ?? 0;
@@ -239,7 +227,7 @@ export async function* schedule(
     const answeredBy = job.host;
     if (decision.pauseHost) pauseHost(answeredBy, now + decision.delayMs, decision.delayMs, decision.source, decision.reason);
     // A retry starts over from the input URL; a redirect chain is followed afresh.
-    job.request = { method: job.plan.method, url: job.plan.url, headers: baseRequestHeaders(job.plan), body: job.plan.body };
+    job.request = { method: job.plan.method, url: job.plan.url, headers: job.plan.headers, body: job.plan.body };
     job.host = job.plan.url.host;
     job.hops = 0;
     job.visited.clear();
@@ -259,23 +247,15 @@ export async function* schedule(
     emit({ type: 'pause', host, untilMs, delayMs, source, reason: redactor.text(reason) });
     if (delayMs > options.maxRetryAfterMs) {
       // Nothing queued for this host could start in time: say so now instead of waiting.
-      const queue = ready.get(host) ?? [];
-      ready.delete(host);
-      for (const job of queue) {
+      for (const job of ready.drain(host)) {
         finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${host} asked to wait ${formatWait(delayMs)}, more than --max-retry-after` }, false);
       }
     }
   }
 
-  /** Run-wide headers plus the input's own (Basic auth from URL credentials). */
-  function baseRequestHeaders(plan: PlannedRequest): Array<[string, string]> {
-    const userSetAuthorization = runHeaders.some(([name]) => name.toLowerCase() === 'authorization');
-    return [...runHeaders, ...plan.headers.filter(([name]) => !(userSetAuthorization && name === 'authorization'))];
-  }
-
   const jobsBase = (plan: PlannedRequest): Job => ({
     plan,
-    request: { method: plan.method, url: plan.url, headers: baseRequestHeaders(plan), body: plan.body },
+    request: { method: plan.method, url: plan.url, headers: plan.headers, body: plan.body },
     host: plan.url.host,
     hops: 0,
     visited: new Set(),
@@ -323,8 +303,7 @@ export async function* schedule(
     clearTimeout(wakeTimer);
     noteThrottle(false, clock.now());
     for (const timer of backingOff.keys()) clearTimeout(timer);
-    const waiting = [...backingOff.values(), ...[...ready.values()].flat()];
-    ready.clear();
+    const waiting = [...backingOff.values(), ...ready.drain()];
     backingOff.clear();
     for (const job of waiting) interruptJob(job);
     if (inFlight > 0) setTimeout(() => hardStop.abort(new Error('grace period over')), options.graceMs).unref();
@@ -368,12 +347,4 @@ function formatWait(ms: number): string {
   if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
   if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
   return `${Math.round(seconds / 86400)} days`;
-}
-
-function withDefaultHeaders(options: RunOptions): Array<[string, string]> {
-  const has = (name: string) => options.headers.some(([given]) => given.toLowerCase() === name);
-  const headers: Array<[string, string]> = [];
-  if (!has('user-agent')) headers.push(['user-agent', options.userAgent]);
-  if (!has('accept-encoding')) headers.push(['accept-encoding', 'gzip, deflate, br']);
-  return [...headers, ...options.headers];
 }
