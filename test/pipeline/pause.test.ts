@@ -38,15 +38,15 @@ test('#8: one 429 pauses the whole host: told twice the real rate, nothing start
   assert.deepEqual(early.map((h) => `${h.path} at +${Math.round(h.t - server.hits[0]!.t)} ms`), [], 'requests started during a pause');
 });
 
-test('#8: told the real rate (rps 20), a run meets at most a handful of 429s', TEST_TIMEOUT, async (t) => {
+test('#8: told the real rate (rps 20), 200 URLs meet at most a handful of 429s', { timeout: 60_000 }, async (t) => {
   const server = await startServer(t, { rps: 20, burst: 1, retryAfter: 'seconds' });
-  const urls = Array.from({ length: 30 }, (_, i) => `${server.url}/items/${i}`);
+  const urls = Array.from({ length: 200 }, (_, i) => `${server.url}/items/${i}`);
   const { records } = await run(urls, { rps: 20, burst: 1, concurrency: 8, retries: 10 });
-  assertOneRecordPerInput(records, lineNumbers(30));
+  assertOneRecordPerInput(records, lineNumbers(200));
   assert.ok(records.every((r) => r.ok));
-  // Pacing exactly at the server's rate, sub-ms arrival jitter alone refuses a request now and
-  // then (1 to 4 in 40 in trials); twice the rate refuses about one per URL.
-  assert.ok(server.count429() <= 6, `${server.count429()} 429s at the server's own rate`);
+  // The server counts exactly, so a request that arrives a hair early is refused. ratefetch
+  // paces 1% under --rps to absorb that; trials gave 0 to 5 refusals per 200.
+  assert.ok(server.count429() <= 10, `${server.count429()} 429s at the server's own rate`);
   assert.deepEqual(startsDuringPauses(server.hits, 1_000).map((h) => h.path), []);
 });
 
