@@ -5,10 +5,10 @@
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import type { RunEventListener } from './events.js';
 import { attempt } from './http/attempt.js';
-import type { InputItem } from './input/read-lines.js';
 import { GLOBAL_BUCKET, TokenBucketLimiter, systemClock, type Clock, type Limiter } from './limiter.js';
 import { resolveOptions, type RunOptions } from './options.js';
-import { planRequest, type PlanResult } from './plan.js';
+import { compileSchema, parseExpectStatus, type ResponseChecks } from './checks.js';
+import { createPlanner, planAll, type InputSource } from './plan.js';
 import type { FetchRecord } from './record.js';
 import { SECRET_HEADERS, createRedactor } from './redact.js';
 import { schedule } from './scheduler.js';
@@ -33,7 +33,6 @@ export interface RunHooks {
  */
 const PACING_MARGIN = 0.01;
 
-export type InputSource = AsyncIterable<InputItem | string> | Iterable<InputItem | string>;
 
 export async function* fetchAll(input: InputSource, partial: Partial<RunOptions> = {}, hooks: RunHooks = {}): AsyncGenerator<FetchRecord> {
   const options = resolveOptions(partial);
@@ -54,8 +53,11 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
     followRedirects: options.maxRedirects > 0,
   };
 
+  const planner = createPlanner(options);
+  const checks = compileChecks(options);
   try {
-    yield* schedule(planAll(input, options), options, {
+    yield* schedule(planAll(input, planner), options, {
+      checks,
       limiter,
       clock,
       redactor,
@@ -68,25 +70,24 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   }
 }
 
-async function* planAll(input: InputSource, options: RunOptions): AsyncGenerator<PlanResult> {
-  let line = 0;
-  for await (const entry of input) {
-    line += 1;
-    if (typeof entry !== 'string') {
-      yield planRequest(entry, options);
-      continue;
-    }
-    const text = entry.trim();
-    // Same rule as readLines: blank and comment lines are not inputs.
-    if (text !== '' && !text.startsWith('#')) yield planRequest({ line, text }, options);
-  }
+/** What the checks of a run are: the expected statuses and the schema, compiled once. */
+function compileChecks(options: RunOptions): ResponseChecks {
+  const checks: ResponseChecks = {};
+  if (options.expectStatus !== undefined) checks.expectStatus = parseExpectStatus(options.expectStatus);
+  if (options.schema !== undefined) checks.validate = compileSchema(options.schema.document, options.schema.source);
+  return checks;
 }
 
 export { resolveOptions, DEFAULTS, VERSION } from './options.js';
 export type { RunOptions, BodyFormat } from './options.js';
 export type { FetchRecord, ErrorCode, RecordError, BodyEncoding } from './record.js';
 export type { RunEvent, RunEventType, RunEventListener } from './events.js';
-export type { InputItem } from './input/read-lines.js';
+export type { InputItem, RequestSpec } from './input/item.js';
+export { createPlanner, planAll } from './plan.js';
+export type { InputSource } from './plan.js';
+export { planOnly, type PlannedLine } from './dry-run.js';
+export type { SchemaError } from './checks.js';
+export type { PlannedRequest, InvalidInput, PlanResult, Planner } from './plan.js';
 export { readLines } from './input/read-lines.js';
 export { UsageError, OutputError } from './errors.js';
 export type { Limiter, Clock, TakeResult } from './limiter.js';

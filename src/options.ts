@@ -42,6 +42,14 @@ export interface RunOptions {
   graceMs: number;
   /** Extra query parameter names to redact, on top of the built-in list. */
   redactParams: string[];
+  /** URL template with `{name}` placeholders and `{}` for the whole line. */
+  template: string | undefined;
+  /** Fetch identical requests (same key) once; duplicates copy the result. @default false */
+  dedupe: boolean;
+  /** Statuses that count as ok, e.g. '200,404' or '2xx'. @default 2xx */
+  expectStatus: string | undefined;
+  /** A JSON Schema every JSON body must match, and the file it came from (for messages). */
+  schema: { document: unknown; source: string } | undefined;
 }
 
 export const VERSION = '0.1.0';
@@ -69,6 +77,10 @@ export const DEFAULTS: Omit<RunOptions, 'burst'> = {
   readAhead: 2_000,
   graceMs: 2_000,
   redactParams: [],
+  template: undefined,
+  dedupe: false,
+  expectStatus: undefined,
+  schema: undefined,
 };
 
 export function defaultBurst(rps: number): number {

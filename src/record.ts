@@ -9,7 +9,10 @@ import { describeOutcome } from './retry/policy.js';
 /** Stable failure codes. Each maps from one place: http/classify.ts or the scheduler. */
 export type ErrorCode =
   | 'INVALID_URL' // the input line is not an absolute http(s) URL
-  | 'HTTP_STATUS' // the server answered with a non-2xx status (see `status`)
+  | 'INVALID_INPUT' // the input format could not parse the item (a malformed CSV row, an NDJSON line that is not an object)
+  | 'TEMPLATE_MISSING_VALUE' // a placeholder in the template has no value in this item
+  | 'HTTP_STATUS' // the server answered with a non-2xx status, or one --expect-status does not list (see `status`)
+  | 'SCHEMA_MISMATCH' // the JSON body does not match --schema (see `schemaErrors`)
   | 'TIMEOUT' // the attempt did not finish within --timeout
   | 'CONNECTION_REFUSED' // nothing listens there (ECONNREFUSED)
   | 'CONNECTION_RESET' // the peer closed the connection mid-request
@@ -59,6 +62,20 @@ export interface FetchRecord {
   body: unknown;
   error: RecordError | null;
   headers?: { [name: string]: string | string[] };
+  /** The named values that filled the template (secret ones redacted). */
+  vars?: { [name: string]: string };
+  /** A request spec's `meta`, verbatim. */
+  meta?: unknown;
+  /** With --dedupe: the line whose request this record's result was copied from. */
+  duplicateOf?: number;
+  /** With --schema: why the body did not match (at most 10). */
+  schemaErrors?: Array<{ path: string; message: string }>;
+}
+
+/** What identifies an input besides its line: carried into its record whatever happens. */
+export interface InputIdentity {
+  vars?: { [name: string]: string };
+  meta?: unknown;
 }
 
 /** What the scheduler knows when an input is done; toRecord turns it into the schema. */
@@ -79,13 +96,17 @@ export interface RecordInput {
   /** An error that overrides what the outcome says (redirect trouble, a wait too long, an interrupt). */
   failure: { code: ErrorCode; what: string } | null;
   final: boolean;
+  /** The last response passed the checks (2xx, or --expect-status, and --schema). */
+  accepted: boolean;
+  schemaErrors?: Array<{ path: string; message: string }>;
+  identity: InputIdentity;
   includeHeaders: boolean;
 }
 
 export function toRecord(input: RecordInput, redactor: Redactor): FetchRecord {
   const url = redactor.url(input.inputUrl);
   const response = input.outcome?.kind === 'response' ? input.outcome : null;
-  const ok = input.failure === null && response !== null && response.status >= 200 && response.status < 300;
+  const ok = input.failure === null && response !== null && input.accepted;
 
   let error: RecordError | null = null;
   if (!ok) {
@@ -114,6 +135,13 @@ export function toRecord(input: RecordInput, redactor: Redactor): FetchRecord {
     error,
   };
   if (input.includeHeaders && response) record.headers = redactor.headers(response.headers);
+  if (input.schemaErrors) record.schemaErrors = input.schemaErrors;
+  return withIdentity(record, input.identity);
+}
+
+function withIdentity(record: FetchRecord, identity: InputIdentity): FetchRecord {
+  if (identity.vars !== undefined) record.vars = identity.vars;
+  if (identity.meta !== undefined) record.meta = identity.meta;
   return record;
 }
 
@@ -124,8 +152,11 @@ function describeFailure(outcome: AttemptOutcome | null): { code: ErrorCode; wha
 }
 
 /** The record for a line that is not a request. */
-export function invalidRecord(invalid: { line: number; key: string; text: string; code: ErrorCode; message: string }, redactor: Redactor): FetchRecord {
-  return {
+export function invalidRecord(
+  invalid: { line: number; key: string; text: string; code: ErrorCode; message: string; identity: InputIdentity },
+  redactor: Redactor,
+): FetchRecord {
+  return withIdentity({
     line: invalid.line,
     url: redactor.text(invalid.text),
     finalUrl: null,
@@ -143,5 +174,5 @@ export function invalidRecord(invalid: { line: number; key: string; text: string
     bodyEncoding: 'none',
     body: null,
     error: { code: invalid.code, message: redactor.text(invalid.message) },
-  };
+  }, invalid.identity);
 }

@@ -17,6 +17,7 @@ import type { PlanResult, PlannedRequest } from './plan.js';
 import { invalidRecord, toRecord, type ErrorCode, type FetchRecord } from './record.js';
 import type { Redactor } from './redact.js';
 import { decideRetry, describeOutcome } from './retry/policy.js';
+import { checkResponse, type ResponseChecks } from './checks.js';
 
 export interface SchedulerDeps {
   limiter: Limiter;
@@ -26,6 +27,8 @@ export interface SchedulerDeps {
   emit: (event: RunEvent) => void;
   redactor: Redactor;
   random: () => number;
+  /** What a final response must pass to be ok (2xx when empty). */
+  checks: ResponseChecks;
 }
 
 interface Job {
@@ -92,6 +95,19 @@ export async function* schedule(
     });
 
   function finish(job: Job, failure: { code: ErrorCode; what: string } | null, final: boolean): void {
+    // The last response still has to pass the checks: the expected statuses and the schema.
+    let accepted = false;
+    let schemaErrors: FetchRecord['schemaErrors'];
+    const response = job.outcome?.kind === 'response' ? job.outcome : null;
+    if (failure === null && response !== null) {
+      const check = checkResponse(response.status, response.statusText, response.body, response.bodyEncoding, deps.checks);
+      if (check.ok) accepted = true;
+      else {
+        failure = { code: check.code, what: check.what };
+        schemaErrors = check.schemaErrors;
+        if (check.code === 'SCHEMA_MISMATCH') final = true;
+      }
+    }
     const record = toRecord(
       {
         line: job.plan.line,
@@ -106,12 +122,44 @@ export async function* schedule(
         outcome: job.outcome,
         failure,
         final,
+        accepted,
+        schemaErrors,
+        identity: job.plan.identity,
         includeHeaders: options.includeHeaders,
       },
       redactor,
     );
     finished.push(record);
+    if (options.dedupe) settleDuplicates(job.plan, record);
     signalChange();
+  }
+
+  /** With --dedupe: the first input with a key is fetched; later ones copy its record. */
+  const firstByKey = new Map<string, { line: number; record?: FetchRecord; waiting: PlannedRequest[] }>();
+  function admit(plan: PlannedRequest): boolean {
+    const first = firstByKey.get(plan.key);
+    if (first === undefined) {
+      firstByKey.set(plan.key, { line: plan.line, waiting: [] });
+      return true;
+    }
+    if (first.record) finished.push(copyAsDuplicate(first.record, plan));
+    else first.waiting.push(plan);
+    return false;
+  }
+  function settleDuplicates(plan: PlannedRequest, record: FetchRecord): void {
+    const first = firstByKey.get(plan.key);
+    if (first?.line !== plan.line) return;
+    first.record = record;
+    for (const waiting of first.waiting) finished.push(copyAsDuplicate(record, waiting));
+    first.waiting = [];
+  }
+  function copyAsDuplicate(record: FetchRecord, plan: PlannedRequest): FetchRecord {
+    const copy: FetchRecord = { ...record, line: plan.line, url: redactor.url(plan.inputUrl), duplicateOf: record.line };
+    delete copy.vars;
+    delete copy.meta;
+    if (plan.identity.vars !== undefined) copy.vars = plan.identity.vars;
+    if (plan.identity.meta !== undefined) copy.meta = plan.identity.meta;
+    return copy;
   }
 
   function interruptJob(job: Job): void {
@@ -281,8 +329,10 @@ export async function* schedule(
         if (next.value.kind === 'invalid') {
           finished.push(invalidRecord(next.value, redactor));
           signalChange();
-        } else {
+        } else if (!options.dedupe || admit(next.value)) {
           enqueue(jobsBase(next.value));
+        } else {
+          signalChange();
         }
       }
     } finally {

@@ -1,5 +1,6 @@
 /** The CLI's files and flags: turns paths and flag values into streams and RunOptions. */
 import { closeSync, createReadStream, createWriteStream, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { OutputError, UsageError } from '../errors.js';
 import type { BodyFormat, RunOptions } from '../options.js';
@@ -7,8 +8,12 @@ import { describeErrno } from '../sinks/ndjson.js';
 import type { CliIo } from './main.js';
 import type { CliFlags } from './program.js';
 
-export function toRunOptions(flags: CliFlags): Partial<RunOptions> {
+export function toRunOptions(flags: CliFlags, template: string | undefined): Partial<RunOptions> {
   return {
+    template,
+    dedupe: flags.dedupe === true,
+    expectStatus: flags.expectStatus,
+    schema: flags.schema === undefined ? undefined : readSchema(flags.schema),
     rps: flags.rps,
     burst: flags.burst,
     concurrency: flags.concurrency,
@@ -26,6 +31,20 @@ export function toRunOptions(flags: CliFlags): Partial<RunOptions> {
     includeHeaders: flags.includeHeaders === true,
     redactParams: flags.redactParam ?? [],
   };
+}
+
+function readSchema(path: string): { document: unknown; source: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--schema cannot read ${path}: ${describeErrno(error as NodeJS.ErrnoException)}.`);
+  }
+  try {
+    return { document: JSON.parse(text), source: basename(path) };
+  } catch (error) {
+    throw new UsageError(`--schema ${path} is not JSON: ${(error as Error).message}.`);
+  }
 }
 
 function parseHeader(text: string): [string, string] {
@@ -69,16 +88,16 @@ export function openInput(path: string | undefined, io: CliIo): { stream: Readab
   return isFile ? { stream, path } : { stream };
 }
 
-export function openOutput(flags: CliFlags, io: CliIo): { stream: Writable; name: string; owned: boolean } {
-  if (flags.append && flags.output === undefined) throw new UsageError('--append needs -o <file>.');
-  if (flags.output === undefined) return { stream: io.stdout, name: 'stdout', owned: false };
+export function openOutput(path: string | undefined, append: boolean, io: CliIo): { stream: Writable; name: string; owned: boolean } {
+  if (append && path === undefined) throw new UsageError('--append needs -o <file>.');
+  if (path === undefined) return { stream: io.stdout, name: 'stdout', owned: false };
   let fd: number;
   try {
-    fd = openSync(flags.output, flags.append ? 'a' : 'w');
+    fd = openSync(path, append ? 'a' : 'w');
   } catch (error) {
-    throw new OutputError(`cannot open output ${flags.output}: ${describeErrno(error as NodeJS.ErrnoException)}`);
+    throw new OutputError(`cannot open output ${path}: ${describeErrno(error as NodeJS.ErrnoException)}`);
   }
-  return { stream: createWriteStream(flags.output, { fd }), name: flags.output, owned: true };
+  return { stream: createWriteStream(path, { fd }), name: path, owned: true };
 }
 
 export function writeStatsFile(path: string, stats: unknown): void {

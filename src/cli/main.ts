@@ -5,18 +5,18 @@
 import type { Readable, Writable } from 'node:stream';
 import { CommanderError } from 'commander';
 import { OutputError, UsageError } from '../errors.js';
-import { fetchAll } from '../index.js';
-import { countInputLines } from '../input/count-lines.js';
-import { readLines } from '../input/read-lines.js';
-import { resolveOptions } from '../options.js';
+import { fetchAll, planOnly } from '../index.js';
+import { resolveOptions, type RunOptions } from '../options.js';
+import { createPlanner } from '../plan.js';
 import { createStderrChalk } from '../reporter/color.js';
 import { startPlainProgress } from '../reporter/progress-plain.js';
 import { startTtyProgress } from '../reporter/progress-tty.js';
 import { RunStats } from '../reporter/stats.js';
 import { formatSummary, toStatsJson } from '../reporter/summary.js';
 import { formatVerboseLine } from '../reporter/verbose.js';
-import { OutputClosed, createNdjsonSink } from '../sinks/ndjson.js';
-import { openInput, openOutput, toRunOptions, writeStatsFile } from './io.js';
+import { OutputClosed, createNdjsonSink, type RecordSink } from '../sinks/ndjson.js';
+import { openOutput, toRunOptions, writeStatsFile } from './io.js';
+import { checkPlaceholders, openItems, type ItemSource } from './sources.js';
 import { buildProgram, type CliFlags } from './program.js';
 
 export interface CliIo {
@@ -65,10 +65,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): Promise<number> {
-  const options = resolveOptions(toRunOptions(flags));
-  const input = openInput(inputPath, io);
-  const output = openOutput(flags, io);
+  const source = openItems(inputPath, flags, io);
+  const options = resolveOptions(toRunOptions(flags, source.template));
+  checkPlaceholders(createPlanner(options).names, source, (flags.range ?? flags.values ?? []).map(({ spec }) => spec.split('=')[0] ?? ''));
+  const output = openOutput(flags.output, flags.append === true, io);
   const sink = createNdjsonSink(output.stream, output.name, output.owned);
+  if (flags.dryRun) return dryRun(source, options, sink, () => source.stream?.destroy());
+  const failedOutput = flags.failedOutput === undefined ? undefined : openOutput(flags.failedOutput, flags.append === true, io);
+  const failedSink = failedOutput && createNdjsonSink(failedOutput.stream, failedOutput.name, true);
 
   const chalk = createStderrChalk({ isTTY: io.stderr.isTTY === true, env: io.env });
   const stats = new RunStats();
@@ -80,9 +84,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
       : startPlainProgress(stats, io.stderr);
   // Human lines go above the live bar when there is one.
   const say = (line: string) => (display ? display.log(line) : io.stderr.write(`${line}\n`));
-  if (input.path !== undefined) {
-    countInputLines(input.path).then((total) => stats.setTotal(total), () => undefined);
-  }
+  Promise.resolve(source.total).then((total) => stats.setTotal(total), () => undefined);
 
   const stop = new AbortController();
   let stopCode: number = EXIT.ok;
@@ -106,7 +108,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   let allOk = true;
   let outputFailure: OutputError | undefined;
   try {
-    const records = fetchAll(readLines(input.stream), options, {
+    const records = fetchAll(source.items, options, {
       signal: stop.signal,
       onEvent: (event) => {
         stats.onEvent(event);
@@ -120,6 +122,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
       if (!record.ok) allOk = false;
       try {
         await sink.write(record);
+        if (failedSink && !record.ok) await failedSink.write(record);
       } catch (error) {
         // `| head`: the reader has what it wanted. The run stops quietly; its exit code still
         // says whether the records that were written are ok.
@@ -135,14 +138,16 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
         throw error;
       }
     }
-    await sink.close().catch((error: unknown) => {
-      if (error instanceof OutputError) outputFailure ??= error;
-    });
+    for (const each of failedSink ? [sink, failedSink] : [sink]) {
+      await each.close().catch((error: unknown) => {
+        if (error instanceof OutputError) outputFailure ??= error;
+      });
+    }
   } finally {
     signals?.off('SIGINT', sigint);
     signals?.off('SIGTERM', sigterm);
     display?.stop();
-    input.stream.destroy();
+    source.stream?.destroy();
   }
 
   const snapshot = stats.snapshot();
@@ -150,6 +155,26 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   if (flags.statsFile !== undefined) writeStatsFile(flags.statsFile, toStatsJson(snapshot));
   if (outputFailure) throw outputFailure;
   if (stop.signal.aborted && stopCode !== EXIT.ok) return stopCode;
+  return allOk ? EXIT.ok : EXIT.notOk;
+}
+
+/** --dry-run: one planned line per input, nothing sent; exit 0 unless an input is invalid. */
+async function dryRun(source: ItemSource, options: RunOptions, sink: RecordSink, close: () => void): Promise<number> {
+  let allOk = true;
+  try {
+    for await (const planned of planOnly(source.items, options)) {
+      if (!planned.ok) allOk = false;
+      try {
+        await sink.write(planned);
+      } catch (error) {
+        if (error instanceof OutputClosed) break;
+        throw error;
+      }
+    }
+    await sink.close();
+  } finally {
+    close();
+  }
   return allOk ? EXIT.ok : EXIT.notOk;
 }
 

@@ -2,6 +2,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, VERSION } from '../options.js';
 
+export interface GeneratorFlag {
+  kind: 'range' | 'values';
+  spec: string;
+}
+
 export interface CliFlags {
   rps?: number;
   burst?: number;
@@ -25,6 +30,17 @@ export interface CliFlags {
   quiet?: boolean;
   verbose?: boolean;
   progress?: boolean;
+  template?: string;
+  globoff?: boolean;
+  inputFormat?: string;
+  /** --range and --values share one list, so their order (the loop nesting) is kept. */
+  range?: GeneratorFlag[];
+  values?: GeneratorFlag[];
+  dedupe?: boolean;
+  dryRun?: boolean;
+  expectStatus?: string;
+  schema?: string;
+  failedOutput?: string;
 }
 
 const EXAMPLES = `
@@ -34,6 +50,11 @@ Examples:
   $ cat urls.txt | ratefetch - --rps 0.5 --retries 8 --max-retry-after 300
   $ ratefetch urls.txt -X POST -d @payload.json -H 'Content-Type: application/json'
   $ ratefetch urls.txt --quiet --stats-file stats.json -o out.ndjson   # cron
+  $ seq 1 5000 | ratefetch -t 'https://api.example.com/items/{}' --rps 20
+  $ ratefetch isrcs.csv -t 'https://api.example.com/tracks?isrc={isrc}' --schema track.json
+  $ jq -c '{id, country}' users.json | ratefetch --input-format ndjson -t 'https://api.example.com/users/{id}?c={country}'
+  $ ratefetch --range id=1..1000 --values kind=a,b -t 'https://api.example.com/{kind}/{id}' --dry-run
+  $ ratefetch -t 'https://api.example.com/pages/[001-100]' --rps 2
 
 Each input line gets exactly one NDJSON record on stdout (or -o): see README for the schema.
 Exit codes: 0 all ok, 1 some records not ok, 2 usage error, 70 internal error,
@@ -48,6 +69,17 @@ export function buildProgram(): Command {
     .helpOption('-h, --help', 'show this help and exit')
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
+
+  program.optionsGroup('Input:');
+  program.addOption(new Option('-t, --template <url>', "URL template: {name} from a column or generator, {} the whole line, {name:raw} unencoded; curl globs [1-100] {a,b}"));
+  program.addOption(new Option('--input-format <format>', 'how to read the input (default: from the file extension, else lines)').choices(['lines', 'csv', 'tsv', 'ndjson']));
+  const generators: GeneratorFlag[] = [];
+  const addGenerator = (kind: GeneratorFlag['kind']) => (spec: string) => (generators.push({ kind, spec }), generators);
+  program.addOption(new Option('--range <name=a..b[..step]>', 'generate values instead of reading input (repeatable: cartesian product)').argParser(addGenerator('range')));
+  program.addOption(new Option('--values <name=a,b,c>', 'generate listed values instead of reading input (repeatable)').argParser(addGenerator('values')));
+  program.addOption(new Option('-g, --globoff', 'send [ ] { } in the template as they are, as curl -g does'));
+  program.addOption(new Option('--dedupe', 'fetch identical requests once; each duplicate still gets its record (duplicateOf)'));
+  program.addOption(new Option('--dry-run', 'print the planned requests as NDJSON (redacted) and send nothing'));
 
   program.optionsGroup('Rate:');
   program.addOption(new Option('--rps <n>', 'request starts per second for the whole run, decimals allowed (default: no cap)').argParser(positiveNumber));
@@ -79,6 +111,9 @@ export function buildProgram(): Command {
   );
   program.addOption(new Option('--max-body <bytes>', 'largest decoded body kept; larger ones are BODY_TOO_LARGE').default(DEFAULTS.maxBodyBytes).argParser(wholeNumber(0)));
   program.addOption(new Option('--include-headers', 'put response headers in each record'));
+  program.addOption(new Option('--expect-status <list>', "statuses that count as ok, e.g. '200,404' or '2xx' (default: 2xx)"));
+  program.addOption(new Option('--schema <file.json>', 'JSON Schema each JSON body must match; a mismatch is SCHEMA_MISMATCH'));
+  program.addOption(new Option('--failed-output <file>', 'also write every not-ok record to this NDJSON file'));
   program.addOption(new Option('--stats-file <file>', 'write the end-of-run stats as JSON (also with --quiet)'));
   program.addOption(new Option('--redact-param <name>', 'another query parameter whose value is a secret (repeatable)').argParser(collect));
 

@@ -5,14 +5,9 @@
  * caller pulls, and nothing beyond one chunk and one line is held.
  */
 
-export interface InputItem {
-  /** 1-based line number in the source. */
-  line: number;
-  /** Trimmed line text (decoded as UTF-8; bad bytes become U+FFFD). */
-  text: string;
-  /** Set when the line was longer than the cap; `text` then holds only its start. */
-  tooLong?: true;
-}
+import type { InputItem } from './item.js';
+
+export type { InputItem };
 
 /** Longer lines are not URLs anyone means; we keep their start for the error record. */
 export const MAX_LINE_BYTES = 1024 * 1024;

@@ -1,3 +1,4 @@
+import { schemaPathPattern } from '../checks.js';
 import type { RunEvent } from '../events.js';
 
 /** Latency percentiles in ms; null when no record carried a latency. */
@@ -37,6 +38,8 @@ export interface StatsSnapshot {
   byStatus: Record<string, number>;
   /** Not-ok records by `error.code`. */
   byErrorCode: Record<string, number>;
+  /** SCHEMA_MISMATCH errors by body path, array indexes folded to `*`, so drift shows at a glance. */
+  schemaMismatchByPath: Record<string, number>;
   retries: number;
   /** Attempts that ended with status 429 (retried or not). */
   received429: number;
@@ -82,6 +85,7 @@ export class RunStats {
   private notFinal = 0;
   private readonly byStatus = new Map<string, number>();
   private readonly byErrorCode = new Map<string, number>();
+  private readonly schemaMismatchByPath = new Map<string, number>();
   private retries = 0;
   private received429 = 0;
   private attemptsStarted = 0;
@@ -150,6 +154,7 @@ export class RunStats {
         } else {
           if (r.status !== null) increment(this.byStatus, String(r.status));
           if (r.error !== null) increment(this.byErrorCode, r.error.code);
+          for (const path of new Set((r.schemaErrors ?? []).map((e) => schemaPathPattern(e.path)))) increment(this.schemaMismatchByPath, path);
         }
         if (r.latencyMs !== null) this.latency.add(r.latencyMs);
         break;
@@ -174,6 +179,7 @@ export class RunStats {
       notFinal: this.notFinal,
       byStatus: Object.fromEntries(this.byStatus),
       byErrorCode: Object.fromEntries(this.byErrorCode),
+      schemaMismatchByPath: Object.fromEntries(this.schemaMismatchByPath),
       retries: this.retries,
       received429: this.received429,
       attemptsStarted: this.attemptsStarted,

@@ -17,6 +17,7 @@ import type { StatsSnapshot } from './stats.js';
  *   notFinal         records with final: false (worth trying again in a later run)
  *   failedByStatus   failed records that had a status, by status: {"503": 2, "404": 1}
  *   failedByCode     failed records by error.code: {"HTTP_STATUS": 3, "TIMEOUT": 1}
+ *   schemaMismatchesByPath  records failing --schema, by body path (indexes as *): {"/id": 2}
  *   attempts         requests started, retries and redirect hops included
  *   retries          retries scheduled
  *   received429      attempts answered with 429 Too Many Requests
@@ -40,6 +41,7 @@ export interface StatsJson {
   notFinal: number;
   failedByStatus: Record<string, number>;
   failedByCode: Record<string, number>;
+  schemaMismatchesByPath: Record<string, number>;
   attempts: number;
   retries: number;
   received429: number;
@@ -63,6 +65,7 @@ export function toStatsJson(s: StatsSnapshot): StatsJson {
     notFinal: s.notFinal,
     failedByStatus: sortedCounts(s.byStatus),
     failedByCode: sortedCounts(s.byErrorCode),
+    schemaMismatchesByPath: sortedCounts(s.schemaMismatchByPath),
     attempts: s.attemptsStarted,
     retries: s.retries,
     received429: s.received429,
@@ -96,6 +99,8 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
   if (byStatus !== '') failed += ` · by status: ${byStatus}`;
   if (byCode !== '') failed += ` · by code: ${byCode}`;
   lines.push(`${label('failed')}${failed}`);
+  const byPath = formatBreakdown(s.schemaMismatchByPath);
+  if (byPath !== '') lines.push(`${label('schema')}mismatches by path: ${byPath}`);
 
   if (s.notFinal > 0) {
     lines.push(`${label('not final')}${chalk.yellow(formatCount(s.notFinal))} (worth retrying in a later run)`);

@@ -12,7 +12,7 @@ export class OutputClosed extends Error {
 }
 
 export interface RecordSink {
-  write(record: FetchRecord): Promise<void>;
+  write(record: FetchRecord | object): Promise<void>;
   /** Flushes what was written; rejects with the first write error. */
   close(): Promise<void>;
 }

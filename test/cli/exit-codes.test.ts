@@ -132,7 +132,7 @@ test('--help exits 0 and shows every option with its default, the help groups an
   assert.ok(result.stdout === '' || result.stderr === '', 'help is printed once');
   assert.doesNotMatch(help, /^(ratefetch: )?error:/im);
 
-  for (const group of ['Rate:', 'Retries:', 'Request:', 'Output:', 'Display:', 'Examples:']) {
+  for (const group of ['Input:', 'Rate:', 'Retries:', 'Request:', 'Output:', 'Display:', 'Examples:']) {
     assert.match(help, new RegExp(`^${group}`, 'm'), `help group ${group}`);
   }
   assert.match(help, /^\s+\$ ratefetch /m, 'at least one example command');
@@ -178,6 +178,16 @@ test('--help exits 0 and shows every option with its default, the help groups an
     '--verbose': null,
     '--progress': null,
     '--no-progress': null,
+    '--template': null,
+    '--input-format': /default: from the file extension, else lines/,
+    '--range': null,
+    '--values': null,
+    '--globoff': null,
+    '--dedupe': null,
+    '--dry-run': null,
+    '--expect-status': /default: 2xx/,
+    '--schema': null,
+    '--failed-output': null,
   };
   for (const [flag, defaultText] of Object.entries(expected)) {
     const entry = entries.get(flag);

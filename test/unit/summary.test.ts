@@ -22,6 +22,7 @@ function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
     notFinal: 3,
     byStatus: { '404': 2, '503': 6 },
     byErrorCode: { HTTP_STATUS: 8, TIMEOUT: 2 },
+    schemaMismatchByPath: {},
     retries: 14,
     received429: 9,
     attemptsStarted: 301,
@@ -78,7 +79,7 @@ describe('formatSummary', () => {
   test('an empty run prints n/a rather than NaN', () => {
     const text = formatSummary(
       snapshot({
-        total: 0, read: 0, done: 0, ok: 0, failed: 0, notFinal: 0, byStatus: {}, byErrorCode: {},
+        total: 0, read: 0, done: 0, ok: 0, failed: 0, notFinal: 0, byStatus: {}, byErrorCode: {}, schemaMismatchByPath: {},
         retries: 0, received429: 0, attemptsStarted: 0, successRate: null, achievedRps: null,
         latencyMs: { p50: null, p95: null, p99: null }, rateWaitMs: 0,
       }),
@@ -99,7 +100,7 @@ describe('toStatsJson', () => {
     const json = toStatsJson(snapshot());
     assert.deepEqual(Object.keys(json), [
       'version', 'startedAt', 'wallMs', 'interrupted', 'interruptReason', 'inputs', 'records', 'ok',
-      'failed', 'notFinal', 'failedByStatus', 'failedByCode', 'attempts', 'retries', 'received429',
+      'failed', 'notFinal', 'failedByStatus', 'failedByCode', 'schemaMismatchesByPath', 'attempts', 'retries', 'received429',
       'successRate', 'achievedRps', 'latencyMs', 'rateWaitMs',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(json)), json);

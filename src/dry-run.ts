@@ -1,0 +1,45 @@
+/**
+ * --dry-run: every input planned, nothing sent. One NDJSON line per input, the same line
+ * numbers and keys a real run would use, secrets redacted.
+ */
+import { resolveOptions, type RunOptions } from './options.js';
+import { createPlanner, planAll, type InputSource } from './plan.js';
+import { SECRET_HEADERS, createRedactor } from './redact.js';
+
+export interface PlannedLine {
+  line: number;
+  key: string;
+  ok: boolean;
+  method: string;
+  url: string;
+  headers?: { [name: string]: string };
+  body?: string;
+  vars?: { [name: string]: string };
+  meta?: unknown;
+  error: { code: string; message: string } | null;
+}
+
+export async function* planOnly(input: InputSource, partial: Partial<RunOptions> = {}): AsyncGenerator<PlannedLine> {
+  const options = resolveOptions(partial);
+  const secrets = options.headers.filter(([name]) => SECRET_HEADERS.has(name.toLowerCase())).map(([, value]) => value);
+  const redactor = createRedactor(options.redactParams, secrets);
+  for await (const plan of planAll(input, createPlanner(options))) {
+    const identity = { ...(plan.identity.vars && { vars: plan.identity.vars }), ...(plan.identity.meta !== undefined && { meta: plan.identity.meta }) };
+    if (plan.kind === 'invalid') {
+      yield { line: plan.line, key: plan.key, ok: false, method: '', url: redactor.text(plan.text), ...identity, error: { code: plan.code, message: redactor.text(plan.message) } };
+      continue;
+    }
+    const line: PlannedLine = {
+      line: plan.line,
+      key: plan.key,
+      ok: true,
+      method: plan.method,
+      url: redactor.url(plan.inputUrl),
+      headers: Object.fromEntries(redactor.headers(plan.headers)),
+      ...identity,
+      error: null,
+    };
+    if (plan.body !== undefined) line.body = typeof plan.body === 'string' ? plan.body : Buffer.from(plan.body).toString('base64');
+    yield line;
+  }
+}
