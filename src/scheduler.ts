@@ -10,6 +10,7 @@ import type { RunEvent } from './events.js';
 import type { AttemptRequest } from './http/attempt.js';
 import type { AttemptOutcome } from './http/outcome.js';
 import { nextHop, requestId } from './http/redirect.js';
+import { Deduplicator } from './dedupe.js';
 import { HostQueues } from './host-queues.js';
 import { GLOBAL_BUCKET, hostBucket, type Clock, type Limiter } from './limiter.js';
 import type { RunOptions } from './options.js';
@@ -58,6 +59,7 @@ export async function* schedule(
   const ready = new HostQueues<Job>(); // jobs that may start once their buckets allow
   const backingOff = new Map<NodeJS.Timeout, Job>(); // jobs sleeping before a retry
   const finished: FetchRecord[] = [];
+  const dedupe = options.dedupe ? new Deduplicator(redactor) : undefined;
   let open = 0; // inputs read whose record the consumer has not taken yet
   let inFlight = 0;
   let inputDone = false;
@@ -130,36 +132,8 @@ export async function* schedule(
       redactor,
     );
     finished.push(record);
-    if (options.dedupe) settleDuplicates(job.plan, record);
+    if (dedupe) finished.push(...dedupe.settle(job.plan, record));
     signalChange();
-  }
-
-  /** With --dedupe: the first input with a key is fetched; later ones copy its record. */
-  const firstByKey = new Map<string, { line: number; record?: FetchRecord; waiting: PlannedRequest[] }>();
-  function admit(plan: PlannedRequest): boolean {
-    const first = firstByKey.get(plan.key);
-    if (first === undefined) {
-      firstByKey.set(plan.key, { line: plan.line, waiting: [] });
-      return true;
-    }
-    if (first.record) finished.push(copyAsDuplicate(first.record, plan));
-    else first.waiting.push(plan);
-    return false;
-  }
-  function settleDuplicates(plan: PlannedRequest, record: FetchRecord): void {
-    const first = firstByKey.get(plan.key);
-    if (first?.line !== plan.line) return;
-    first.record = record;
-    for (const waiting of first.waiting) finished.push(copyAsDuplicate(record, waiting));
-    first.waiting = [];
-  }
-  function copyAsDuplicate(record: FetchRecord, plan: PlannedRequest): FetchRecord {
-    const copy: FetchRecord = { ...record, line: plan.line, url: redactor.url(plan.inputUrl), duplicateOf: record.line };
-    delete copy.vars;
-    delete copy.meta;
-    if (plan.identity.vars !== undefined) copy.vars = plan.identity.vars;
-    if (plan.identity.meta !== undefined) copy.meta = plan.identity.meta;
-    return copy;
   }
 
   function interruptJob(job: Job): void {
@@ -329,10 +303,14 @@ export async function* schedule(
         if (next.value.kind === 'invalid') {
           finished.push(invalidRecord(next.value, redactor));
           signalChange();
-        } else if (!options.dedupe || admit(next.value)) {
-          enqueue(jobsBase(next.value));
         } else {
-          signalChange();
+          const admitted = dedupe?.admit(next.value) ?? { fetch: true };
+          if (admitted.fetch) {
+            enqueue(jobsBase(next.value));
+          } else if (admitted.record) {
+            finished.push(admitted.record);
+            signalChange();
+          }
         }
       }
     } finally {

@@ -85,6 +85,9 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   // Human lines go above the live bar when there is one.
   const say = (line: string) => (display ? display.log(line) : io.stderr.write(`${line}\n`));
   Promise.resolve(source.total).then((total) => stats.setTotal(total), () => undefined);
+  if (flags.verbose && !flags.quiet && flags.inputFormat === undefined && inputPath !== undefined && source.format !== 'lines') {
+    say(`ratefetch: reading ${inputPath} as ${source.format} (from its extension; --input-format to choose)`);
+  }
 
   const stop = new AbortController();
   let stopCode: number = EXIT.ok;
