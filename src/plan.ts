@@ -1,8 +1,7 @@
 /**
  * Input item → the request to make, or the reason it cannot be made. Pure and synchronous:
- * bad data is a value, never an exception. The one exception is a template that names a
- * column the input does not have: a usage error, found at the first item, before anything
- * is sent.
+ * bad data is a value, never an exception. The one exception: a template that names a column
+ * the CSV header lacks is a usage error, thrown at the first row, before anything is sent.
  */
 import { createHash } from 'node:crypto';
 import { UsageError } from './errors.js';
@@ -42,7 +41,7 @@ export interface InvalidInput {
 
 export type PlanResult = PlannedRequest | InvalidInput;
 
-export type PlanOptions = Pick<RunOptions, 'method' | 'body' | 'headers' | 'userAgent'> & Partial<Pick<RunOptions, 'template'>>;
+export type PlanOptions = Pick<RunOptions, 'method' | 'body' | 'headers' | 'userAgent'> & Partial<Pick<RunOptions, 'template' | 'redactParams'>>;
 
 export interface Planner {
   /** Every named placeholder in the URL template, header values and body. */
@@ -60,8 +59,8 @@ export function createPlanner(options: PlanOptions): Planner {
   const headerTemplates = options.headers.map(([name, value]) => ({ name, template: compileTextTemplate(value, { json: false }) }));
   const bodyTemplate = typeof options.body === 'string' ? compileTextTemplate(options.body, { json: isJsonBody(options.body, options.headers) }) : undefined;
   const names = unique([...(urlTemplate?.names ?? []), ...headerTemplates.flatMap((h) => h.template.names), ...(bodyTemplate?.names ?? [])]);
-  const secretNames = findSecretNames(options.template, headerTemplates);
   let columnsChecked = false;
+  const secretNames = findSecretNames(options.template, headerTemplates, options.redactParams ?? []);
 
   function plan(item: InputItem): PlanResult {
     const identity = identityOf(item, secretNames);
@@ -71,18 +70,19 @@ export function createPlanner(options: PlanOptions): Planner {
       code,
       message: `line ${item.line}: ${why}`,
       key: hash(['invalid', item.text]),
-      text: item.text.slice(0, SHOWN_TEXT_CHARS),
+      text: shownText(item, secretNames).slice(0, SHOWN_TEXT_CHARS),
       identity,
     });
+    // Checked at the first row, even a malformed one, so no record comes before the error.
+    if (item.columns && !columnsChecked) {
+      checkColumns(names, item.columns);
+      columnsChecked = true;
+    }
     if (item.invalid) return invalid('INVALID_INPUT', item.invalid.message.replace(/^line \d+: /, ''));
     // readLines caps lines already; strings handed to the library directly are checked here.
     if (item.tooLong || item.text.length > MAX_LINE_BYTES) return invalid('INVALID_URL', 'the line is too long to be a URL');
     if (item.spec) return finish(item, specRequest(item.spec, options), identity, invalid);
 
-    if (item.fields && !columnsChecked) {
-      checkColumns(names, item.fields);
-      columnsChecked = true;
-    }
     const rendered = render(item, urlTemplate, headerTemplates, bodyTemplate, options);
     if ('missing' in rendered) return invalid('TEMPLATE_MISSING_VALUE', `no value for {${rendered.missing}}`);
     return finish(item, rendered, identity, invalid);
@@ -199,11 +199,11 @@ function specRequest(spec: RequestSpec, options: PlanOptions): RenderedRequest {
   return { method: (spec.method ?? options.method).toUpperCase(), url: spec.url, headers, varyingHeaders: own, body };
 }
 
-function checkColumns(names: readonly string[], fields: { [name: string]: string }): void {
-  const missing = names.filter((name) => !(name in fields));
+function checkColumns(names: readonly string[], columns: readonly string[]): void {
+  const missing = names.filter((name) => !columns.includes(name));
   if (missing.length > 0) {
     throw new UsageError(
-      `the template uses ${missing.map((n) => `{${n}}`).join(', ')}, but the input has no such column (it has ${Object.keys(fields).join(', ') || 'none'}).`,
+      `the template uses ${missing.map((n) => `{${n}}`).join(', ')}, but the input has no such column (it has ${columns.join(', ') || 'none'}).`,
     );
   }
 }
@@ -217,18 +217,35 @@ function identityOf(item: InputItem, secretNames: ReadonlySet<string>): InputIde
   return identity;
 }
 
-/** Names whose values fill a secret header or a secret query parameter: redacted in `vars`. */
-function findSecretNames(urlTemplate: string | undefined, headers: Array<{ name: string; template: TextTemplate }>): Set<string> {
+/**
+ * Names whose values fill a secret header, a secret query parameter or the URL's userinfo:
+ * redacted in `vars` and in any raw text a record shows.
+ */
+function findSecretNames(urlTemplate: string | undefined, headers: Array<{ name: string; template: TextTemplate }>, extraParams: readonly string[]): Set<string> {
   const secret = new Set<string>();
   for (const { name, template } of headers) {
     if (SECRET_HEADERS.has(name.toLowerCase())) for (const used of template.names) secret.add(used);
   }
   if (urlTemplate !== undefined) {
-    const params = SECRET_PARAMS.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-    const pattern = new RegExp(`[?&#;](?:${params})=[^&#]*?\\{([A-Za-z_][A-Za-z0-9_]*)(?::raw)?\\}`, 'gi');
-    for (const match of urlTemplate.matchAll(pattern)) if (match[1]) secret.add(match[1]);
+    const params = [...SECRET_PARAMS, ...extraParams].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+    const inParam = new RegExp(`[?&#;](?:${params})=[^&#]*?\\{([A-Za-z_][A-Za-z0-9_]*)(?::raw)?\\}`, 'gi');
+    for (const match of urlTemplate.matchAll(inParam)) if (match[1]) secret.add(match[1]);
+    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(urlTemplate)?.[1] ?? '';
+    for (const match of userinfo.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)(?::raw)?\}/g)) if (match[1]) secret.add(match[1]);
   }
   return secret;
+}
+
+/** The item's raw text as a record may show it: secret values masked, or none of it when they cannot be found. */
+function shownText(item: InputItem, secretNames: ReadonlySet<string>): string {
+  if (secretNames.size === 0) return item.text;
+  if (!item.fields) return '[not shown: this input has secret columns]';
+  let text = item.text;
+  for (const name of secretNames) {
+    const value = item.fields[name];
+    if (value) text = text.split(value).join(REDACTED);
+  }
+  return text;
 }
 
 function isJsonBody(body: string, headers: Array<[string, string]>): boolean {

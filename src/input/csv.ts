@@ -33,7 +33,7 @@ export async function* readCsv(source: AsyncIterable<Uint8Array | string>, optio
     const { line, text } = row;
     if ('error' in row) {
       if (header === undefined) throw new UsageError(`Could not read the ${kind} header row (line ${line}): ${row.error}.`);
-      return { line, text, invalid: { code: 'INVALID_INPUT', message: `line ${line}: ${row.error}` } };
+      return { line, text, columns: header, invalid: { code: 'INVALID_INPUT', message: `line ${line}: ${row.error}` } };
     }
     const { values } = row;
     if (values.length === 1 && text.trim() === '') return undefined; // a blank line
@@ -43,11 +43,11 @@ export async function* readCsv(source: AsyncIterable<Uint8Array | string>, optio
     }
     if (values.length !== header.length) {
       const message = `line ${line}: expected ${header.length} fields as in the header, got ${values.length}`;
-      return { line, text, invalid: { code: 'INVALID_INPUT', message } };
+      return { line, text, columns: header, invalid: { code: 'INVALID_INPUT', message } };
     }
     const names = header;
     // fromEntries defines own properties, so even a column named `__proto__` is a plain field.
-    return { line, text, fields: Object.fromEntries(names.map((name, i) => [name, values[i]!])) };
+    return { line, text, columns: names, fields: Object.fromEntries(names.map((name, i) => [name, values[i]!])) };
   }
 
   for await (const chunk of source) {

@@ -11,6 +11,8 @@ export interface InputItem {
   text: string;
   /** Named values for `{name}` placeholders: CSV columns, NDJSON fields, generator values. */
   fields?: { [name: string]: string };
+  /** The header's column names (CSV/TSV): every placeholder must be one of them. */
+  columns?: readonly string[];
   /** A full request spec (NDJSON input with no --template). */
   spec?: RequestSpec;
   /** Set when the line was longer than the cap; `text` then holds only its start. */

@@ -153,7 +153,7 @@ test('an invalid item keeps the raw row as its text', async () => {
 test('multi-byte characters split across chunks decode whole', async () => {
   const bytes = Buffer.from('név,b\n"é,ü",😀\n');
   const items = await read([bytes.subarray(0, 2), bytes.subarray(2, 12), bytes.subarray(12)]);
-  assert.deepEqual(items, [{ line: 2, text: '"é,ü",😀', fields: { név: 'é,ü', b: '😀' } }]);
+  assert.deepEqual(items, [{ line: 2, text: '"é,ü",😀', columns: ['név', 'b'], fields: { név: 'é,ü', b: '😀' } }]);
 });
 
 test('a column named __proto__ is a plain field', async () => {
@@ -184,7 +184,7 @@ test('an unclosed quote in a big file stops at the cap instead of reading to the
   assert.equal(items[0]?.text, '"open,1');
   // Every later line is still an item of its own.
   assert.equal(items.length, 201);
-  assert.deepEqual(items[200], { line: 202, text: '199,x', fields: { a: '199', b: 'x' } });
+  assert.deepEqual(items[200], { line: 202, text: '199,x', columns: ['a', 'b'], fields: { a: '199', b: 'x' } });
 });
 
 test('every physical row yields one item with a distinct line, however broken', async () => {
@@ -244,7 +244,7 @@ test('reads with backpressure: the first item comes before the source is drained
     }
   }
   for await (const item of readCsv(source(), { delimiter: ',' })) {
-    assert.deepEqual(item, { line: 2, text: '0', fields: { id: '0' } });
+    assert.deepEqual(item, { line: 2, text: '0', columns: ['id'], fields: { id: '0' } });
     break;
   }
   assert.ok(pulled < 10, `pulled ${pulled} chunks for one item`);
