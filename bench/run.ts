@@ -9,9 +9,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAll, capture } from './lib/proc.js';
-import { comparisonTable, memoryTable, observations, precisionTable } from './lib/report.js';
+import { comparisonTable, generatedObservations, generatedTable, memoryTable, observations, precisionTable } from './lib/report.js';
 import { calibrate } from './scenarios/calibrate.js';
 import { runComparison } from './scenarios/comparison.js';
+import { runGenerated } from './scenarios/generated.js';
 import { runMemory } from './scenarios/memory.js';
 import { runPrecision } from './scenarios/precision.js';
 
@@ -28,6 +29,10 @@ const MEMORY_CONCURRENCY = 64;
 const MEMORY_STOP_MS = 20_000;
 const HEAP_CAP_MIB = 128;
 const HEAP_CAP_STOP_MS = 45_000;
+const GENERATED_DRY_RUN_COUNTS = [100_000, 1_000_000, 10_000_000] as const;
+const GENERATED_DRY_RUN_BUDGET_MS = 90_000;
+const GENERATED_DRY_RUN_CAP_MS = 60_000;
+const GENERATED_REAL_COUNT = 200_000;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const workDir = mkdtempSync(join(tmpdir(), 'ratefetch-bench-'));
@@ -69,13 +74,18 @@ try {
   const table3 = memoryTable(memory);
   log(`\n${table3}\n`);
 
-  const notes = observations(comparison, precision, memory, ALLOWED_RPS);
+  log(`4. Generated requests (issue #10): --range id=1..N --dry-run, and a real run over ${GENERATED_REAL_COUNT.toLocaleString('en-US')} of them`);
+  const generated = await runGenerated({ repoDir: REPO_DIR, workDir, dryRunCounts: GENERATED_DRY_RUN_COUNTS, dryRunBudgetMs: GENERATED_DRY_RUN_BUDGET_MS, dryRunCapMs: GENERATED_DRY_RUN_CAP_MS, realCount: GENERATED_REAL_COUNT, concurrency: MEMORY_CONCURRENCY, log });
+  const table4 = generatedTable(generated.rows);
+  log(`\n${table4}\n`);
+
+  const notes = [...observations(comparison, precision, memory, ALLOWED_RPS), ...generatedObservations(generated.rows)];
   log(`Observations:\n${notes.map((note) => `  - ${note}`).join('\n')}\n`);
 
   const finishedAt = new Date();
   writeFileSync(
     RESULTS_PATH,
-    renderResults({ startedAt, finishedAt, machine, retryAfterMs, roundTripMs, table1, table2, table3, notes }),
+    renderResults({ startedAt, finishedAt, machine, retryAfterMs, roundTripMs, table1, table2, table3, table4, estimateCheck: generated.estimateCheck, notes }),
   );
   log(`Wrote ${RESULTS_PATH} (${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s).`);
 } catch (error) {
@@ -117,6 +127,8 @@ interface ResultsInput {
   table1: string;
   table2: string;
   table3: string;
+  table4: string;
+  estimateCheck: string | null;
   notes: string[];
 }
 
@@ -187,6 +199,24 @@ ${HEAP_CAP_STOP_MS / 1000} s): growth that is only a lazy garbage collector stay
 "JavaScript heap out of memory".
 
 ${r.table3}
+
+## 4. Generated requests (issue #10)
+
+\`node bin/ratefetch.js --range id=1..N -t 'http://127.0.0.1:PORT/items/{id}' … -o OUT --quiet\`:
+with \`--dry-run\` for N = ${GENERATED_DRY_RUN_COUNTS.map((n) => n.toLocaleString('en-US')).join(', ')}, and a real run (\`-c ${MEMORY_CONCURRENCY}\`, no rate
+cap, plus \`--stats-file\` for the ok count) over N = ${GENERATED_REAL_COUNT.toLocaleString('en-US')}, to the end, against the in-process fixture
+server with no limit and no hit log. The claim tested: generating requests does not hold them
+in memory, so the peak does not grow with N. **peak RSS** is GNU time's maximum resident set
+size over the whole process life; the last column samples VmRSS from /proc once a second.
+OUT is a temp file whose lines are counted (then deleted) for every run but the largest dry
+run, which writes to \`/dev/null\`. That run is timed against the 1M one first: if ten times
+the 1M wall time is over ${GENERATED_DRY_RUN_BUDGET_MS / 1000} s it is stopped after ${GENERATED_DRY_RUN_CAP_MS / 1000} s with SIGINT. \`--dry-run\` installs no
+SIGINT handler, so the signal kills it (no drain, no summary): its peak is VmHWM read from
+/proc just before the signal (GNU time's figure, shown beside it, covers the same life), and
+the lines it had written are estimated from \`wchar\` in /proc/PID/io at that moment, using the
+exact length of each planned line (the id appears three times in a line; ${r.estimateCheck ?? 'the formula was not checked against a full output file this run'}).
+
+${r.table4}
 
 ## Observations (computed from the tables above)
 

@@ -3,6 +3,7 @@
  * observations computed from the same numbers. Nothing here measures anything.
  */
 import type { ComparisonRow } from '../scenarios/comparison.js';
+import type { GeneratedRow } from '../scenarios/generated.js';
 import type { MemoryRow } from '../scenarios/memory.js';
 import type { PrecisionRow } from '../scenarios/precision.js';
 import { count, mebibytes, ratio, seconds } from './units.js';
@@ -68,6 +69,54 @@ export function memoryTable(rows: readonly MemoryRow[]): string {
       summarizeSamples(row.samples),
     ]),
   );
+}
+
+export function generatedTable(rows: readonly GeneratedRow[]): string {
+  return markdownTable(
+    ['generated (--range id=1..N)', 'run', 'how', 'outcome', 'wall s', 'records written', 'requests (server)', 'peak RSS', 'RSS while running (s: MiB)'],
+    rows.map((row) => [
+      count(row.generated),
+      row.mode,
+      row.how,
+      row.outcome,
+      seconds(row.wallMs),
+      row.linesWritten !== null
+        ? `${count(row.linesWritten)} lines`
+        : row.linesEstimated !== null
+          ? `≈ ${count(row.linesEstimated)} (from bytes written)`
+          : 'not counted',
+      row.requests === null ? '— (dry run)' : `${count(row.requests)} (${row.ok === null ? 'n/a' : count(row.ok)} ok)`,
+      `${mebibytes(row.peakKiB)} (${row.peakSource})`,
+      summarizeSamples(row.samples),
+    ]),
+  );
+}
+
+/** What section 4 shows: whether the dry-run peak grows with N, and the real run beside it. */
+export function generatedObservations(rows: readonly GeneratedRow[]): string[] {
+  const notes: string[] = [];
+  const dry = rows.filter((row) => row.mode === '--dry-run');
+  const describe = (row: GeneratedRow) =>
+    `${count(row.generated)}${row.linesEstimated !== null ? ` (stopped after ≈ ${count(row.linesEstimated)})` : ''} ${mebibytes(row.peakKiB)}`;
+  if (dry.length >= 2) {
+    const first = dry[0]!;
+    const last = dry[dry.length - 1]!;
+    const grows = last.peakKiB > dry[dry.length - 2]!.peakKiB * 1.2;
+    notes.push(
+      `Peak RSS of --dry-run by N: ${dry.map(describe).join(', ')}; last ÷ first × ${ratio(last.peakKiB / first.peakKiB)}, ` +
+        (grows ? '**still growing between the two largest N: memory grows with the number of generated requests**.' : 'flat between the two largest N.'),
+    );
+  }
+  for (const row of rows) {
+    if (row.mode !== '--dry-run' && row.requests !== null && row.requests < row.generated) {
+      notes.push(`Real run over ${count(row.generated)} generated requests: the server counted only ${count(row.requests)} (${row.outcome}).`);
+    }
+    if (row.linesWritten !== null && row.linesWritten !== row.generated) {
+      notes.push(`${row.mode} over ${count(row.generated)} generated requests wrote ${count(row.linesWritten)} lines, not one per request.`);
+    }
+    if (row.stderrLine !== '') notes.push(`${row.mode} over ${count(row.generated)}: printed on stderr despite --quiet: \`${row.stderrLine}\`.`);
+  }
+  return notes;
 }
 
 /** `48.9–50.0 ms (median 49.6 ms)`. */
