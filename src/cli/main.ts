@@ -70,7 +70,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   checkPlaceholders(createPlanner(options).names, source, (flags.range ?? flags.values ?? []).map(({ spec }) => spec.split('=')[0] ?? ''));
   const output = openOutput(flags.output, flags.append === true, io);
   const sink = createNdjsonSink(output.stream, output.name, output.owned);
-  if (flags.dryRun) return dryRun(source, options, sink, () => source.stream?.destroy());
+  if (flags.dryRun) return dryRun(source, options, sink, io.signals, () => source.stream?.destroy());
   const failedOutput = flags.failedOutput === undefined ? undefined : openOutput(flags.failedOutput, flags.append === true, io);
   const failedSink = failedOutput && createNdjsonSink(failedOutput.stream, failedOutput.name, true);
 
@@ -162,10 +162,16 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
 }
 
 /** --dry-run: one planned line per input, nothing sent; exit 0 unless an input is invalid. */
-async function dryRun(source: ItemSource, options: RunOptions, sink: RecordSink, close: () => void): Promise<number> {
+async function dryRun(source: ItemSource, options: RunOptions, sink: RecordSink, signals: NodeJS.EventEmitter | undefined, close: () => void): Promise<number> {
   let allOk = true;
+  let stoppedBy: number | undefined;
+  const onInt = () => (stoppedBy = EXIT.sigint);
+  const onTerm = () => (stoppedBy = EXIT.sigterm);
+  signals?.on('SIGINT', onInt);
+  signals?.on('SIGTERM', onTerm);
   try {
     for await (const planned of planOnly(source.items, options)) {
+      if (stoppedBy !== undefined) break; // whole lines only: stop between two
       if (!planned.ok) allOk = false;
       try {
         await sink.write(planned);
@@ -176,8 +182,11 @@ async function dryRun(source: ItemSource, options: RunOptions, sink: RecordSink,
     }
     await sink.close();
   } finally {
+    signals?.off('SIGINT', onInt);
+    signals?.off('SIGTERM', onTerm);
     close();
   }
+  if (stoppedBy !== undefined) return stoppedBy;
   return allOk ? EXIT.ok : EXIT.notOk;
 }
 

@@ -155,3 +155,15 @@ test('SIGINT under --quiet: exit 130 and nothing on stderr', async (t) => {
   assert.equal(result.stderr, '');
   assertOneRecordPerLine(parseRecords(result.stdout), range(10));
 });
+
+test('#10: SIGINT during --dry-run stops between two lines: exit 130, every line whole', async () => {
+  const running = spawnCli(['--range', 'id=1..100000000', '-t', 'http://127.0.0.1:9/items/{id}', '--dry-run', '--quiet']);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  running.child.kill('SIGINT');
+  const result = await running.result;
+  assert.equal(result.code, 130);
+  const lines = result.stdout.split('\n');
+  assert.equal(lines.pop(), '', 'stdout ends with a whole line');
+  assert.ok(lines.length > 0);
+  lines.forEach((line, i) => assert.equal(JSON.parse(line).line, i + 1));
+});
