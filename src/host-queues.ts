@@ -15,10 +15,12 @@ export class HostQueues<T> {
     return this.#queues.size;
   }
 
-  push(host: string, item: T): void {
+  /** Queues `item` last, or first with `first: true` (work already under way goes before new). */
+  push(host: string, item: T, first = false): void {
     const queue = this.#queues.get(host);
-    if (queue) queue.push(item);
-    else this.#queues.set(host, [item]);
+    if (!queue) this.#queues.set(host, [item]);
+    else if (first) queue.unshift(item);
+    else queue.push(item);
   }
 
   /**

@@ -149,7 +149,11 @@ export async function* schedule(
     if (waitMs > options.maxRetryAfterMs) {
       return finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${job.host} asked to wait ${formatWait(waitMs)}, more than --max-retry-after` }, false);
     }
-    ready.push(job.host, job);
+    // A retry or a redirect hop goes before new requests for its host. After a pause, the first
+    // start is then the request that waited longest, and whichever start comes too soon and
+    // is refused is a fresh one: no single input is refused again and again until its
+    // retries run out.
+    ready.push(job.host, job, job.attempts > 0);
     pump();
   }
 

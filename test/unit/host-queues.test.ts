@@ -34,3 +34,12 @@ test('drain empties one host or all of them', () => {
   assert.deepEqual(queues.drain(), [3]);
   assert.equal(queues.hostCount, 0);
 });
+
+test('work already under way can go first in its host queue', () => {
+  const queues = new HostQueues<string>();
+  queues.push('a', 'new1');
+  queues.push('a', 'new2');
+  queues.push('a', 'retry', true);
+  const next = queues.next(always);
+  assert.deepEqual(next, { item: 'retry' });
+});
