@@ -4,7 +4,7 @@
  */
 import { resolveOptions, type RunOptions } from './options.js';
 import { createPlanner, planAll, type InputSource } from './plan.js';
-import { SECRET_HEADERS, createRedactor } from './redact.js';
+import { createRunRedactor } from './redact.js';
 
 export interface PlannedLine {
   line: number;
@@ -21,8 +21,7 @@ export interface PlannedLine {
 
 export async function* planOnly(input: InputSource, partial: Partial<RunOptions> = {}): AsyncGenerator<PlannedLine> {
   const options = resolveOptions(partial);
-  const secrets = options.headers.filter(([name]) => SECRET_HEADERS.has(name.toLowerCase())).map(([, value]) => value);
-  const redactor = createRedactor(options.redactParams, secrets);
+  const redactor = createRunRedactor(options.headers, options.redactParams);
   for await (const plan of planAll(input, createPlanner(options))) {
     const identity = { ...(plan.identity.vars && { vars: plan.identity.vars }), ...(plan.identity.meta !== undefined && { meta: plan.identity.meta }) };
     if (plan.kind === 'invalid') {

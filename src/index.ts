@@ -10,7 +10,7 @@ import { resolveOptions, type RunOptions } from './options.js';
 import { compileSchema, parseExpectStatus, type ResponseChecks } from './checks.js';
 import { createPlanner, planAll, type InputSource } from './plan.js';
 import type { FetchRecord } from './record.js';
-import { SECRET_HEADERS, createRedactor } from './redact.js';
+import { createRunRedactor } from './redact.js';
 import { schedule } from './scheduler.js';
 
 export interface RunHooks {
@@ -33,11 +33,12 @@ export interface RunHooks {
  */
 const PACING_MARGIN = 0.01;
 
-
 export async function* fetchAll(input: InputSource, partial: Partial<RunOptions> = {}, hooks: RunHooks = {}): AsyncGenerator<FetchRecord> {
   const options = resolveOptions(partial);
-  const secrets = options.headers.filter(([name]) => SECRET_HEADERS.has(name.toLowerCase())).map(([, value]) => value);
-  const redactor = createRedactor(options.redactParams, secrets);
+  // Both may throw a UsageError: before anything is opened.
+  const planner = createPlanner(options);
+  const checks = compileChecks(options);
+  const redactor = createRunRedactor(options.headers, options.redactParams);
   const clock = hooks.clock ?? systemClock;
   const limiter = hooks.limiter ?? new TokenBucketLimiter(clock);
   if (Number.isFinite(options.rps)) limiter.setRate(GLOBAL_BUCKET, options.rps * (1 - PACING_MARGIN), options.burst);
@@ -53,8 +54,6 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
     followRedirects: options.maxRedirects > 0,
   };
 
-  const planner = createPlanner(options);
-  const checks = compileChecks(options);
   try {
     yield* schedule(planAll(input, planner), options, {
       checks,

@@ -151,6 +151,12 @@ export function createRedactor(extraParams: string[] = [], secrets: string[] = [
   return { url, headers, text, value };
 }
 
+/** A run's redactor: the values of its secret headers are scrubbed wherever they appear. */
+export function createRunRedactor(headers: ReadonlyArray<readonly [string, string]>, redactParams: readonly string[]): Redactor {
+  const secrets = headers.filter(([name]) => SECRET_HEADERS.has(name.toLowerCase())).map(([, value]) => value);
+  return createRedactor([...redactParams], secrets);
+}
+
 /** The default instance. `redact.value()` registers process-wide. */
 export const redact: Redactor = createRedactor();
 

@@ -32,6 +32,7 @@ test('bad values are UsageErrors that name the option and the value', () => {
     [{ bodyFormat: 'xml' as never }, /`bodyFormat`.*xml/],
     [{ headers: [['bad name', 'v']] }, /header name/],
     [{ maxRetryAfterMs: 1e12 }, /24 days/],
+    [{ schema: { document: {}, source: 's.json' }, bodyFormat: 'text' }, /--body-format.*schema/],
   ];
   for (const [partial, message] of cases) {
     assert.throws(() => resolveOptions(partial), (error: unknown) => error instanceof UsageError && message.test(error.message));
