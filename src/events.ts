@@ -46,11 +46,16 @@ export type RunEvent =
    * (a rate or a pause) let none start. Summed, it is the time the run spent rate-limited.
    */
   | { type: 'rate-wait'; waitedMs: number }
-  /** The run was asked to stop (signal or closed output). */
-  | { type: 'interrupt'; reason: string }
+  /**
+   * The run stops early: a signal or a closed output (`signal`), the request budget (`budget`)
+   * or the circuit breaker (`breaker`). Unfinished inputs get records saying which.
+   */
+  | { type: 'interrupt'; reason: string; cause: StopCause }
   /** The final record for one input. */
   | { type: 'record'; record: FetchRecord };
 
 export type RunEventType = RunEvent['type'];
+
+export type StopCause = 'signal' | 'budget' | 'breaker';
 
 export type RunEventListener = (event: RunEvent) => void;

@@ -50,6 +50,12 @@ export interface RunOptions {
   expectStatus: string | undefined;
   /** A JSON Schema every JSON body must match, and the file it came from (for messages). */
   schema: { document: unknown; source: string } | undefined;
+  /** Requests sent at most, retries and redirect hops included. @default Infinity */
+  maxRequests: number;
+  /** Stop when more than this fraction of the last 100 attempts failed (from 20 on). @default undefined (off) */
+  maxErrorRate: number | undefined;
+  /** Stop after this many connection failures in a row; 0 turns it off. @default 20 */
+  maxConnectionFailures: number;
 }
 
 export const VERSION = '0.1.0';
@@ -81,6 +87,9 @@ export const DEFAULTS: Omit<RunOptions, 'burst'> = {
   dedupe: false,
   expectStatus: undefined,
   schema: undefined,
+  maxRequests: Infinity,
+  maxErrorRate: undefined,
+  maxConnectionFailures: 20,
 };
 
 export function defaultBurst(rps: number): number {
@@ -112,6 +121,11 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   expectNonNegative('backoffBaseMs', options.backoffBaseMs);
   expectInteger('readAhead', options.readAhead, 1);
   expectNonNegative('graceMs', options.graceMs);
+  if (options.maxRequests !== Infinity) expectInteger('maxRequests', options.maxRequests, 1);
+  expectInteger('maxConnectionFailures', options.maxConnectionFailures, 0);
+  if (options.maxErrorRate !== undefined && !(options.maxErrorRate >= 0 && options.maxErrorRate < 1)) {
+    throw new UsageError(`Expected \`maxErrorRate\` (--max-error-rate) to be a fraction from 0 up to (not including) 1, got \`${options.maxErrorRate}\`.`);
+  }
   if (!TOKEN.test(options.method)) {
     throw new UsageError(`Expected \`method\` to be an HTTP method token, got \`${options.method}\`.`);
   }

@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'BAD_REDIRECT' // a 3xx whose Location is missing or not http(s)
   | 'RETRY_AFTER_TOO_LONG' // the server asked us to wait longer than --max-retry-after
   | 'INTERRUPTED' // the run was stopped (SIGINT/SIGTERM) before this input finished
+  | 'BUDGET_EXHAUSTED' // --max-requests ran out before this input finished
+  | 'CIRCUIT_OPEN' // the circuit breaker stopped the run before this input finished
   | 'OUTPUT_CLOSED'; // never written: internal marker for a closed sink
 
 export interface RecordError {

@@ -6,7 +6,8 @@
  * with redirects as one more turn of the same loop. Yields exactly one record per input read.
  */
 import { setMaxListeners } from 'node:events';
-import type { RunEvent } from './events.js';
+import { CircuitBreaker } from './breaker.js';
+import type { RunEvent, StopCause } from './events.js';
 import type { AttemptRequest } from './http/attempt.js';
 import type { AttemptOutcome } from './http/outcome.js';
 import { nextHop, requestId } from './http/redirect.js';
@@ -46,6 +47,13 @@ interface Job {
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
+/** What an unfinished input's record says, by why the run stopped. */
+const STOPPED: { [cause in StopCause]: { code: ErrorCode; what: string } } = {
+  signal: { code: 'INTERRUPTED', what: 'interrupted before it finished' },
+  budget: { code: 'BUDGET_EXHAUSTED', what: 'not finished: the request budget (--max-requests) ran out' },
+  breaker: { code: 'CIRCUIT_OPEN', what: 'not finished: the circuit breaker stopped the run' },
+};
+
 export async function* schedule(
   items: AsyncIterable<PlanResult>,
   options: RunOptions,
@@ -66,6 +74,14 @@ export async function* schedule(
   let stopping = false;
   let wakeTimer: NodeJS.Timeout | undefined;
   let throttledSince: number | null = null;
+  let sent = 0; // requests started, retries and redirect hops included (--max-requests)
+  let stopCause: StopCause = 'signal';
+  const breaker = new CircuitBreaker({
+    maxErrorRate: options.maxErrorRate,
+    maxConnectionFailures: options.maxConnectionFailures,
+    windowSize: 100,
+    minSamples: 20,
+  });
   let waiters: Array<() => void> = [];
   const signalChange = () => {
     const wake = waiters;
@@ -136,9 +152,11 @@ export async function* schedule(
     signalChange();
   }
 
+  /** The record of an input the run stopped before it finished; the stop's cause names the code. */
   function interruptJob(job: Job): void {
     const last = job.outcome ? `; last attempt: ${describeOutcome(job.outcome)}` : '';
-    finish(job, { code: 'INTERRUPTED', what: `interrupted before it finished${last}` }, false);
+    const { code, what } = STOPPED[stopCause];
+    finish(job, { code, what: `${what}${last}` }, false);
   }
 
   /** Queue a job to start as soon as its buckets allow, or fail it if its host is paused too long. */
@@ -164,6 +182,9 @@ export async function* schedule(
     wakeTimer = undefined;
     let earliest = Infinity;
     while (inFlight < options.concurrency) {
+      if (sent >= options.maxRequests && ready.hostCount > 0) {
+        return stopRun('budget', `request budget of ${options.maxRequests} used up (--max-requests)`);
+      }
       const next = ready.next((host) => limiter.tryTake([GLOBAL_BUCKET, hostBucket(host)]));
       if (next === undefined) break;
       if ('retryAtMs' in next) {
@@ -191,6 +212,7 @@ export async function* schedule(
 
   function start(job: Job): void {
     inFlight += 1;
+    sent += 1;
     if (job.hops === 0) job.attempts += 1;
     job.firstStartAt ??= clock.now();
     job.visited.add(requestId(job.request));
@@ -215,6 +237,8 @@ export async function* schedule(
       latencyMs: outcome.latencyMs,
     });
     act(job, outcome);
+    const tripped = breaker.record(outcome);
+    if (tripped !== undefined) return stopRun('breaker', `circuit breaker open: ${tripped}`);
     pump();
   }
 
@@ -327,10 +351,12 @@ export async function* schedule(
   })();
   reader.catch(() => undefined);
 
-  const onStop = () => {
+  /** Stops taking input and starting requests; everything not in flight gets its record now. */
+  function stopRun(cause: StopCause, reason: string): void {
     if (stopping) return;
     stopping = true;
-    emit({ type: 'interrupt', reason: String(stopSignal?.reason ?? 'stopped') });
+    stopCause = cause;
+    emit({ type: 'interrupt', reason, cause });
     ending.abort();
     clearTimeout(wakeTimer);
     noteThrottle(false, clock.now());
@@ -340,7 +366,8 @@ export async function* schedule(
     for (const job of waiting) interruptJob(job);
     if (inFlight > 0) setTimeout(() => hardStop.abort(new Error('grace period over')), options.graceMs).unref();
     signalChange();
-  };
+  }
+  const onStop = () => stopRun('signal', String(stopSignal?.reason ?? 'stopped'));
   stopSignal?.addEventListener('abort', onStop, { once: true });
   if (stopSignal?.aborted) onStop();
 

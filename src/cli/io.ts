@@ -11,6 +11,9 @@ import type { CliFlags } from './program.js';
 export function toRunOptions(flags: CliFlags, template: string | undefined): Partial<RunOptions> {
   return {
     template,
+    maxRequests: flags.maxRequests,
+    maxErrorRate: flags.maxErrorRate,
+    maxConnectionFailures: flags.maxConnectionFailures,
     dedupe: flags.dedupe === true,
     expectStatus: flags.expectStatus,
     schema: flags.schema === undefined ? undefined : readSchema(flags.schema),

@@ -109,12 +109,18 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   signals?.on('SIGTERM', sigterm);
 
   let allOk = true;
+  let stoppedEarly = false;
   let outputFailure: OutputError | undefined;
   try {
     const records = fetchAll(source.items, options, {
       signal: stop.signal,
       onEvent: (event) => {
         stats.onEvent(event);
+        if (event.type === 'interrupt' && event.cause !== 'signal') {
+          // Cron must learn why a run stopped early, even under --quiet.
+          stoppedEarly = true;
+          say(`ratefetch: stopping early: ${event.reason}; inputs already read get records, the rest are left for a later run.`);
+        }
         if (flags.verbose && !flags.quiet) {
           const line = formatVerboseLine(event);
           if (line !== undefined) say(line);
@@ -158,6 +164,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   if (flags.statsFile !== undefined) writeStatsFile(flags.statsFile, toStatsJson(snapshot));
   if (outputFailure) throw outputFailure;
   if (stop.signal.aborted && stopCode !== EXIT.ok) return stopCode;
+  if (stoppedEarly) return EXIT.stopped;
   return allOk ? EXIT.ok : EXIT.notOk;
 }
 

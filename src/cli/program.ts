@@ -41,6 +41,9 @@ export interface CliFlags {
   expectStatus?: string;
   schema?: string;
   failedOutput?: string;
+  maxRequests?: number;
+  maxErrorRate?: number;
+  maxConnectionFailures: number;
 }
 
 const EXAMPLES = `
@@ -57,7 +60,8 @@ Examples:
   $ ratefetch -t 'https://api.example.com/pages/[001-100]' --rps 2
 
 Each input line gets exactly one NDJSON record on stdout (or -o): see README for the schema.
-Exit codes: 0 all ok, 1 some records not ok, 2 usage error, 70 internal error,
+Exit codes: 0 all ok, 1 some records not ok, 2 usage error, 3 stopped by --max-requests or
+the circuit breaker, 70 internal error,
 74 output write error, 130/143 interrupted by SIGINT/SIGTERM.
 `;
 
@@ -85,6 +89,12 @@ export function buildProgram(): Command {
   program.addOption(new Option('--rps <n>', 'request starts per second for the whole run, decimals allowed (default: no cap)').argParser(positiveNumber));
   program.addOption(new Option('--burst <n>', 'starts allowed back to back (default: 1, or rps × 20 ms when larger)').argParser(wholeNumber(1)));
   program.addOption(new Option('-c, --concurrency <n>', 'requests in flight at most').default(DEFAULTS.concurrency).argParser(wholeNumber(1)));
+
+  program.addOption(new Option('--max-requests <n>', 'send at most n requests, retries and redirects included; then stop (exit 3)').argParser(wholeNumber(1)));
+  program.addOption(new Option('--max-error-rate <fraction>', 'stop (exit 3) when more than this fraction of the last 100 attempts failed').argParser(fraction));
+  program.addOption(
+    new Option('--max-connection-failures <n>', 'stop (exit 3) after n connection failures in a row; 0 = never').default(DEFAULTS.maxConnectionFailures).argParser(wholeNumber(0)),
+  );
 
   program.optionsGroup('Retries:');
   program.addOption(new Option('--retries <n>', 'retries per input after the first attempt').default(DEFAULTS.retries).argParser(wholeNumber(0)));
@@ -130,6 +140,12 @@ export function buildProgram(): Command {
 function positiveNumber(value: string): number {
   const number = Number(value);
   if (value.trim() === '' || !Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('Expected a number above 0.');
+  return number;
+}
+
+function fraction(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !(number >= 0 && number < 1)) throw new InvalidArgumentError('Expected a fraction from 0 up to (not including) 1, like 0.5.');
   return number;
 }
 

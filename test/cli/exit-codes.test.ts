@@ -188,6 +188,9 @@ test('--help exits 0 and shows every option with its default, the help groups an
     '--expect-status': /default: 2xx/,
     '--schema': null,
     '--failed-output': null,
+    '--max-requests': null,
+    '--max-error-rate': null,
+    '--max-connection-failures': /default: 20\b/,
   };
   for (const [flag, defaultText] of Object.entries(expected)) {
     const entry = entries.get(flag);
