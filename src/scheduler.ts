@@ -19,6 +19,7 @@ import type { PlanResult, PlannedRequest } from './plan.js';
 import { invalidRecord, toRecord, type ErrorCode, type FetchRecord } from './record.js';
 import type { Redactor } from './redact.js';
 import { decideRetry, describeOutcome } from './retry/policy.js';
+import { decideQuotaPacing, parseQuotaHeaders } from './retry/quota-headers.js';
 import { checkResponse, type ResponseChecks } from './checks.js';
 
 export interface SchedulerDeps {
@@ -75,6 +76,8 @@ export async function* schedule(
   let wakeTimer: NodeJS.Timeout | undefined;
   let throttledSince: number | null = null;
   let sent = 0; // requests started, retries and redirect hops included (--max-requests)
+  const inFlightByHost = new Map<string, number>();
+  const quotaPaced = new Set<string>(); // hosts whose rate the server's quota headers set
   let stopCause: StopCause = 'signal';
   const breaker = new CircuitBreaker({
     maxErrorRate: options.maxErrorRate,
@@ -212,6 +215,7 @@ export async function* schedule(
 
   function start(job: Job): void {
     inFlight += 1;
+    inFlightByHost.set(job.host, (inFlightByHost.get(job.host) ?? 0) + 1);
     sent += 1;
     if (job.hops === 0) job.attempts += 1;
     job.firstStartAt ??= clock.now();
@@ -225,7 +229,10 @@ export async function* schedule(
 
   function settle(job: Job, outcome: AttemptOutcome): void {
     inFlight -= 1;
+    inFlightByHost.set(job.host, (inFlightByHost.get(job.host) ?? 1) - 1);
     job.outcome = outcome;
+    // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
+    if (outcome.kind === 'response' && outcome.status !== 429) paceByQuota(job.host, outcome.headers);
     const response = outcome.kind === 'response' ? outcome : null;
     emit({
       type: 'attempt-end',
@@ -288,6 +295,27 @@ export async function* schedule(
       enqueue(job);
     }, decision.delayMs);
     backingOff.set(timer, job);
+  }
+
+  /**
+   * What the server says about its quota paces its host before a 429 is needed: none left →
+   * pause until the reset; little left → spread it over the time to the reset; plenty → the
+   * host goes back to the run's pace.
+   */
+  function paceByQuota(host: string, headers: { [name: string]: string | string[] }): void {
+    const now = clock.now();
+    const quota = parseQuotaHeaders(headers, now);
+    if (quota === undefined) return;
+    const pacing = decideQuotaPacing(quota, inFlightByHost.get(host) ?? 0, now);
+    const bucket = hostBucket(host);
+    if (pacing === undefined) {
+      if (quotaPaced.delete(host)) limiter.setRate(bucket, Infinity);
+    } else if ('pauseUntilMs' in pacing) {
+      pauseHost(host, pacing.pauseUntilMs, pacing.pauseUntilMs - now, 'server', `quota used up (${quota.source} headers)`);
+    } else {
+      limiter.setRate(bucket, pacing.rps, 1);
+      quotaPaced.add(host);
+    }
   }
 
   function pauseHost(host: string, untilMs: number, delayMs: number, source: 'server' | 'backoff', reason: string): void {
