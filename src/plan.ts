@@ -9,7 +9,7 @@ import type { InputItem, RequestSpec } from './input/item.js';
 import { MAX_LINE_BYTES } from './input/read-lines.js';
 import type { RunOptions } from './options.js';
 import type { InputIdentity } from './record.js';
-import { SECRET_HEADERS, SECRET_PARAMS } from './redact.js';
+import { REDACTED, SECRET_HEADERS, SECRET_PARAMS, safeDecode } from './redact.js';
 import { compileTextTemplate, compileUrlTemplate, type TextTemplate, type UrlTemplate } from './template.js';
 
 export interface PlannedRequest {
@@ -52,7 +52,6 @@ export interface Planner {
 // Control characters, spaces and U+FFFD (undecodable bytes) never belong in a URL someone means.
 const UNSAFE_CHARACTERS = /[\u0000-\u0020\u007f\ufffd]/;
 const SHOWN_TEXT_CHARS = 200;
-const REDACTED = '[REDACTED]';
 
 export function createPlanner(options: PlanOptions): Planner {
   const urlTemplate = options.template === undefined ? undefined : compileUrlTemplate(options.template);
@@ -112,7 +111,7 @@ export function createPlanner(options: PlanOptions): Planner {
     const userSetAuthorization = request.headers.some(([name]) => name.toLowerCase() === 'authorization');
     if ((url.username !== '' || url.password !== '') && !userSetAuthorization) {
       // Sent as curl does; undici would drop the credentials silently.
-      const credentials = `${decodeUserinfo(url.username)}:${decodeUserinfo(url.password)}`;
+      const credentials = `${safeDecode(url.username)}:${safeDecode(url.password)}`;
       headers.push(['authorization', `Basic ${Buffer.from(credentials).toString('base64')}`]);
     }
     const key = hash([request.method, text, bodyText(request.body), ...request.varyingHeaders.flat()]);
@@ -261,14 +260,6 @@ function withDefaultHeaders(given: Array<[string, string]>, userAgent: string): 
   if (!has('user-agent')) headers.push(['user-agent', userAgent]);
   if (!has('accept-encoding')) headers.push(['accept-encoding', 'gzip, deflate, br']);
   return [...headers, ...given];
-}
-
-function decodeUserinfo(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /** Run-wide headers (a bearer token that changes between runs) are left out on purpose. */

@@ -245,7 +245,8 @@ function decodeParamName(name: string): string {
   return safeDecode(name.replace(/\+/g, ' ')).toLowerCase();
 }
 
-function safeDecode(s: string): string {
+/** decodeURIComponent that gives the text back instead of throwing on a bad escape. */
+export function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {

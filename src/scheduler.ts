@@ -9,7 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { CircuitBreaker } from './breaker.js';
 import type { RunEvent, StopCause } from './events.js';
 import type { AttemptRequest } from './http/attempt.js';
-import type { AttemptOutcome } from './http/outcome.js';
+import { firstHeaderValue, type AttemptOutcome } from './http/outcome.js';
 import { nextHop, requestId } from './http/redirect.js';
 import { Deduplicator } from './dedupe.js';
 import { HostQueues } from './host-queues.js';
@@ -156,7 +156,7 @@ export async function* schedule(
   }
 
   /** The record of an input the run stopped before it finished; the stop's cause names the code. */
-  function interruptJob(job: Job): void {
+  function stopJob(job: Job): void {
     const last = job.outcome ? `; last attempt: ${describeOutcome(job.outcome)}` : '';
     const { code, what } = STOPPED[stopCause];
     finish(job, { code, what: `${what}${last}` }, false);
@@ -164,7 +164,7 @@ export async function* schedule(
 
   /** Queue a job to start as soon as its buckets allow, or fail it if its host is paused too long. */
   function enqueue(job: Job): void {
-    if (stopping) return interruptJob(job);
+    if (stopping) return stopJob(job);
     const pausedUntil = limiter.pausedUntil(hostBucket(job.host));
     const waitMs = pausedUntil - clock.now();
     if (waitMs > options.maxRetryAfterMs) {
@@ -250,13 +250,13 @@ export async function* schedule(
   }
 
   function act(job: Job, outcome: AttemptOutcome): void {
-    if (outcome.kind === 'failure' && outcome.code === 'INTERRUPTED') return interruptJob(job);
-    const location = outcome.kind === 'response' ? firstHeader(outcome.headers.location) : undefined;
+    if (outcome.kind === 'failure' && outcome.code === 'INTERRUPTED') return stopJob(job);
+    const location = outcome.kind === 'response' ? firstHeaderValue(outcome.headers.location) : undefined;
     if (outcome.kind === 'response' && options.maxRedirects > 0 && REDIRECT_STATUSES.has(outcome.status)) {
       if (location === undefined) return finish(job, { code: 'BAD_REDIRECT', what: `${outcome.status} redirect without a Location` }, true);
       const step = nextHop(job.request, outcome.status, location, job.hops, options.maxRedirects, job.visited);
       if (step.kind === 'stop') return finish(job, { code: step.code, what: step.message }, true);
-      if (stopping) return interruptJob(job);
+      if (stopping) return stopJob(job);
       job.request = step.request;
       job.host = step.request.url.host;
       job.hops += 1;
@@ -277,7 +277,7 @@ export async function* schedule(
       }
       return finish(job, null, decision.final);
     }
-    if (stopping) return interruptJob(job);
+    if (stopping) return stopJob(job);
 
     emit({ type: 'retry', line: job.plan.line, host: job.host, attempt: job.attempts, delayMs: decision.delayMs, source: decision.source, reason: redactor.text(decision.reason) });
     // The host that answered is the one told to wait, even on a redirect hop.
@@ -391,7 +391,7 @@ export async function* schedule(
     for (const timer of backingOff.keys()) clearTimeout(timer);
     const waiting = [...backingOff.values(), ...ready.drain()];
     backingOff.clear();
-    for (const job of waiting) interruptJob(job);
+    for (const job of waiting) stopJob(job);
     if (inFlight > 0) setTimeout(() => hardStop.abort(new Error('grace period over')), options.graceMs).unref();
     signalChange();
   }
@@ -423,10 +423,6 @@ export async function* schedule(
   }
 }
 
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
 
 function formatWait(ms: number): string {
   const seconds = Math.round(ms / 1000);

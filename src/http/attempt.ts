@@ -9,7 +9,7 @@ import { request, type Dispatcher } from 'undici';
 import type { BodyFormat } from '../options.js';
 import type { BodyEncoding } from '../record.js';
 import { classifyError } from './classify.js';
-import type { AttemptOutcome, ResponseOutcome } from './outcome.js';
+import { firstHeaderValue, type AttemptOutcome, type ResponseOutcome } from './outcome.js';
 
 export interface AttemptRequest {
   method: string;
@@ -55,7 +55,7 @@ export async function attempt(req: AttemptRequest, settings: AttemptSettings): P
       bodyTimeout: settings.timeoutMs,
     });
     const headers = normalizeHeaders(response.headers);
-    const contentType = firstValue(headers['content-type']) ?? null;
+    const contentType = firstHeaderValue(headers['content-type']) ?? null;
     const base = { kind: 'response' as const, status: response.statusCode, statusText: '', headers, contentType };
 
     const isHop = settings.followRedirects && REDIRECT_STATUSES.has(response.statusCode) && headers.location !== undefined;
@@ -65,7 +65,7 @@ export async function attempt(req: AttemptRequest, settings: AttemptSettings): P
     }
 
     const keep = settings.bodyFormat !== 'none';
-    const { bytes, buffer } = await readBody(response.body, firstValue(headers['content-encoding']), settings.maxBodyBytes, keep);
+    const { bytes, buffer } = await readBody(response.body, firstHeaderValue(headers['content-encoding']), settings.maxBodyBytes, keep);
     const { bodyEncoding, body } = formatBody(buffer, contentType, settings.bodyFormat);
     const outcome: ResponseOutcome = { ...base, bytes, bodyEncoding, body, latencyMs: elapsed() };
     return outcome;
@@ -162,10 +162,6 @@ function normalizeHeaders(raw: Record<string, string | string[] | undefined>): {
     if (value !== undefined) headers[name.toLowerCase()] = value;
   }
   return headers;
-}
-
-function firstValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 export function formatSeconds(ms: number): string {

@@ -18,6 +18,11 @@ export interface ResponseOutcome {
   latencyMs: number;
 }
 
+/** The first value of a header that may have been repeated. */
+export function firstHeaderValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 export interface FailureOutcome {
   kind: 'failure';
   code: ErrorCode;

@@ -54,6 +54,8 @@ type Headers = Readonly<Record<string, string | string[] | undefined>>;
 /** The tightest quota the response states, or undefined when it states none (or only garbage). */
 export function parseQuotaHeaders(headers: Headers, nowMs: number): QuotaState | undefined {
   const fields = collectFields(headers);
+  // Every response passes here: most carry no quota at all.
+  if (fields.size === 0) return undefined;
   const candidates = [
     ...readStructured(fields, nowMs),
     ...readCombined(fields, nowMs),
@@ -139,6 +141,7 @@ function collectFields(headers: Headers): Fields {
     if (value === undefined) continue;
     const values = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
     const key = name.toLowerCase();
+    if (!key.includes('ratelimit') && !key.includes('rate-limit')) continue;
     fields.set(key, [...(fields.get(key) ?? []), ...values]);
   }
   return fields;
