@@ -8,7 +8,7 @@ import { attempt } from './http/attempt.js';
 import { GLOBAL_BUCKET, TokenBucketLimiter, systemClock, type Clock, type Limiter } from './limiter.js';
 import { resolveOptions, type RunOptions } from './options.js';
 import { compileSchema, parseExpectStatus, type ResponseChecks } from './checks.js';
-import { createPlanner, planAll, type InputSource } from './plan.js';
+import { createPlanner, planAll, type InputSource, type PlanResult } from './plan.js';
 import type { FetchRecord } from './record.js';
 import { createRunRedactor } from './redact.js';
 import { schedule } from './scheduler.js';
@@ -23,6 +23,11 @@ export interface RunHooks {
   limiter?: Limiter;
   clock?: Clock;
   random?: () => number;
+  /**
+   * Called once per input, in line order, before anything is done with it. An input it returns
+   * true for is not fetched and gets no record (--resume: `loadResume(path).isDone`).
+   */
+  skip?: (plan: PlanResult) => boolean;
 }
 
 /**
@@ -38,7 +43,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   // Both may throw a UsageError: before anything is opened.
   const planner = createPlanner(options);
   const checks = compileChecks(options);
-  const redactor = createRunRedactor(options.headers, options.redactParams);
+  const redactor = createRunRedactor(options.headers, options.redactParams, options.secretHeaders);
   const clock = hooks.clock ?? systemClock;
   const limiter = hooks.limiter ?? new TokenBucketLimiter(clock);
   if (Number.isFinite(options.rps)) limiter.setRate(GLOBAL_BUCKET, options.rps * (1 - PACING_MARGIN), options.burst);
@@ -55,7 +60,8 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   };
 
   try {
-    yield* schedule(planAll(input, planner), options, {
+    const plans = planAll(input, planner);
+    yield* schedule(hooks.skip ? withoutSkipped(plans, hooks.skip) : plans, options, {
       checks,
       limiter,
       clock,
@@ -67,6 +73,10 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   } finally {
     if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
   }
+}
+
+async function* withoutSkipped(plans: AsyncIterable<PlanResult>, skip: (plan: PlanResult) => boolean): AsyncGenerator<PlanResult> {
+  for await (const plan of plans) if (!skip(plan)) yield plan;
 }
 
 /** What the checks of a run are: the expected statuses and the schema, compiled once. */
@@ -88,5 +98,6 @@ export { planOnly, type PlannedLine } from './dry-run.js';
 export type { SchemaError } from './checks.js';
 export type { PlannedRequest, InvalidInput, PlanResult, Planner } from './plan.js';
 export { readLines } from './input/read-lines.js';
+export { loadResume, type Resume, type ResumeOptions } from './resume.js';
 export { UsageError, OutputError } from './errors.js';
 export type { Limiter, Clock, TakeResult } from './limiter.js';
