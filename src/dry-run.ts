@@ -21,7 +21,7 @@ export interface PlannedLine {
 
 export async function* planOnly(input: InputSource, partial: Partial<RunOptions> = {}): AsyncGenerator<PlannedLine> {
   const options = resolveOptions(partial);
-  const redactor = createRunRedactor(options.headers, options.redactParams);
+  const redactor = createRunRedactor(options.headers, options.redactParams, options.secretHeaders);
   for await (const plan of planAll(input, createPlanner(options))) {
     const identity = { ...(plan.identity.vars && { vars: plan.identity.vars }), ...(plan.identity.meta !== undefined && { meta: plan.identity.meta }) };
     if (plan.kind === 'invalid') {

@@ -1,3 +1,4 @@
+import type { RateChangeReason } from './adaptive-rate.js';
 import type { FetchRecord } from './record.js';
 
 /**
@@ -41,6 +42,11 @@ export type RunEvent =
       source: 'server' | 'backoff';
       reason: string;
     }
+  /**
+   * A lane's rate changed: the controller found or probed a limit (`throttled`, `clean`),
+   * `--rps auto` started (`start`), or quota headers took over (`quota`; rps Infinity).
+   */
+  | { type: 'rate'; lane: string; rps: number; reason: RateChangeReason }
   /**
    * A stretch of time in which a slot was free and requests were waiting, but the limiter
    * (a rate or a pause) let none start. Summed, it is the time the run spent rate-limited.

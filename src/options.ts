@@ -1,11 +1,20 @@
 import { UsageError } from './errors.js';
+import { parseLimitRule } from './limit-rules.js';
 
 export type BodyFormat = 'auto' | 'json' | 'text' | 'base64' | 'none';
 
 /** Everything a run needs, validated, with units in the names. */
 export interface RunOptions {
-  /** Request starts per second for the whole run. @default Infinity (no cap) */
+  /** Request starts per second for the whole run; with `autoRate`, the ceiling. @default Infinity (no cap) */
   rps: number;
+  /** Find the rate: start at 4/s and climb until the server pushes back (--rps auto). @default false */
+  autoRate: boolean;
+  /** Starts per second per host (hostname and port). @default Infinity */
+  hostRps: number;
+  /** Requests in flight per host at most. @default Infinity */
+  hostConcurrency: number;
+  /** `PATTERN=RATE[,CONCURRENCY]` rules for a host or route (see src/limit-rules.ts). */
+  limits: string[];
   /** Starts allowed back to back (token-bucket depth). @default max(1, rps × 20 ms) */
   burst: number;
   /** Requests on the wire at most. @default 8 */
@@ -22,6 +31,8 @@ export interface RunOptions {
   userAgent: string;
   /** Hops followed; 0 means a 3xx is the final answer. @default 5 */
   maxRedirects: number;
+  /** Keep Authorization, Cookie and Proxy-Authorization on a redirect to another origin (curl's --location-trusted). @default false */
+  locationTrusted: boolean;
   /** @default 'auto' */
   bodyFormat: BodyFormat;
   /** Cap on the decoded body. @default 10 MiB */
@@ -42,6 +53,8 @@ export interface RunOptions {
   graceMs: number;
   /** Extra query parameter names to redact, on top of the built-in list. */
   redactParams: string[];
+  /** Header names whose values are secret on top of the built-in list (Authorization, Cookie, …). */
+  secretHeaders: string[];
   /** URL template with `{name}` placeholders and `{}` for the whole line. */
   template: string | undefined;
   /** Fetch identical requests (same key) once; duplicates copy the result. @default false */
@@ -66,6 +79,10 @@ const BURST_WINDOW_MS = 20;
 
 export const DEFAULTS: Omit<RunOptions, 'burst'> = {
   rps: Infinity,
+  autoRate: false,
+  hostRps: Infinity,
+  hostConcurrency: Infinity,
+  limits: [],
   concurrency: 8,
   timeoutMs: 30_000,
   method: 'GET',
@@ -73,6 +90,7 @@ export const DEFAULTS: Omit<RunOptions, 'burst'> = {
   body: undefined,
   userAgent: `ratefetch/${VERSION}`,
   maxRedirects: 5,
+  locationTrusted: false,
   bodyFormat: 'auto',
   maxBodyBytes: 10 * 1024 * 1024,
   includeHeaders: false,
@@ -83,6 +101,7 @@ export const DEFAULTS: Omit<RunOptions, 'burst'> = {
   readAhead: 2_000,
   graceMs: 2_000,
   redactParams: [],
+  secretHeaders: [],
   template: undefined,
   dedupe: false,
   expectStatus: undefined,
@@ -108,6 +127,9 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   expectPositive('rps', options.rps);
   expectInteger('burst', options.burst, 1);
   expectInteger('concurrency', options.concurrency, 1);
+  expectPositive('hostRps', options.hostRps);
+  if (options.hostConcurrency !== Infinity) expectInteger('hostConcurrency', options.hostConcurrency, 1);
+  options.limits.forEach(parseLimitRule); // throws a UsageError naming the bad rule
   expectPositive('timeoutMs', options.timeoutMs);
   expectInteger('maxRedirects', options.maxRedirects, 0);
   expectInteger('maxBodyBytes', options.maxBodyBytes, 0);

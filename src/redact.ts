@@ -152,8 +152,13 @@ export function createRedactor(extraParams: string[] = [], secrets: string[] = [
 }
 
 /** A run's redactor: the values of its secret headers are scrubbed wherever they appear. */
-export function createRunRedactor(headers: ReadonlyArray<readonly [string, string]>, redactParams: readonly string[]): Redactor {
-  const secrets = headers.filter(([name]) => SECRET_HEADERS.has(name.toLowerCase())).map(([, value]) => value);
+export function createRunRedactor(
+  headers: ReadonlyArray<readonly [string, string]>,
+  redactParams: readonly string[],
+  secretHeaders: readonly string[] = [],
+): Redactor {
+  const extra = new Set(secretHeaders.map((name) => name.toLowerCase()));
+  const secrets = headers.filter(([name]) => SECRET_HEADERS.has(name.toLowerCase()) || extra.has(name.toLowerCase())).map(([, value]) => value);
   return createRedactor([...redactParams], secrets);
 }
 

@@ -13,7 +13,8 @@ import { firstHeaderValue, type AttemptOutcome } from './http/outcome.js';
 import { nextHop, requestId } from './http/redirect.js';
 import { Deduplicator } from './dedupe.js';
 import { HostQueues } from './host-queues.js';
-import { GLOBAL_BUCKET, hostBucket, type Clock, type Limiter } from './limiter.js';
+import { Lanes, type Lane, type LaneRateChange } from './lanes.js';
+import { hostBucket, type Clock, type Limiter } from './limiter.js';
 import type { RunOptions } from './options.js';
 import type { PlanResult, PlannedRequest } from './plan.js';
 import { invalidRecord, toRecord, type ErrorCode, type FetchRecord } from './record.js';
@@ -38,11 +39,14 @@ interface Job {
   plan: PlannedRequest;
   request: AttemptRequest;
   host: string;
+  lane: Lane;
   hops: number;
   visited: Set<string>;
   attempts: number;
   readAt: number;
   firstStartAt: number | null;
+  /** When the attempt or hop now on the wire started. */
+  startedAt: number;
   outcome: AttemptOutcome | null;
 }
 
@@ -65,7 +69,8 @@ export async function* schedule(
   const hardStop = new AbortController();
   // Every request in flight listens to it: more than the default 10 is expected.
   setMaxListeners(0, hardStop.signal);
-  const ready = new HostQueues<Job>(); // jobs that may start once their buckets allow
+  const lanes = new Lanes(options, limiter);
+  const ready = new HostQueues<Job>(); // jobs that may start once their buckets allow, by lane
   const backingOff = new Map<NodeJS.Timeout, Job>(); // jobs sleeping before a retry
   const finished: FetchRecord[] = [];
   const dedupe = options.dedupe ? new Deduplicator(redactor) : undefined;
@@ -76,8 +81,6 @@ export async function* schedule(
   let wakeTimer: NodeJS.Timeout | undefined;
   let throttledSince: number | null = null;
   let sent = 0; // requests started, retries and redirect hops included (--max-requests)
-  const inFlightByHost = new Map<string, number>();
-  const quotaPaced = new Set<string>(); // hosts whose rate the server's quota headers set
   let stopCause: StopCause = 'signal';
   const breaker = new CircuitBreaker({
     maxErrorRate: options.maxErrorRate,
@@ -162,19 +165,19 @@ export async function* schedule(
     finish(job, { code, what: `${what}${last}` }, false);
   }
 
-  /** Queue a job to start as soon as its buckets allow, or fail it if its host is paused too long. */
+  /** Queue a job to start as soon as its buckets allow, or fail it if its lane is paused too long. */
   function enqueue(job: Job): void {
     if (stopping) return stopJob(job);
-    const pausedUntil = limiter.pausedUntil(hostBucket(job.host));
+    const pausedUntil = Math.max(limiter.pausedUntil(hostBucket(job.host)), limiter.pausedUntil(job.lane.pauseBucket));
     const waitMs = pausedUntil - clock.now();
     if (waitMs > options.maxRetryAfterMs) {
-      return finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${job.host} asked to wait ${formatWait(waitMs)}, more than --max-retry-after` }, false);
+      return finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${job.lane.label} asked to wait ${formatWait(waitMs)}, more than --max-retry-after` }, false);
     }
     // A retry or a redirect hop goes before new requests for its host. After a pause, the first
     // start is then the request that waited longest, and whichever start comes too soon and
     // is refused is a fresh one: no single input is refused again and again until its
     // retries run out.
-    ready.push(job.host, job, job.attempts > 0);
+    ready.push(job.lane.key, job, job.attempts > 0);
     pump();
   }
 
@@ -188,7 +191,11 @@ export async function* schedule(
       if (sent >= options.maxRequests && ready.hostCount > 0) {
         return stopRun('budget', `request budget of ${options.maxRequests} used up (--max-requests)`);
       }
-      const next = ready.next((host) => limiter.tryTake([GLOBAL_BUCKET, hostBucket(host)]));
+      const next = ready.next((key) => {
+        const lane = lanes.byKey(key)!;
+        // A lane at its concurrency cap waits for one of its requests to settle, which pumps.
+        return lanes.hasRoom(lane) ? limiter.tryTake(lane.buckets) : { ok: false, retryAtMs: Infinity };
+      });
       if (next === undefined) break;
       if ('retryAtMs' in next) {
         earliest = next.retryAtMs;
@@ -215,10 +222,11 @@ export async function* schedule(
 
   function start(job: Job): void {
     inFlight += 1;
-    inFlightByHost.set(job.host, (inFlightByHost.get(job.host) ?? 0) + 1);
     sent += 1;
     if (job.hops === 0) job.attempts += 1;
-    job.firstStartAt ??= clock.now();
+    job.startedAt = clock.now();
+    job.firstStartAt ??= job.startedAt;
+    noteRate(lanes.started(job.lane, job.startedAt));
     job.visited.add(requestId(job.request));
     emit({ type: 'attempt-start', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
     deps.send(job.request, hardStop.signal).then(
@@ -229,11 +237,12 @@ export async function* schedule(
 
   function settle(job: Job, outcome: AttemptOutcome): void {
     inFlight -= 1;
-    inFlightByHost.set(job.host, (inFlightByHost.get(job.host) ?? 1) - 1);
     job.outcome = outcome;
-    // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
-    if (outcome.kind === 'response' && outcome.status !== 429) paceByQuota(job.host, outcome.headers);
     const response = outcome.kind === 'response' ? outcome : null;
+    const throttled = response !== null && (response.status === 429 || (response.status === 503 && response.headers['retry-after'] !== undefined));
+    noteRate(lanes.settled(job.lane, clock.now(), job.startedAt, response === null ? 'failed' : throttled ? 'throttled' : 'accepted'));
+    // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
+    if (response !== null && response.status !== 429) paceByQuota(job.lane, response.headers);
     emit({
       type: 'attempt-end',
       line: job.plan.line,
@@ -254,11 +263,12 @@ export async function* schedule(
     const location = outcome.kind === 'response' ? firstHeaderValue(outcome.headers.location) : undefined;
     if (outcome.kind === 'response' && options.maxRedirects > 0 && REDIRECT_STATUSES.has(outcome.status)) {
       if (location === undefined) return finish(job, { code: 'BAD_REDIRECT', what: `${outcome.status} redirect without a Location` }, true);
-      const step = nextHop(job.request, outcome.status, location, job.hops, options.maxRedirects, job.visited);
+      const step = nextHop(job.request, outcome.status, location, job.hops, options.maxRedirects, job.visited, options.locationTrusted);
       if (step.kind === 'stop') return finish(job, { code: step.code, what: step.message }, true);
       if (stopping) return stopJob(job);
       job.request = step.request;
       job.host = step.request.url.host;
+      job.lane = lanes.laneFor(step.request.url);
       job.hops += 1;
       return enqueue(job);
     }
@@ -268,28 +278,29 @@ export async function* schedule(
     if (!decision.retry) {
       if (decision.code === 'RETRY_AFTER_TOO_LONG') {
         const waitMs = decision.waitMs ?? 0;
-        pauseHost(job.host, now + waitMs, waitMs, 'server', describeOutcome(outcome));
+        pauseLane(job.lane, now + waitMs, waitMs, 'server', describeOutcome(outcome));
         return finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${describeOutcome(outcome)}, asked to wait ${formatWait(waitMs)}, more than --max-retry-after` }, false);
       }
       if (decision.hostPause) {
         const { delayMs, source, reason } = decision.hostPause;
-        pauseHost(job.host, now + delayMs, delayMs, source, reason);
+        pauseLane(job.lane, now + delayMs, delayMs, source, reason);
       }
       return finish(job, null, decision.final);
     }
     if (stopping) return stopJob(job);
 
     emit({ type: 'retry', line: job.plan.line, host: job.host, attempt: job.attempts, delayMs: decision.delayMs, source: decision.source, reason: redactor.text(decision.reason) });
-    // The host that answered is the one told to wait, even on a redirect hop.
-    const answeredBy = job.host;
-    if (decision.pauseHost) pauseHost(answeredBy, now + decision.delayMs, decision.delayMs, decision.source, decision.reason);
+    // The lane that answered is the one told to wait, even on a redirect hop.
+    const answeredBy = job.lane;
+    if (decision.pauseHost) pauseLane(answeredBy, now + decision.delayMs, decision.delayMs, decision.source, decision.reason);
     // A retry starts over from the input URL; a redirect chain is followed afresh.
     job.request = { method: job.plan.method, url: job.plan.url, headers: job.plan.headers, body: job.plan.body };
     job.host = job.plan.url.host;
+    job.lane = lanes.laneFor(job.plan.url);
     job.hops = 0;
     job.visited.clear();
-    // Waiting in the queue of a paused host holds no slot and starts right at the pause end.
-    if (decision.pauseHost && answeredBy === job.host) return enqueue(job);
+    // Waiting in the queue of a paused lane holds no slot and starts right at the pause end.
+    if (decision.pauseHost && answeredBy === job.lane) return enqueue(job);
     const timer: NodeJS.Timeout = setTimeout(() => {
       backingOff.delete(timer);
       enqueue(job);
@@ -298,35 +309,36 @@ export async function* schedule(
   }
 
   /**
-   * What the server says about its quota paces its host before a 429 is needed: none left →
+   * What the server says about its quota paces its lane before a 429 is needed: none left →
    * pause until the reset; little left → spread it over the time to the reset; plenty → the
-   * host goes back to the run's pace.
+   * lane goes back to the run's pace.
    */
-  function paceByQuota(host: string, headers: { [name: string]: string | string[] }): void {
+  function paceByQuota(lane: Lane, headers: { [name: string]: string | string[] }): void {
     const now = clock.now();
     const quota = parseQuotaHeaders(headers, now);
     if (quota === undefined) return;
-    const pacing = decideQuotaPacing(quota, inFlightByHost.get(host) ?? 0, now);
-    const bucket = hostBucket(host);
-    if (pacing === undefined) {
-      if (quotaPaced.delete(host)) limiter.setRate(bucket, Infinity);
-    } else if ('pauseUntilMs' in pacing) {
-      pauseHost(host, pacing.pauseUntilMs, pacing.pauseUntilMs - now, 'server', `quota used up (${quota.source} headers)`);
-    } else {
-      limiter.setRate(bucket, pacing.rps, 1);
-      quotaPaced.add(host);
+    const pacing = decideQuotaPacing(quota, lanes.inFlight(lane), now);
+    if (pacing !== undefined && 'pauseUntilMs' in pacing) {
+      pauseLane(lane, pacing.pauseUntilMs, pacing.pauseUntilMs - now, 'server', `quota used up (${quota.source} headers)`);
     }
+    noteRate(lanes.paceByQuota(lane, pacing !== undefined && 'rps' in pacing ? pacing.rps : undefined, now));
   }
 
-  function pauseHost(host: string, untilMs: number, delayMs: number, source: 'server' | 'backoff', reason: string): void {
-    const bucket = hostBucket(host);
+  function noteRate(change: LaneRateChange | undefined): void {
+    if (change !== undefined) emit({ type: 'rate', lane: change.lane, rps: change.rps, reason: change.reason });
+  }
+
+  function pauseLane(lane: Lane, untilMs: number, delayMs: number, source: 'server' | 'backoff', reason: string): void {
+    const bucket = lane.pauseBucket;
     if (untilMs <= limiter.pausedUntil(bucket)) return;
     limiter.pause(bucket, untilMs);
-    emit({ type: 'pause', host, untilMs, delayMs, source, reason: redactor.text(reason) });
+    emit({ type: 'pause', host: lane.label, untilMs, delayMs, source, reason: redactor.text(reason) });
     if (delayMs > options.maxRetryAfterMs) {
-      // Nothing queued for this host could start in time: say so now instead of waiting.
-      for (const job of ready.drain(host)) {
-        finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${host} asked to wait ${formatWait(delayMs)}, more than --max-retry-after` }, false);
+      // Nothing queued behind this pause could start in time: say so now instead of waiting.
+      for (const key of lanes.keysUsing(bucket)) {
+        for (const job of ready.drain(key)) {
+          finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${lane.label} asked to wait ${formatWait(delayMs)}, more than --max-retry-after` }, false);
+        }
       }
     }
   }
@@ -335,11 +347,13 @@ export async function* schedule(
     plan,
     request: { method: plan.method, url: plan.url, headers: plan.headers, body: plan.body },
     host: plan.url.host,
+    lane: lanes.laneFor(plan.url),
     hops: 0,
     visited: new Set(),
     attempts: 0,
     readAt: clock.now(),
     firstStartAt: null,
+    startedAt: 0,
     outcome: null,
   });
 

@@ -15,7 +15,7 @@ import { RunStats } from '../reporter/stats.js';
 import { formatSummary, toStatsJson } from '../reporter/summary.js';
 import { formatVerboseLine } from '../reporter/verbose.js';
 import { OutputClosed, createNdjsonSink, type RecordSink } from '../sinks/ndjson.js';
-import { openOutput, toRunOptions, writeStatsFile } from './io.js';
+import { openOutput, openResume, resumeNote, toRunOptions, writeStatsFile } from './io.js';
 import { checkPlaceholders, openItems, type ItemSource } from './sources.js';
 import { buildProgram, type CliFlags } from './program.js';
 
@@ -66,12 +66,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): Promise<number> {
   const source = openItems(inputPath, flags, io);
-  const options = resolveOptions(toRunOptions(flags, source.template));
+  const options = resolveOptions(toRunOptions(flags, source.template, io.env));
   checkPlaceholders(createPlanner(options).names, source, (flags.range ?? flags.values ?? []).map(({ spec }) => spec.split('=')[0] ?? ''));
-  const output = openOutput(flags.output, flags.append === true, io);
+  const resume = await openResume(flags, io);
+  const appending = flags.append === true || resume !== undefined;
+  const output = openOutput(flags.output, appending, io);
   const sink = createNdjsonSink(output.stream, output.name, output.owned);
   if (flags.dryRun) return dryRun(source, options, sink, io.signals, () => source.stream?.destroy());
-  const failedOutput = flags.failedOutput === undefined ? undefined : openOutput(flags.failedOutput, flags.append === true, io);
+  const failedOutput = flags.failedOutput === undefined ? undefined : openOutput(flags.failedOutput, appending, io);
   const failedSink = failedOutput && createNdjsonSink(failedOutput.stream, failedOutput.name, true);
 
   const chalk = createStderrChalk({ isTTY: io.stderr.isTTY === true, env: io.env });
@@ -84,7 +86,8 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
       : startPlainProgress(stats, io.stderr);
   // Human lines go above the live bar when there is one.
   const say = (line: string) => (display ? display.log(line) : io.stderr.write(`${line}\n`));
-  Promise.resolve(source.total).then((total) => stats.setTotal(total), () => undefined);
+  // Resuming, the inputs already done will not come through the run.
+  Promise.resolve(source.total).then((total) => stats.setTotal(total === undefined || !resume ? total : Math.max(0, total - resume.done)), () => undefined);
   if (flags.verbose && !flags.quiet && flags.inputFormat === undefined && inputPath !== undefined && source.format !== 'lines') {
     say(`ratefetch: reading ${inputPath} as ${source.format} (from its extension; --input-format to choose)`);
   }
@@ -114,6 +117,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   try {
     const records = fetchAll(source.items, options, {
       signal: stop.signal,
+      skip: resume?.isDone,
       onEvent: (event) => {
         stats.onEvent(event);
         if (event.type === 'interrupt' && event.cause !== 'signal') {
@@ -160,7 +164,8 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   }
 
   const snapshot = stats.snapshot();
-  if (!flags.quiet) io.stderr.write(formatSummary(snapshot, chalk));
+  const note = resume && resumeNote(resume, snapshot.done, stop.signal.aborted);
+  if (!flags.quiet) io.stderr.write(`${note?.line ?? ''}${note?.nothingLeft ? '' : formatSummary(snapshot, chalk)}`);
   if (flags.statsFile !== undefined) writeStatsFile(flags.statsFile, toStatsJson(snapshot));
   if (outputFailure) throw outputFailure;
   if (stop.signal.aborted && stopCode !== EXIT.ok) return stopCode;

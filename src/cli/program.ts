@@ -1,5 +1,6 @@
 /** The commander program: flags, their parsers, help groups and examples. No behaviour. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseLimitRule, parseRate } from '../limit-rules.js';
 import { DEFAULTS, VERSION } from '../options.js';
 
 export interface GeneratorFlag {
@@ -8,7 +9,11 @@ export interface GeneratorFlag {
 }
 
 export interface CliFlags {
-  rps?: number;
+  rps?: number | 'auto';
+  rpsMax?: number;
+  hostRps?: number;
+  hostConcurrency?: number;
+  limit?: string[];
   burst?: number;
   concurrency: number;
   retries: number;
@@ -17,11 +22,15 @@ export interface CliFlags {
   timeout: number;
   method: string;
   header?: string[];
+  envHeaders?: boolean;
   data?: string;
   userAgent: string;
   maxRedirects: number;
+  locationTrusted?: boolean;
   output?: string;
   append?: boolean;
+  resume?: boolean;
+  retryFailed?: boolean;
   bodyFormat: string;
   maxBody: number;
   includeHeaders?: boolean;
@@ -52,7 +61,7 @@ Examples:
   $ ratefetch urls.txt --rps 20 -c 16 -H "Authorization: Bearer $TOKEN" -o out.ndjson
   $ cat urls.txt | ratefetch - --rps 0.5 --retries 8 --max-retry-after 300
   $ ratefetch urls.txt -X POST -d @payload.json -H 'Content-Type: application/json'
-  $ ratefetch urls.txt --quiet --stats-file stats.json -o out.ndjson   # cron
+  $ ratefetch urls.txt --quiet --stats-file stats.json -o out-$(date +%F).ndjson --resume   # cron
   $ seq 1 5000 | ratefetch -t 'https://api.example.com/items/{}' --rps 20
   $ ratefetch isrcs.csv -t 'https://api.example.com/tracks?isrc={isrc}' --schema track.json
   $ jq -c '{id, country}' users.json | ratefetch --input-format ndjson -t 'https://api.example.com/users/{id}?c={country}'
@@ -86,7 +95,15 @@ export function buildProgram(): Command {
   program.addOption(new Option('--dry-run', 'print the planned requests as NDJSON (redacted) and send nothing'));
 
   program.optionsGroup('Rate:');
-  program.addOption(new Option('--rps <n>', 'request starts per second for the whole run, decimals allowed (default: no cap)').argParser(positiveNumber));
+  program.addOption(
+    new Option('--rps <rate|auto>', "starts per second for the whole run (5, 0.5, 30/min); a ceiling the run drops below after a 429; 'auto' finds the limit (default: no cap)").argParser(rpsOrAuto),
+  );
+  program.addOption(new Option('--rps-max <rate>', "with --rps auto: never go above this rate").argParser(rate('--rps-max')));
+  program.addOption(new Option('--host-rps <rate>', 'starts per second for each host (hostname and port)').argParser(rate('--host-rps')));
+  program.addOption(new Option('--host-concurrency <n>', 'requests in flight per host at most').argParser(wholeNumber(1)));
+  program.addOption(
+    new Option('--limit <pattern=rate[,n]>', "a limit for a host or route, e.g. 'api.example.com/media/*=30/min,2' (repeatable; every limit that applies holds)").argParser(collectLimit),
+  );
   program.addOption(new Option('--burst <n>', 'starts allowed back to back (default: 1, or rps × 20 ms when larger)').argParser(wholeNumber(1)));
   program.addOption(new Option('-c, --concurrency <n>', 'requests in flight at most').default(DEFAULTS.concurrency).argParser(wholeNumber(1)));
 
@@ -106,14 +123,18 @@ export function buildProgram(): Command {
 
   program.optionsGroup('Request:');
   program.addOption(new Option('-X, --method <method>', 'HTTP method').default(DEFAULTS.method));
-  program.addOption(new Option('-H, --header <header>', "request header 'Name: value' (repeatable)").argParser(collect));
+  program.addOption(new Option('-H, --header <header>', "request header 'Name: value', or @file with one per line (repeatable)").argParser(collect));
+  program.addOption(new Option('--env-headers', 'expand $NAME and ${NAME} in -H values from the environment, so tokens stay out of argv'));
   program.addOption(new Option('-d, --data <text|@file>', 'request body, or @file to read it from a file'));
   program.addOption(new Option('-A, --user-agent <text>', 'User-Agent header').default(DEFAULTS.userAgent));
   program.addOption(new Option('--max-redirects <n>', "redirects to follow (0 = don't follow)").default(DEFAULTS.maxRedirects).argParser(wholeNumber(0)));
+  program.addOption(new Option('--location-trusted', 'keep Authorization and Cookie on redirects to other hosts, as curl does'));
 
   program.optionsGroup('Output:');
   program.addOption(new Option('-o, --output <file>', 'write records to a file instead of stdout'));
   program.addOption(new Option('--append', 'append to the -o file instead of replacing it'));
+  program.addOption(new Option('--resume', 'skip every input that already has a final record in the -o file and append the rest (a missing file starts afresh)'));
+  program.addOption(new Option('--retry-failed', 'with --resume: fetch again every input whose last record is not ok'));
   program.addOption(
     new Option('--body-format <format>', 'how bodies go into records (auto: JSON if the type says so, text for text types, else base64)')
       .choices(['auto', 'json', 'text', 'base64', 'none'])
@@ -135,6 +156,29 @@ export function buildProgram(): Command {
 
   program.addHelpText('after', EXAMPLES);
   return program;
+}
+
+function rpsOrAuto(value: string): number | 'auto' {
+  return value.trim().toLowerCase() === 'auto' ? 'auto' : rate('--rps')(value);
+}
+
+function rate(flag: string): (value: string) => number {
+  return (value) => {
+    try {
+      return parseRate(value, flag);
+    } catch (error) {
+      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+    }
+  };
+}
+
+function collectLimit(value: string, previous: string[] | undefined): string[] {
+  try {
+    parseLimitRule(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+  return [...(previous ?? []), value];
 }
 
 function positiveNumber(value: string): number {

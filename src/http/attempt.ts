@@ -102,14 +102,24 @@ async function readBody(
   const chunks: Buffer[] = [];
   let bytes = 0;
   const decoders = decodersFor(contentEncoding);
+  let tooLarge = false;
   const collect = async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) {
       bytes += chunk.length;
-      if (bytes > maxBodyBytes) throw new BodyTooLarge();
+      if (bytes > maxBodyBytes) {
+        tooLarge = true;
+        throw new BodyTooLarge();
+      }
       if (keep) chunks.push(chunk);
     }
   };
-  await (pipeline as (...streams: unknown[]) => Promise<void>)(body, ...decoders, collect);
+  try {
+    await (pipeline as (...streams: unknown[]) => Promise<void>)(body, ...decoders, collect);
+  } catch (error) {
+    // With a decoder in between, Node's pipeline rejects with an AbortError instead of the
+    // error the last stage threw (seen with a gzip bomb), so the cap is remembered here.
+    throw tooLarge ? new BodyTooLarge() : error;
+  }
   return { bytes, buffer: Buffer.concat(chunks) };
 }
 

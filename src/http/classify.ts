@@ -18,7 +18,6 @@ const CODE_TABLE: { [code: string]: { code: ErrorCode; message: string } } = {
   EHOSTUNREACH: { code: 'NETWORK_ERROR', message: 'host unreachable' },
   ENETUNREACH: { code: 'NETWORK_ERROR', message: 'network unreachable' },
   UND_ERR_INVALID_ARG: { code: 'NETWORK_ERROR', message: 'invalid request' },
-  HPE_INVALID_CONSTANT: { code: 'NETWORK_ERROR', message: 'the server sent invalid HTTP' },
   UND_ERR_HEADERS_OVERFLOW: { code: 'NETWORK_ERROR', message: 'response headers too large' },
   Z_DATA_ERROR: { code: 'DECODE_ERROR', message: 'the body could not be decompressed' },
   Z_BUF_ERROR: { code: 'DECODE_ERROR', message: 'the compressed body is truncated' },
@@ -33,6 +32,12 @@ export function classifyError(error: unknown): { code: ErrorCode; message: strin
   for (let current = error; current && typeof current === 'object' && !seen.has(current); ) {
     seen.add(current);
     const code = (current as { code?: unknown }).code;
+    // undici's parser errors often carry no code at all (it looks the code up by number in a
+    // table keyed by name), so they are known by name; llhttp's reason is fixed text.
+    if ((current as { name?: unknown }).name === 'HTTPParserError' || (typeof code === 'string' && code.startsWith('HPE_'))) {
+      const reason = /\(([^()]{1,80})\)$/.exec(String((current as { message?: unknown }).message))?.[1];
+      return { code: 'NETWORK_ERROR', message: `the server sent invalid HTTP${reason ? ` (${reason})` : ''}` };
+    }
     if (typeof code === 'string') {
       const known = CODE_TABLE[code];
       if (known) return known;

@@ -20,6 +20,8 @@ export function nextHop(
   hopsTaken: number,
   maxRedirects: number,
   visited: ReadonlySet<string>,
+  /** --location-trusted: the user vouches for every host the redirects lead to, as in curl. */
+  locationTrusted = false,
 ): RedirectStep {
   let target: URL;
   try {
@@ -44,7 +46,7 @@ export function nextHop(
   const crossesOrigin = target.origin !== current.url.origin;
   const headers = current.headers.filter(([name]) => {
     const lower = name.toLowerCase();
-    if (crossesOrigin && ORIGIN_BOUND_HEADERS.has(lower)) return false;
+    if (crossesOrigin && !locationTrusted && ORIGIN_BOUND_HEADERS.has(lower)) return false;
     if (becomesGet && BODY_HEADERS.has(lower)) return false;
     return true;
   });

@@ -1,5 +1,5 @@
 import type { RunStats, StatsSnapshot } from './stats.js';
-import { formatCount, formatCountdown, formatRate, toOneLine } from './summary.js';
+import { formatCount, formatCountdown, formatLimit, formatRate, toOneLine } from './summary.js';
 
 export interface ProgressHandle {
   /** Stops the timer. The TTY bar draws its final state; the plain reporter prints nothing. */
@@ -56,6 +56,8 @@ export function formatPlainLine(s: StatsSnapshot): string {
       : `${formatCount(s.done)}/${formatCount(s.total)} done (${progressPercent(s.done, s.total)}%)`,
   );
   parts.push(formatRate(s.recentRps));
+  const limit = formatLaneLimit(s);
+  if (limit !== undefined) parts.push(limit);
   parts.push(`${formatCount(s.retries)} ${s.retries === 1 ? 'retry' : 'retries'}`);
   parts.push(`${formatCount(s.received429)}×429`);
   parts.push(`${formatCount(s.failed)} failed`);
@@ -63,6 +65,14 @@ export function formatPlainLine(s: StatsSnapshot): string {
   const waiting = formatPauseState(s);
   if (waiting !== undefined) parts.push(waiting);
   return `ratefetch: ${parts.join(', ')}`;
+}
+
+/** `limit 18.4/s` (the slowest lane the rate controller holds back, `+N` more), or undefined. */
+export function formatLaneLimit(s: StatsSnapshot): string | undefined {
+  const [slowest] = s.laneRates;
+  if (slowest === undefined) return undefined;
+  const others = s.laneRates.length - 1;
+  return `limit ${formatLimit(slowest.rps)}${others > 0 ? ` (+${others})` : ''}`;
 }
 
 /** Whole percent, rounded down so 100% means done. */

@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { ChalkInstance } from 'chalk';
 import type { RunStats, StatsSnapshot } from './stats.js';
-import { formatPauseState, progressPercent, type ProgressHandle } from './progress-plain.js';
+import { formatLaneLimit, formatPauseState, progressPercent, type ProgressHandle } from './progress-plain.js';
 import { formatCount, formatCountdown, formatPercent, formatRate } from './summary.js';
 
 export type { ProgressHandle } from './progress-plain.js';
@@ -124,6 +124,8 @@ export function formatTtyLine(
     segments.push({ text: `${progressPercent(s.done, total)}% ${formatCount(s.done)}/${formatCount(total)}`, priority: 10 });
   }
   segments.push({ text: formatRate(s.recentRps), priority: 8 });
+  const limit = formatLaneLimit(s);
+  if (limit !== undefined) segments.push({ text: limit, priority: 7 });
   segments.push({ text: `${formatCount(s.inFlight)} in flight`, priority: 4 });
   segments.push({ text: `${formatCount(s.retries)} ${s.retries === 1 ? 'retry' : 'retries'}`, priority: 5 });
   segments.push({

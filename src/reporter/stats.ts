@@ -17,6 +17,14 @@ export interface PausedHost {
   reason: string;
 }
 
+/** The rate a host or route is held to by the rate controller. */
+export interface LaneRate {
+  lane: string;
+  rps: number;
+  /** True once a 429 set it: the limit was found, not just climbed to. */
+  found: boolean;
+}
+
 /** Everything the reporters show, at one instant. Plain data: safe to keep or serialise. */
 export interface StatsSnapshot {
   /** Epoch ms at which the RunStats was created (the run start). */
@@ -57,6 +65,8 @@ export interface StatsSnapshot {
   rateWaitMs: number;
   /** Hosts still paused at snapshot time, the one that resumes last first. */
   pausedHosts: PausedHost[];
+  /** Rates the run holds itself to now, found by the rate controller (or --rps auto's climb), slowest first. */
+  laneRates: LaneRate[];
   interrupted: boolean;
   interruptReason: string | null;
   /** From the record completion rate over the last ~5 s; null when unknown or stalled. */
@@ -96,6 +106,7 @@ export class RunStats {
   private readonly latency = new LatencyHistogram();
   private rateWaitMs = 0;
   private readonly pauses = new Map<string, PausedHost>();
+  private readonly laneRates = new Map<string, LaneRate>();
   private interruptReason: string | null = null;
 
   constructor(now: () => number = Date.now) {
@@ -136,6 +147,12 @@ export class RunStats {
         if (prev === undefined || e.untilMs >= prev.untilMs) {
           this.pauses.set(e.host, { host: e.host, untilMs: e.untilMs, reason: e.reason });
         }
+        break;
+      }
+      case 'rate': {
+        const found = e.reason === 'throttled' || (this.laneRates.get(e.lane)?.found ?? false);
+        if (Number.isFinite(e.rps)) this.laneRates.set(e.lane, { lane: e.lane, rps: e.rps, found });
+        else this.laneRates.delete(e.lane);
         break;
       }
       case 'rate-wait':
@@ -197,6 +214,7 @@ export class RunStats {
       },
       rateWaitMs: this.rateWaitMs,
       pausedHosts: this.activePauses(now),
+      laneRates: [...this.laneRates.values()].sort((a, b) => a.rps - b.rps),
       interrupted: this.interruptReason !== null,
       interruptReason: this.interruptReason,
       etaMs: estimateEta(total, this.done, recentDoneRate),

@@ -49,6 +49,8 @@ export interface StatsJson {
   achievedRps: number | null;
   latencyMs: { p50: number | null; p95: number | null; p99: number | null };
   rateWaitMs: number;
+  /** The rates the rate controller held each host or route to at the end. */
+  laneRates: Array<{ lane: string; rps: number; found: boolean }>;
 }
 
 export function toStatsJson(s: StatsSnapshot): StatsJson {
@@ -77,6 +79,7 @@ export function toStatsJson(s: StatsSnapshot): StatsJson {
       p99: roundOrNull(s.latencyMs.p99, 1),
     },
     rateWaitMs: Math.round(s.rateWaitMs),
+    laneRates: s.laneRates.map((rate) => ({ ...rate, rps: Math.round(rate.rps * 100) / 100 })),
   };
 }
 
@@ -123,6 +126,10 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
   );
 
   lines.push(`${label('rate limits')}${formatDuration(s.rateWaitMs)} held back by rate limits or pauses`);
+  for (const rate of s.laneRates) {
+    const how = rate.found ? 'settled at' : 'climbed to (no 429 seen)';
+    lines.push(`${label('rate found')}${how} ${formatLimit(rate.rps)} for ${rate.lane}`);
+  }
 
   if (s.interrupted) {
     const unfinished = s.total !== null && s.total > s.done ? `, ${formatCount(s.total - s.done)} inputs not finished` : '';
@@ -150,6 +157,11 @@ export function formatCountdown(ms: number): string {
 }
 
 /** `12.0 req/s`. */
+/** `18.4/s`, or `3.0/min` below one a second, for a rate limit. */
+export function formatLimit(rps: number): string {
+  return rps >= 1 ? `${rps.toFixed(1)}/s` : `${(rps * 60).toFixed(1)}/min`;
+}
+
 export function formatRate(rps: number | null): string {
   return `${(rps ?? 0).toFixed(1)} req/s`;
 }

@@ -1,13 +1,22 @@
 import type { RunEvent } from '../events.js';
-import { formatDuration, toOneLine as oneLine } from './summary.js';
+import type { RateChangeReason } from '../adaptive-rate.js';
+import { formatDuration, formatLimit, toOneLine as oneLine } from './summary.js';
+
+const RATE_REASONS: { [reason in RateChangeReason]: string } = {
+  start: '--rps auto starts here',
+  throttled: 'cut after a 429',
+  clean: 'raised: answers are clean',
+  quota: 'quota headers pace it instead',
+};
 
 /**
  * One `--verbose` line (no trailing newline) for the events worth a line of their own:
- * retries, host pauses and the interrupt. Undefined for everything else, which the
+ * retries, host pauses, rate changes and the interrupt. Undefined for everything else, which the
  * progress display and summary already count. Reasons arrive redacted.
  *
  *   retry line 17 after attempt 1 api.example.com: 503 Service Unavailable; waiting 1.2s (backoff)
  *   pause api.example.com for 5s: 429 Too Many Requests (server)
+ *   rate api.example.com: 18.4/s (cut after a 429)
  *   interrupt: SIGINT
  */
 export function formatVerboseLine(e: RunEvent): string | undefined {
@@ -20,6 +29,8 @@ export function formatVerboseLine(e: RunEvent): string | undefined {
       );
     case 'pause':
       return `pause ${e.host} for ${formatDuration(e.delayMs)}: ${oneLine(e.reason)} (${e.source})`;
+    case 'rate':
+      return `rate ${e.lane}: ${Number.isFinite(e.rps) ? formatLimit(e.rps) : 'no limit'} (${RATE_REASONS[e.reason]})`;
     case 'interrupt':
       return `interrupt: ${oneLine(e.reason)}`;
     default:

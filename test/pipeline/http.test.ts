@@ -200,3 +200,28 @@ test('#7: the deadline is for the whole attempt: a slow drip and a hang are TIME
   assert.match(byLine.get(1)!.error!.message, /timed out after 0\.5s/);
   assert.ok(elapsedMs < 1_900, `the drip was not cut at the deadline: ${Math.round(elapsedMs)} ms`);
 });
+
+test('#12: locationTrusted keeps Authorization, Cookie and Proxy-Authorization across origins; the default drops them', TEST_TIMEOUT, async (t) => {
+  const a = await startServer(t);
+  const b = await startServer(t, { host: '127.0.0.2' });
+  const hostA = new URL(a.url).host;
+  const credentials: Array<[string, string]> = [['Authorization', 'Bearer tok-0123456789'], ['Cookie', 'sid=abcdef'], ['Proxy-Authorization', 'Basic cHJveHk6cHc=']];
+  const basic = `Basic ${Buffer.from('bob:hunter22').toString('base64')}`;
+  const toB = (query: string) => encodeURIComponent(`${b.url}/echo?${query}`);
+  const sent = (query: string) => b.hits.find((h) => h.path === `/echo?${query}`)!.headers;
+  for (const locationTrusted of [false, true]) {
+    const given = await run([`${a.url}/redirect-to?url=${toB(`given-${locationTrusted}`)}`], { locationTrusted, headers: [...credentials, ['X-Keep', 'yes']] });
+    // URL credentials travel as a Basic Authorization header (when no -H sets one): same rule.
+    const userinfo = await run([`http://bob:hunter22@${hostA}/redirect-to?url=${toB(`userinfo-${locationTrusted}`)}`], { locationTrusted });
+    for (const { records } of [given, userinfo]) {
+      assertOneRecordPerInput(records, [1]);
+      assert.equal(records[0]!.ok, true, records[0]!.error?.message);
+    }
+    const received = sent(`given-${locationTrusted}`);
+    assert.equal(received['x-keep'], 'yes');
+    for (const [name, value] of credentials) {
+      assert.equal(received[name.toLowerCase()], locationTrusted ? value : undefined, `${name}, locationTrusted ${locationTrusted}`);
+    }
+    assert.equal(sent(`userinfo-${locationTrusted}`).authorization, locationTrusted ? basic : undefined, `URL credentials, locationTrusted ${locationTrusted}`);
+  }
+});

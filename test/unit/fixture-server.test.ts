@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFixtureServer, type FixtureServer, type FixtureServerOptions } from '../../fixtures/server.js';
+import { parseQuotaHeaders } from '../../src/retry/quota-headers.js';
 
 async function start(t: TestContext, opts?: FixtureServerOptions): Promise<FixtureServer> {
   const server = await startFixtureServer(opts);
@@ -199,4 +200,218 @@ test('close() returns quickly while a /hang request is open', async (t) => {
 
   client.abort();
   assert.ok((await pending) instanceof Error);
+});
+
+// ---- Fixed windows, quota headers, halving, punishment (issue #11) ------------------------
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+}
+
+/** GET from `localAddress` (a client of its own), with the answer's headers. */
+function getAs(url: string, localAddress = '127.0.0.1'): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { localAddress, agent: false }, (res) => {
+      res.resume();
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') headers[name] = value;
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers }));
+    });
+    req.on('error', reject);
+  });
+}
+
+async function getSeveral(url: string, n: number): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  for (let i = 0; i < n; i++) answers.push(await getAs(url));
+  return answers;
+}
+
+const clockNow = () => performance.timeOrigin + performance.now();
+
+/** Sleeps until just after the next window boundary, so a few requests all land in one window. */
+async function atWindowStart(windowMs: number): Promise<void> {
+  const now = clockNow();
+  await sleep((Math.floor(now / windowMs) + 1) * windowMs - now + 5);
+}
+
+/** Sleeps past the window boundary only if fewer than `needMs` are left in this window. */
+async function awayFromWindowEnd(windowMs: number, needMs: number): Promise<void> {
+  const now = clockNow();
+  const left = (Math.floor(now / windowMs) + 1) * windowMs - now;
+  if (left < needMs) await sleep(left + 5);
+}
+
+const windowEndOf = (t: number, windowMs: number) => (Math.floor(t / windowMs) + 1) * windowMs;
+
+function assertOneWindow(server: FixtureServer, windowMs: number): number {
+  const windows = new Set(server.hits.map((h) => Math.floor(h.t / windowMs)));
+  assert.equal(windows.size, 1, 'the requests straddled a window boundary (machine stalled?)');
+  return windowEndOf(server.hits[0]!.t, windowMs);
+}
+
+test('#11: X-RateLimit on every answer, with the Reset as epoch seconds, delta seconds or epoch ms', async (t) => {
+  for (const reset of ['epoch-seconds', 'delta-seconds', 'epoch-ms'] as const) {
+    const server = await start(t, { limit: { limit: 2, headers: 'x-ratelimit', reset } });
+    await atWindowStart(1000);
+    const answers = await getSeveral(`${server.url}/items/1`, 3);
+    const windowEnd = assertOneWindow(server, 1000);
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 429], reset);
+    assert.deepEqual(answers.map((a) => [a.headers['x-ratelimit-limit'], a.headers['x-ratelimit-remaining']]), [['2', '1'], ['2', '0'], ['2', '0']], reset);
+    const expectedReset = { 'epoch-seconds': String(windowEnd / 1000), 'delta-seconds': '1', 'epoch-ms': String(windowEnd) }[reset];
+    assert.deepEqual(answers.map((a) => a.headers['x-ratelimit-reset']), [expectedReset, expectedReset, expectedReset], reset);
+    assert.equal(answers[2]!.headers['retry-after'], '1');
+    // ratefetch's own parser reads the reset back as the window's end (delta seconds: rounded up).
+    const quota = parseQuotaHeaders(answers[1]!.headers, server.hits[1]!.t);
+    assert.equal(quota?.source, 'x-ratelimit');
+    assert.equal(quota?.remaining, 0);
+    if (reset === 'delta-seconds') assert.ok(quota!.resetAtMs! >= windowEnd && quota!.resetAtMs! <= windowEnd + 1000, reset);
+    else assert.equal(quota?.resetAtMs, windowEnd, reset);
+    // "Remaining 0" told the client to wait until the reset, so the third request arrived inside that wait.
+    assert.deepEqual(server.hits.map((h) => h.toldToWait === null), [true, true, false], reset);
+    const told = server.hits[2]!.toldToWait!;
+    assert.ok(told.since >= server.hits[1]!.t && told.since <= server.hits[2]!.t, reset);
+    if (reset !== 'delta-seconds') assert.equal(told.until, windowEnd, reset);
+  }
+});
+
+test('#11: a delta-seconds Reset counts whole seconds to the window end, rounded up', async (t) => {
+  const windowMs = 10_000;
+  const server = await start(t, { limit: { limit: 5, windowMs, headers: 'x-ratelimit', reset: 'delta-seconds' } });
+  await awayFromWindowEnd(windowMs, 1500);
+  const [answer] = await getSeveral(`${server.url}/ok`, 1);
+  const left = windowEndOf(server.hits[0]!.t, windowMs) - server.hits[0]!.t;
+  const reset = Number(answer!.headers['x-ratelimit-reset']);
+  // Stamped a moment after arrival, so the rounded-up value can only be one lower than at arrival.
+  assert.ok(reset === Math.ceil(left / 1000) || reset === Math.ceil(left / 1000) - 1, `reset ${reset} for ${left} ms left`);
+  assert.ok(reset >= 1 && reset <= 10);
+});
+
+test('#11: each IETF shape (drafts 00–06, draft 07, draft 08 on), read back by ratefetch\'s parser', async (t) => {
+  const cases = [
+    ['ietf-draft', 'ratelimit-draft', { 'ratelimit-limit': '2', 'ratelimit-remaining': '0', 'ratelimit-reset': '1' }],
+    ['ietf-combined', 'ratelimit-combined', { ratelimit: 'limit=2, remaining=0, reset=1', 'ratelimit-policy': '2;w=1' }],
+    ['ietf-structured', 'ratelimit-structured', { ratelimit: '"default";r=0;t=1', 'ratelimit-policy': '"default";q=2;w=1' }],
+  ] as const;
+  for (const [shape, source, expected] of cases) {
+    const server = await start(t, { limit: { limit: 2, headers: shape } });
+    await atWindowStart(1000);
+    const answers = await getSeveral(`${server.url}/ok`, 3);
+    const windowEnd = assertOneWindow(server, 1000);
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 429], shape);
+    const quotaHeaders = (a: Answer) => Object.fromEntries(Object.entries(a.headers).filter(([name]) => name.startsWith('ratelimit')));
+    assert.deepEqual(quotaHeaders(answers[1]!), expected, shape);
+    assert.deepEqual(quotaHeaders(answers[2]!), expected, shape);
+    assert.equal(answers[2]!.headers['retry-after'], '1');
+    assert.ok(!Object.keys(answers[0]!.headers).some((name) => name.startsWith('x-ratelimit')), shape);
+    const first = parseQuotaHeaders(answers[0]!.headers, server.hits[0]!.t);
+    assert.equal(first?.source, source);
+    assert.equal(first?.remaining, 1);
+    const quota = parseQuotaHeaders(answers[1]!.headers, server.hits[1]!.t);
+    assert.equal(quota?.remaining, 0, shape);
+    assert.ok(quota!.resetAtMs! >= windowEnd && quota!.resetAtMs! <= windowEnd + 1000, shape);
+    if (shape !== 'ietf-draft') assert.equal(quota?.windowMs, 1000, shape);
+  }
+  const long = await start(t, { limit: { limit: 7, windowMs: 10_000, headers: 'ietf-structured' } });
+  const [answer] = await getSeveral(`${long.url}/ok`, 1);
+  assert.equal(answer!.headers['ratelimit-policy'], '"default";q=7;w=10');
+  assert.match(answer!.headers.ratelimit ?? '', /^"default";r=6;t=(10|[1-9])$/);
+});
+
+test('#11: windows turn over on the clock and each client address counts on its own', async (t) => {
+  const server = await start(t, { limit: { limit: 2 } });
+  await atWindowStart(1000);
+  const answers = await getSeveral(`${server.url}/ok`, 3);
+  const other = await getAs(`${server.url}/ok`, '127.0.0.2');
+  assertOneWindow(server, 1000);
+  assert.deepEqual([...answers, other].map((a) => a.status), [200, 200, 429, 200]);
+  // No quota headers in this mode; the refusal says Retry-After only.
+  assert.equal(answers[2]!.headers['retry-after'], '1');
+  assert.ok(!Object.keys(answers[2]!.headers).some((name) => name.includes('ratelimit')));
+  await atWindowStart(1000);
+  assert.equal((await getAs(`${server.url}/ok`)).status, 200);
+  assert.equal(server.count429(), 1);
+});
+
+test('#11: no hints at all: a bare 429, and no wait is recorded as told', async (t) => {
+  const server = await start(t, { limit: { limit: 1, retryAfter: 'none' } });
+  await atWindowStart(1000);
+  const answers = await getSeveral(`${server.url}/ok`, 3);
+  assertOneWindow(server, 1000);
+  assert.deepEqual(answers.map((a) => a.status), [200, 429, 429]);
+  for (const answer of answers) assert.ok(!Object.keys(answer.headers).some((name) => name.includes('ratelimit') || name === 'retry-after'));
+  assert.deepEqual(server.hits.map((h) => h.toldToWait), [null, null, null]);
+});
+
+test('#11: Retry-After as an HTTP-date names the window end exactly', async (t) => {
+  const server = await start(t, { limit: { limit: 1, retryAfter: 'http-date' } });
+  await atWindowStart(1000);
+  const answers = await getSeveral(`${server.url}/ok`, 2);
+  const windowEnd = assertOneWindow(server, 1000);
+  assert.equal(answers[1]!.status, 429);
+  assert.equal(answers[1]!.headers['retry-after'], new Date(windowEnd).toUTCString());
+});
+
+test('#11: a Retry-After wait is recorded on the requests that arrive inside it, token bucket included', async (t) => {
+  const bucket = await start(t, { rps: 1 });
+  await getSeveral(`${bucket.url}/ok`, 3);
+  assert.deepEqual(bucket.hits.map((h) => [h.status, h.toldToWait === null]), [[200, true], [429, true], [429, false]]);
+  const told = bucket.hits[2]!.toldToWait!;
+  assert.ok(told.since >= bucket.hits[1]!.t && told.since <= bucket.hits[2]!.t);
+  assert.ok(Math.abs(told.until - told.since - 1000) < 1, `told ${told.until - told.since} ms`);
+
+  const windows = await start(t, { limit: { limit: 1 } });
+  await atWindowStart(1000);
+  await getSeveral(`${windows.url}/ok`, 2);
+  await sleep(1020); // obey the Retry-After: 1
+  await getSeveral(`${windows.url}/ok`, 1);
+  assert.deepEqual(windows.hits.map((h) => [h.status, h.toldToWait === null]), [[200, true], [429, true], [200, true]]);
+});
+
+test('#11: halveAfterMs halves the limit once, counted from the first request', async (t) => {
+  const server = await start(t, { limit: { limit: 4, headers: 'x-ratelimit', halveAfterMs: 200 } });
+  await atWindowStart(1000);
+  const before = await getSeveral(`${server.url}/ok`, 5);
+  await atWindowStart(1000);
+  const after = await getSeveral(`${server.url}/ok`, 3);
+  assert.deepEqual(before.map((a) => [a.status, a.headers['x-ratelimit-limit']]), [[200, '4'], [200, '4'], [200, '4'], [200, '4'], [429, '4']]);
+  assert.deepEqual(after.map((a) => [a.status, a.headers['x-ratelimit-limit'], a.headers['x-ratelimit-remaining']]), [[200, '2', '1'], [200, '2', '0'], [429, '2', '0']]);
+});
+
+test('#11: punish: a request sent while told to wait is refused and the wait grows; an obedient client is not punished', async (t) => {
+  const server = await start(t, { limit: { limit: 1, punish: { factor: 2, graceMs: 0 } } });
+  await atWindowStart(1000);
+  const obedient = [await getAs(`${server.url}/ok`, '127.0.0.2'), await getAs(`${server.url}/ok`, '127.0.0.2')];
+  const offender = await getSeveral(`${server.url}/ok`, 4);
+  assert.deepEqual(obedient.map((a) => [a.status, a.headers['retry-after']]), [[200, undefined], [429, '1']]);
+  assert.deepEqual(offender.slice(0, 3).map((a) => [a.status, a.headers['retry-after']]), [[200, undefined], [429, '1'], [429, '2']]);
+  // Punished again: blocked for twice the whole wait it had been told (1 s, then 2 s more).
+  assert.equal(offender[3]!.status, 429);
+  assert.ok(Number(offender[3]!.headers['retry-after']) >= 5, `Retry-After ${offender[3]!.headers['retry-after']}`);
+  const offenderHits = server.hits.filter((h) => h.client === '127.0.0.1');
+  assert.deepEqual(offenderHits.map((h) => h.punished), [false, false, true, true]);
+  assert.ok(offenderHits.slice(2).every((h) => h.toldToWait !== null));
+
+  await sleep(1020); // the obedient client waits out its Retry-After: 1
+  assert.equal((await getAs(`${server.url}/ok`, '127.0.0.2')).status, 200);
+  // The offender is still blocked although a new window has begun; a request now is punished again.
+  assert.equal((await getAs(`${server.url}/ok`)).status, 429);
+  assert.deepEqual(server.hits.filter((h) => h.client === '127.0.0.2').map((h) => h.punished), [false, false, false]);
+  assert.equal(server.hits.filter((h) => h.punished).length, 3);
+});
+
+test('#11: punish spares requests that arrive within the grace', async (t) => {
+  const server = await start(t, { limit: { limit: 1, punish: { graceMs: 60_000 } } });
+  await atWindowStart(1000);
+  const answers = await getSeveral(`${server.url}/ok`, 3);
+  assert.deepEqual(answers.map((a) => [a.status, a.headers['retry-after']]), [[200, undefined], [429, '1'], [429, '1']]);
+  assert.deepEqual(server.hits.map((h) => h.punished), [false, false, false]);
+});
+
+test('#11: limit options are checked', async () => {
+  await assert.rejects(startFixtureServer({ rps: 1, limit: { limit: 1 } }), RangeError);
+  await assert.rejects(startFixtureServer({ limit: { limit: 0 } }), RangeError);
+  await assert.rejects(startFixtureServer({ limit: { limit: 1, windowMs: 0 } }), RangeError);
+  await assert.rejects(startFixtureServer({ limit: { limit: 1, punish: { factor: 0.5 } } }), RangeError);
 });

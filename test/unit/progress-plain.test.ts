@@ -32,6 +32,7 @@ function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
     latencyMs: { p50: 100, p95: 200, p99: 300 },
     rateWaitMs: 0,
     pausedHosts: [],
+    laneRates: [],
     interrupted: false,
     interruptReason: null,
     etaMs: 15_000,
@@ -64,6 +65,17 @@ describe('formatPlainLine', () => {
       formatPlainLine(snapshot({ total: null, etaMs: null, retries: 1 })),
       'ratefetch: 120 done, 12.0 req/s, 1 retry, 1×429, 2 failed',
     );
+  });
+
+  test('#11: the rate the controller holds the run to, slowest lane first', () => {
+    assert.equal(
+      formatPlainLine(snapshot({ laneRates: [{ lane: 'a', rps: 18.44, found: true }] })),
+      'ratefetch: 120/300 done (40%), 12.0 req/s, limit 18.4/s, 3 retries, 1×429, 2 failed, eta 15s',
+    );
+    const two = formatPlainLine(snapshot({ laneRates: [{ lane: 'a', rps: 0.5, found: true }, { lane: 'b', rps: 9, found: false }] }));
+    assert.ok(two.includes(', limit 30.0/min (+1),'), two);
+    const tty = formatTtyLine(snapshot({ laneRates: [{ lane: 'a', rps: 18.44, found: true }] }), { chalk: new Chalk({ level: 0 }), width: 200 });
+    assert.ok(tty.includes('12.0 req/s · limit 18.4/s'), tty);
   });
 
   test('a paused host is shown with the time left', () => {

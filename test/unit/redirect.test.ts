@@ -54,3 +54,9 @@ test('credentials in a Location never travel in the URL', () => {
   const step = nextHop(base(), 302, 'https://u:p@other.example/x', 0, 5, new Set());
   assert.ok(step.kind === 'follow' && step.request.url.username === '' && step.request.url.password === '');
 });
+
+test('#12: with locationTrusted a hop to another origin keeps every header, as curl --location-trusted', () => {
+  const step = nextHop(base(), 302, 'https://cdn.example.net/x', 0, 5, new Set(), true);
+  assert.ok(step.kind === 'follow');
+  assert.deepEqual(step.request.headers, base().headers);
+});

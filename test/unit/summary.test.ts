@@ -33,6 +33,7 @@ function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
     latencyMs: { p50: 120.4, p95: 480, p99: 1234 },
     rateWaitMs: 3_200,
     pausedHosts: [],
+    laneRates: [],
     interrupted: false,
     interruptReason: null,
     etaMs: 0,
@@ -90,6 +91,17 @@ describe('formatSummary', () => {
     assert.doesNotMatch(text, /not final/);
   });
 
+  test('#11: the rate the controller settled at, per host or route, and whether a 429 found it', () => {
+    const text = formatSummary(
+      snapshot({ laneRates: [{ lane: 'api.example.com', rps: 18.44, found: true }, { lane: 'slow.example.com', rps: 0.05, found: false }] }),
+      plain,
+    );
+    assert.match(text, /rate found +settled at 18\.4\/s for api\.example\.com/);
+    assert.match(text, /rate found +climbed to \(no 429 seen\) 3\.0\/min for slow\.example\.com/);
+    assert.doesNotMatch(formatSummary(snapshot(), plain), /rate found/, 'nothing when no controller engaged');
+    assert.deepEqual(toStatsJson(snapshot({ laneRates: [{ lane: 'a', rps: 18.444, found: true }] })).laneRates, [{ lane: 'a', rps: 18.44, found: true }]);
+  });
+
   test('colours appear when the chalk has a level', () => {
     assert.match(formatSummary(snapshot(), new Chalk({ level: 1 })), ANSI);
   });
@@ -101,7 +113,7 @@ describe('toStatsJson', () => {
     assert.deepEqual(Object.keys(json), [
       'version', 'startedAt', 'wallMs', 'interrupted', 'interruptReason', 'inputs', 'records', 'ok',
       'failed', 'notFinal', 'failedByStatus', 'failedByCode', 'schemaMismatchesByPath', 'attempts', 'retries', 'received429',
-      'successRate', 'achievedRps', 'latencyMs', 'rateWaitMs',
+      'successRate', 'achievedRps', 'latencyMs', 'rateWaitMs', 'laneRates',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
     assert.equal(json.version, 1);

@@ -1,0 +1,176 @@
+/**
+ * Lanes: which limits a request is under. Requests to the same host that match the same
+ * --limit rules share a lane; a lane has its own queue in the dispatcher, the buckets a start
+ * takes a token from, and the concurrency caps it counts against. Every limit that applies
+ * holds at once, so the strictest wins:
+ *
+ *   '*'                 --rps                              (the whole run)
+ *   host:<authority>    --host-rps; pauses for the host
+ *   rule:<i>:<authority> --limit rule i, for each host it matches; pauses for a route rule
+ *   quota:<pause>       what the server's quota headers allow
+ *   adaptive:<pause>    what the rate controller has found (src/adaptive-rate.ts)
+ *
+ * where <pause> is the bucket a "slow down" pauses: the first route rule the request matches,
+ * else its host. So a 429 from /media pauses the media route and the rest of the host goes on.
+ */
+import { AdaptiveRate, type RateChange } from './adaptive-rate.js';
+import { GLOBAL_BUCKET, hostBucket, type Limiter } from './limiter.js';
+import { parseLimitRule, type LimitRule } from './limit-rules.js';
+import { defaultBurst, type RunOptions } from './options.js';
+
+export interface Lane {
+  /** Queue key: the authority and the rules it matched. */
+  key: string;
+  /** Host, or host and route rule, for messages: `api.example.com`, `api.example.com /media/*=30/min`. */
+  label: string;
+  /** The bucket a 429 or a used-up quota pauses. */
+  pauseBucket: string;
+  /** Every bucket a start takes a token from. */
+  buckets: string[];
+  /** Concurrency caps: in-flight counter key → most allowed. */
+  caps: Array<{ key: string; max: number }>;
+  /** The in-flight counters a start counts in: its caps and its pause bucket. */
+  counters: string[];
+  /** The fixed rates that bound this lane, strictest first: the controller never goes above. */
+  ceilingRps: number;
+}
+
+export type LaneRateChange = RateChange & { lane: string };
+
+export class Lanes {
+  readonly #options: RunOptions;
+  readonly #limiter: Limiter;
+  readonly #rules: LimitRule[];
+  readonly #lanes = new Map<string, Lane>();
+  readonly #inFlight = new Map<string, number>();
+  readonly #controllers = new Map<string, AdaptiveRate>();
+  readonly #quotaPaced = new Set<string>();
+  readonly #fixedRates = new Set<string>();
+
+  constructor(options: RunOptions, limiter: Limiter) {
+    this.#options = options;
+    this.#limiter = limiter;
+    this.#rules = options.limits.map(parseLimitRule);
+  }
+
+  laneFor(url: URL): Lane {
+    const matched: number[] = [];
+    this.#rules.forEach((rule, index) => {
+      if (rule.matches(url)) matched.push(index);
+    });
+    const authority = url.host;
+    const key = `${authority}|${matched.join(',')}`;
+    return this.#lanes.get(key) ?? this.#open(key, authority, matched);
+  }
+
+  #open(key: string, authority: string, matched: number[]): Lane {
+    const { hostRps, hostConcurrency, rps } = this.#options;
+    const host = hostBucket(authority);
+    const route = matched.find((index) => this.#rules[index]!.isRoute);
+    const pauseBucket = route === undefined ? host : `rule:${route}:${authority}`;
+    const caps: Lane['caps'] = [];
+    if (Number.isFinite(hostConcurrency)) caps.push({ key: host, max: hostConcurrency });
+    const fixed: Array<[bucket: string, rps: number]> = [];
+    if (Number.isFinite(hostRps)) fixed.push([host, hostRps]);
+    for (const index of matched) {
+      const rule = this.#rules[index]!;
+      const bucket = `rule:${index}:${authority}`;
+      fixed.push([bucket, rule.rps]);
+      if (Number.isFinite(rule.concurrency)) caps.push({ key: bucket, max: rule.concurrency });
+    }
+    // Several lanes share a host or rule bucket: set its rate once, not back to full each time.
+    for (const [bucket, bucketRps] of fixed) {
+      if (this.#fixedRates.has(bucket)) continue;
+      this.#fixedRates.add(bucket);
+      this.#limiter.setRate(bucket, bucketRps, defaultBurst(bucketRps));
+    }
+    const counters = caps.map((cap) => cap.key);
+    if (!counters.includes(pauseBucket)) counters.push(pauseBucket);
+    const lane: Lane = {
+      key,
+      label: route === undefined ? authority : `${authority} ${this.#rules[route]!.text}`,
+      pauseBucket,
+      buckets: [GLOBAL_BUCKET, host, ...matched.map((index) => `rule:${index}:${authority}`), `quota:${pauseBucket}`, `adaptive:${pauseBucket}`],
+      caps,
+      counters,
+      ceilingRps: Math.min(rps, ...fixed.map(([, bucketRps]) => bucketRps)),
+    };
+    this.#lanes.set(key, lane);
+    return lane;
+  }
+
+  byKey(key: string): Lane | undefined {
+    return this.#lanes.get(key);
+  }
+
+  /** The lanes whose starts take from `bucket`: what a pause of it holds. */
+  keysUsing(bucket: string): string[] {
+    return [...this.#lanes.values()].filter((lane) => lane.buckets.includes(bucket)).map((lane) => lane.key);
+  }
+
+  /** Whether every concurrency cap of the lane has room for one more. */
+  hasRoom(lane: Lane): boolean {
+    return lane.caps.every((cap) => (this.#inFlight.get(cap.key) ?? 0) < cap.max);
+  }
+
+  /** Requests in flight that a "slow down" for this lane concerns. */
+  inFlight(lane: Lane): number {
+    return this.#inFlight.get(lane.pauseBucket) ?? 0;
+  }
+
+  /** A request of this lane went on the wire; returns a rate change the first time in auto mode. */
+  started(lane: Lane, now: number): LaneRateChange | undefined {
+    for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+    const existing = this.#controllers.get(lane.pauseBucket);
+    const controller = existing ?? this.#controller(lane, now);
+    controller.noteStart(now);
+    if (existing === undefined && Number.isFinite(controller.rps)) return this.#apply(lane, { rps: controller.rps, reason: 'start' });
+    return undefined;
+  }
+
+  /** Its answer came back: `throttled` for a 429 (or a 503 with Retry-After), `accepted` for any other response. */
+  settled(lane: Lane, now: number, startedAt: number, answer: 'accepted' | 'throttled' | 'failed'): LaneRateChange | undefined {
+    for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 1) - 1);
+    const controller = this.#controllers.get(lane.pauseBucket);
+    if (controller === undefined || answer === 'failed') return undefined;
+    const change = answer === 'throttled' ? controller.noteThrottled(now, startedAt) : controller.noteAccepted(now, startedAt);
+    return change && this.#apply(lane, change);
+  }
+
+  /**
+   * The server's quota headers for this lane: a rate to hold (undefined = no cap from them).
+   * They pace better than probing, so slow start steps aside for them.
+   */
+  paceByQuota(lane: Lane, rps: number | undefined, now: number): LaneRateChange | undefined {
+    const bucket = `quota:${lane.pauseBucket}`;
+    if (rps === undefined) {
+      if (this.#quotaPaced.delete(bucket)) this.#limiter.setRate(bucket, Infinity);
+    } else {
+      this.#limiter.setRate(bucket, rps, 1);
+      this.#quotaPaced.add(bucket);
+    }
+    const change = this.#controllers.get(lane.pauseBucket)?.noteQuotaHeaders(now);
+    return change && this.#apply(lane, change);
+  }
+
+  /** The rate each adaptive lane has settled at (after a 429), by lane label. */
+  settledRates(): Array<{ lane: string; rps: number }> {
+    const rates: Array<{ lane: string; rps: number }> = [];
+    for (const lane of this.#lanes.values()) {
+      const controller = this.#controllers.get(lane.pauseBucket);
+      if (controller?.settled && !rates.some((rate) => rate.lane === lane.label)) rates.push({ lane: lane.label, rps: controller.rps });
+    }
+    return rates;
+  }
+
+  #controller(lane: Lane, now: number): AdaptiveRate {
+    const controller = new AdaptiveRate({ auto: this.#options.autoRate, ceilingRps: lane.ceilingRps, now });
+    this.#controllers.set(lane.pauseBucket, controller);
+    return controller;
+  }
+
+  #apply(lane: Lane, change: RateChange): LaneRateChange {
+    this.#limiter.setRate(`adaptive:${lane.pauseBucket}`, change.rps, defaultBurst(change.rps));
+    return { ...change, lane: lane.label };
+  }
+}

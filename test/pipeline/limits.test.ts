@@ -1,0 +1,122 @@
+// Per-host and per-route limits and the rate controller (issue #11, parts 2 and 3), checked
+// from the servers' own arrival times and the run's events.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RunEvent } from '../../src/index.js';
+import { assertOneRecordPerInput, assertRateBound, lineNumbers, pausesIn, run, startServer } from '../helpers.js';
+
+const TEST_TIMEOUT = { timeout: 40_000 };
+
+type RateEvent = Extract<RunEvent, { type: 'rate' }>;
+const ratesIn = (events: RunEvent[]): RateEvent[] => events.filter((e): e is RateEvent => e.type === 'rate');
+
+/** The most requests in flight at once per host, from the run's own start and end events. */
+function peakInFlight(events: RunEvent[]): Map<string, number> {
+  const now = new Map<string, number>();
+  const peak = new Map<string, number>();
+  for (const e of events) {
+    if (e.type !== 'attempt-start' && e.type !== 'attempt-end') continue;
+    const count = (now.get(e.host) ?? 0) + (e.type === 'attempt-start' ? 1 : -1);
+    now.set(e.host, count);
+    peak.set(e.host, Math.max(peak.get(e.host) ?? 0, count));
+  }
+  return peak;
+}
+
+test('#11: --host-rps paces each host on its own: two hosts at 10/s finish together, not one after the other', TEST_TIMEOUT, async (t) => {
+  const a = await startServer(t);
+  const b = await startServer(t, { host: '127.0.0.2' });
+  const inputs = Array.from({ length: 30 }, (_, i) => `${i % 2 === 0 ? a.url : b.url}/items/${i}`);
+  const startedAt = performance.now();
+  const { records } = await run(inputs, { hostRps: 10, concurrency: 8 });
+  const elapsedMs = performance.now() - startedAt;
+  assertOneRecordPerInput(records, lineNumbers(30));
+  assert.ok(records.every((r) => r.ok));
+  for (const server of [a, b]) assertRateBound(server.hits.map((h) => h.t), { rps: 10, burst: 1, jitterMs: 5 });
+  // 15 per host at 10/s is 1.4 s; one shared bucket would need 2.9 s.
+  assert.ok(elapsedMs < 2_600, `took ${Math.round(elapsedMs)} ms`);
+});
+
+test('#11: --host-concurrency caps requests in flight per host while another host uses the rest', TEST_TIMEOUT, async (t) => {
+  const a = await startServer(t);
+  const b = await startServer(t, { host: '127.0.0.2' });
+  const inputs = Array.from({ length: 16 }, (_, i) => `${i % 2 === 0 ? a.url : b.url}/delay/100?i=${i}`);
+  const { records, events } = await run(inputs, { hostConcurrency: 2, concurrency: 8 });
+  assertOneRecordPerInput(records, lineNumbers(16));
+  assert.ok(records.every((r) => r.ok));
+  const peak = peakInFlight(events);
+  assert.deepEqual([...peak.values()], [2, 2], `peak in flight per host: ${JSON.stringify([...peak])}`);
+});
+
+test('#11: a --limit route rule paces its route and leaves the rest of the host alone; the strictest limit wins', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  const host = new URL(server.url).host;
+  const slow = Array.from({ length: 6 }, (_, i) => `${server.url}/items/slow-${i}`);
+  const fast = Array.from({ length: 30 }, (_, i) => `${server.url}/items/${i}`);
+  const { records } = await run([...slow, ...fast], {
+    concurrency: 4,
+    // Both rules match the slow route: 5/s and 1 in flight hold at once.
+    limits: [`${host}/items/slow-*=5/s`, `127.0.0.?/items/s*=100/s,1`],
+  });
+  assertOneRecordPerInput(records, lineNumbers(36));
+  assert.ok(records.every((r) => r.ok));
+  const slowHits = server.hits.filter((h) => h.path.startsWith('/items/slow-'));
+  const fastHits = server.hits.filter((h) => !h.path.startsWith('/items/slow-'));
+  assertRateBound(slowHits.map((h) => h.t), { rps: 5, burst: 1, jitterMs: 5 });
+  // The unlimited route is not held behind the paced one: all of it lands before the slow route ends.
+  assert.ok(fastHits.at(-1)!.t < slowHits.at(-1)!.t, 'the unlimited route finished first');
+});
+
+test('#11: a 429 on a route with a rule pauses that route only; the host\'s other paths keep going', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  const host = new URL(server.url).host;
+  const inputs = [
+    `${server.url}/flaky/media?fail=1&status=429&retryAfter=2`,
+    ...Array.from({ length: 3 }, (_, i) => `${server.url}/flaky/media-${i}?fail=0`),
+    ...Array.from({ length: 10 }, (_, i) => `${server.url}/delay/150?i=${i}`),
+  ];
+  const { records, events } = await run(inputs, { concurrency: 1, limits: [`${host}/flaky/*=1000/s`] });
+  assertOneRecordPerInput(records, lineNumbers(14));
+  assert.ok(records.every((r) => r.ok), JSON.stringify(records.filter((r) => !r.ok)));
+  const [pause] = pausesIn(events);
+  assert.equal(pause?.host, `${host} ${host}/flaky/*=1000/s`, 'the route is what was paused');
+  const refusedAt = server.hits.find((h) => h.status === 429)!.t;
+  const during = server.hits.filter((h) => h.t > refusedAt + 50 && h.t < refusedAt + 1_950);
+  assert.ok(during.length >= 5, `${during.length} requests to other paths during the route's pause`);
+  assert.ok(during.every((h) => h.path.startsWith('/delay/')), `during the pause: ${during.map((h) => h.path).join(' ')}`);
+});
+
+test('#11: --rps auto finds an unknown limit: starts modestly, climbs, settles under it with few 429s', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t, { rps: 20, burst: 5, retryAfter: 'seconds' });
+  const inputs = Array.from({ length: 120 }, (_, i) => `${server.url}/items/${i}`);
+  const { records, events } = await run(inputs, { autoRate: true, concurrency: 8 });
+  assertOneRecordPerInput(records, lineNumbers(120));
+  assert.ok(records.every((r) => r.ok));
+  const rates = ratesIn(events);
+  assert.deepEqual([rates[0]?.rps, rates[0]?.reason], [4, 'start'], 'starts at 4/s');
+  assert.ok(rates.some((e) => e.reason === 'clean' && e.rps >= 16), `climbed: ${rates.map((e) => e.rps.toFixed(1)).join(' ')}`);
+  assert.ok(server.count429() <= 8, `${server.count429()} 429s for 120 requests`);
+  const last = rates.at(-1)!;
+  assert.ok(last.rps >= 10 && last.rps <= 26, `ended at ${last.rps.toFixed(1)}/s against a 20/s limit`);
+});
+
+test('#11: a fixed --rps is a ceiling: told twice the real rate, the run drops under it after the first 429', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t, { rps: 20, burst: 1, retryAfter: 'seconds' });
+  const inputs = Array.from({ length: 80 }, (_, i) => `${server.url}/items/${i}`);
+  const { records, events } = await run(inputs, { rps: 40, concurrency: 8 });
+  assertOneRecordPerInput(records, lineNumbers(80));
+  assert.ok(records.every((r) => r.ok));
+  const cuts = ratesIn(events).filter((e) => e.reason === 'throttled');
+  assert.ok(cuts.length >= 1 && cuts.every((e) => e.rps < 40), `cuts: ${cuts.map((e) => e.rps.toFixed(1)).join(' ')}`);
+  // At a fixed 40/s every second would bring a 429 (about 4 s of sending → 4+); a ceiling that
+  // learns brings a handful at most, mostly while it climbs back.
+  assert.ok(server.count429() <= 6, `${server.count429()} 429s`);
+  assert.ok(ratesIn(events).every((e) => e.rps <= 40), 'never above the ceiling');
+});
+
+test('#11: with no --rps, the controller stays out of the way until a 429', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  const { records, events } = await run(Array.from({ length: 40 }, (_, i) => `${server.url}/items/${i}`), { concurrency: 8 });
+  assert.ok(records.every((r) => r.ok));
+  assert.deepEqual(ratesIn(events), []);
+});
