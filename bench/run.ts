@@ -1,20 +1,28 @@
 /**
  * `npm run bench`: builds, then measures ratefetch against the fixture server, prints tables as
  * it goes and writes bench/RESULTS.md. Loopback only; every run is capped in time, so the
- * whole benchmark ends in a few minutes. Environment:
- *   BENCH_CAP_S   cap on each client run in the comparison, seconds (default 45 = 3 × ideal)
+ * whole benchmark ends in a few minutes.
+ *
+ *   npm run bench                      every scenario; rewrites bench/RESULTS.md
+ *   npm run bench -- limits [memory …] only those; replaces only their sections of RESULTS.md
+ *
+ * Scenarios: comparison, precision, memory, generated, limits. Environment:
+ *   BENCH_CAP_S     cap on each client run in the comparison, seconds (default 45 = 3 × ideal)
+ *   BENCH_HITS_DIR  if set, the limits scenario writes each run's server hit log there as JSON
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAll, capture } from './lib/proc.js';
+import { limitsObservations, limitsTable } from './lib/limits-report.js';
 import { comparisonTable, generatedObservations, generatedTable, memoryTable, observations, precisionTable } from './lib/report.js';
-import { calibrate } from './scenarios/calibrate.js';
-import { runComparison } from './scenarios/comparison.js';
-import { runGenerated } from './scenarios/generated.js';
-import { runMemory } from './scenarios/memory.js';
-import { runPrecision } from './scenarios/precision.js';
+import { calibrate, type Calibration } from './scenarios/calibrate.js';
+import { runComparison, type ComparisonRow } from './scenarios/comparison.js';
+import { runGenerated, type GeneratedRow } from './scenarios/generated.js';
+import { limitModes, runLimits } from './scenarios/limits.js';
+import { runMemory, type MemoryRow } from './scenarios/memory.js';
+import { runPrecision, type PrecisionRow } from './scenarios/precision.js';
 
 const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_PATH = join(REPO_DIR, 'bench/RESULTS.md');
@@ -33,6 +41,15 @@ const GENERATED_DRY_RUN_COUNTS = [100_000, 1_000_000, 10_000_000] as const;
 const GENERATED_DRY_RUN_BUDGET_MS = 90_000;
 const GENERATED_DRY_RUN_CAP_MS = 60_000;
 const GENERATED_REAL_COUNT = 200_000;
+const LIMIT_WINDOW_MS = 1000;
+const LIMIT_HALVE_AFTER_MS = 10_000;
+const LIMIT_CAP_MS = 60_000;
+
+const SCENARIOS = ['comparison', 'precision', 'memory', 'generated', 'limits'] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
+const SECTION_NUMBERS: Record<ScenarioName, number> = { comparison: 1, precision: 2, memory: 3, generated: 4, limits: 5 };
+const selected = readSelection(process.argv.slice(2));
+const isFullRun = selected.size === SCENARIOS.length;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const workDir = mkdtempSync(join(tmpdir(), 'ratefetch-bench-'));
@@ -53,46 +70,107 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   const startedAt = new Date();
   const machine = await describeMachine();
-  log(`ratefetch benchmark, ${startedAt.toISOString()}\n${machine.map((line) => `  ${line}`).join('\n')}\n`);
+  log(`ratefetch benchmark, ${startedAt.toISOString()}${isFullRun ? '' : ` (only: ${[...selected].join(', ')})`}\n${machine.map((line) => `  ${line}`).join('\n')}\n`);
+  const sections: Partial<Record<ScenarioName, string>> = {};
+  let comparison: ComparisonRow[] = [];
+  let precision: PrecisionRow[] = [];
+  let memory: MemoryRow[] = [];
+  let generated: GeneratedRow[] = [];
 
-  log('Calibrating (Retry-After the limited server sends, loopback round trip)…');
-  const { retryAfterMs, roundTripMs } = await calibrate(REPO_DIR, workDir, ALLOWED_RPS);
-  log(`  Retry-After ${retryAfterMs / 1000} s; round trip (ratefetch p95 latency) ${roundTripMs} ms\n`);
+  let calibration: Calibration | undefined;
+  if (selected.has('comparison') || selected.has('limits')) {
+    log('Calibrating (Retry-After the limited server sends, loopback round trip)…');
+    calibration = await calibrate(REPO_DIR, workDir, ALLOWED_RPS);
+    log(`  Retry-After ${calibration.retryAfterMs / 1000} s; round trip (ratefetch p95 latency) ${calibration.roundTripMs} ms\n`);
+  }
 
-  log(`1. ${URL_COUNT} URLs against a server allowing ${ALLOWED_RPS} rps per client (burst 1, 429 + Retry-After)`);
-  const comparison = await runComparison({ repoDir: REPO_DIR, workDir, urlCount: URL_COUNT, allowedRps: ALLOWED_RPS, capMs: CAP_S * 1000, retryAfterMs, roundTripMs, log });
-  const table1 = comparisonTable(comparison, ALLOWED_RPS);
-  log(`\n${table1}\n`);
+  if (selected.has('comparison') && calibration) {
+    const { retryAfterMs, roundTripMs } = calibration;
+    log(`1. ${URL_COUNT} URLs against a server allowing ${ALLOWED_RPS} rps per client (burst 1, 429 + Retry-After)`);
+    comparison = await runComparison({ repoDir: REPO_DIR, workDir, urlCount: URL_COUNT, allowedRps: ALLOWED_RPS, capMs: CAP_S * 1000, retryAfterMs, roundTripMs, log });
+    const table1 = comparisonTable(comparison, ALLOWED_RPS);
+    log(`\n${table1}\n`);
+    sections.comparison = comparisonSection(table1, calibration);
+  }
 
-  log(`2. Rate precision: ratefetch --rps R -c ${PRECISION_CONCURRENCY}, about ${PRECISION_SECONDS} s of starts, server without a limit`);
-  const precision = await runPrecision({ repoDir: REPO_DIR, workDir, rates: PRECISION_RATES, durationS: PRECISION_SECONDS, concurrency: PRECISION_CONCURRENCY, log });
-  const table2 = precisionTable(precision);
-  log(`\n${table2}\n`);
+  if (selected.has('precision')) {
+    log(`2. Rate precision: ratefetch --rps R -c ${PRECISION_CONCURRENCY}, about ${PRECISION_SECONDS} s of starts, server without a limit`);
+    precision = await runPrecision({ repoDir: REPO_DIR, workDir, rates: PRECISION_RATES, durationS: PRECISION_SECONDS, concurrency: PRECISION_CONCURRENCY, log });
+    const table2 = precisionTable(precision);
+    log(`\n${table2}\n`);
+    sections.precision = precisionSection(table2);
+  }
 
-  log(`3. Peak RSS: ratefetch -c ${MEMORY_CONCURRENCY}, no rate cap, server without a limit`);
-  const memory = await runMemory({ repoDir: REPO_DIR, workDir, concurrency: MEMORY_CONCURRENCY, stopAfterMs: MEMORY_STOP_MS, heapCapMiB: HEAP_CAP_MIB, heapCapStopAfterMs: HEAP_CAP_STOP_MS, log });
-  const table3 = memoryTable(memory);
-  log(`\n${table3}\n`);
+  if (selected.has('memory')) {
+    log(`3. Peak RSS: ratefetch -c ${MEMORY_CONCURRENCY}, no rate cap, server without a limit`);
+    memory = await runMemory({ repoDir: REPO_DIR, workDir, concurrency: MEMORY_CONCURRENCY, stopAfterMs: MEMORY_STOP_MS, heapCapMiB: HEAP_CAP_MIB, heapCapStopAfterMs: HEAP_CAP_STOP_MS, log });
+    const table3 = memoryTable(memory);
+    log(`\n${table3}\n`);
+    sections.memory = memorySection(table3);
+  }
 
-  log(`4. Generated requests (issue #10): --range id=1..N --dry-run, and a real run over ${GENERATED_REAL_COUNT.toLocaleString('en-US')} of them`);
-  const generated = await runGenerated({ repoDir: REPO_DIR, workDir, dryRunCounts: GENERATED_DRY_RUN_COUNTS, dryRunBudgetMs: GENERATED_DRY_RUN_BUDGET_MS, dryRunCapMs: GENERATED_DRY_RUN_CAP_MS, realCount: GENERATED_REAL_COUNT, concurrency: MEMORY_CONCURRENCY, log });
-  const table4 = generatedTable(generated.rows);
-  log(`\n${table4}\n`);
+  if (selected.has('generated')) {
+    log(`4. Generated requests (issue #10): --range id=1..N --dry-run, and a real run over ${GENERATED_REAL_COUNT.toLocaleString('en-US')} of them`);
+    const result = await runGenerated({ repoDir: REPO_DIR, workDir, dryRunCounts: GENERATED_DRY_RUN_COUNTS, dryRunBudgetMs: GENERATED_DRY_RUN_BUDGET_MS, dryRunCapMs: GENERATED_DRY_RUN_CAP_MS, realCount: GENERATED_REAL_COUNT, concurrency: MEMORY_CONCURRENCY, log });
+    generated = result.rows;
+    const table4 = generatedTable(generated);
+    log(`\n${table4}\n`);
+    sections.generated = generatedSection(table4, result.estimateCheck);
+  }
 
-  const notes = [...observations(comparison, precision, memory, ALLOWED_RPS), ...generatedObservations(generated.rows)];
-  log(`Observations:\n${notes.map((note) => `  - ${note}`).join('\n')}\n`);
+  if (selected.has('limits') && calibration) {
+    log(`5. Quota headers and limit modes (issue #11): ${URL_COUNT} URLs, server allowing ${ALLOWED_RPS} per client per ${LIMIT_WINDOW_MS / 1000} s window`);
+    const limitsConfig = { repoDir: REPO_DIR, workDir, urlCount: URL_COUNT, limitPerWindow: ALLOWED_RPS, windowMs: LIMIT_WINDOW_MS, halveAfterMs: LIMIT_HALVE_AFTER_MS, capMs: LIMIT_CAP_MS, graceMs: calibration.roundTripMs, hitsDir: process.env.BENCH_HITS_DIR || undefined, log };
+    const limits = await runLimits(limitsConfig);
+    const table5 = limitsTable(limits);
+    const readings = limitsObservations(limits, ALLOWED_RPS);
+    log(`\n${table5}\n`);
+    if (readings.length > 0) log(`Readings:\n${readings.map((note) => `  - ${note}`).join('\n')}\n`);
+    sections.limits = limitsSection(table5, readings, calibration);
+  }
+
+  const notes = [...observations(comparison, precision, memory, ALLOWED_RPS), ...generatedObservations(generated)];
+  log(`Observations:\n${notes.length === 0 ? '  (none)' : notes.map((note) => `  - ${note}`).join('\n')}\n`);
 
   const finishedAt = new Date();
-  writeFileSync(
-    RESULTS_PATH,
-    renderResults({ startedAt, finishedAt, machine, retryAfterMs, roundTripMs, table1, table2, table3, table4, estimateCheck: generated.estimateCheck, notes }),
-  );
+  if (isFullRun) {
+    writeFileSync(RESULTS_PATH, renderResults({ startedAt, finishedAt, machine, sections, notes }));
+  } else {
+    // Only the sections run are replaced; the rest of the file, observations included, stays as the last full run left it.
+    const stamp = `_This section was refreshed alone by \`npm run bench -- ${[...selected].join(' ')}\` on ${startedAt.toISOString()} (${machine[0]}); the rest of the file is from the last full run._`;
+    let text = readFileSync(RESULTS_PATH, 'utf8');
+    for (const name of selected) text = replaceSection(text, name, `${sections[name] ?? ''}\n${stamp}\n`);
+    writeFileSync(RESULTS_PATH, text);
+  }
   log(`Wrote ${RESULTS_PATH} (${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s).`);
 } catch (error) {
   process.stderr.write(`bench: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 } finally {
   cleanUp();
+}
+
+/** The scenarios named on the command line, or all of them when none is named. */
+function readSelection(args: string[]): Set<ScenarioName> {
+  const names = args.filter((arg) => arg !== '--');
+  for (const name of names) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) {
+      process.stderr.write(`bench: unknown scenario ${JSON.stringify(name)}; choose from ${SCENARIOS.join(', ')} (none = all)\n`);
+      process.exit(2);
+    }
+  }
+  return new Set(names.length === 0 ? SCENARIOS : (names as ScenarioName[]));
+}
+
+/** `text` with the section `## N. …` of this scenario replaced (or added before the observations). */
+function replaceSection(text: string, name: ScenarioName, section: string): string {
+  const start = text.indexOf(`\n## ${SECTION_NUMBERS[name]}. `);
+  if (start === -1) {
+    const observationsAt = text.indexOf('\n## Observations');
+    return observationsAt === -1 ? `${text}\n${section}` : `${text.slice(0, observationsAt + 1)}${section}\n${text.slice(observationsAt + 1)}`;
+  }
+  const next = text.indexOf('\n## ', start + 1);
+  return `${text.slice(0, start + 1)}${section}${next === -1 ? '' : `\n${text.slice(next + 1)}`}`;
 }
 
 function readCapSeconds(): number {
@@ -122,54 +200,60 @@ interface ResultsInput {
   startedAt: Date;
   finishedAt: Date;
   machine: string[];
-  retryAfterMs: number;
-  roundTripMs: number;
-  table1: string;
-  table2: string;
-  table3: string;
-  table4: string;
-  estimateCheck: string | null;
+  sections: Partial<Record<ScenarioName, string>>;
   notes: string[];
 }
 
 function renderResults(r: ResultsInput): string {
   const command = `${process.env.BENCH_CAP_S ? `BENCH_CAP_S=${process.env.BENCH_CAP_S} ` : ''}npm run bench`;
   const tookS = ((r.finishedAt.getTime() - r.startedAt.getTime()) / 1000).toFixed(0);
-  const idealS = URL_COUNT / ALLOWED_RPS;
   return `# ratefetch benchmark results
 
 Made by \`${command}\` (\`bench/run.ts\`) on ${r.startedAt.toISOString()}; the run took ${tookS} s.
-Everything is generated by that command: rerun it to refresh this file. Each figure comes from
-one run, so expect some spread between runs (the 429 counts in particular).
+Everything is generated by that command: rerun it to refresh this file (\`npm run bench -- limits\`
+refreshes one section). Each figure comes from one run, so expect some spread between runs (the
+429 counts in particular).
 
 ${r.machine.map((line) => `- ${line}`).join('\n')}
 
 The machine is shared and noisy, so read the ratios rather than the absolute times.
 
-## 1. A rate-limited server, told the right rate and twice it (issues #8, #9)
+${SCENARIOS.map((name) => r.sections[name]).filter((section) => section !== undefined).join('\n')}
+## Observations (computed from the tables above)
+
+${r.notes.length === 0 ? '- Nothing out of line.' : r.notes.map((note) => `- ${note}`).join('\n')}
+`;
+}
+
+function comparisonSection(table: string, c: Calibration): string {
+  const idealS = URL_COUNT / ALLOWED_RPS;
+  return `## 1. A rate-limited server, told the right rate and twice it (issues #8, #9)
 
 ${URL_COUNT} URLs (\`/items/1…${URL_COUNT}\`) against the in-process fixture server allowing ${ALLOWED_RPS} rps per
-client (token bucket, burst 1; a refused request gets 429 with \`Retry-After: ${r.retryAfterMs / 1000}\`, as
+client (token bucket, burst 1; a refused request gets 429 with \`Retry-After: ${c.retryAfterMs / 1000}\`, as
 measured by a probe). Ideal time = ${URL_COUNT} / ${ALLOWED_RPS} rps = ${idealS} s. Each client run has its own server
 (own port, bucket and hit log); the two runs in each pair of rows ran side by side, pairs one
 after another. A run still going after ${CAP_S} s (${(CAP_S / idealS).toFixed(1)} × ideal) is stopped (ratefetch with
 SIGINT, curl with SIGTERM): its wall/ideal is then a lower bound, marked \`>\`.
 
-${r.table1}
+${table}
 
 - **wall / ideal**: process wall time (start-up included) over ${idealS} s.
 - **ok/s ÷ allowed**: HTTP 200s the server sent per second of wall time, over ${ALLOWED_RPS}/s; 1.00 is perfect.
 - **requests sent**, **429s provoked**: counted by the server.
 - **sent during a wait**: requests that arrived inside (t429 + round trip, t429 + Retry-After)
-  for some 429 answered at t429; the round trip allowance is ${r.roundTripMs} ms (p95 latency of a
+  for some 429 answered at t429; the round trip allowance is ${c.roundTripMs} ms (p95 latency of a
   serial ratefetch run against the same kind of server), for requests already on their way.
 - **records complete**: ratefetch: lines of its \`-o\` file with \`"ok": true\`; curl: \`200\` lines
   in its \`-w '%{http_code}\\n'\` output.
 - curl writes bodies to files (\`--output-dir … -O\`): with \`-o /dev/null\`, curl 7.88's
   \`--retry\` fails with "(23) Failed to truncate file" and never retries. ratefetch runs with
   \`-c 10 -o FILE --quiet --stats-file FILE\` and its default \`--retries 5\`.
+`;
+}
 
-## 2. Rate precision
+function precisionSection(table: string): string {
+  return `## 2. Rate precision
 
 ratefetch \`--rps R -c ${PRECISION_CONCURRENCY}\` (default burst), ${PRECISION_SECONDS} × R + 1 URLs, so about ${PRECISION_SECONDS} s of starts, against
 a fixture server with no limit. **achieved** = (arrivals − 1) / (last arrival − first arrival),
@@ -183,9 +267,12 @@ So when the server counts more than the bound, the same run is repeated through 
 (\`fetchAll\` in a child, \`bench/lib/record-starts.ts\`) with the time of each \`attempt-start\`
 event recorded: **limiter's own starts** is the most of those in any sliding second.
 
-${r.table2}
+${table}
+`;
+}
 
-## 3. Peak memory
+function memorySection(table: string): string {
+  return `## 3. Peak memory
 
 ratefetch \`-c ${MEMORY_CONCURRENCY} -o /dev/null --quiet\` with no rate cap against a fixture server with no limit
 and no hit log. The 10k-line input is fetched to the end; the 1M-line input (a ${'~'}40 MB file) is
@@ -198,9 +285,12 @@ space capped at ${HEAP_CAP_MIB} MiB (\`NODE_OPTIONS=--max-old-space-size=${HEAP_
 ${HEAP_CAP_STOP_MS / 1000} s): growth that is only a lazy garbage collector stays under the cap; a leak dies of
 "JavaScript heap out of memory".
 
-${r.table3}
+${table}
+`;
+}
 
-## 4. Generated requests (issue #10)
+function generatedSection(table: string, estimateCheck: string | null): string {
+  return `## 4. Generated requests (issue #10)
 
 \`node bin/ratefetch.js --range id=1..N -t 'http://127.0.0.1:PORT/items/{id}' … -o OUT --quiet\`:
 with \`--dry-run\` for N = ${GENERATED_DRY_RUN_COUNTS.map((n) => n.toLocaleString('en-US')).join(', ')}, and a real run (\`-c ${MEMORY_CONCURRENCY}\`, no rate
@@ -214,12 +304,63 @@ the 1M wall time is over ${GENERATED_DRY_RUN_BUDGET_MS / 1000} s it is stopped a
 SIGINT handler, so the signal kills it (no drain, no summary): its peak is VmHWM read from
 /proc just before the signal (GNU time's figure, shown beside it, covers the same life), and
 the lines it had written are estimated from \`wchar\` in /proc/PID/io at that moment, using the
-exact length of each planned line (the id appears three times in a line; ${r.estimateCheck ?? 'the formula was not checked against a full output file this run'}).
+exact length of each planned line (the id appears three times in a line; ${estimateCheck ?? 'the formula was not checked against a full output file this run'}).
 
-${r.table4}
-
-## Observations (computed from the tables above)
-
-${r.notes.length === 0 ? '- Nothing out of line.' : r.notes.map((note) => `- ${note}`).join('\n')}
+${table}
 `;
+}
+
+function limitsSection(table: string, readings: string[], c: Calibration): string {
+  const modes = limitModes({ halveAfterMs: LIMIT_HALVE_AFTER_MS, graceMs: c.roundTripMs, limitPerWindow: ALLOWED_RPS });
+  const idealS = URL_COUNT / ALLOWED_RPS;
+  const halvedIdealS = LIMIT_HALVE_AFTER_MS / 1000 + (URL_COUNT - (ALLOWED_RPS * LIMIT_HALVE_AFTER_MS) / LIMIT_WINDOW_MS) / Math.floor(ALLOWED_RPS / 2);
+  return `## 5. Quota headers, Retry-After, no hints, a halving limit, a punishing server (issue #11)
+
+${URL_COUNT} URLs (\`/items/1…${URL_COUNT}\`) against the in-process fixture server with fixed windows
+(\`startFixtureServer({limit})\`, \`fixtures/window-limit.ts\`): ${ALLOWED_RPS} requests per client address per
+${LIMIT_WINDOW_MS / 1000} s window, windows aligned to whole seconds of the clock; a refused request does not count
+against its window. Ideal time = ${URL_COUNT} / ${ALLOWED_RPS} rps = ${idealS} s. A client that fills every window can
+do a little better: it needs ${Math.ceil(URL_COUNT / ALLOWED_RPS)} windows, the first only partly, so its last request can start
+${Math.ceil(URL_COUNT / ALLOWED_RPS) - 2}–${Math.ceil(URL_COUNT / ALLOWED_RPS) - 1} s after its first, and wall / ideal can fall below 1. Modes (${modes.length}), one server each:
+
+- **X-RateLimit** (\`X-RateLimit-Limit: 20\`, \`-Remaining\`, \`-Reset\`) on every answer, the Reset as **epoch
+  seconds**, **delta seconds** or **epoch ms**; a 429 also carries \`Retry-After\`.
+- **IETF**, on every answer: drafts 00–06 \`RateLimit-Limit/-Remaining/-Reset\`; draft 07
+  \`RateLimit: limit=20, remaining=5, reset=1\` with \`RateLimit-Policy: 20;w=1\`; draft 08 on
+  \`RateLimit-Policy: "default";q=20;w=1\` with \`RateLimit: "default";r=5;t=1\`. A 429 also carries \`Retry-After\`.
+- **Retry-After only**: no quota headers; a 429 carries \`Retry-After\` in seconds.
+- **no hints**: a bare 429, no \`Retry-After\`, no quota headers.
+- **halving**: Retry-After only, and the limit drops to ${Math.floor(ALLOWED_RPS / 2)} per window ${LIMIT_HALVE_AFTER_MS / 1000} s after the first
+  request; ideal = ${LIMIT_HALVE_AFTER_MS / 1000} s at ${ALLOWED_RPS}/s + the rest at ${Math.floor(ALLOWED_RPS / 2)}/s = ${halvedIdealS} s.
+- **punishing**: Retry-After only, and a request arriving inside a told wait (after the grace below)
+  is refused and blocks the client for twice the wait it had been told (at most 30 s), so the
+  wait grows with each offence.
+
+Why 1 s windows for every Reset form: the ideal stays ${URL_COUNT} / ${ALLOWED_RPS} rps for every row (with W-second
+windows a client gets 20 × W at each window start, and 300 URLs would take about 300 / (20 × W)
+windows, not 15 s). The cost is that every value in whole seconds is coarse: the delta-seconds
+Reset, every IETF reset (\`reset=\`, \`t=\`, \`RateLimit-Reset\`) and \`Retry-After\` are rounded up (a server
+must never name a time before the real reset) and so always say **1** here, i.e. "one second from
+this answer", which ends somewhere in the next window. A client that obeys loses the part of the
+next window before that point. Epoch seconds and epoch ms name the window end exactly, since
+windows turn over on whole seconds.
+
+${table}
+
+- **server says**: the mode; **told**: the rate the client was given (\`nothing\`: no \`--rps\`).
+  ratefetch runs with \`-c 10 -o FILE --quiet --stats-file FILE\`, its default \`--retries 5\`; curl is serial,
+  \`curl --rate R/s --retry 5\`, as in section 1 (it reads no quota headers; it honours \`Retry-After\`).
+- **wall / ideal**: process wall time (start-up included) over the ideal. A run still going after
+  ${LIMIT_CAP_MS / 1000} s is stopped (ratefetch with SIGINT, curl with SIGTERM) and marked; its ratio is then a lower bound.
+- **requests**, **429s**, **most 429s in one window**: counted by the server, by window.
+- **sent during a wait**: requests that arrived inside a wait the server had told *that client*
+  (a \`Retry-After\`, or quota headers saying nothing is left until the reset), more than one round
+  trip (${c.roundTripMs} ms, p95 latency of a serial ratefetch run) after the answer that told it, from the
+  server's own record (\`hit.toldToWait\`). \`—\` when the mode never tells a wait. The round trip is
+  that of a quiet serial run: in a start-up burst, a request the client started before it read a 429
+  can reach the server later than that, and counts here (the readings say when in the run they came).
+- **target** (issue #11), by the hints the mode gives: headers ≤ 1.05 × ideal and no 429; Retry-After
+  only ≤ 1.10 × ideal and at most one 429 in any window; no hints ≤ 1.20 × ideal and 429s under 5%
+  of requests; in every mode nothing sent during a wait. curl rows are judged by the same target.
+${readings.length === 0 ? '' : `\nReadings from the hit log, for each ratefetch run that missed:\n\n${readings.map((note) => `- ${note}`).join('\n')}\n`}`;
 }

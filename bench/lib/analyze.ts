@@ -90,3 +90,57 @@ export function countOkRecords(ndjson: string): { ok: number; lines: number } {
 export function countLinesEqual(text: string, value: string): number {
   return text.split('\n').filter((line) => line.trim() === value).length;
 }
+
+/** A hit as fixtures/server.ts records it: with the wait its client had been told, if one was running. */
+export interface ToldHit extends TimedHit {
+  toldToWait: { since: number; until: number } | null;
+}
+
+/**
+ * Requests that arrived inside a wait the server had told their client (a Retry-After, or
+ * quota headers saying nothing is left), more than `graceMs` after it was told: a request the
+ * client sent before it could read the answer is not a violation. From the server's own
+ * record, so it holds with several clients and with waits told by headers on a 200.
+ */
+export function sentDuringToldWait<T extends ToldHit>(hits: readonly T[], graceMs: number): T[] {
+  return hits.filter((hit) => hit.toldToWait !== null && hit.t > hit.toldToWait.since + graceMs);
+}
+
+/** How the arrivals fell into fixed windows (`floor(t / windowMs)`), first window to last. */
+export interface WindowBreakdown {
+  /** Windows from the first arrival's to the last's, both included. */
+  windows: number;
+  /** The most 429s answered in one window, and the windows that had any. */
+  max429: number;
+  windowsWith429: number;
+  /** 200s in each window, first to last. */
+  ok: number[];
+  /** 200s per window, over the windows strictly between the first and the last (the steady part). */
+  steadyOk: number[];
+}
+
+export function breakDownByWindow(hits: readonly TimedHit[], windowMs: number): WindowBreakdown {
+  if (hits.length === 0) return { windows: 0, max429: 0, windowsWith429: 0, ok: [], steadyOk: [] };
+  const index = (t: number) => Math.floor(t / windowMs);
+  let first = Infinity;
+  let last = -Infinity;
+  for (const hit of hits) {
+    first = Math.min(first, index(hit.t));
+    last = Math.max(last, index(hit.t));
+  }
+  const n = last - first + 1;
+  const refused = new Array<number>(n).fill(0);
+  const ok = new Array<number>(n).fill(0);
+  for (const hit of hits) {
+    const i = index(hit.t) - first;
+    if (hit.status === 429) refused[i]! += 1;
+    if (hit.status === 200) ok[i]! += 1;
+  }
+  return {
+    windows: n,
+    max429: Math.max(...refused),
+    windowsWith429: refused.filter((c) => c > 0).length,
+    ok,
+    steadyOk: ok.slice(1, -1),
+  };
+}

@@ -30,6 +30,10 @@ export interface RatefetchStats {
   records: number;
   achievedRps: number | null;
   latencyMs: { p50: number | null; p95: number | null; p99: number | null };
+  /** Time requests were ready but a rate limit or host pause let none start (newer builds). */
+  rateWaitMs?: number;
+  /** The rates the rate controller held each host to at the end (newer builds). */
+  laneRates?: Array<{ lane: string; rps: number; found: boolean }>;
 }
 
 export interface ClientSetup {
@@ -48,17 +52,21 @@ const CONCURRENCY = 10;
 const CODE_TO_STDERR = '%{stderr}%{http_code}\n';
 const CODE_TO_STDOUT = '%{http_code}\n';
 
-/** `node bin/ratefetch.js urls --rps R -c 10 -o out --quiet --stats-file stats`. */
-export function ratefetchPlan(setup: ClientSetup, rps: number, told: string, extraArgs: string[] = []): ClientPlan {
+/**
+ * `node bin/ratefetch.js urls --rps R -c 10 -o out --quiet --stats-file stats`; `rps` null
+ * leaves --rps out (the server's hints alone pace the run), 'auto' passes `--rps auto`.
+ */
+export function ratefetchPlan(setup: ClientSetup, rps: number | 'auto' | null, told: string, extraArgs: string[] = []): ClientPlan {
   const dir = prepare(setup);
   const out = join(dir, 'out.ndjson');
   const stats = join(dir, 'stats.json');
+  const rpsArgs = rps === null ? [] : ['--rps', String(rps)];
   return {
-    label: `ratefetch --rps ${rps} -c ${CONCURRENCY}`,
+    label: `ratefetch ${[...rpsArgs, '-c', String(CONCURRENCY)].join(' ')}`,
     told,
     spec: {
       cmd: process.execPath,
-      args: [join(setup.repoDir, 'bin/ratefetch.js'), join(dir, 'urls.txt'), '--rps', String(rps), '-c', String(CONCURRENCY), '-o', out, '--quiet', '--stats-file', stats, ...extraArgs],
+      args: [join(setup.repoDir, 'bin/ratefetch.js'), join(dir, 'urls.txt'), ...rpsArgs, '-c', String(CONCURRENCY), '-o', out, '--quiet', '--stats-file', stats, ...extraArgs],
       capMs: setup.capMs,
       // SIGINT: ratefetch finishes in-flight requests and writes the stats file.
       stopSignal: 'SIGINT',
