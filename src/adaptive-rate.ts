@@ -13,7 +13,10 @@
  *   was accepted, the rate stays: that is not a limit a slower rate finds (a used-up quota).
  * - Climb while clean: +5% once a second, once at least 2 answers (and half of what the rate
  *   allows) came back at the current rate, so a rate nobody uses does not creep up, and a slow
- *   API (1/min) is probed at its own pace.
+ *   API (1/min) is probed at its own pace. The climb rests at 95% of the rate that drew the last
+ *   429 and probes past it only after 10 clean seconds there (CUBIC's plateau, in short): each
+ *   probe costs a 429 and often a whole Retry-After, so probing every few seconds costs more
+ *   than the last few percent of rate bring.
  * - `--rps auto` starts at 4/s and doubles every half second while clean (slow start) until the
  *   first 429; without it the controller stands aside (no limit) until the first 429.
  *
@@ -37,6 +40,10 @@ export const ADAPTIVE = {
   deepestCut: 0.25,
   shallowestCut: 0.9,
   cutHoldMs: 1_000,
+  /** The climb rests at 95% of the rate the last 429 was drawn at … */
+  plateauFraction: 0.95,
+  /** … for this long before probing past it. */
+  probeAfterMs: 10_000,
   measureWindowMs: 2_000,
 } as const;
 
@@ -53,6 +60,8 @@ export class AdaptiveRate {
   #slowStart: boolean;
   /** Slow start doubles up to here, then climbs by 5% steps. */
   #slowStartLimit = Infinity;
+  /** The rate the last 429 was drawn at: the climb rests just under it before probing past. */
+  #refusedRps = Infinity;
   /** Answers to requests started before this moment say nothing about the current rate. */
   #cutAt = -Infinity;
   #changedAt: number;
@@ -91,15 +100,24 @@ export class AdaptiveRate {
     const used = this.#answersSinceChange >= Math.max(ADAPTIVE.minAnswersToClimb, (this.#rps * elapsedMs) / 2000);
     if (elapsedMs < step || !used || this.#rps >= this.#ceiling) return undefined;
     let next = this.#rps * ADAPTIVE.climbFactor;
+    const plateau = this.#refusedRps * ADAPTIVE.plateauFraction;
     if (this.#slowStart) {
       next = Math.min(this.#rps * 2, Math.max(next, this.#slowStartLimit));
       if (next >= this.#slowStartLimit) this.#slowStart = false;
+    } else if (next > plateau) {
+      if (this.#rps < plateau) next = plateau;
+      else if (elapsedMs < ADAPTIVE.probeAfterMs) return undefined;
+      // Clean at the plateau for a while: probe past it, the limit may have risen.
+      else this.#refusedRps = Infinity;
     }
     return this.#change(Math.min(this.#ceiling, next), now, 'clean');
   }
 
-  /** A 429 (or a 503 with Retry-After) to a request started at `startedAt`. */
-  noteThrottled(now: number, startedAt: number): RateChange | undefined {
+  /**
+   * A 429 (or a 503 with Retry-After) to a request started at `startedAt`; `retryAfterMs` is
+   * the wait it asked for, when it said.
+   */
+  noteThrottled(now: number, startedAt: number, retryAfterMs?: number): RateChange | undefined {
     // One cut per episode: a request sent before the last cut, or within a second after it, was
     // not refused for the new rate (a used-up fixed window refuses everything until it ends).
     if (startedAt < this.#cutAt + ADAPTIVE.cutHoldMs) return undefined;
@@ -114,9 +132,12 @@ export class AdaptiveRate {
     } else if (firstCut && !this.#slowStart) {
       // Refused before a second of answers: nothing measured, so slow start again, up to just
       // under the rate that was refused.
+      // With a Retry-After, what was accepted until the server lets us back in is a first
+      // estimate of the rate (a used-up window of 20 and 'come back in 1 s' is about 20/s).
       this.#slowStartLimit = sending * ADAPTIVE.shallowestCut;
       this.#slowStart = true;
-      return this.#change(this.#bounded(Math.min(this.#slowStartLimit, Math.max(ADAPTIVE.startRps, this.#slowStartLimit / 4))), now, 'throttled');
+      const told = retryAfterMs === undefined ? 0 : this.#accepted.sinceFirst(now, retryAfterMs) * ADAPTIVE.cutToAccepted;
+      return this.#change(this.#bounded(Math.min(this.#slowStartLimit, Math.max(ADAPTIVE.startRps, this.#slowStartLimit / 4, told))), now, 'throttled');
     } else if (this.#accepted.count(now) > 0) {
       target = sending * ADAPTIVE.blindCut;
     } else {
@@ -125,6 +146,7 @@ export class AdaptiveRate {
       return undefined;
     }
     this.#slowStart = false;
+    this.#refusedRps = sending;
     // A cut never raises the rate.
     return this.#change(this.#bounded(Math.min(target, sending * ADAPTIVE.shallowestCut)), now, 'throttled');
   }
@@ -188,6 +210,12 @@ export class SlidingCount {
   /** Whether a second or more has passed since the first event and enough events are in the window. */
   isMeasured(now: number, minCount: number): boolean {
     return this.#firstAt !== undefined && now - this.#firstAt >= 1_000 && this.count(now) >= minCount;
+  }
+
+  /** Events per second from the first one until `extraMs` after now (all of them, if the window still holds them all). */
+  sinceFirst(now: number, extraMs: number): number {
+    if (this.#firstAt === undefined) return 0;
+    return (this.count(now) * 1000) / Math.max(1, now - this.#firstAt + extraMs);
   }
 
   perSecond(now: number): number {

@@ -129,11 +129,11 @@ export class Lanes {
   }
 
   /** Its answer came back: `throttled` for a 429 (or a 503 with Retry-After), `accepted` for any other response. */
-  settled(lane: Lane, now: number, startedAt: number, answer: 'accepted' | 'throttled' | 'failed'): LaneRateChange | undefined {
+  settled(lane: Lane, now: number, startedAt: number, answer: 'accepted' | 'throttled' | 'failed', retryAfterMs?: number): LaneRateChange | undefined {
     for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 1) - 1);
     const controller = this.#controllers.get(lane.pauseBucket);
     if (controller === undefined || answer === 'failed') return undefined;
-    const change = answer === 'throttled' ? controller.noteThrottled(now, startedAt) : controller.noteAccepted(now, startedAt);
+    const change = answer === 'throttled' ? controller.noteThrottled(now, startedAt, retryAfterMs) : controller.noteAccepted(now, startedAt);
     return change && this.#apply(lane, change);
   }
 

@@ -20,6 +20,7 @@ import type { PlanResult, PlannedRequest } from './plan.js';
 import { invalidRecord, toRecord, type ErrorCode, type FetchRecord } from './record.js';
 import type { Redactor } from './redact.js';
 import { decideRetry, describeOutcome } from './retry/policy.js';
+import { parseRetryAfter } from './retry/retry-after.js';
 import { decideQuotaPacing, parseQuotaHeaders } from './retry/quota-headers.js';
 import { checkResponse, type ResponseChecks } from './checks.js';
 
@@ -240,7 +241,9 @@ export async function* schedule(
     job.outcome = outcome;
     const response = outcome.kind === 'response' ? outcome : null;
     const throttled = response !== null && (response.status === 429 || (response.status === 503 && response.headers['retry-after'] !== undefined));
-    noteRate(lanes.settled(job.lane, clock.now(), job.startedAt, response === null ? 'failed' : throttled ? 'throttled' : 'accepted'));
+    const now = clock.now();
+    const retryAfterMs = throttled ? parseRetryAfter(response.headers['retry-after'], now) : undefined;
+    noteRate(lanes.settled(job.lane, now, job.startedAt, response === null ? 'failed' : throttled ? 'throttled' : 'accepted', retryAfterMs));
     // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
     if (response !== null && response.status !== 429) paceByQuota(job.lane, response.headers);
     emit({

@@ -216,6 +216,20 @@ describe('#11: AdaptiveRate: cuts', () => {
     near(controller.rps, 9, 'rps');
   });
 
+  test('#11: a first 429 with nothing measured but a Retry-After restarts from what was accepted until the server lets us back', () => {
+    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    // A fixed window of 20 used up in 50 ms, then "come back in 1 s": about 20/s.
+    for (let t = 0; t < 50; t += 2.5) controller.noteAccepted(t + 1, t);
+    const change = controller.noteThrottled(60, 55, 1_000);
+    // From the first answer (t = 1) to the end of the wait: 1,059 ms.
+    near(change?.rps, ((20 * 1000) / 1_059) * ADAPTIVE.cutToAccepted, 'restart'); // 17.0, not 9
+    assert.equal(controller.settled, false, 'still slow start, up to 0.9 × the refused rate');
+    // Without a Retry-After the same refusal says nothing of the rate.
+    const blind = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    for (let t = 0; t < 50; t += 2.5) blind.noteAccepted(t + 1, t);
+    near(blind.noteThrottled(60, 55)?.rps, 9, 'restart without Retry-After');
+  });
+
   test('#11: a first 429 with nothing measured goes back to slow start up to 0.9 × the refused rate', () => {
     const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
     const change = controller.noteThrottled(100, 90);
@@ -307,21 +321,25 @@ describe('#11: AdaptiveRate: cuts', () => {
 });
 
 describe('#11: AdaptiveRate: climbing', () => {
-  test('#11: after a cut the rate climbs 5% per climbStepMs while clean, and stops at the ceiling', () => {
+  test('#11: after a cut the rate climbs 5% per climbStepMs while clean, rests under the refused rate, then probes up to the ceiling', () => {
     const controller = measuredAt10(12);
-    controller.noteThrottled(3_000, 2_990); // 9/s
-    const { changes } = drive(controller, { from: 3_000, to: 20_000 });
+    controller.noteThrottled(3_000, 2_990); // refused while sending at the ceiling, 12/s: cut to 9/s
+    const plateau = 12 * ADAPTIVE.plateauFraction; // 11.4
+    const { changes } = drive(controller, { from: 3_000, to: 30_000 });
+    const figures = changes.map((c) => `${c.rps.toFixed(2)}@${c.at}`).join(' ');
     let previous = { rps: 9, at: 3_000 };
     for (const change of changes) {
       assert.equal(change.reason, 'clean');
-      assert.ok(change.at - previous.at >= ADAPTIVE.climbStepMs, `${change.at - previous.at} ms apart`);
-      if (change.rps < 12) near(change.rps, previous.rps * ADAPTIVE.climbFactor, `climb at ${change.at}`);
+      assert.ok(change.at - previous.at >= ADAPTIVE.climbStepMs, `${change.at - previous.at} ms apart: ${figures}`);
+      if (change.rps < plateau) near(change.rps, previous.rps * ADAPTIVE.climbFactor, `climb at ${change.at}`);
       previous = change;
     }
-    // 9 → 9.45 → 9.92 → 10.42 → 10.94 → 11.49 → 12 (12.06 capped)
-    assert.equal(changes.length, 6, changes.map((c) => c.rps.toFixed(2)).join(' '));
-    assert.equal(controller.rps, 12);
-    assert.equal(drive(controller, { from: 20_000, to: 30_000 }).changes.length, 0, 'no change at the ceiling');
+    // 9 → 9.45 → 9.92 → 10.42 → 10.94 → 11.4 (rests) … 10 s later → 11.97 → 12 (capped)
+    const rest = changes.findIndex((c) => Math.abs(c.rps - plateau) < 1e-9);
+    assert.equal(rest, 4, figures);
+    assert.ok(changes[rest + 1]!.at - changes[rest]!.at >= ADAPTIVE.probeAfterMs, `rested ${changes[rest + 1]!.at - changes[rest]!.at} ms: ${figures}`);
+    assert.equal(controller.rps, 12, figures);
+    assert.equal(drive(controller, { from: 30_000, to: 40_000 }).changes.length, 0, 'no change at the ceiling');
   });
 
   test('#11: a settled rate nobody uses does not climb', () => {
