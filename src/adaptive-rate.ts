@@ -11,12 +11,14 @@
  * - With less than a second of answers there is nothing to measure: the first 429 goes back to
  *   slow start, up to 90% of the refused rate; a later one halves the rate. When nothing at all
  *   was accepted, the rate stays: that is not a limit a slower rate finds (a used-up quota).
- * - Climb while clean: +5% once a second, once at least 2 answers (and half of what the rate
+ * - Climb while clean, once a second, once at least 2 answers (and half of what the rate
  *   allows) came back at the current rate, so a rate nobody uses does not creep up, and a slow
- *   API (1/min) is probed at its own pace. The climb rests at 95% of the rate that drew the last
- *   429 and probes past it only after 10 clean seconds there (CUBIC's plateau, in short): each
- *   probe costs a 429 and often a whole Retry-After, so probing every few seconds costs more
- *   than the last few percent of rate bring.
+ *   API (1/min) is probed at its own pace. After a cut the climb closes half the gap to a
+ *   plateau each step (at least +5%), the plateau being 97% of what the server accepted while it
+ *   refused, or 95% of the refused rate if lower. It rests there and probes past it by 5% steps
+ *   only after 10 clean seconds (CUBIC's shape, in short): each probe costs a 429 and often a
+ *   whole Retry-After, so probing every few seconds costs more than the last few percent bring.
+ * - A 429 to a request sent before the last raise was caused by the rate before it.
  * - `--rps auto` starts at 4/s and doubles every half second while clean (slow start) until the
  *   first 429; without it the controller stands aside (no limit) until the first 429.
  *
@@ -42,6 +44,8 @@ export const ADAPTIVE = {
   cutHoldMs: 1_000,
   /** The climb rests at 95% of the rate the last 429 was drawn at … */
   plateauFraction: 0.95,
+  /** … or at 97% of what the server accepted while it refused, whichever is lower, … */
+  plateauOfAccepted: 0.97,
   /** … for this long before probing past it. */
   probeAfterMs: 10_000,
   measureWindowMs: 2_000,
@@ -60,8 +64,14 @@ export class AdaptiveRate {
   #slowStart: boolean;
   /** Slow start doubles up to here, then climbs by 5% steps. */
   #slowStartLimit = Infinity;
-  /** The rate the last 429 was drawn at: the climb rests just under it before probing past. */
-  #refusedRps = Infinity;
+  /** Where the climb rests before probing past: just under the limit the last 429 showed. */
+  #plateau = Infinity;
+  /** The rate before the last raise, for 429s to requests sent before it. */
+  #previousRps = Infinity;
+  #raisedAt = -Infinity;
+  /** Recent pauses (Retry-After, a used-up quota, a backoff): time in which nothing was sent. */
+  #pauses: Array<{ from: number; until: number }> = [];
+
   /** Answers to requests started before this moment say nothing about the current rate. */
   #cutAt = -Infinity;
   #changedAt: number;
@@ -100,15 +110,16 @@ export class AdaptiveRate {
     const used = this.#answersSinceChange >= Math.max(ADAPTIVE.minAnswersToClimb, (this.#rps * elapsedMs) / 2000);
     if (elapsedMs < step || !used || this.#rps >= this.#ceiling) return undefined;
     let next = this.#rps * ADAPTIVE.climbFactor;
-    const plateau = this.#refusedRps * ADAPTIVE.plateauFraction;
     if (this.#slowStart) {
       next = Math.min(this.#rps * 2, Math.max(next, this.#slowStartLimit));
       if (next >= this.#slowStartLimit) this.#slowStart = false;
-    } else if (next > plateau) {
-      if (this.#rps < plateau) next = plateau;
-      else if (elapsedMs < ADAPTIVE.probeAfterMs) return undefined;
+    } else if (Number.isFinite(this.#plateau) && this.#rps < this.#plateau) {
+      // Concave: half the gap to the plateau (at least +5%), fast when far below, gentle near it.
+      next = Math.min(this.#plateau, Math.max(next, this.#rps + (this.#plateau - this.#rps) / 2));
+    } else if (Number.isFinite(this.#plateau)) {
+      if (elapsedMs < ADAPTIVE.probeAfterMs) return undefined;
       // Clean at the plateau for a while: probe past it, the limit may have risen.
-      else this.#refusedRps = Infinity;
+      this.#plateau = Infinity;
     }
     return this.#change(Math.min(this.#ceiling, next), now, 'clean');
   }
@@ -123,11 +134,18 @@ export class AdaptiveRate {
     if (startedAt < this.#cutAt + ADAPTIVE.cutHoldMs) return undefined;
     const firstCut = this.#cutAt === -Infinity;
     this.#cutAt = now;
-    const sending = Number.isFinite(this.#rps) ? this.#rps : Number.isFinite(this.#ceiling) ? this.#ceiling : this.#starts.perSecond(now);
+    // The rate this request was sent under: a raise after it started did not cause its 429.
+    const sentUnder = startedAt < this.#raisedAt ? this.#previousRps : this.#rps;
+    const sending = Number.isFinite(sentUnder) ? sentUnder : Number.isFinite(this.#ceiling) ? this.#ceiling : this.#starts.perSecond(now);
     let target: number;
     if (this.#accepted.isMeasured(now, ADAPTIVE.minAnswersToMeasure)) {
-      target = Math.max(this.#accepted.perSecond(now) * ADAPTIVE.cutToAccepted, sending * ADAPTIVE.deepestCut);
-      // In slow start the rate before the last doubling was clean: the limit is at least that.
+      // What the server accepted while it refused is about the limit: rest just under it. In slow
+      // start the climb is still in the window, so the refused rate bounds the limit instead,
+      // and the rate before the last doubling was clean: the limit is at least that.
+      // Time the lane spent paused is left out: nothing was sent then, so nothing was accepted.
+      const accepted = this.#accepted.perSecond(now, this.#pausedWithin(now));
+      target = Math.max(accepted * ADAPTIVE.cutToAccepted, sending * ADAPTIVE.deepestCut);
+      this.#plateau = this.#slowStart ? sending * ADAPTIVE.plateauFraction : Math.min(sending * ADAPTIVE.plateauFraction, accepted * ADAPTIVE.plateauOfAccepted);
       if (this.#slowStart) target = Math.max(target, sending / 2);
     } else if (firstCut && !this.#slowStart) {
       // Refused before a second of answers: nothing measured, so slow start again, up to just
@@ -140,19 +158,33 @@ export class AdaptiveRate {
       return this.#change(this.#bounded(Math.min(this.#slowStartLimit, Math.max(ADAPTIVE.startRps, this.#slowStartLimit / 4, told))), now, 'throttled');
     } else if (this.#accepted.count(now) > 0) {
       target = sending * ADAPTIVE.blindCut;
+      this.#plateau = sending * ADAPTIVE.plateauFraction;
     } else {
       // Everything refused: not a rate we can find by going slower (a used-up daily quota, say).
       // The host's backoff pause and each input's retries deal with it; the rate stays.
       return undefined;
     }
     this.#slowStart = false;
-    this.#refusedRps = sending;
     // A cut never raises the rate.
     return this.#change(this.#bounded(Math.min(target, sending * ADAPTIVE.shallowestCut)), now, 'throttled');
   }
 
   #bounded(rps: number): number {
     return Math.min(this.#ceiling, Math.max(ADAPTIVE.floorRps, rps));
+  }
+
+  /** The lane was told to wait until `untilMs`. */
+  notePause(now: number, untilMs: number): void {
+    this.#pauses = this.#pauses.filter((pause) => pause.until > now - ADAPTIVE.measureWindowMs);
+    this.#pauses.push({ from: now, until: untilMs });
+  }
+
+  /** How much of the measuring window the lane spent paused. */
+  #pausedWithin(now: number): number {
+    const windowStart = now - ADAPTIVE.measureWindowMs;
+    let pausedMs = 0;
+    for (const pause of this.#pauses) pausedMs += Math.max(0, Math.min(now, pause.until) - Math.max(windowStart, pause.from));
+    return pausedMs;
   }
 
   /** The server sent quota headers: they pace the run better than probing does. */
@@ -163,6 +195,10 @@ export class AdaptiveRate {
   }
 
   #change(rps: number, now: number, reason: RateChangeReason): RateChange {
+    if (rps > this.#rps) {
+      this.#previousRps = this.#rps;
+      this.#raisedAt = now;
+    }
     this.#rps = rps;
     this.#changedAt = now;
     this.#answersSinceChange = 0;
@@ -218,9 +254,11 @@ export class SlidingCount {
     return (this.count(now) * 1000) / Math.max(1, now - this.#firstAt + extraMs);
   }
 
-  perSecond(now: number): number {
+  /** Events per second over the window, leaving out `idleMs` in which none could come (a pause). */
+  perSecond(now: number, idleMs = 0): number {
     if (this.#firstAt === undefined) return 0;
     const spanMs = Math.min(this.windowMs, Math.max(1_000, now - this.#firstAt));
-    return (this.count(now) * 1000) / spanMs;
+    return (this.count(now) * 1000) / Math.max(spanMs / 4, spanMs - idleMs);
   }
 }
+

@@ -47,9 +47,14 @@ export class Lanes {
   readonly #quotaPaced = new Set<string>();
   readonly #fixedRates = new Set<string>();
 
-  constructor(options: RunOptions, limiter: Limiter) {
+  readonly #now: () => number;
+  /** Controllers whose starting rate (--rps auto) is set but not yet announced. */
+  readonly #unannounced = new Set<string>();
+
+  constructor(options: RunOptions, limiter: Limiter, now: () => number) {
     this.#options = options;
     this.#limiter = limiter;
+    this.#now = now;
     this.#rules = options.limits.map(parseLimitRule);
   }
 
@@ -96,6 +101,16 @@ export class Lanes {
       ceilingRps: Math.min(rps, ...fixed.map(([, bucketRps]) => bucketRps)),
     };
     this.#lanes.set(key, lane);
+    // The controller's rate holds from the lane's first request, not from its first answer:
+    // otherwise --rps auto would open with a burst of --concurrency requests.
+    if (!this.#controllers.has(pauseBucket)) {
+      const controller = new AdaptiveRate({ auto: this.#options.autoRate, ceilingRps: lane.ceilingRps, now: this.#now() });
+      this.#controllers.set(pauseBucket, controller);
+      if (Number.isFinite(controller.rps)) {
+        this.#limiter.setRate(`adaptive:${pauseBucket}`, controller.rps, defaultBurst(controller.rps));
+        this.#unannounced.add(pauseBucket);
+      }
+    }
     return lane;
   }
 
@@ -121,11 +136,10 @@ export class Lanes {
   /** A request of this lane went on the wire; returns a rate change the first time in auto mode. */
   started(lane: Lane, now: number): LaneRateChange | undefined {
     for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
-    const existing = this.#controllers.get(lane.pauseBucket);
-    const controller = existing ?? this.#controller(lane, now);
+    const controller = this.#controllers.get(lane.pauseBucket)!;
     controller.noteStart(now);
-    if (existing === undefined && Number.isFinite(controller.rps)) return this.#apply(lane, { rps: controller.rps, reason: 'start' });
-    return undefined;
+    if (!this.#unannounced.delete(lane.pauseBucket)) return undefined;
+    return { rps: controller.rps, reason: 'start', lane: lane.label };
   }
 
   /** Its answer came back: `throttled` for a 429 (or a 503 with Retry-After), `accepted` for any other response. */
@@ -135,6 +149,11 @@ export class Lanes {
     if (controller === undefined || answer === 'failed') return undefined;
     const change = answer === 'throttled' ? controller.noteThrottled(now, startedAt, retryAfterMs) : controller.noteAccepted(now, startedAt);
     return change && this.#apply(lane, change);
+  }
+
+  /** The lane is paused until `untilMs` (a Retry-After, a used-up quota, a backoff). */
+  paused(lane: Lane, now: number, untilMs: number): void {
+    this.#controllers.get(lane.pauseBucket)?.notePause(now, untilMs);
   }
 
   /**
@@ -161,12 +180,6 @@ export class Lanes {
       if (controller?.settled && !rates.some((rate) => rate.lane === lane.label)) rates.push({ lane: lane.label, rps: controller.rps });
     }
     return rates;
-  }
-
-  #controller(lane: Lane, now: number): AdaptiveRate {
-    const controller = new AdaptiveRate({ auto: this.#options.autoRate, ceilingRps: lane.ceilingRps, now });
-    this.#controllers.set(lane.pauseBucket, controller);
-    return controller;
   }
 
   #apply(lane: Lane, change: RateChange): LaneRateChange {

@@ -70,7 +70,7 @@ export async function* schedule(
   const hardStop = new AbortController();
   // Every request in flight listens to it: more than the default 10 is expected.
   setMaxListeners(0, hardStop.signal);
-  const lanes = new Lanes(options, limiter);
+  const lanes = new Lanes(options, limiter, () => clock.now());
   const ready = new HostQueues<Job>(); // jobs that may start once their buckets allow, by lane
   const backingOff = new Map<NodeJS.Timeout, Job>(); // jobs sleeping before a retry
   const finished: FetchRecord[] = [];
@@ -335,6 +335,7 @@ export async function* schedule(
     const bucket = lane.pauseBucket;
     if (untilMs <= limiter.pausedUntil(bucket)) return;
     limiter.pause(bucket, untilMs);
+    lanes.paused(lane, clock.now(), untilMs);
     emit({ type: 'pause', host: lane.label, untilMs, delayMs, source, reason: redactor.text(reason) });
     if (delayMs > options.maxRetryAfterMs) {
       // Nothing queued behind this pause could start in time: say so now instead of waiting.

@@ -141,7 +141,9 @@ export async function runLimits(config: LimitsConfig): Promise<LimitsRow[]> {
     rf('retry-after', twice, `${twice} rps (2x)`), curl('halving', twice),
     rf('no-hints', 'auto', 'auto'), curl('punish', right),
     rf('halving', 'auto', 'auto'), curl('punish', twice),
-    rf('punish', null, 'nothing'),
+    rf('punish', null, 'nothing'), rf('punish', 'auto', 'auto'),
+    // Without --rps the first window is a burst of -c requests; --rps auto starts modestly.
+    rf('retry-after', 'auto', 'auto'),
   ];
   const rows: LimitsRow[] = [];
   config.log(`  ${runs.length} runs, two at a time, each stopped after ${config.capMs / 1000} s at most…`);

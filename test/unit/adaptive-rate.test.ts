@@ -321,25 +321,50 @@ describe('#11: AdaptiveRate: cuts', () => {
 });
 
 describe('#11: AdaptiveRate: climbing', () => {
-  test('#11: after a cut the rate climbs 5% per climbStepMs while clean, rests under the refused rate, then probes up to the ceiling', () => {
+  test('#11: after a cut the rate climbs while clean, rests just under what the server accepted, then probes up to the ceiling', () => {
     const controller = measuredAt10(12);
-    controller.noteThrottled(3_000, 2_990); // refused while sending at the ceiling, 12/s: cut to 9/s
-    const plateau = 12 * ADAPTIVE.plateauFraction; // 11.4
+    controller.noteThrottled(3_000, 2_990); // refused while 10/s were accepted: cut to 9/s
+    // Rests at 97% of what was accepted (9.7), below 95% of the refused rate (11.4).
+    const plateau = 10 * ADAPTIVE.plateauOfAccepted;
     const { changes } = drive(controller, { from: 3_000, to: 30_000 });
     const figures = changes.map((c) => `${c.rps.toFixed(2)}@${c.at}`).join(' ');
     let previous = { rps: 9, at: 3_000 };
     for (const change of changes) {
       assert.equal(change.reason, 'clean');
       assert.ok(change.at - previous.at >= ADAPTIVE.climbStepMs, `${change.at - previous.at} ms apart: ${figures}`);
-      if (change.rps < plateau) near(change.rps, previous.rps * ADAPTIVE.climbFactor, `climb at ${change.at}`);
       previous = change;
     }
-    // 9 → 9.45 → 9.92 → 10.42 → 10.94 → 11.4 (rests) … 10 s later → 11.97 → 12 (capped)
-    const rest = changes.findIndex((c) => Math.abs(c.rps - plateau) < 1e-9);
-    assert.equal(rest, 4, figures);
-    assert.ok(changes[rest + 1]!.at - changes[rest]!.at >= ADAPTIVE.probeAfterMs, `rested ${changes[rest + 1]!.at - changes[rest]!.at} ms: ${figures}`);
+    // 9 → 9.45 (+5%, more than half the gap) → 9.7 (the plateau) … 10 s later → +5% steps → 12
+    near(changes[0]!.rps, 9 * ADAPTIVE.climbFactor, 'first step');
+    near(changes[1]!.rps, plateau, 'rests');
+    assert.ok(changes[2]!.at - changes[1]!.at >= ADAPTIVE.probeAfterMs, `rested ${changes[2]!.at - changes[1]!.at} ms: ${figures}`);
+    near(changes[2]!.rps, plateau * ADAPTIVE.climbFactor, 'probes past it');
     assert.equal(controller.rps, 12, figures);
     assert.equal(drive(controller, { from: 30_000, to: 40_000 }).changes.length, 0, 'no change at the ceiling');
+  });
+
+  test('#11: time the lane spent paused is left out of the accepted rate a cut goes by', () => {
+    const paused = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    acceptAt(paused, 20, 0, 2_000);
+    paused.notePause(2_000, 3_000); // a Retry-After: nothing sent, so nothing accepted, for 1 s
+    // The last 2 s hold about 20 answers (19 by the 100 ms slots) in 1 s of sending: ~20/s, not ~10/s.
+    const cut = paused.noteThrottled(3_000, 3_000)?.rps ?? 0;
+    assert.ok(cut >= 19 * ADAPTIVE.cutToAccepted - 1e-9 && cut <= 20 * ADAPTIVE.cutToAccepted, `cut to ${cut}`);
+    const unpaused = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    acceptAt(unpaused, 20, 0, 2_000);
+    const blind = unpaused.noteThrottled(3_000, 3_000)?.rps ?? 0;
+    // ~9.5/s measured over 2 s, so the cut goes to its floor, a quarter of the 40/s being sent.
+    assert.ok(blind <= 40 * ADAPTIVE.deepestCut + 1e-9 && blind < cut / 1.5, `cut without a pause to leave out: ${blind}`);
+  });
+
+  test('#11: far under the plateau the climb closes half the gap each step', () => {
+    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    acceptAt(controller, 10, 0, 3_000); // slow start climbs while answers come back: 4 → 8 → 16 → 32
+    near(controller.rps, 32, 'slow start');
+    // Refused at 32/s in slow start: back to the last clean rate (16), rest under 95% of 32 (30.4).
+    near(controller.noteThrottled(3_000, 2_995)?.rps, 16, 'cut');
+    acceptAt(controller, 20, 3_000, 4_100);
+    near(controller.rps, 16 + (32 * ADAPTIVE.plateauFraction - 16) / 2, 'half the gap in one step, not +5%'); // 23.2
   });
 
   test('#11: a settled rate nobody uses does not climb', () => {
