@@ -71,7 +71,6 @@ export class AdaptiveRate {
   #raisedAt = -Infinity;
   /** Recent pauses (Retry-After, a used-up quota, a backoff): time in which nothing was sent. */
   #pauses: Array<{ from: number; until: number }> = [];
-
   /** Answers to requests started before this moment say nothing about the current rate. */
   #cutAt = -Infinity;
   #changedAt: number;
@@ -139,19 +138,18 @@ export class AdaptiveRate {
     const sending = Number.isFinite(sentUnder) ? sentUnder : Number.isFinite(this.#ceiling) ? this.#ceiling : this.#starts.perSecond(now);
     let target: number;
     if (this.#accepted.isMeasured(now, ADAPTIVE.minAnswersToMeasure)) {
-      // What the server accepted while it refused is about the limit: rest just under it. In slow
-      // start the climb is still in the window, so the refused rate bounds the limit instead,
-      // and the rate before the last doubling was clean: the limit is at least that.
-      // Time the lane spent paused is left out: nothing was sent then, so nothing was accepted.
+      // What the server accepted while it refused is about the limit. Time the lane spent paused
+      // is left out: nothing was sent then, so nothing was accepted.
       const accepted = this.#accepted.perSecond(now, this.#pausedWithin(now));
       target = Math.max(accepted * ADAPTIVE.cutToAccepted, sending * ADAPTIVE.deepestCut);
+      // Rest just under it. In slow start the climb is still in the window, so the refused rate
+      // bounds the limit instead, and the rate before the last doubling was clean.
       this.#plateau = this.#slowStart ? sending * ADAPTIVE.plateauFraction : Math.min(sending * ADAPTIVE.plateauFraction, accepted * ADAPTIVE.plateauOfAccepted);
       if (this.#slowStart) target = Math.max(target, sending / 2);
     } else if (firstCut && !this.#slowStart) {
       // Refused before a second of answers: nothing measured, so slow start again, up to just
-      // under the rate that was refused.
-      // With a Retry-After, what was accepted until the server lets us back in is a first
-      // estimate of the rate (a used-up window of 20 and 'come back in 1 s' is about 20/s).
+      // under the rate that was refused. With a Retry-After, what was accepted until the server
+      // lets us back in is a first estimate (a used-up window of 20, 'come back in 1 s': 20/s).
       this.#slowStartLimit = sending * ADAPTIVE.shallowestCut;
       this.#slowStart = true;
       const told = retryAfterMs === undefined ? 0 : this.#accepted.sinceFirst(now, retryAfterMs) * ADAPTIVE.cutToAccepted;
