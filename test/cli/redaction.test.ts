@@ -3,11 +3,10 @@
 // userinfo, secret query parameters (also on redirect targets) and --redact-param.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertUsageError, parseRecords, runCli, startServer, tempDir, writeLines } from './helpers.ts';
+import { closedPort } from '../helpers.ts';
 
 const SECRETS = {
   bearer: 'SECRET-TOKEN-123',
@@ -27,15 +26,6 @@ function assertNoSecret(text: string, where: string): void {
     const at = text.indexOf(secret);
     assert.equal(at, -1, `${where} leaks ${secret}: …${text.slice(Math.max(0, at - 120), at + 60)}…`);
   }
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 test('redaction: no secret in stdout, stderr (--verbose, retries, summary) or the stats file', async (t) => {

@@ -4,11 +4,10 @@
 // token, a URL password or a secret query parameter, on success and on every failure path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertOneRecordPerLine, assertUsageError, parseRecords, range, runCli, startServer, tempDir, writeLines, type CliResult } from './helpers.ts';
+import { closedPort } from '../helpers.ts';
 
 const FILE_TOKEN = 'FILE-TOKEN-6f1e2d';
 const ENV_TOKEN = 'ENV-TOKEN-9a8b7c';
@@ -30,15 +29,6 @@ function assertRunLeaksNothing(result: CliResult, files: string[]): void {
   assertNoSecret(result.stdout, 'stdout');
   assertNoSecret(result.stderr, 'stderr');
   for (const file of files) assertNoSecret(readFileSync(file, 'utf8'), file);
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 test('#12: -H @file sends each Name: value line; blank lines, # lines and CRLF are fine', async (t) => {

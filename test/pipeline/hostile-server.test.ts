@@ -43,6 +43,11 @@ async function startRawServer(t: TestContext, routes: Record<string, RawRoute>):
     };
     socket.on('data', onData);
   });
+  return listenOnLoopback(t, server, sockets);
+}
+
+/** Listens on 127.0.0.1 until the test ends, then drops every socket still open; the base URL. */
+async function listenOnLoopback(t: TestContext, server: net.Server, sockets: Set<net.Socket>): Promise<string> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(async () => {
@@ -60,13 +65,7 @@ async function startSilentServer(t: TestContext): Promise<string> {
     socket.pause();
     socket.on('error', () => undefined);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  return listenOnLoopback(t, server, sockets);
 }
 
 function head(status: string, headers: Record<string, string | number>): string {
