@@ -13,16 +13,17 @@ import { firstHeaderValue, type AttemptOutcome } from './http/outcome.js';
 import { nextHop, requestId } from './http/redirect.js';
 import { Deduplicator } from './dedupe.js';
 import { HostQueues } from './host-queues.js';
+import { STOPPED, jobRecord, newJob, restartJob, type Failure, type Job } from './job.js';
 import { Lanes, type Lane, type LaneRateChange } from './lanes.js';
 import { hostBucket, type Clock, type Limiter } from './limiter.js';
 import type { RunOptions } from './options.js';
-import type { PlanResult, PlannedRequest } from './plan.js';
-import { invalidRecord, toRecord, type ErrorCode, type FetchRecord } from './record.js';
+import type { PlanResult } from './plan.js';
+import { invalidRecord, type FetchRecord } from './record.js';
 import type { Redactor } from './redact.js';
 import { decideRetry, describeOutcome } from './retry/policy.js';
 import { parseRetryAfter } from './retry/retry-after.js';
 import { decideQuotaPacing, parseQuotaHeaders } from './retry/quota-headers.js';
-import { checkResponse, type ResponseChecks } from './checks.js';
+import type { ResponseChecks } from './checks.js';
 
 export interface SchedulerDeps {
   limiter: Limiter;
@@ -36,29 +37,7 @@ export interface SchedulerDeps {
   checks: ResponseChecks;
 }
 
-interface Job {
-  plan: PlannedRequest;
-  request: AttemptRequest;
-  host: string;
-  lane: Lane;
-  hops: number;
-  visited: Set<string>;
-  attempts: number;
-  readAt: number;
-  firstStartAt: number | null;
-  /** When the attempt or hop now on the wire started. */
-  startedAt: number;
-  outcome: AttemptOutcome | null;
-}
-
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-
-/** What an unfinished input's record says, by why the run stopped. */
-const STOPPED: { [cause in StopCause]: { code: ErrorCode; what: string } } = {
-  signal: { code: 'INTERRUPTED', what: 'interrupted before it finished' },
-  budget: { code: 'BUDGET_EXHAUSTED', what: 'not finished: the request budget (--max-requests) ran out' },
-  breaker: { code: 'CIRCUIT_OPEN', what: 'not finished: the circuit breaker stopped the run' },
-};
 
 export async function* schedule(
   items: AsyncIterable<PlanResult>,
@@ -119,41 +98,8 @@ export async function* schedule(
       );
     });
 
-  function finish(job: Job, failure: { code: ErrorCode; what: string } | null, final: boolean): void {
-    // The last response still has to pass the checks: the expected statuses and the schema.
-    let accepted = false;
-    let schemaErrors: FetchRecord['schemaErrors'];
-    const response = job.outcome?.kind === 'response' ? job.outcome : null;
-    if (failure === null && response !== null) {
-      const check = checkResponse(response.status, response.statusText, response.body, response.bodyEncoding, deps.checks);
-      if (check.ok) accepted = true;
-      else {
-        failure = { code: check.code, what: check.what };
-        schemaErrors = check.schemaErrors;
-        if (check.code === 'SCHEMA_MISMATCH') final = true;
-      }
-    }
-    const record = toRecord(
-      {
-        line: job.plan.line,
-        method: job.plan.method,
-        inputUrl: job.plan.inputUrl,
-        key: job.plan.key,
-        finalUrl: job.firstStartAt === null ? null : job.request.url,
-        attempts: job.attempts,
-        readAt: job.readAt,
-        firstStartAt: job.firstStartAt,
-        endAt: clock.now(),
-        outcome: job.outcome,
-        failure,
-        final,
-        accepted,
-        schemaErrors,
-        identity: job.plan.identity,
-        includeHeaders: options.includeHeaders,
-      },
-      redactor,
-    );
+  function finish(job: Job, failure: Failure | null, final: boolean): void {
+    const record = jobRecord(job, failure, final, clock.now(), { checks: deps.checks, includeHeaders: options.includeHeaders, redactor });
     finished.push(record);
     if (dedupe) finished.push(...dedupe.settle(job.plan, record));
     signalChange();
@@ -296,12 +242,7 @@ export async function* schedule(
     // The lane that answered is the one told to wait, even on a redirect hop.
     const answeredBy = job.lane;
     if (decision.pauseHost) pauseLane(answeredBy, now + decision.delayMs, decision.delayMs, decision.source, decision.reason);
-    // A retry starts over from the input URL; a redirect chain is followed afresh.
-    job.request = { method: job.plan.method, url: job.plan.url, headers: job.plan.headers, body: job.plan.body };
-    job.host = job.plan.url.host;
-    job.lane = lanes.laneFor(job.plan.url);
-    job.hops = 0;
-    job.visited.clear();
+    restartJob(job, lanes.laneFor(job.plan.url));
     // Waiting in the queue of a paused lane holds no slot and starts right at the pause end.
     if (decision.pauseHost && answeredBy === job.lane) return enqueue(job);
     const timer: NodeJS.Timeout = setTimeout(() => {
@@ -347,20 +288,6 @@ export async function* schedule(
     }
   }
 
-  const jobsBase = (plan: PlannedRequest): Job => ({
-    plan,
-    request: { method: plan.method, url: plan.url, headers: plan.headers, body: plan.body },
-    host: plan.url.host,
-    lane: lanes.laneFor(plan.url),
-    hops: 0,
-    visited: new Set(),
-    attempts: 0,
-    readAt: clock.now(),
-    firstStartAt: null,
-    startedAt: 0,
-    outcome: null,
-  });
-
   // Reading runs alongside dispatching; it waits whenever read-ahead is full.
   let total = 0;
   const reader = (async () => {
@@ -380,7 +307,7 @@ export async function* schedule(
         } else {
           const admitted = dedupe?.admit(next.value) ?? { fetch: true };
           if (admitted.fetch) {
-            enqueue(jobsBase(next.value));
+            enqueue(newJob(next.value, lanes.laneFor(next.value.url), clock.now()));
           } else if (admitted.record) {
             finished.push(admitted.record);
             signalChange();

@@ -59,6 +59,7 @@ const EXAMPLES = `
 Examples:
   $ ratefetch urls.txt --rps 5 | jq -c 'select(.ok) | .body'
   $ ratefetch urls.txt --rps 20 -c 16 -H "Authorization: Bearer $TOKEN" -o out.ndjson
+  $ ratefetch urls.txt --rps auto --limit 'api.example.com/media/*=30/min' -o out.ndjson --resume
   $ cat urls.txt | ratefetch - --rps 0.5 --retries 8 --max-retry-after 300
   $ ratefetch urls.txt -X POST -d @payload.json -H 'Content-Type: application/json'
   $ ratefetch urls.txt --quiet --stats-file stats.json -o out-$(date +%F).ndjson --resume   # cron
