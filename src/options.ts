@@ -55,6 +55,8 @@ export interface RunOptions {
   redactParams: string[];
   /** Header names whose values are secret on top of the built-in list (Authorization, Cookie, …). */
   secretHeaders: string[];
+  /** Header names whose values are sent as given, never filled from {placeholders}. */
+  literalHeaders: string[];
   /** URL template with `{name}` placeholders and `{}` for the whole line. */
   template: string | undefined;
   /** Fetch identical requests (same key) once; duplicates copy the result. @default false */
@@ -102,6 +104,7 @@ export const DEFAULTS: Omit<RunOptions, 'burst'> = {
   graceMs: 2_000,
   redactParams: [],
   secretHeaders: [],
+  literalHeaders: [],
   template: undefined,
   dedupe: false,
   expectStatus: undefined,

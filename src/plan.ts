@@ -10,7 +10,7 @@ import { MAX_LINE_BYTES } from './input/read-lines.js';
 import type { RunOptions } from './options.js';
 import type { InputIdentity } from './record.js';
 import { REDACTED, SECRET_HEADERS, SECRET_PARAMS, safeDecode } from './redact.js';
-import { compileTextTemplate, compileUrlTemplate, type TextTemplate, type UrlTemplate } from './template.js';
+import { compileTextTemplate, literalText, compileUrlTemplate, type TextTemplate, type UrlTemplate } from './template.js';
 
 export interface PlannedRequest {
   kind: 'request';
@@ -41,7 +41,7 @@ export interface InvalidInput {
 
 export type PlanResult = PlannedRequest | InvalidInput;
 
-export type PlanOptions = Pick<RunOptions, 'method' | 'body' | 'headers' | 'userAgent'> & Partial<Pick<RunOptions, 'template' | 'redactParams'>>;
+export type PlanOptions = Pick<RunOptions, 'method' | 'body' | 'headers' | 'userAgent'> & Partial<Pick<RunOptions, 'template' | 'redactParams' | 'literalHeaders'>>;
 
 export interface Planner {
   /** Every named placeholder in the URL template, header values and body. */
@@ -55,7 +55,11 @@ const SHOWN_TEXT_CHARS = 200;
 
 export function createPlanner(options: PlanOptions): Planner {
   const urlTemplate = options.template === undefined ? undefined : compileUrlTemplate(options.template);
-  const headerTemplates = options.headers.map(([name, value]) => ({ name, template: compileTextTemplate(value, { json: false }) }));
+  const literal = new Set((options.literalHeaders ?? []).map((name) => name.toLowerCase()));
+  const headerTemplates = options.headers.map(([name, value]) => ({
+    name,
+    template: literal.has(name.toLowerCase()) ? literalText(value) : compileTextTemplate(value, { json: false }),
+  }));
   const bodyTemplate = typeof options.body === 'string' ? compileTextTemplate(options.body, { json: isJsonBody(options.body, options.headers) }) : undefined;
   const names = unique([...(urlTemplate?.names ?? []), ...headerTemplates.flatMap((h) => h.template.names), ...(bodyTemplate?.names ?? [])]);
   let columnsChecked = false;

@@ -102,6 +102,11 @@ export function compileUrlTemplate(source: string): UrlTemplate {
  * supplies the quotes: `-d '{"isrc":"{isrc}"}'`); `{name:raw}` skips the escaping, for
  * numbers or whole JSON values.
  */
+/** Text sent as it is: a token may hold braces that are not placeholders. */
+export function literalText(text: string): TextTemplate {
+  return { names: [], render: () => ({ ok: true, text }) };
+}
+
 export function compileTextTemplate(source: string, options: { json: boolean }): TextTemplate {
   const segments = parsePlaceholders(source, false);
   const names = namesOf(segments);

@@ -31,7 +31,9 @@ export function toRunOptions(flags: CliFlags, template: string | undefined, env:
     timeoutMs: flags.timeout * 1000,
     method: flags.method,
     headers,
+    // A value kept out of argv is a token: secret, and sent as it is even if it holds braces.
     secretHeaders,
+    literalHeaders: secretHeaders,
     body: flags.data === undefined ? undefined : readData(flags.data),
     userAgent: flags.userAgent,
     maxRedirects: flags.maxRedirects,

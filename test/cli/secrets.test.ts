@@ -77,6 +77,22 @@ test('#12: --env-headers fills $NAME and ${NAME} from the environment; $$ is a $
   assert.equal(server.hits[1]!.headers['x-price'], '$5');
 });
 
+test('#12: a token from the environment or a -H @file is sent as it is, braces and all, never read as a {placeholder}', async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  // With a template, {col} in a header is filled from the input; in a token it must not be.
+  const input = writeLines(dir, 'ids.txt', ['1']);
+  const braced = `${ENV_TOKEN}{cd}x`;
+  const headers = join(dir, 'headers.txt');
+  writeFileSync(headers, `X-File-Key: ${FILE_TOKEN}{ab}\n`);
+  const result = await runCli([input, '-t', `${server.url}/items/{}`, '--env-headers', '-H', 'Authorization: Bearer $API_TOKEN', '-H', `@${headers}`], { env: { API_TOKEN: braced } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(server.hits[0]!.headers.authorization, `Bearer ${braced}`);
+  assert.equal(server.hits[0]!.headers['x-file-key'], `${FILE_TOKEN}{ab}`);
+  assertRunLeaksNothing(result, []);
+  assert.doesNotMatch(result.stderr, /\{cd\}|\{ab\}/);
+});
+
 test('#12: --env-headers with an unset or empty variable is a usage error naming it, printing no value', async (t) => {
   const dir = tempDir(t);
   const input = writeLines(dir, 'urls.txt', ['http://127.0.0.1:9/never']);

@@ -80,3 +80,14 @@ test('run-wide headers are not part of the key (a token may change between runs)
   const key = (token: string) => planRequest({ line: 1, text: 'http://a/' }, { ...options, headers: [['Authorization', token]] }).key;
   assert.equal(key('Bearer one'), key('Bearer two'));
 });
+
+test('#12: literalHeaders are sent as given: braces in a token are not placeholders', () => {
+  const headers: Array<[string, string]> = [['Authorization', 'Bearer t{ok}en'], ['X-Tenant', '{tenant}']];
+  const item = { line: 1, text: 'https://api.example.com/a', fields: { tenant: 'acme' } };
+  const result = planRequest(item, { ...options, headers, literalHeaders: ['authorization'] });
+  assert.equal(result.kind, 'request');
+  if (result.kind !== 'request') return;
+  const sent = Object.fromEntries(result.headers);
+  assert.equal(sent.Authorization, 'Bearer t{ok}en', 'literal');
+  assert.equal(sent['X-Tenant'], 'acme', 'other headers are still filled');
+});
