@@ -25,6 +25,7 @@
  * The rate never exceeds the ceiling (--rps, --rps-max, --host-rps, a --limit). When the server
  * sends quota headers, those pace the run and slow start steps aside.
  */
+import { WindowCounter } from './window-counter.js';
 
 export const ADAPTIVE = {
   startRps: 4,
@@ -205,40 +206,25 @@ export class AdaptiveRate {
 }
 
 /**
- * How many events in the last `windowMs`, kept in 20 slots so that memory and time stay
- * constant at any rate. The rate divides by at least one second: early in a run, twenty
- * answers in the first 10 ms are not 2,000 per second.
+ * How many events in the last `windowMs` (20 slots of a WindowCounter), and their rate. The
+ * rate divides by at least one second: early in a run, twenty answers in the first 10 ms are
+ * not 2,000 per second.
  */
 export class SlidingCount {
-  readonly #slotMs: number;
-  readonly #counts: number[];
-  readonly #slotIds: number[];
+  readonly #counter: WindowCounter;
   #firstAt: number | undefined;
 
   constructor(readonly windowMs: number, slots = 20) {
-    this.#slotMs = windowMs / slots;
-    this.#counts = new Array<number>(slots).fill(0);
-    this.#slotIds = new Array<number>(slots).fill(-1);
+    this.#counter = new WindowCounter(windowMs, windowMs / slots);
   }
 
   add(now: number): void {
     this.#firstAt ??= now;
-    const id = Math.floor(now / this.#slotMs);
-    const index = id % this.#counts.length;
-    if (this.#slotIds[index] !== id) {
-      this.#slotIds[index] = id;
-      this.#counts[index] = 0;
-    }
-    this.#counts[index]! += 1;
+    this.#counter.add(now);
   }
 
   count(now: number): number {
-    const current = Math.floor(now / this.#slotMs);
-    let total = 0;
-    for (let i = 0; i < this.#counts.length; i++) {
-      if (current - this.#slotIds[i]! < this.#counts.length) total += this.#counts[i]!;
-    }
-    return total;
+    return this.#counter.count(now);
   }
 
   /** Whether a second or more has passed since the first event and enough events are in the window. */

@@ -172,16 +172,6 @@ export class Lanes {
     return change && this.#apply(lane, change);
   }
 
-  /** The rate each adaptive lane has settled at (after a 429), by lane label. */
-  settledRates(): Array<{ lane: string; rps: number }> {
-    const rates: Array<{ lane: string; rps: number }> = [];
-    for (const lane of this.#lanes.values()) {
-      const controller = this.#controllers.get(lane.pauseBucket);
-      if (controller?.settled && !rates.some((rate) => rate.lane === lane.label)) rates.push({ lane: lane.label, rps: controller.rps });
-    }
-    return rates;
-  }
-
   #apply(lane: Lane, change: RateChange): LaneRateChange {
     this.#limiter.setRate(`adaptive:${lane.pauseBucket}`, change.rps, defaultBurst(change.rps));
     return { ...change, lane: lane.label };

@@ -4,7 +4,7 @@
  * interrupted. Nothing here is specific to ratefetch or curl.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 
 export interface RunSpec {
   cmd: string;
@@ -132,6 +132,27 @@ export function readMemoryKiB(pid: number): { rss: number; hwm: number } | undef
     const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
     if (rss === undefined || hwm === undefined) return undefined;
     return { rss: Number(rss), hwm: Number(hwm) };
+  } catch {
+    return undefined;
+  }
+}
+
+const TIME_BIN = '/usr/bin/time';
+
+/**
+ * `node <args>` under GNU time (`%M`, the peak RSS in KiB, written to `timeOut`) when it is
+ * installed, else plain node. `timed` says which: under time, the child pid is time's.
+ */
+export function underGnuTime(nodeArgs: string[], timeOut: string): { cmd: string; args: string[]; timed: boolean } {
+  if (!existsSync(TIME_BIN)) return { cmd: process.execPath, args: nodeArgs, timed: false };
+  return { cmd: TIME_BIN, args: ['-f', '%M', '-o', timeOut, process.execPath, ...nodeArgs], timed: true };
+}
+
+/** GNU time's -o file: maybe "Command exited with non-zero status 130", then the %M line. */
+export function readTimePeak(path: string): number | undefined {
+  try {
+    const last = readFileSync(path, 'utf8').trim().split('\n').pop() ?? '';
+    return /^\d+$/.test(last) ? Number(last) : undefined;
   } catch {
     return undefined;
   }

@@ -15,7 +15,7 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync
 import { join } from 'node:path';
 import { startFixtureServer } from '../../fixtures/server.js';
 import { readStatsFile } from '../lib/clients.js';
-import { findChildPid, firstStderrLine, readMemoryKiB, runCapped } from '../lib/proc.js';
+import { findChildPid, firstStderrLine, readMemoryKiB, readTimePeak, runCapped, underGnuTime } from '../lib/proc.js';
 import { count } from '../lib/units.js';
 
 export interface GeneratedConfig {
@@ -57,7 +57,6 @@ export interface GeneratedRow {
   samples: Array<[number, number]>;
 }
 
-const TIME_BIN = '/usr/bin/time';
 const SAMPLE_EVERY_MS = 1000;
 const TEMPLATE_PATH = '/items/{id}';
 
@@ -137,7 +136,6 @@ async function runOne(config: GeneratedConfig, dir: string, template: string, sh
   const timeOut = join(dir, `time-${name}.txt`);
   const statsPath = join(dir, `stats-${name}.json`);
   const isReal = shape.mode !== '--dry-run';
-  const hasTime = existsSync(TIME_BIN);
   const ratefetch = [
     join(config.repoDir, 'bin/ratefetch.js'),
     '--range', `id=1..${shape.n}`,
@@ -147,9 +145,7 @@ async function runOne(config: GeneratedConfig, dir: string, template: string, sh
     '--quiet',
     ...(isReal ? ['--stats-file', statsPath] : []),
   ];
-  const [cmd, args] = hasTime
-    ? [TIME_BIN, ['-f', '%M', '-o', timeOut, process.execPath, ...ratefetch]]
-    : [process.execPath, ratefetch];
+  const { cmd, args, timed: hasTime } = underGnuTime(ratefetch, timeOut);
 
   const samples: Array<[number, number]> = [];
   let polledHwm = 0;
@@ -325,15 +321,5 @@ async function countLines(path: string): Promise<number> {
     }
   }
   return lines;
-}
-
-/** GNU time's -o file: maybe "Command terminated by signal 2", then the %M line. */
-function readTimePeak(path: string): number | undefined {
-  try {
-    const last = readFileSync(path, 'utf8').trim().split('\n').pop() ?? '';
-    return /^\d+$/.test(last) ? Number(last) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 

@@ -11,13 +11,13 @@
  * A program whose live memory is flat runs on under the cap; one that leaks dies of
  * "JavaScript heap out of memory".
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { startFixtureServer } from '../../fixtures/server.js';
 import { readStatsFile } from '../lib/clients.js';
-import { findChildPid, firstStderrLine, readMemoryKiB, runCapped } from '../lib/proc.js';
+import { findChildPid, firstStderrLine, readMemoryKiB, readTimePeak, runCapped, underGnuTime } from '../lib/proc.js';
 
 export interface MemoryConfig {
   repoDir: string;
@@ -51,7 +51,6 @@ export interface MemoryRow {
   samples: Array<[number, number]>;
 }
 
-const TIME_BIN = '/usr/bin/time';
 const SAMPLE_EVERY_MS = 1000;
 
 export async function runMemory(config: MemoryConfig): Promise<MemoryRow[]> {
@@ -92,11 +91,8 @@ async function runOne(config: MemoryConfig, dir: string, input: string, shape: R
   const name = `${lines}-${heapCapMiB ?? 'default'}`;
   const statsPath = join(dir, `stats-${name}.json`);
   const timeOut = join(dir, `time-${name}.txt`);
-  const hasTime = existsSync(TIME_BIN);
   const ratefetch = [join(config.repoDir, 'bin/ratefetch.js'), input, '-c', String(config.concurrency), '-o', '/dev/null', '--quiet', '--stats-file', statsPath];
-  const [cmd, args] = hasTime
-    ? [TIME_BIN, ['-f', '%M', '-o', timeOut, process.execPath, ...ratefetch]]
-    : [process.execPath, ratefetch];
+  const { cmd, args, timed: hasTime } = underGnuTime(ratefetch, timeOut);
 
   const samples: Array<[number, number]> = [];
   let polledHwm = 0;
@@ -145,16 +141,6 @@ async function runOne(config: MemoryConfig, dir: string, input: string, shape: R
     peakSource: timePeak === undefined ? 'VmHWM (polled)' : 'time -f %M',
     samples,
   };
-}
-
-/** GNU time's -o file: maybe "Command exited with non-zero status 130", then the %M line. */
-function readTimePeak(path: string): number | undefined {
-  try {
-    const last = readFileSync(path, 'utf8').trim().split('\n').pop() ?? '';
-    return /^\d+$/.test(last) ? Number(last) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `lines` URLs into `path`, written in chunks so the benchmark itself stays small. */
