@@ -1,26 +1,35 @@
 /**
  * Finds a rate limit nobody told us, from the answers alone. Pure, with the time passed in.
  *
- * AIMD's shape, with a measured cut:
- * - Cut on a 429: to 90% of the rate the server *accepted* over the last two seconds, never
- *   below a quarter of the rate we were sending and never above 90% of it. Cutting to what was
- *   accepted lands near the limit in one step, where halving undershoots by half and needs many
- *   clean seconds to climb back. One cut per episode: refusals of requests sent before the last
- *   cut, or within a second after it, are ignored, because a fixed window that is used up
- *   refuses everything until it ends, whatever the new rate.
- * - With less than a second of answers there is nothing to measure: the first 429 goes back to
- *   slow start, up to 90% of the refused rate; a later one halves the rate. When nothing at all
- *   was accepted, the rate stays: that is not a limit a slower rate finds (a used-up quota).
+ * Going over a fixed-window limit by 1% costs far more than staying 3% under it: the window
+ * refuses its last requests and the Retry-After (whole seconds, rounded up) idles most of the
+ * next one. So the controller measures the limit once, rests just under it, and probes past it
+ * rarely:
+ * - On a 429, the limit is the most the server accepted in one clock second, the refused
+ *   request's second or the one before. A fixed window is usually aligned to the clock (a key
+ *   per epoch second); then that count is its limit exactly, never more. For a sliding window
+ *   or a token bucket it reads about the limit when the run was pressing on it. It is never
+ *   below what the last two seconds accepted, spread over three: two seconds overlap at most
+ *   three one-second windows, so no limit is under that. A Retry-After of more than 2 s says
+ *   the windows are longer than a second: then the limit is
+ *   what was accepted since the lane last resumed, over the time until it may send again.
+ * - The cut goes to 97% of that limit (never above 90% of the rate sent, never below a quarter
+ *   of it), once per episode: refusals of requests sent before the cut, or within a second
+ *   after it, are ignored, because a used-up window refuses everything until it ends. Answers
+ *   that come back late for the refused second raise the measurement. A 429 at or under the
+ *   plateau (below) means the limit went down: then the second before, which told the old
+ *   limit, counts only by half.
  * - Climb while clean, once a second, once at least 2 answers (and half of what the rate
- *   allows) came back at the current rate, so a rate nobody uses does not creep up, and a slow
- *   API (1/min) is probed at its own pace. After a cut the climb closes half the gap to a
- *   plateau each step (at least +5%), the plateau being 97% of what the server accepted while it
- *   refused, or 95% of the refused rate if lower. It rests there and probes past it by 5% steps
- *   only after 10 clean seconds (CUBIC's shape, in short): each probe costs a 429 and often a
- *   whole Retry-After, so probing every few seconds costs more than the last few percent bring.
+ *   allows) came back at the current rate, so a rate nobody uses does not creep up and a slow
+ *   API (1/min) is probed at its own pace. The climb closes half the gap to a plateau (at least
+ *   +5%): 97% of the measured limit, or 95% of the refused rate if lower. It rests there, and
+ *   probes past it by 5% steps only after 30 clean seconds (CUBIC's shape, in short): each
+ *   probe costs a 429 and often a whole window.
  * - A 429 to a request sent before the last raise was caused by the rate before it.
- * - `--rps auto` starts at 4/s and doubles every half second while clean (slow start) until the
+ * - `--rps auto` starts at 4/s and doubles every quarter second while clean (slow start) until the
  *   first 429; without it the controller stands aside (no limit) until the first 429.
+ * - When nothing at all was accepted lately, the rate stays: that is not a limit a slower rate
+ *   finds (a used-up quota); the host's backoff and each input's retries deal with it.
  *
  * The rate never exceeds the ceiling (--rps, --rps-max, --host-rps, a --limit). When the server
  * sends quota headers, those pace the run and slow start steps aside.
@@ -31,26 +40,35 @@ export const ADAPTIVE = {
   startRps: 4,
   /** One request a minute: below that, waiting for Retry-After is the better tool. */
   floorRps: 1 / 60,
-  slowStartStepMs: 500,
+  slowStartStepMs: 250,
   climbStepMs: 1_000,
   climbFactor: 1.05,
   minAnswersToClimb: 2,
-  cutToAccepted: 0.9,
-  /** A cut with no measurement to go by halves the rate, as AIMD does. */
-  blindCut: 0.5,
-  /** Answers over at least a second before the accepted rate counts as measured. */
-  minAnswersToMeasure: 5,
+  /** The rate rests at this fraction of the measured limit … */
+  settleFraction: 0.97,
+  /** … or of the lowest rate a 429 was drawn at, whichever is lower, … */
+  refusedFraction: 0.95,
+  /** … for this long before probing past it. */
+  probeAfterMs: 30_000,
   deepestCut: 0.25,
   shallowestCut: 0.9,
   cutHoldMs: 1_000,
-  /** The climb rests at 95% of the rate the last 429 was drawn at … */
-  plateauFraction: 0.95,
-  /** … or at 97% of what the server accepted while it refused, whichever is lower, … */
-  plateauOfAccepted: 0.97,
-  /** … for this long before probing past it. */
-  probeAfterMs: 10_000,
+  /** A Retry-After longer than this says the server's windows are longer than a second. */
+  longWaitMs: 2_000,
   measureWindowMs: 2_000,
+  /** Lateness a start may catch up on; see pacingBurst. */
+  lateCreditMs: 30,
 } as const;
+
+/**
+ * The depth of the controller's bucket. In a depth-1 bucket a timer that fires late loses that
+ * time for good (18.3/s came out of a 19.4/s pace); a credit of 30 ms of starts catches it up,
+ * and no second can still hold more than 1 + 1.03 × rate starts: at 97% of a limit L, under
+ * L + 1 for any L.
+ */
+export function pacingBurst(rps: number): number {
+  return Number.isFinite(rps) ? 1 + (rps * ADAPTIVE.lateCreditMs) / 1000 : 1;
+}
 
 export type RateChangeReason = 'start' | 'throttled' | 'clean' | 'quota';
 
@@ -63,21 +81,26 @@ export class AdaptiveRate {
   #rps: number;
   readonly #ceiling: number;
   #slowStart: boolean;
-  /** Slow start doubles up to here, then climbs by 5% steps. */
-  #slowStartLimit = Infinity;
   /** Where the climb rests before probing past: just under the limit the last 429 showed. */
   #plateau = Infinity;
   /** The rate before the last raise, for 429s to requests sent before it. */
   #previousRps = Infinity;
   #raisedAt = -Infinity;
-  /** Recent pauses (Retry-After, a used-up quota, a backoff): time in which nothing was sent. */
-  #pauses: Array<{ from: number; until: number }> = [];
   /** Answers to requests started before this moment say nothing about the current rate. */
   #cutAt = -Infinity;
+  /** The clock second the last cut measured, and the rate refused then: late answers refine it. */
+  #cutSecond = NaN;
+  #cutDropped = false;
+  #refusedRps = Infinity;
   #changedAt: number;
   #answersSinceChange = 0;
   readonly #starts = new SlidingCount(ADAPTIVE.measureWindowMs);
   readonly #accepted = new SlidingCount(ADAPTIVE.measureWindowMs);
+  readonly #acceptedBySecond = new PerSecond();
+  /** The end of the last pause, and what was accepted of requests sent since. */
+  #resumedAt = -Infinity;
+  #acceptedSinceResume = 0;
+  #firstStartAt: number | undefined;
 
   constructor(options: { auto: boolean; ceilingRps: number; now: number }) {
     this.#ceiling = options.ceilingRps;
@@ -97,12 +120,16 @@ export class AdaptiveRate {
   }
 
   noteStart(now: number): void {
+    this.#firstStartAt ??= now;
     this.#starts.add(now);
   }
 
   /** A clean answer (anything but a 429) to a request started at `startedAt`. */
   noteAccepted(now: number, startedAt: number): RateChange | undefined {
     this.#accepted.add(now);
+    this.#acceptedBySecond.add(startedAt);
+    if (startedAt >= this.#resumedAt) this.#acceptedSinceResume += 1;
+    this.#refineAfterCut(startedAt);
     if (!Number.isFinite(this.#rps) || startedAt < this.#cutAt) return undefined;
     this.#answersSinceChange += 1;
     const elapsedMs = now - this.#changedAt;
@@ -111,8 +138,7 @@ export class AdaptiveRate {
     if (elapsedMs < step || !used || this.#rps >= this.#ceiling) return undefined;
     let next = this.#rps * ADAPTIVE.climbFactor;
     if (this.#slowStart) {
-      next = Math.min(this.#rps * 2, Math.max(next, this.#slowStartLimit));
-      if (next >= this.#slowStartLimit) this.#slowStart = false;
+      next = this.#rps * 2;
     } else if (Number.isFinite(this.#plateau) && this.#rps < this.#plateau) {
       // Concave: half the gap to the plateau (at least +5%), fast when far below, gentle near it.
       next = Math.min(this.#plateau, Math.max(next, this.#rps + (this.#plateau - this.#rps) / 2));
@@ -132,58 +158,64 @@ export class AdaptiveRate {
     // One cut per episode: a request sent before the last cut, or within a second after it, was
     // not refused for the new rate (a used-up fixed window refuses everything until it ends).
     if (startedAt < this.#cutAt + ADAPTIVE.cutHoldMs) return undefined;
-    const firstCut = this.#cutAt === -Infinity;
-    this.#cutAt = now;
     // The rate this request was sent under: a raise after it started did not cause its 429.
     const sentUnder = startedAt < this.#raisedAt ? this.#previousRps : this.#rps;
     const sending = Number.isFinite(sentUnder) ? sentUnder : Number.isFinite(this.#ceiling) ? this.#ceiling : this.#starts.perSecond(now);
-    let target: number;
-    if (this.#accepted.isMeasured(now, ADAPTIVE.minAnswersToMeasure)) {
-      // What the server accepted while it refused is about the limit. Time the lane spent paused
-      // is left out: nothing was sent then, so nothing was accepted.
-      const accepted = this.#accepted.perSecond(now, this.#pausedWithin(now));
-      target = Math.max(accepted * ADAPTIVE.cutToAccepted, sending * ADAPTIVE.deepestCut);
-      // Rest just under it. In slow start the climb is still in the window, so the refused rate
-      // bounds the limit instead, and the rate before the last doubling was clean.
-      this.#plateau = this.#slowStart ? sending * ADAPTIVE.plateauFraction : Math.min(sending * ADAPTIVE.plateauFraction, accepted * ADAPTIVE.plateauOfAccepted);
-      if (this.#slowStart) target = Math.max(target, sending / 2);
-    } else if (firstCut && !this.#slowStart) {
-      // Refused before a second of answers: nothing measured, so slow start again, up to just
-      // under the rate that was refused. With a Retry-After, what was accepted until the server
-      // lets us back in is a first estimate (a used-up window of 20, 'come back in 1 s': 20/s).
-      this.#slowStartLimit = sending * ADAPTIVE.shallowestCut;
-      this.#slowStart = true;
-      const told = retryAfterMs === undefined ? 0 : this.#accepted.sinceFirst(now, retryAfterMs) * ADAPTIVE.cutToAccepted;
-      return this.#change(this.#bounded(Math.min(this.#slowStartLimit, Math.max(ADAPTIVE.startRps, this.#slowStartLimit / 4, told))), now, 'throttled');
-    } else if (this.#accepted.count(now) > 0) {
-      target = sending * ADAPTIVE.blindCut;
-      this.#plateau = sending * ADAPTIVE.plateauFraction;
-    } else {
-      // Everything refused: not a rate we can find by going slower (a used-up daily quota, say).
-      // The host's backoff pause and each input's retries deal with it; the rate stays.
-      return undefined;
-    }
+    const isLongWait = retryAfterMs !== undefined && retryAfterMs > ADAPTIVE.longWaitMs;
+    // At or under the plateau, not probing past it: the limit went down.
+    const dropped = this.settled && Number.isFinite(this.#plateau) && sending <= this.#plateau;
+    const limit = isLongWait
+      ? (this.#acceptedSinceResume * 1000) / (now - Math.max(this.#resumedAt, this.#firstStartAt ?? now) + retryAfterMs)
+      : this.#limitAround(Math.floor(startedAt / 1000), now, dropped);
+    // Everything refused: not a rate we can find by going slower (a used-up daily quota, say).
+    if (!(limit > 0)) return undefined;
+    this.#cutAt = now;
     this.#slowStart = false;
+    this.#refusedRps = sending;
+    this.#cutSecond = isLongWait ? NaN : Math.floor(startedAt / 1000);
+    this.#cutDropped = dropped;
+    this.#plateau = Math.min(this.#refusedRps * ADAPTIVE.refusedFraction, limit * ADAPTIVE.settleFraction);
+    // A long window's measure is its own: a quarter of a burst's rate would be far over it.
+    const deepest = isLongWait ? 0 : sending * ADAPTIVE.deepestCut;
     // A cut never raises the rate.
-    return this.#change(this.#bounded(Math.min(target, sending * ADAPTIVE.shallowestCut)), now, 'throttled');
+    const target = Math.min(Math.max(limit * ADAPTIVE.settleFraction, deepest), sending * ADAPTIVE.shallowestCut);
+    return this.#change(this.#bounded(target), now, 'throttled');
+  }
+
+  /**
+   * The most accepted in the clock second `second` or the one before, and never below the
+   * recent accepted rate. A 429 at or under the plateau (`dropped`) means the limit is lower
+   * than measured: the server lowered it, or something else now shares it. The second before
+   * told the old limit, so the refused second's own count goes, but not below half of it.
+   */
+  #limitAround(second: number, now: number, dropped: boolean): number {
+    if (dropped) return this.#busiestSecond(second, true);
+    // A span of T seconds overlaps at most T + 1 one-second windows: what it held over T + 1 is a floor.
+    return Math.max(this.#busiestSecond(second, false), (this.#accepted.count(now) * 1000) / (ADAPTIVE.measureWindowMs + 1000));
+  }
+
+  #busiestSecond(second: number, dropped: boolean): number {
+    const [current, before] = [this.#acceptedBySecond.count(second), this.#acceptedBySecond.count(second - 1)];
+    return Math.max(current, dropped ? before / 2 : before);
+  }
+
+  /** An answer to a request of the second the last cut measured, come back after it: raise the plateau to it. */
+  #refineAfterCut(startedAt: number): void {
+    const second = Math.floor(startedAt / 1000);
+    if (startedAt >= this.#cutAt || !(second === this.#cutSecond || second === this.#cutSecond - 1)) return;
+    const limit = this.#busiestSecond(this.#cutSecond, this.#cutDropped);
+    this.#plateau = Math.max(this.#plateau, Math.min(this.#refusedRps * ADAPTIVE.refusedFraction, limit * ADAPTIVE.settleFraction));
   }
 
   #bounded(rps: number): number {
     return Math.min(this.#ceiling, Math.max(ADAPTIVE.floorRps, rps));
   }
 
-  /** The lane was told to wait until `untilMs`. */
-  notePause(now: number, untilMs: number): void {
-    this.#pauses = this.#pauses.filter((pause) => pause.until > now - ADAPTIVE.measureWindowMs);
-    this.#pauses.push({ from: now, until: untilMs });
-  }
-
-  /** How much of the measuring window the lane spent paused. */
-  #pausedWithin(now: number): number {
-    const windowStart = now - ADAPTIVE.measureWindowMs;
-    let pausedMs = 0;
-    for (const pause of this.#pauses) pausedMs += Math.max(0, Math.min(now, pause.until) - Math.max(windowStart, pause.from));
-    return pausedMs;
+  /** The lane was told to wait until `untilMs`: what it sends after that measures a new window. */
+  notePause(_now: number, untilMs: number): void {
+    if (untilMs <= this.#resumedAt) return;
+    this.#resumedAt = untilMs;
+    this.#acceptedSinceResume = 0;
   }
 
   /** The server sent quota headers: they pace the run better than probing does. */
@@ -202,6 +234,21 @@ export class AdaptiveRate {
     this.#changedAt = now;
     this.#answersSinceChange = 0;
     return { rps, reason };
+  }
+}
+
+/** Events per clock second, for the last few seconds. */
+class PerSecond {
+  readonly #counts = new Map<number, number>();
+
+  add(at: number): void {
+    const second = Math.floor(at / 1000);
+    this.#counts.set(second, (this.#counts.get(second) ?? 0) + 1);
+    if (this.#counts.size > 4) for (const key of this.#counts.keys()) if (key < second - 2) this.#counts.delete(key);
+  }
+
+  count(second: number): number {
+    return this.#counts.get(second) ?? 0;
   }
 }
 
@@ -227,22 +274,11 @@ export class SlidingCount {
     return this.#counter.count(now);
   }
 
-  /** Whether a second or more has passed since the first event and enough events are in the window. */
-  isMeasured(now: number, minCount: number): boolean {
-    return this.#firstAt !== undefined && now - this.#firstAt >= 1_000 && this.count(now) >= minCount;
-  }
-
-  /** Events per second from the first one until `extraMs` after now (all of them, if the window still holds them all). */
-  sinceFirst(now: number, extraMs: number): number {
-    if (this.#firstAt === undefined) return 0;
-    return (this.count(now) * 1000) / Math.max(1, now - this.#firstAt + extraMs);
-  }
-
-  /** Events per second over the window, leaving out `idleMs` in which none could come (a pause). */
-  perSecond(now: number, idleMs = 0): number {
+  /** Events per second over the window. */
+  perSecond(now: number): number {
     if (this.#firstAt === undefined) return 0;
     const spanMs = Math.min(this.windowMs, Math.max(1_000, now - this.#firstAt));
-    return (this.count(now) * 1000) / Math.max(spanMs / 4, spanMs - idleMs);
+    return (this.count(now) * 1000) / spanMs;
   }
 }
 

@@ -143,7 +143,9 @@ export async function runLimits(config: LimitsConfig): Promise<LimitsRow[]> {
     rf('halving', 'auto', 'auto'), curl('punish', twice),
     rf('punish', null, 'nothing'), rf('punish', 'auto', 'auto'),
     // Without --rps the first window is a burst of -c requests; --rps auto starts modestly.
-    rf('retry-after', 'auto', 'auto'),
+    rf('retry-after', 'auto', 'auto'), rf('no-hints', twice, `${twice} rps (2x)`),
+    // A ceiling, even twice too high, spares slow start's first second.
+    rf('halving', twice, `${twice} rps (2x)`), rf('punish', twice, `${twice} rps (2x)`),
   ];
   const rows: LimitsRow[] = [];
   config.log(`  ${runs.length} runs, two at a time, each stopped after ${config.capMs / 1000} s at most…`);
