@@ -13,8 +13,8 @@
  *   three one-second windows, so no limit is under that. A Retry-After of more than 2 s says
  *   the windows are longer than a second: then the limit is
  *   what was accepted since the lane last resumed, over the time until it may send again.
- * - The cut goes to 97% of that limit (never above 90% of the rate sent, nor, once settled,
- *   below a quarter of it), once per episode: refusals of requests sent before the cut, or within a second
+ * - The cut goes to 97% of that limit (never above 90% of the rate sent, never below a quarter
+ *   of it), once per episode: refusals of requests sent before the cut, or within a second
  *   after it, are ignored, because a used-up window refuses everything until it ends. Answers
  *   that come back late for the refused second raise the measurement. A 429 at or under the
  *   plateau (below) means the limit went down: then the second before, which told the old
@@ -170,14 +170,13 @@ export class AdaptiveRate {
     // Everything refused: not a rate we can find by going slower (a used-up daily quota, say).
     if (!(limit > 0)) return undefined;
     this.#cutAt = now;
+    this.#slowStart = false;
     this.#refusedRps = sending;
     this.#cutSecond = isLongWait ? NaN : Math.floor(startedAt / 1000);
     this.#cutDropped = dropped;
     this.#plateau = Math.min(this.#refusedRps * ADAPTIVE.refusedFraction, limit * ADAPTIVE.settleFraction);
-    // A quarter of a settled rate bounds an under-read. A long window's measure is its own, and
-    // slow start's or a burst's rate says nothing of the limit (a quarter of it can be over it).
-    const deepest = isLongWait || !this.settled ? 0 : sending * ADAPTIVE.deepestCut;
-    this.#slowStart = false;
+    // A long window's measure is its own: a quarter of a burst's rate would be far over it.
+    const deepest = isLongWait ? 0 : sending * ADAPTIVE.deepestCut;
     // A cut never raises the rate.
     const target = Math.min(Math.max(limit * ADAPTIVE.settleFraction, deepest), sending * ADAPTIVE.shallowestCut);
     return this.#change(this.#bounded(target), now, 'throttled');

@@ -187,7 +187,7 @@ describe('#11: AdaptiveRate: slow start', () => {
     controller.noteAccepted(100, 0);
     controller.noteAccepted(200, 100);
     const change = controller.noteThrottled(300, 290);
-    // Second 0 accepted 2: under shallowestCut × the 4/s sent, so 2 × settleFraction = 1.94.
+    // Second 0 accepted 2: within [deepestCut, shallowestCut] × the 4/s sent, so 2 × settleFraction = 1.94.
     near(change?.rps, 2 * ADAPTIVE.settleFraction, 'rps');
     assert.equal(controller.settled, true);
     // Once the refused window is over, the rate rests at its plateau (the same 1.94) instead of doubling every 250 ms.
@@ -236,14 +236,9 @@ describe('#11: AdaptiveRate: cuts', () => {
     near(controller.noteThrottled(3_400, 3_350)?.rps, limit * ADAPTIVE.settleFraction, 'rps'); // 4.85
   });
 
-  test('#11: a cut from a settled rate is no deeper than deepestCut × that rate; a first cut goes by the measure alone', () => {
-    const controller = measuredAt10(100);
-    // First cut: 10 accepted a second while 100/s were allowed. That rate says nothing of the limit: 10 × 0.97.
-    near(controller.noteThrottled(3_000, 2_990)?.rps, 10 * ADAPTIVE.settleFraction, 'first cut');
-    // Settled at 9.7 (its plateau); one accepted start in second 4, then a 429: a drop measures max(1, 0 / 2) = 1,
-    // 1 × 0.97 would be a cut to a tenth; a quarter of 9.7 it is.
-    acceptInSecond(controller, 4, 1);
-    near(controller.noteThrottled(4_100, 4_050)?.rps, 10 * ADAPTIVE.settleFraction * ADAPTIVE.deepestCut, 'second cut');
+  test('#11: the cut is no deeper than deepestCut × the sending rate', () => {
+    // Accepted 10 in a second while sending 100/s: 10 × 0.97 would be a cut to 9.7%; a quarter of 100 it is.
+    near(measuredAt10(100).noteThrottled(3_000, 2_990)?.rps, 100 * ADAPTIVE.deepestCut, 'rps');
   });
 
   test('#11: the cut is at least to shallowestCut × the sending rate', () => {
@@ -262,30 +257,28 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 
   test('#11: a 429 to a request sent before the last raise was caused by the rate before it', () => {
-    // Slow start on answers at 20/s: 4 → 8 (t = 250) → 16 (t = 500) → 32 (t = 750).
+    // Slow start on answers at 8/s: 4 → 8 (t = 250) → 16 (t = 500) → 32 (t = 750).
     const slowStart = (): AdaptiveRate => {
       const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
       assert.deepEqual(
-        acceptAt(controller, 20, 0, 750).filter(Boolean).map((change) => change!.rps),
+        acceptAt(controller, 8, 0, 750).filter(Boolean).map((change) => change!.rps),
         [8, 16, 32],
       );
       return controller;
     };
-    // Second 0 accepted 15 (starts 45 … 745): 15 × 0.97 = 14.55. Sent before the raise to 32, the 429
-    // was drawn at 16/s, and a cut goes no higher than 0.9 × 16 = 14.4.
-    near(slowStart().noteThrottled(760, 700)?.rps, 16 * ADAPTIVE.shallowestCut, 'sent at 16/s');
-    near(slowStart().noteThrottled(760, 755)?.rps, 15 * ADAPTIVE.settleFraction, 'sent at 32/s');
+    // Second 0 accepted 6 (starts 120 … 745): 6 × 0.97 = 5.82, within [0.25, 0.9] × 16.
+    near(slowStart().noteThrottled(760, 700)?.rps, 6 * ADAPTIVE.settleFraction, 'sent at 16/s');
+    // Sent after the raise, the same 429 was drawn at 32/s: no deeper than a quarter of it.
+    near(slowStart().noteThrottled(760, 755)?.rps, 32 * ADAPTIVE.deepestCut, 'sent at 32/s');
   });
 
   test('#11: with no ceiling, the sending rate of a first 429 is the measured start rate (over at least 1 s)', () => {
     const controller = new AdaptiveRate({ auto: false, ceilingRps: Infinity, now: 0 });
-    // 50 starts in half a second, all accepted: 50/s, not 100/s.
-    for (let t = 0; t < 500; t += 10) {
-      controller.noteStart(t);
-      controller.noteAccepted(t + 5, t);
-    }
-    // Second 0 accepted 50 (50 × 0.97 = 48.5): the cut stops at 0.9 × 50/s. At 100/s it would have been 48.5.
-    near(controller.noteThrottled(500, 495)?.rps, 50 * ADAPTIVE.shallowestCut, 'rps');
+    for (let t = 0; t < 500; t += 10) controller.noteStart(t); // 50 starts in half a second: 50/s, not 100/s
+    controller.noteAccepted(20, 0);
+    controller.noteAccepted(30, 10);
+    // Second 0 accepted 2 (2 × 0.97 = 1.94): the cut stops at a quarter of 50/s.
+    near(controller.noteThrottled(500, 490)?.rps, 50 * ADAPTIVE.deepestCut, 'rps');
   });
 
   test('#11: after a long clean spell at the plateau, a 429 means the limit dropped: the second before counts only by half', () => {
