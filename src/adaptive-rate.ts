@@ -23,8 +23,9 @@
  *   allows) came back at the current rate, so a rate nobody uses does not creep up and a slow
  *   API (1/min) is probed at its own pace. The climb closes half the gap to a plateau (at least
  *   +5%): 97% of the measured limit, or 95% of the refused rate if lower. It rests there, and
- *   probes past it by 5% steps only after 30 clean seconds (CUBIC's shape, in short): each
- *   probe costs a 429 and often a whole window.
+ *   probes past it only after 30 clean seconds (CUBIC's shape, in short): each probe costs a
+ *   429 and often a whole window. A measure under a quarter of the rate sent saw a burst or a
+ *   ramp, not the limit: then it rests 3 s. Probes grow, +5%, +10%, +20% … a step.
  * - A 429 to a request sent before the last raise was caused by the rate before it.
  * - `--rps auto` starts at 4/s and doubles every quarter second while clean (slow start) until the
  *   first 429; without it the controller stands aside (no limit) until the first 429.
@@ -48,8 +49,10 @@ export const ADAPTIVE = {
   settleFraction: 0.97,
   /** … or of the lowest rate a 429 was drawn at, whichever is lower, … */
   refusedFraction: 0.95,
-  /** … for this long before probing past it. */
+  /** … for this long before probing past it, … */
   probeAfterMs: 30_000,
+  /** … or this long when the measure was under a quarter of the rate sent. */
+  shortRestMs: 3_000,
   deepestCut: 0.25,
   shallowestCut: 0.9,
   cutHoldMs: 1_000,
@@ -91,6 +94,8 @@ export class AdaptiveRate {
   /** The clock second the last cut measured, and the rate refused then: late answers refine it. */
   #cutSecond = NaN;
   #cutDropped = false;
+  #restMs: number = ADAPTIVE.probeAfterMs;
+  #probeFactor: number = ADAPTIVE.climbFactor;
   #refusedRps = Infinity;
   #changedAt: number;
   #answersSinceChange = 0;
@@ -143,9 +148,14 @@ export class AdaptiveRate {
       // Concave: half the gap to the plateau (at least +5%), fast when far below, gentle near it.
       next = Math.min(this.#plateau, Math.max(next, this.#rps + (this.#plateau - this.#rps) / 2));
     } else if (Number.isFinite(this.#plateau)) {
-      if (elapsedMs < ADAPTIVE.probeAfterMs) return undefined;
+      if (elapsedMs < this.#restMs) return undefined;
       // Clean at the plateau for a while: probe past it, the limit may have risen.
       this.#plateau = Infinity;
+    } else {
+      // Probing: each clean step goes further (+5%, +10%, +20% … up to doubling), so a rate far
+      // under the limit is left in seconds, and one near it still costs a single 429.
+      next = this.#rps * this.#probeFactor;
+      this.#probeFactor = Math.min(2, 1 + 2 * (this.#probeFactor - 1));
     }
     return this.#change(Math.min(this.#ceiling, next), now, 'clean');
   }
@@ -175,8 +185,12 @@ export class AdaptiveRate {
     this.#cutSecond = isLongWait ? NaN : Math.floor(startedAt / 1000);
     this.#cutDropped = dropped;
     this.#plateau = Math.min(this.#refusedRps * ADAPTIVE.refusedFraction, limit * ADAPTIVE.settleFraction);
+    this.#probeFactor = ADAPTIVE.climbFactor;
     // A long window's measure is its own: a quarter of a burst's rate would be far over it.
     const deepest = isLongWait ? 0 : sending * ADAPTIVE.deepestCut;
+    // A measure under a quarter of the rate sent saw a burst or a ramp, not the limit (a token
+    // bucket of depth 1 refuses the second request of a burst): rest briefly, then probe.
+    this.#restMs = limit * ADAPTIVE.settleFraction < deepest ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs;
     // A cut never raises the rate.
     const target = Math.min(Math.max(limit * ADAPTIVE.settleFraction, deepest), sending * ADAPTIVE.shallowestCut);
     return this.#change(this.#bounded(target), now, 'throttled');

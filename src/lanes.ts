@@ -153,7 +153,12 @@ export class Lanes {
 
   /** The lane is paused until `untilMs` (a Retry-After, a used-up quota, a backoff). */
   paused(lane: Lane, now: number, untilMs: number): void {
-    this.#controllers.get(lane.pauseBucket)?.notePause(now, untilMs);
+    const controller = this.#controllers.get(lane.pauseBucket);
+    if (controller === undefined) return;
+    controller.notePause(now, untilMs);
+    // The controller's bucket resumes with one start, like the paused one: the catch-up credit
+    // it would save up meanwhile would send two requests closer than the rate allows.
+    if (Number.isFinite(controller.rps)) this.#limiter.pause(`adaptive:${lane.pauseBucket}`, untilMs);
   }
 
   /**

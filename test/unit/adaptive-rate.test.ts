@@ -464,6 +464,28 @@ describe('#11: AdaptiveRate: climbing', () => {
     assert.equal(drive(controller, { from: 40_000, to: 50_000 }).changes.length, 0, 'no change at the ceiling');
   });
 
+  test('#11: a measure under a quarter of the rate sent rests only shortRestMs, then probes in growing steps', () => {
+    // A burst of 40/s (the ceiling) at a server that took one request of it (a token bucket of depth 1).
+    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    controller.noteAccepted(5, 0);
+    // Limit 1: 0.97 is under a quarter of 40, so the cut stops at 10, above its plateau (0.97).
+    near(controller.noteThrottled(30, 25)?.rps, 40 * ADAPTIVE.deepestCut, 'cut');
+    const { changes } = drive(controller, { from: 1_000, to: 1_000 + ADAPTIVE.shortRestMs + 4_500 });
+    const figures = changes.map((c) => `${c.rps.toFixed(3)}@${c.at}`).join(' ');
+    // Rests until shortRestMs after the cut, leaves the plateau by +5%, then probes +5%, +10%, +20%, +40%:
+    // 10.5, 11.025, 12.128, 14.553, 20.374.
+    assert.ok(changes.length >= 5, figures);
+    assert.ok(changes[0]!.at >= 30 + ADAPTIVE.shortRestMs && changes[0]!.at < 30 + ADAPTIVE.shortRestMs + 1_100, figures);
+    let expected = 40 * ADAPTIVE.deepestCut * ADAPTIVE.climbFactor;
+    near(changes[0]!.rps, expected, figures);
+    let factor = ADAPTIVE.climbFactor;
+    for (const change of changes.slice(1, 5)) {
+      expected *= factor;
+      factor = 1 + 2 * (factor - 1);
+      near(change.rps, expected, figures);
+    }
+  });
+
   test('#11: the plateau is settleFraction × the limit when that is lower than refusedFraction × the refused rate', () => {
     const controller = measuredAt10(10.5);
     // Sending 10.5/s, limit 10: cut to 0.9 × 10.5 = 9.45; plateau min(0.95 × 10.5 = 9.975, 0.97 × 10 = 9.7) = 9.7.
