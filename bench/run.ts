@@ -335,6 +335,9 @@ ${Math.ceil(URL_COUNT / ALLOWED_RPS) - 2}–${Math.ceil(URL_COUNT / ALLOWED_RPS)
 - **punishing**: Retry-After only, and a request arriving inside a told wait (after the grace below)
   is refused and blocks the client for twice the wait it had been told (at most 30 s), so the
   wait grows with each offence.
+- **token bucket, depth 1 or 5** (not fixed windows: \`startFixtureServer({rps, burst})\`): refills at
+  ${ALLOWED_RPS}/s; depth 1 refuses any two requests closer than ${1000 / ALLOWED_RPS} ms, as nginx's \`limit_req\` without \`burst\`
+  does. A 429 carries \`Retry-After\` in whole seconds (so 1, for a wait of ${1000 / ALLOWED_RPS} ms or less).
 
 Why 1 s windows for every Reset form: the ideal stays ${URL_COUNT} / ${ALLOWED_RPS} rps for every row (with W-second
 windows a client gets 20 × W at each window start, and 300 URLs would take about 300 / (20 × W)

@@ -54,6 +54,8 @@ export interface LimitMode {
   name: string;
   hints: Hints;
   limit: Omit<WindowLimitOptions, 'limit' | 'windowMs'>;
+  /** Instead of fixed windows, a token bucket of this depth refilling at the limit per window (Retry-After only). */
+  tokenBucketDepth?: number;
 }
 
 export interface LimitsRow {
@@ -109,6 +111,9 @@ export function limitModes(config: Pick<LimitsConfig, 'halveAfterMs' | 'graceMs'
       // The server forgives exactly the grace the measurement allows: punished = sent during a wait.
       limit: { headers: 'none', retryAfter: 'seconds', punish: { factor: 2, graceMs: config.graceMs, maxWaitMs: 30_000 } },
     },
+    // Not fixed windows: nginx's limit_req without burst refuses two requests closer than its interval.
+    { key: 'bucket-1', name: 'Retry-After only, token bucket of depth 1 (no two requests closer than the interval)', hints: 'retry-after', limit: { headers: 'none', retryAfter: 'seconds' }, tokenBucketDepth: 1 },
+    { key: 'bucket-5', name: 'Retry-After only, token bucket of depth 5', hints: 'retry-after', limit: { headers: 'none', retryAfter: 'seconds' }, tokenBucketDepth: 5 },
   ];
 }
 
@@ -146,6 +151,8 @@ export async function runLimits(config: LimitsConfig): Promise<LimitsRow[]> {
     rf('retry-after', 'auto', 'auto'), rf('no-hints', twice, `${twice} rps (2x)`),
     // A ceiling, even twice too high, spares slow start's first second.
     rf('halving', twice, `${twice} rps (2x)`), rf('punish', twice, `${twice} rps (2x)`),
+    rf('bucket-1', 'auto', 'auto'), rf('bucket-1', twice, `${twice} rps (2x)`), curl('bucket-1', right),
+    rf('bucket-5', 'auto', 'auto'), rf('bucket-5', twice, `${twice} rps (2x)`), curl('bucket-5', right),
   ];
   const rows: LimitsRow[] = [];
   config.log(`  ${runs.length} runs, two at a time, each stopped after ${config.capMs / 1000} s at most…`);
@@ -172,7 +179,12 @@ export function idealMs(mode: LimitMode, config: Pick<LimitsConfig, 'urlCount' |
 }
 
 async function runOne(config: LimitsConfig, run: RunPlan): Promise<LimitsRow> {
-  const server = await startFixtureServer({ limit: { limit: config.limitPerWindow, windowMs: config.windowMs, ...run.mode.limit }, keepLog: true });
+  const { tokenBucketDepth } = run.mode;
+  const server = await startFixtureServer(
+    tokenBucketDepth === undefined
+      ? { limit: { limit: config.limitPerWindow, windowMs: config.windowMs, ...run.mode.limit }, keepLog: true }
+      : { rps: config.limitPerWindow / (config.windowMs / 1000), burst: tokenBucketDepth, retryAfter: 'seconds', keepLog: true },
+  );
   try {
     const urls = Array.from({ length: config.urlCount }, (_, i) => `${server.url}/items/${i + 1}`);
     const plan = run.plan({ repoDir: config.repoDir, workDir: config.workDir, urls, capMs: config.capMs });
