@@ -11,8 +11,8 @@
  *   or a token bucket it reads about the limit when the run was pressing on it. It is never
  *   below what the last two seconds accepted, spread over three: two seconds overlap at most
  *   three one-second windows, so no limit is under that. A Retry-After of more than 2 s says
- *   the windows are longer than a second: then the limit is
- *   what was accepted since the lane last resumed, over the time until it may send again.
+ *   the windows are longer than a second: then the limit is what was accepted since the lane
+ *   last resumed, over the time until it may send again.
  * - The cut goes to 97% of that limit (never above 90% of the rate sent, never below a quarter
  *   of it), once per episode: refusals of requests sent before the cut, or within a second
  *   after it, are ignored, because a used-up window refuses everything until it ends. Answers
@@ -47,7 +47,7 @@ export const ADAPTIVE = {
   minAnswersToClimb: 2,
   /** The rate rests at this fraction of the measured limit … */
   settleFraction: 0.97,
-  /** … or of the lowest rate a 429 was drawn at, whichever is lower, … */
+  /** … or this fraction of the rate the last 429 was drawn at, whichever is lower, … */
   refusedFraction: 0.95,
   /** … for this long before probing past it, … */
   probeAfterMs: 30_000,
@@ -67,7 +67,8 @@ export const ADAPTIVE = {
  * The depth of the controller's bucket. In a depth-1 bucket a timer that fires late loses that
  * time for good (18.3/s came out of a 19.4/s pace); a credit of 30 ms of starts catches it up,
  * and no second can still hold more than 1 + 1.03 × rate starts: at 97% of a limit L, under
- * L + 1 for any L.
+ * L + 1 for any L. A server that refuses any two requests closer than its interval (a token
+ * bucket of depth 1) refuses those catch-ups, though: bench section 5 shows what that costs.
  */
 export function pacingBurst(rps: number): number {
   return Number.isFinite(rps) ? 1 + (rps * ADAPTIVE.lateCreditMs) / 1000 : 1;
