@@ -101,7 +101,7 @@ export class AdaptiveRate {
   #changedAt: number;
   #answersSinceChange = 0;
   readonly #starts = new SlidingCount(ADAPTIVE.measureWindowMs);
-  readonly #accepted = new SlidingCount(ADAPTIVE.measureWindowMs);
+  readonly #accepted = new WindowCounter(ADAPTIVE.measureWindowMs, ADAPTIVE.measureWindowMs / 20);
   readonly #acceptedBySecond = new PerSecond();
   /** The end of the last pause, and what was accepted of requests sent since. */
   #resumedAt = -Infinity;
@@ -185,7 +185,7 @@ export class AdaptiveRate {
     this.#refusedRps = sending;
     this.#cutSecond = isLongWait ? NaN : Math.floor(startedAt / 1000);
     this.#cutDropped = dropped;
-    this.#plateau = Math.min(this.#refusedRps * ADAPTIVE.refusedFraction, limit * ADAPTIVE.settleFraction);
+    this.#plateau = this.#plateauFor(limit);
     this.#probeFactor = ADAPTIVE.climbFactor;
     // A long window's measure is its own: a quarter of a burst's rate would be far over it.
     const deepest = isLongWait ? 0 : sending * ADAPTIVE.deepestCut;
@@ -219,7 +219,12 @@ export class AdaptiveRate {
     const second = Math.floor(startedAt / 1000);
     if (startedAt >= this.#cutAt || !(second === this.#cutSecond || second === this.#cutSecond - 1)) return;
     const limit = this.#busiestSecond(this.#cutSecond, this.#cutDropped);
-    this.#plateau = Math.max(this.#plateau, Math.min(this.#refusedRps * ADAPTIVE.refusedFraction, limit * ADAPTIVE.settleFraction));
+    this.#plateau = Math.max(this.#plateau, this.#plateauFor(limit));
+  }
+
+  /** Where the climb rests after a cut that measured `limit`. */
+  #plateauFor(limit: number): number {
+    return Math.min(this.#refusedRps * ADAPTIVE.refusedFraction, limit * ADAPTIVE.settleFraction);
   }
 
   #bounded(rps: number): number {
