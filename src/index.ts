@@ -7,7 +7,7 @@ import type { RunEventListener } from './events.js';
 import { attempt } from './http/attempt.js';
 import { GLOBAL_BUCKET, TokenBucketLimiter, systemClock, type Clock, type Limiter } from './limiter.js';
 import { resolveOptions, type RunOptions } from './options.js';
-import { compileSchema, parseExpectStatus, type ResponseChecks } from './checks.js';
+import { parseExpectStatus, type ResponseChecks } from './checks.js';
 import { createPlanner, planAll, type InputSource, type PlanResult } from './plan.js';
 import type { FetchRecord } from './record.js';
 import { createRunRedactor } from './redact.js';
@@ -42,7 +42,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   const options = resolveOptions(partial);
   // Both may throw a UsageError: before anything is opened.
   const planner = createPlanner(options);
-  const checks = compileChecks(options);
+  const checks = await compileChecks(options);
   const redactor = createRunRedactor(options.headers, options.redactParams, options.secretHeaders);
   const clock = hooks.clock ?? systemClock;
   const limiter = hooks.limiter ?? new TokenBucketLimiter(clock);
@@ -80,10 +80,14 @@ async function* withoutSkipped(plans: AsyncIterable<PlanResult>, skip: (plan: Pl
 }
 
 /** What the checks of a run are: the expected statuses and the schema, compiled once. */
-function compileChecks(options: RunOptions): ResponseChecks {
+async function compileChecks(options: RunOptions): Promise<ResponseChecks> {
   const checks: ResponseChecks = {};
   if (options.expectStatus !== undefined) checks.expectStatus = parseExpectStatus(options.expectStatus);
-  if (options.schema !== undefined) checks.validate = compileSchema(options.schema.document, options.schema.source);
+  if (options.schema !== undefined) {
+    // ajv takes about 0.1 s to load: only a run with a schema pays for it.
+    const { compileSchema } = await import('./schema.js');
+    checks.validate = compileSchema(options.schema.document, options.schema.source);
+  }
   return checks;
 }
 

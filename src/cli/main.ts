@@ -10,7 +10,6 @@ import { resolveOptions, type RunOptions } from '../options.js';
 import { createPlanner } from '../plan.js';
 import { createStderrChalk } from '../reporter/color.js';
 import { startPlainProgress } from '../reporter/progress-plain.js';
-import { startTtyProgress } from '../reporter/progress-tty.js';
 import { RunStats } from '../reporter/stats.js';
 import { formatSummary, toStatsJson } from '../reporter/summary.js';
 import { formatVerboseLine } from '../reporter/verbose.js';
@@ -82,7 +81,8 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   const display = flags.quiet || flags.progress === false
     ? undefined
     : showBar
-      ? startTtyProgress(stats, io.stderr, { chalk })
+      // cli-progress takes about 40 ms to load: only a run that draws the bar pays for it.
+      ? (await import('../reporter/progress-tty.js')).startTtyProgress(stats, io.stderr, { chalk })
       : startPlainProgress(stats, io.stderr);
   // Human lines go above the live bar when there is one.
   const say = (line: string) => (display ? display.log(line) : io.stderr.write(`${line}\n`));

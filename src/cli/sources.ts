@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { compileUrlGlob } from '../glob.js';
 import { countInputLines } from '../input/count-lines.js';
-import { readCsv } from '../input/csv.js';
+import type { CsvOptions } from '../input/csv.js';
 import { detectInputFormat, type InputFormat } from '../input/format.js';
 import { generateItems, parseRange, parseValues } from '../input/generators.js';
 import type { InputItem } from '../input/item.js';
@@ -55,7 +55,7 @@ export function openItems(inputPath: string | undefined, flags: CliFlags, io: Cl
   const counted = input.path !== undefined && (format === 'lines' || format === 'ndjson') ? countInputLines(input.path) : undefined;
   const items =
     format === 'csv' || format === 'tsv'
-      ? readCsv(input.stream, { delimiter: format === 'csv' ? ',' : '\t' })
+      ? readCsvLazily(input.stream, { delimiter: format === 'csv' ? ',' : '\t' })
       : format === 'ndjson'
         ? readNdjson(input.stream, { hasTemplate: flags.template !== undefined })
         : readLines(input.stream);
@@ -82,4 +82,11 @@ export function checkPlaceholders(names: readonly string[], source: ItemSource, 
 function* globItems(urls: Iterable<string>): Generator<InputItem> {
   let line = 0;
   for (const url of urls) yield { line: ++line, text: url };
+}
+
+// csv-parse takes about 30 ms to load: only CSV and TSV input pays for it, on the first read
+// (readCsv is a generator too, so nothing of it ran before then either).
+async function* readCsvLazily(stream: Readable, options: CsvOptions): AsyncGenerator<InputItem> {
+  const { readCsv } = await import('../input/csv.js');
+  yield* readCsv(stream, options);
 }

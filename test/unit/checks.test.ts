@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.ts';
 import {
   checkResponse,
-  compileSchema,
   MAX_SCHEMA_ERRORS,
   parseExpectStatus,
   schemaPathPattern,
   type CheckResult,
   type SchemaError,
 } from '../../src/checks.ts';
+import { compileSchema } from '../../src/schema.ts';
 
 function isUsageError(pattern: RegExp) {
   return (error: unknown) => error instanceof UsageError && pattern.test(error.message) && !error.message.includes('\n');
