@@ -16,9 +16,13 @@
  * - The cut goes to 97% of that limit (never above 90% of the rate sent, never below a quarter
  *   of it), once per episode: refusals of requests sent before the cut, or within a second
  *   after it, are ignored, because a used-up window refuses everything until it ends. Answers
- *   that come back late for the refused second raise the measurement. A 429 at or under the
- *   plateau (below) means the limit went down: then the second before, which told the old
- *   limit, counts only by half.
+ *   that come back late for the refused second raise the measurement.
+ * - A 429 at or under the plateau (below), after 5 s clean there, says the limit is a little or a
+ *   lot under the rate: a token bucket whose depth the first measure counted in (20/s deep 5
+ *   accepts 25 in a second), or a limit the server lowered. Nothing in the refused second tells
+ *   which, so the cut is shallow (90% of the rate): a bucket then holds, and a lowered window
+ *   refuses once more, in a second of its own, which the next cut measures exactly. Seconds up
+ *   to that shallow cut told the old limit and are left out of that measure.
  * - Climb while clean, once a second, once at least 2 answers (and half of what the rate
  *   allows) came back at the current rate, so a rate nobody uses does not creep up and a slow
  *   API (1/min) is probed at its own pace. The climb closes half the gap to a plateau (at least
@@ -56,6 +60,8 @@ export const ADAPTIVE = {
   deepestCut: 0.25,
   shallowestCut: 0.9,
   cutHoldMs: 1_000,
+  /** A 429 at the plateau this long after the last change says the limit went down; sooner, it measures again. */
+  heldCleanMs: 5_000,
   /** A Retry-After longer than this says the server's windows are longer than a second. */
   longWaitMs: 2_000,
   measureWindowMs: 2_000,
@@ -94,7 +100,8 @@ export class AdaptiveRate {
   #cutAt = -Infinity;
   /** The clock second the last cut measured, and the rate refused then: late answers refine it. */
   #cutSecond = NaN;
-  #cutDropped = false;
+  /** Seconds up to this one told a limit a 429 at the plateau has since shown to be gone. */
+  #staleUpTo = -Infinity;
   #restMs: number = ADAPTIVE.probeAfterMs;
   #probeFactor: number = ADAPTIVE.climbFactor;
   #refusedRps = Infinity;
@@ -173,18 +180,20 @@ export class AdaptiveRate {
     const sentUnder = startedAt < this.#raisedAt ? this.#previousRps : this.#rps;
     const sending = Number.isFinite(sentUnder) ? sentUnder : Number.isFinite(this.#ceiling) ? this.#ceiling : this.#starts.perSecond(now);
     const isLongWait = retryAfterMs !== undefined && retryAfterMs > ADAPTIVE.longWaitMs;
-    // At or under the plateau, not probing past it: the limit went down.
-    const dropped = this.settled && Number.isFinite(this.#plateau) && sending <= this.#plateau;
-    const limit = isLongWait
+    // Clean at the plateau for a while, not probing past it: the limit went down.
+    const dropped = this.settled && Number.isFinite(this.#plateau) && sending <= this.#plateau && now - this.#changedAt >= ADAPTIVE.heldCleanMs;
+    const measured = isLongWait
       ? (this.#acceptedSinceResume * 1000) / (now - Math.max(this.#resumedAt, this.#firstStartAt ?? now) + retryAfterMs)
-      : this.#limitAround(Math.floor(startedAt / 1000), now, dropped);
+      : this.#limitAround(Math.floor(startedAt / 1000), now);
     // Everything refused: not a rate we can find by going slower (a used-up daily quota, say).
-    if (!(limit > 0)) return undefined;
+    if (!(measured > 0)) return undefined;
+    const isDrop = dropped && !isLongWait;
+    const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : measured;
     this.#cutAt = now;
     this.#slowStart = false;
     this.#refusedRps = sending;
-    this.#cutSecond = isLongWait ? NaN : Math.floor(startedAt / 1000);
-    this.#cutDropped = dropped;
+    this.#cutSecond = isLongWait || isDrop ? NaN : Math.floor(startedAt / 1000);
+    if (isDrop) this.#staleUpTo = Math.floor(now / 1000);
     this.#plateau = this.#plateauFor(limit);
     this.#probeFactor = ADAPTIVE.climbFactor;
     // A long window's measure is its own: a quarter of a burst's rate would be far over it.
@@ -198,27 +207,27 @@ export class AdaptiveRate {
   }
 
   /**
-   * The most accepted in the clock second `second` or the one before, and never below the
-   * recent accepted rate. A 429 at or under the plateau (`dropped`) means the limit is lower
-   * than measured: the server lowered it, or something else now shares it. The second before
-   * told the old limit, so the refused second's own count goes, but not below half of it.
+   * The most accepted in the clock second `second` or the one before (of those after a drop),
+   * and never below the recent accepted rate.
    */
-  #limitAround(second: number, now: number, dropped: boolean): number {
-    if (dropped) return this.#busiestSecond(second, true);
-    // A span of T seconds overlaps at most T + 1 one-second windows: what it held over T + 1 is a floor.
-    return Math.max(this.#busiestSecond(second, false), (this.#accepted.count(now) * 1000) / (ADAPTIVE.measureWindowMs + 1000));
+  #limitAround(second: number, now: number): number {
+    // A span of T seconds overlaps at most T + 1 one-second windows: what it held over T + 1 is a
+    // floor, unless the span reaches back into seconds that told a limit since gone.
+    const isFresh = now - ADAPTIVE.measureWindowMs >= (this.#staleUpTo + 1) * 1000;
+    const floor = isFresh ? (this.#accepted.count(now) * 1000) / (ADAPTIVE.measureWindowMs + 1000) : 0;
+    return Math.max(this.#busiestSecond(second), floor);
   }
 
-  #busiestSecond(second: number, dropped: boolean): number {
-    const [current, before] = [this.#acceptedBySecond.count(second), this.#acceptedBySecond.count(second - 1)];
-    return Math.max(current, dropped ? before / 2 : before);
+  #busiestSecond(second: number): number {
+    const count = (s: number): number => (s > this.#staleUpTo ? this.#acceptedBySecond.count(s) : 0);
+    return Math.max(count(second), count(second - 1));
   }
 
   /** An answer to a request of the second the last cut measured, come back after it: raise the plateau to it. */
   #refineAfterCut(startedAt: number): void {
     const second = Math.floor(startedAt / 1000);
     if (startedAt >= this.#cutAt || !(second === this.#cutSecond || second === this.#cutSecond - 1)) return;
-    const limit = this.#busiestSecond(this.#cutSecond, this.#cutDropped);
+    const limit = this.#busiestSecond(this.#cutSecond);
     this.#plateau = Math.max(this.#plateau, this.#plateauFor(limit));
   }
 

@@ -75,6 +75,19 @@ function fixedWindowServer(limitAt: (t: number) => number): (startedAt: number) 
   };
 }
 
+/** A token bucket: `rps` tokens a second, at most `depth` saved up; a request takes one or is refused. */
+function tokenBucketServer(rps: number, depth: number): (startedAt: number) => boolean {
+  let tokens = depth;
+  let at = -Infinity;
+  return (startedAt) => {
+    tokens = Math.min(depth, tokens + (Number.isFinite(at) ? ((startedAt - at) * rps) / 1000 : depth));
+    at = startedAt;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+}
+
 /** Clean answers at `perSecond`, from `from` to `to` inclusive, each to a request started 5 ms before. */
 function acceptAt(controller: AdaptiveRate, perSecond: number, from: number, to: number): Array<RateChange | undefined> {
   const changes: Array<RateChange | undefined> = [];
@@ -281,19 +294,21 @@ describe('#11: AdaptiveRate: cuts', () => {
     near(controller.noteThrottled(500, 490)?.rps, 50 * ADAPTIVE.deepestCut, 'rps');
   });
 
-  test('#11: after a long clean spell at the plateau, a 429 means the limit dropped: the second before counts only by half', () => {
+  test('#11: after a long clean spell at the plateau, a 429 means the limit dropped: a shallow cut, then a fresh second measures the new limit', () => {
     const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
     acceptInSecond(controller, 0, 20);
     acceptInSecond(controller, 1, 20);
     near(controller.noteThrottled(1_990, 1_980)?.rps, 20 * ADAPTIVE.settleFraction, 'first cut'); // 19.4, its plateau
     // 5.5 s clean at 19.4/s: 19 or 20 accepted starts in each of the seconds 2 … 6.
     assert.deepEqual(acceptAt(controller, 20 * ADAPTIVE.settleFraction, 2_005, 7_000).filter(Boolean), []);
-    // Then the server accepts 10 in second 7 and refuses the 11th.
+    // Then the server accepts 10 in second 7 and refuses the 11th. Ten in a refused second is the new limit of an
+    // aligned window, or 10 of a token bucket's 20 by mid-second: the cut cannot tell, so it is shallow.
     for (let startedAt = 7_000; startedAt < 7_500; startedAt += 50) controller.noteAccepted(startedAt + 5, startedAt);
-    const change = controller.noteThrottled(7_505, 7_500);
-    // Limit max(10, (19 or 20) / 2) = 10: cut to 9.7. Had second 6 counted in full (19 or 20), the cut would
-    // only have gone to 0.9 × 19.4 = 17.46, over the new limit, and the next second would have been refused too.
-    near(change?.rps, 10 * ADAPTIVE.settleFraction, 'rps');
+    near(controller.noteThrottled(7_505, 7_500)?.rps, 20 * ADAPTIVE.settleFraction * ADAPTIVE.shallowestCut, 'shallow cut'); // 17.46
+    // The told second over, second 8 accepts 5 and refuses the 6th: a window of 5 now. Second 7 (10) told the
+    // old limit and is left out; counted, it would have cut only to 9.7.
+    for (let startedAt = 8_510; startedAt < 8_795; startedAt += 57) controller.noteAccepted(startedAt + 5, startedAt);
+    near(controller.noteThrottled(8_800, 8_795)?.rps, 5 * ADAPTIVE.settleFraction, 'measured'); // 4.85
   });
 
   test('#11: a 429 while probing past the plateau is not a drop: the second before counts in full, and the new plateau follows the new refusal', () => {
@@ -618,6 +633,22 @@ describe('#11: AdaptiveRate against a fixed-window server', () => {
       assert.ok(lastTwenty >= 0.9 * 100, figures);
     },
   );
+});
+
+describe('#11: AdaptiveRate against a token bucket', () => {
+  test('#11: 20/s, 5 deep, 60 s from auto: a 429 at the plateau cuts shallowly, and the rate ends within 15% under 20/s', () => {
+    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const run = drive(controller, { from: 0, to: 60_000, server: tokenBucketServer(20, 5) });
+    const lastThirty = run.acceptedStarts.filter((t) => t >= 30_000).length / 30;
+    const figures = `end ${controller.rps.toFixed(2)}/s, ${run.throttled} of ${run.total} throttled, ${lastThirty.toFixed(2)}/s accepted over the last 30 s; changes ${run.changes
+      .map((c) => `${(c.at / 1000).toFixed(1)}s→${c.rps.toFixed(1)}`)
+      .join(' ')}`;
+    // The busiest second of a pressed bucket holds 20 + 5: the first plateau is over the rate, and a later 429
+    // at it used to halve the rate (10.7/s for the rest of the run).
+    assert.ok(controller.rps >= 0.85 * 20 && controller.rps <= 20, figures);
+    assert.ok(lastThirty >= 0.85 * 20, figures);
+    assert.ok(run.throttled <= 6, figures);
+  });
 });
 
 describe('#11: SlidingCount', () => {
