@@ -67,6 +67,10 @@ export const ADAPTIVE = {
   measureWindowMs: 2_000,
   /** Lateness a start may catch up on; see pacingBurst. */
   lateCreditMs: 30,
+  /** A start this much closer to the one before than the rate's interval was catching up. */
+  catchUpGap: 0.9,
+  /** A step refused this much above the rate that held clean before it overshot a limit in between. */
+  overshootStep: 1.1,
 } as const;
 
 /**
@@ -77,6 +81,7 @@ export const ADAPTIVE = {
  * bucket of depth 1) refuses those catch-ups, though: bench section 5 shows what that costs.
  */
 export function pacingBurst(rps: number): number {
+  // (AdaptiveRate.burst turns the credit off for a server that refused a catch-up start.)
   return Number.isFinite(rps) ? 1 + (rps * ADAPTIVE.lateCreditMs) / 1000 : 1;
 }
 
@@ -114,6 +119,9 @@ export class AdaptiveRate {
   #resumedAt = -Infinity;
   #acceptedSinceResume = 0;
   #firstStartAt: number | undefined;
+  /** The last starts, oldest first: the gap before a refused one tells a catch-up start. */
+  readonly #recentStarts: number[] = [];
+  #strictSpacing = false;
 
   constructor(options: { auto: boolean; ceilingRps: number; now: number }) {
     this.#ceiling = options.ceilingRps;
@@ -132,9 +140,20 @@ export class AdaptiveRate {
     return Number.isFinite(this.#rps) && !this.#slowStart;
   }
 
+  /**
+   * The depth of the bucket pacing this rate: one start plus a little catch-up credit, or exactly
+   * one once the server refused a start that caught up (a token bucket of depth 1, or a window
+   * the credit pushed one start over).
+   */
+  get burst(): number {
+    return this.#strictSpacing ? 1 : pacingBurst(this.#rps);
+  }
+
   noteStart(now: number): void {
     this.#firstStartAt ??= now;
     this.#starts.add(now);
+    this.#recentStarts.push(now);
+    if (this.#recentStarts.length > 64) this.#recentStarts.shift();
   }
 
   /** A clean answer (anything but a 429) to a request started at `startedAt`. */
@@ -187,8 +206,21 @@ export class AdaptiveRate {
       : this.#limitAround(Math.floor(startedAt / 1000), now);
     // Everything refused: not a rate we can find by going slower (a used-up daily quota, say).
     if (!(measured > 0)) return undefined;
+    // A settled rate's refused start that caught up on a late one: the spacing was too close, not
+    // the rate too high (a token bucket of depth 1). Pace without credit from now on; if the rate
+    // was too high as well, the next refusal cuts it.
+    if (!this.#strictSpacing && this.settled && this.#wasCatchUp(startedAt, sentUnder)) {
+      this.#strictSpacing = true;
+      this.#cutAt = now;
+      return { rps: this.#rps, reason: 'throttled' };
+    }
     const isDrop = dropped && !isLongWait;
-    const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : measured;
+    // A probe step refused right away, where the measure saw only the rate before it: the limit
+    // lies between the two. Rest on the rate that held, briefly, and probe again in small steps.
+    const isOvershoot = !isDrop && !isLongWait && !this.#slowStart && this.#raisedAt <= startedAt &&
+      startedAt < this.#raisedAt + ADAPTIVE.climbStepMs && sending > this.#previousRps * ADAPTIVE.overshootStep &&
+      measured < this.#previousRps * ADAPTIVE.climbFactor;
+    const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : isOvershoot ? Math.max(measured, this.#previousRps) : measured;
     this.#cutAt = now;
     this.#slowStart = false;
     this.#refusedRps = sending;
@@ -200,7 +232,7 @@ export class AdaptiveRate {
     const deepest = isLongWait ? 0 : sending * ADAPTIVE.deepestCut;
     // A measure under a quarter of the rate sent saw a burst or a ramp, not the limit (a token
     // bucket of depth 1 refuses the second request of a burst): rest briefly, then probe.
-    this.#restMs = limit * ADAPTIVE.settleFraction < deepest ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs;
+    this.#restMs = isOvershoot || limit * ADAPTIVE.settleFraction < deepest ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs;
     // A cut never raises the rate.
     const target = Math.min(Math.max(limit * ADAPTIVE.settleFraction, deepest), sending * ADAPTIVE.shallowestCut);
     return this.#change(this.#bounded(target), now, 'throttled');
@@ -229,6 +261,14 @@ export class AdaptiveRate {
     if (startedAt >= this.#cutAt || !(second === this.#cutSecond || second === this.#cutSecond - 1)) return;
     const limit = this.#busiestSecond(this.#cutSecond);
     this.#plateau = Math.max(this.#plateau, this.#plateauFor(limit));
+  }
+
+  /** Whether the start at `startedAt` came sooner after the one before than the rate's interval allows. */
+  #wasCatchUp(startedAt: number, rps: number): boolean {
+    if (!Number.isFinite(rps)) return false;
+    const index = this.#recentStarts.lastIndexOf(startedAt);
+    if (index < 1) return false;
+    return startedAt - this.#recentStarts[index - 1]! < (ADAPTIVE.catchUpGap * 1000) / rps;
   }
 
   /** Where the climb rests after a cut that measured `limit`. */

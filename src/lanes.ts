@@ -13,7 +13,7 @@
  * where <pause> is the bucket a "slow down" pauses: the first route rule the request matches,
  * else its host. So a 429 from /media pauses the media route and the rest of the host goes on.
  */
-import { AdaptiveRate, pacingBurst, type RateChange } from './adaptive-rate.js';
+import { AdaptiveRate, type RateChange } from './adaptive-rate.js';
 import { GLOBAL_BUCKET, hostBucket, type Limiter } from './limiter.js';
 import { parseLimitRule, type LimitRule } from './limit-rules.js';
 import { defaultBurst, type RunOptions } from './options.js';
@@ -107,7 +107,7 @@ export class Lanes {
       const controller = new AdaptiveRate({ auto: this.#options.autoRate, ceilingRps: lane.ceilingRps, now: this.#now() });
       this.#controllers.set(pauseBucket, controller);
       if (Number.isFinite(controller.rps)) {
-        this.#limiter.setRate(`adaptive:${pauseBucket}`, controller.rps, pacingBurst(controller.rps));
+        this.#limiter.setRate(`adaptive:${pauseBucket}`, controller.rps, controller.burst);
         this.#unannounced.add(pauseBucket);
       }
     }
@@ -178,7 +178,7 @@ export class Lanes {
   }
 
   #apply(lane: Lane, change: RateChange): LaneRateChange {
-    this.#limiter.setRate(`adaptive:${lane.pauseBucket}`, change.rps, pacingBurst(change.rps));
+    this.#limiter.setRate(`adaptive:${lane.pauseBucket}`, change.rps, this.#controllers.get(lane.pauseBucket)!.burst);
     return { ...change, lane: lane.label };
   }
 }
