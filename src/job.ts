@@ -63,6 +63,14 @@ export function restartJob(job: Job, lane: Lane): void {
   job.visited.clear();
 }
 
+/** A redirect hop: the same input, now trying the hop's request in the hop's lane. */
+export function followRedirect(job: Job, request: AttemptRequest, lane: Lane): void {
+  job.request = request;
+  job.host = request.url.host;
+  job.lane = lane;
+  job.hops += 1;
+}
+
 function requestOf(plan: PlannedRequest): AttemptRequest {
   return { method: plan.method, url: plan.url, headers: plan.headers, body: plan.body };
 }
@@ -111,4 +119,13 @@ export function jobRecord(
     },
     settings.redactor,
   );
+}
+
+/** A wait for a message: `45s`, `12 min`, `3 h`, `2 days`. */
+export function formatWait(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} days`;
 }

@@ -1,0 +1,90 @@
+/**
+ * Lane pacing: what the answers say about a lane's pace, passed on to the limiter and to the
+ * lane's rate controller (lanes.ts), with the events that announce it. A "slow down" pauses the
+ * lane; quota headers cap its rate or pause it until the reset; the controller's rate changes
+ * are announced as they come.
+ */
+import type { RunEvent } from './events.js';
+import type { AttemptOutcome } from './http/outcome.js';
+import type { Lane, LaneRateChange, Lanes } from './lanes.js';
+import type { Clock, Limiter } from './limiter.js';
+import type { Redactor } from './redact.js';
+import { decideQuotaPacing, parseQuotaHeaders } from './retry/quota-headers.js';
+import { parseRetryAfter } from './retry/retry-after.js';
+
+/** Pause a lane until `untilMs` (a wait of `delayMs` from now). */
+export interface LanePause {
+  untilMs: number;
+  delayMs: number;
+  source: 'server' | 'backoff';
+  /** Not yet redacted. */
+  reason: string;
+}
+
+export interface LanePacingDeps {
+  lanes: Lanes;
+  limiter: Limiter;
+  clock: Clock;
+  emit: (event: RunEvent) => void;
+  redactor: Redactor;
+  /** A lane was just paused (its pause event is out): the scheduler fails what cannot wait that long. */
+  onPaused: (lane: Lane, pause: LanePause) => void;
+}
+
+export class LanePacing {
+  readonly #deps: LanePacingDeps;
+
+  constructor(deps: LanePacingDeps) {
+    this.#deps = deps;
+  }
+
+  /** A request of the lane went on the wire. */
+  started(lane: Lane, now: number): void {
+    this.#noteRate(this.#deps.lanes.started(lane, now));
+  }
+
+  /** An attempt that started at `startedAt` came back with `outcome`. */
+  settled(lane: Lane, startedAt: number, outcome: AttemptOutcome): void {
+    const { lanes, clock } = this.#deps;
+    const response = outcome.kind === 'response' ? outcome : null;
+    const throttled = response !== null && (response.status === 429 || (response.status === 503 && response.headers['retry-after'] !== undefined));
+    const now = clock.now();
+    const retryAfterMs = throttled ? parseRetryAfter(response.headers['retry-after'], now) : undefined;
+    this.#noteRate(lanes.settled(lane, now, startedAt, response === null ? 'failed' : throttled ? 'throttled' : 'accepted', retryAfterMs));
+    // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
+    if (response !== null && response.status !== 429) this.#paceByQuota(lane, response.headers);
+  }
+
+  /** Pauses the lane, unless it is paused until then or later already. */
+  pause(lane: Lane, pause: LanePause): void {
+    const { lanes, limiter, clock, emit, redactor } = this.#deps;
+    const { untilMs, delayMs, source, reason } = pause;
+    const bucket = lane.pauseBucket;
+    if (untilMs <= limiter.pausedUntil(bucket)) return;
+    limiter.pause(bucket, untilMs);
+    lanes.paused(lane, clock.now(), untilMs);
+    emit({ type: 'pause', host: lane.label, untilMs, delayMs, source, reason: redactor.text(reason) });
+    this.#deps.onPaused(lane, pause);
+  }
+
+  /**
+   * What the server says about its quota paces its lane before a 429 is needed: none left →
+   * pause until the reset; little left → spread it over the time to the reset; plenty → the
+   * lane goes back to the run's pace.
+   */
+  #paceByQuota(lane: Lane, headers: { [name: string]: string | string[] }): void {
+    const { lanes, clock } = this.#deps;
+    const now = clock.now();
+    const quota = parseQuotaHeaders(headers, now);
+    if (quota === undefined) return;
+    const pacing = decideQuotaPacing(quota, lanes.inFlight(lane), now);
+    if (pacing !== undefined && 'pauseUntilMs' in pacing) {
+      this.pause(lane, { untilMs: pacing.pauseUntilMs, delayMs: pacing.pauseUntilMs - now, source: 'server', reason: `quota used up (${quota.source} headers)` });
+    }
+    this.#noteRate(lanes.paceByQuota(lane, pacing !== undefined && 'rps' in pacing ? pacing.rps : undefined, now));
+  }
+
+  #noteRate(change: LaneRateChange | undefined): void {
+    if (change !== undefined) this.#deps.emit({ type: 'rate', lane: change.lane, rps: change.rps, reason: change.reason });
+  }
+}
