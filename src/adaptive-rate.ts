@@ -31,6 +31,11 @@
  *   429 and often a whole window. A measure under a quarter of the rate sent saw a burst or a
  *   ramp, not the limit: then it rests 3 s. Probes grow, +5%, +10%, +20% … a step.
  * - A 429 to a request sent before the last raise was caused by the rate before it.
+ * - A probe step refused at once, its measure seeing only the step before, brackets the limit
+ *   between the two: it rests on the rate that held, 3 s, and probes again from +5%.
+ * - A refused start that was catching up on a late one (closer to the one before than 90% of
+ *   the interval) says the server spaces requests (a token bucket of depth 1): from then on the
+ *   controller's bucket holds one start, no credit, and the rate stays.
  * - `--rps auto` starts at 4/s and doubles every quarter second while clean (slow start) until the
  *   first 429; without it the controller stands aside (no limit) until the first 429.
  * - When nothing at all was accepted lately, the rate stays: that is not a limit a slower rate
@@ -78,14 +83,14 @@ export const ADAPTIVE = {
  * time for good (18.3/s came out of a 19.4/s pace); a credit of 30 ms of starts catches it up,
  * and no second can still hold more than 1 + 1.03 × rate starts: at 97% of a limit L, under
  * L + 1 for any L. A server that refuses any two requests closer than its interval (a token
- * bucket of depth 1) refuses those catch-ups, though: bench section 5 shows what that costs.
+ * bucket of depth 1) refuses those catch-ups, though: once it does, AdaptiveRate.burst turns
+ * the credit off.
  */
 export function pacingBurst(rps: number): number {
-  // (AdaptiveRate.burst turns the credit off for a server that refused a catch-up start.)
   return Number.isFinite(rps) ? 1 + (rps * ADAPTIVE.lateCreditMs) / 1000 : 1;
 }
 
-export type RateChangeReason = 'start' | 'throttled' | 'clean' | 'quota';
+export type RateChangeReason = 'start' | 'throttled' | 'spacing' | 'clean' | 'quota';
 
 export interface RateChange {
   rps: number;
@@ -212,7 +217,7 @@ export class AdaptiveRate {
     if (!this.#strictSpacing && this.settled && this.#wasCatchUp(startedAt, sentUnder)) {
       this.#strictSpacing = true;
       this.#cutAt = now;
-      return { rps: this.#rps, reason: 'throttled' };
+      return { rps: this.#rps, reason: 'spacing' };
     }
     const isDrop = dropped && !isLongWait;
     // A probe step refused right away, where the measure saw only the rate before it: the limit

@@ -151,7 +151,7 @@ export class RunStats {
         break;
       }
       case 'rate': {
-        const found = e.reason === 'throttled' || (this.laneRates.get(e.lane)?.found ?? false);
+        const found = e.reason === 'throttled' || e.reason === 'spacing' || (this.laneRates.get(e.lane)?.found ?? false);
         if (Number.isFinite(e.rps)) this.laneRates.set(e.lane, { lane: e.lane, rps: e.rps, found });
         else this.laneRates.delete(e.lane);
         break;

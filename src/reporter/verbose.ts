@@ -5,6 +5,7 @@ import { formatDuration, formatLimit, toOneLine as oneLine } from './summary.js'
 const RATE_REASONS: { [reason in RateChangeReason]: string } = {
   start: '--rps auto starts here',
   throttled: 'cut after a 429',
+  spacing: 'same rate, no catch-up: a 429 to a request sent early',
   clean: 'raised: answers are clean',
   quota: 'quota headers pace it instead',
 };

@@ -512,7 +512,7 @@ describe('#11: AdaptiveRate: climbing', () => {
     for (const startedAt of starts.slice(0, -1)) controller.noteAccepted(startedAt + 5, startedAt);
     assert.ok(5_133 - 5_060 < ADAPTIVE.catchUpGap * interval);
     // The server took the 10 of second 4 and 1 of second 5 (9.7/s sends 10 a second): the rate was not over it.
-    assert.deepEqual(controller.noteThrottled(5_138, 5_133), { rps: 10 * ADAPTIVE.settleFraction, reason: 'throttled' });
+    assert.deepEqual(controller.noteThrottled(5_138, 5_133), { rps: 10 * ADAPTIVE.settleFraction, reason: 'spacing' });
     assert.equal(controller.burst, 1, 'no credit from now on');
     // A refusal of a start on its interval, a second later, cuts as before.
     for (const startedAt of [6_200, 6_303]) controller.noteStart(startedAt);
