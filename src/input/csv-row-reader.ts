@@ -10,6 +10,7 @@
 import type { Parser } from 'csv-parse';
 import { createParser, describeParseFailure, endParser, feedParser, type ParseFailure } from './csv-parser.js';
 import { afterBreaks, countBreaks, CR, rowText } from './line-breaks.js';
+import { formatByteCap } from './read-lines.js';
 
 /** One physical row: its parsed values, or why it could not be parsed. */
 export type Row = { line: number; text: string; values: string[] } | { line: number; text: string; error: string };
@@ -129,7 +130,7 @@ export class RowReader {
 
   /** Only quoting lets a row span lines, so a long row that does hints at an open quote. */
   private tooLongError(spansLines: boolean): string {
-    return `the row is longer than ${formatBytes(this.maxRowBytes)}${spansLines ? '; is a quote left open?' : ''}`;
+    return `the row is longer than ${formatByteCap(this.maxRowBytes)}${spansLines ? '; is a quote left open?' : ''}`;
   }
 
   /**
@@ -192,8 +193,4 @@ export class RowReader {
     this.pending = this.pending.subarray(length);
     this.pendingStart += length;
   }
-}
-
-function formatBytes(bytes: number): string {
-  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
 }

@@ -9,7 +9,7 @@
  */
 
 import type { InputItem, RequestSpec } from './item.js';
-import { MAX_LINE_BYTES, readLines } from './read-lines.js';
+import { MAX_LINE_BYTES, formatByteCap, readLines } from './read-lines.js';
 
 export interface NdjsonOptions {
   /** True when a template is given: objects fill placeholders instead of being requests. */
@@ -28,7 +28,7 @@ export async function* readNdjson(
   for await (const { line, text, tooLong } of readLines(source, maxLineBytes)) {
     const invalid = (why: string): InputItem => ({ line, text, invalid: { code: 'INVALID_INPUT', message: `line ${line}: ${why}` } });
     if (tooLong) {
-      yield invalid(`the line is longer than ${formatBytes(maxLineBytes)}`);
+      yield invalid(`the line is longer than ${formatByteCap(maxLineBytes)}`);
       continue;
     }
     let value: unknown;
@@ -107,8 +107,4 @@ function describeJson(value: unknown): string {
   if (typeof value === 'number') return 'a number';
   if (typeof value === 'boolean') return 'a boolean';
   return typeof value;
-}
-
-function formatBytes(bytes: number): string {
-  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
 }

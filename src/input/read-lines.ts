@@ -11,6 +11,11 @@ export type { InputItem };
 
 /** Longer lines are not URLs anyone means; we keep their start for the error record. */
 export const MAX_LINE_BYTES = 1024 * 1024;
+
+/** A line or row cap for an error message: `1 MiB`, or the exact bytes when not whole MiB. */
+export function formatByteCap(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
 const KEPT_PREFIX_BYTES = 256;
 
 export async function* readLines(
