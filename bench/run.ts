@@ -330,6 +330,8 @@ ${Math.ceil(URL_COUNT / ALLOWED_RPS) - 2}–${Math.ceil(URL_COUNT / ALLOWED_RPS)
   \`RateLimit-Policy: "default";q=20;w=1\` with \`RateLimit: "default";r=5;t=1\`. A 429 also carries \`Retry-After\`.
 - **Retry-After only**: no quota headers; a 429 carries \`Retry-After\` in seconds.
 - **no hints**: a bare 429, no \`Retry-After\`, no quota headers.
+- **windows off the clock**: Retry-After only, and every window turns over half a second after the whole
+  second (\`phaseMs: 500\`), as a server whose windows start at its own moment does.
 - **halving**: Retry-After only, and the limit drops to ${Math.floor(ALLOWED_RPS / 2)} per window ${LIMIT_HALVE_AFTER_MS / 1000} s after the first
   request; ideal = ${LIMIT_HALVE_AFTER_MS / 1000} s at ${ALLOWED_RPS}/s + the rest at ${Math.floor(ALLOWED_RPS / 2)}/s = ${halvedIdealS} s.
 - **punishing**: Retry-After only, and a request arriving inside a told wait (after the grace below)

@@ -98,6 +98,8 @@ export function limitModes(config: Pick<LimitsConfig, 'halveAfterMs' | 'graceMs'
     headers('ietf-structured', 'RateLimit-Policy: "default";q;w + RateLimit: "default";r;t (draft 08 on)', { headers: 'ietf-structured' }),
     { key: 'retry-after', name: 'Retry-After only', hints: 'retry-after', limit: { headers: 'none', retryAfter: 'seconds' } },
     { key: 'no-hints', name: 'no hints (bare 429)', hints: 'none', limit: { headers: 'none', retryAfter: 'none' } },
+    // The measure counts per clock second; a server's windows need not turn over with them.
+    { key: 'off-clock', name: 'Retry-After only, windows turn over at x.5 s (off the clock)', hints: 'retry-after', limit: { headers: 'none', retryAfter: 'seconds', phaseMs: 500 } },
     {
       key: 'halving',
       name: `Retry-After only, limit halves to ${Math.floor(config.limitPerWindow / 2)} after ${config.halveAfterMs / 1000} s`,
@@ -153,6 +155,7 @@ export async function runLimits(config: LimitsConfig): Promise<LimitsRow[]> {
     rf('halving', twice, `${twice} rps (2x)`), rf('punish', twice, `${twice} rps (2x)`),
     rf('bucket-1', 'auto', 'auto'), rf('bucket-1', twice, `${twice} rps (2x)`), curl('bucket-1', right),
     rf('bucket-5', 'auto', 'auto'), rf('bucket-5', twice, `${twice} rps (2x)`), curl('bucket-5', right),
+    rf('off-clock', 'auto', 'auto'), rf('off-clock', twice, `${twice} rps (2x)`),
   ];
   const rows: LimitsRow[] = [];
   config.log(`  ${runs.length} runs, two at a time, each stopped after ${config.capMs / 1000} s at most…`);

@@ -6,6 +6,7 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFixtureServer, type FixtureServer, type FixtureServerOptions } from '../../fixtures/server.js';
 import { parseQuotaHeaders } from '../../src/retry/quota-headers.js';
+import { WindowLimiter } from '../../fixtures/window-limit.js';
 
 async function start(t: TestContext, opts?: FixtureServerOptions): Promise<FixtureServer> {
   const server = await startFixtureServer(opts);
@@ -229,6 +230,20 @@ async function getSeveral(url: string, n: number): Promise<Answer[]> {
 }
 
 const clockNow = () => performance.timeOrigin + performance.now();
+
+test('#11: phaseMs shifts every window past the clock second: 2 per window turning over at x.5 s', () => {
+  const limiter = new WindowLimiter({ limit: 2, phaseMs: 500 });
+  const admit = (t: number) => limiter.admit('a', t, null);
+  assert.deepEqual([admit(1_400).admitted, admit(1_450).admitted], [true, true]);
+  const refused = admit(1_490);
+  assert.equal(refused.admitted, false);
+  assert.equal(refused.resetAtMs, 1_500, 'the window ends at the phase, not the whole second');
+  // The whole second 2 s turns over nothing: 1.5 s … 2.5 s is one window.
+  assert.deepEqual([1_500, 1_999, 2_001].map((t) => admit(t).admitted), [true, true, false]);
+  assert.equal(admit(2_500).admitted, true);
+  assert.throws(() => new WindowLimiter({ limit: 2, phaseMs: 1_000 }), /phaseMs/);
+  assert.throws(() => new WindowLimiter({ limit: 2, phaseMs: -1 }), /phaseMs/);
+});
 
 /** Sleeps until just after the next window boundary, so a few requests all land in one window. */
 async function atWindowStart(windowMs: number): Promise<void> {
