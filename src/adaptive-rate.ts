@@ -204,8 +204,9 @@ export class AdaptiveRate {
     const sentUnder = startedAt < this.#raisedAt ? this.#previousRps : this.#rps;
     const sending = Number.isFinite(sentUnder) ? sentUnder : Number.isFinite(this.#ceiling) ? this.#ceiling : this.#starts.perSecond(now);
     const isLongWait = retryAfterMs !== undefined && retryAfterMs > ADAPTIVE.longWaitMs;
-    // Clean at the plateau for a while, not probing past it: the limit went down.
-    const dropped = this.settled && Number.isFinite(this.#plateau) && sending <= this.#plateau && now - this.#changedAt >= ADAPTIVE.heldCleanMs;
+    // Clean at the plateau for a while, not probing past it: the limit went down (a long window
+    // measures itself instead).
+    const isDrop = !isLongWait && this.settled && Number.isFinite(this.#plateau) && sending <= this.#plateau && now - this.#changedAt >= ADAPTIVE.heldCleanMs;
     const measured = isLongWait
       ? (this.#acceptedSinceResume * 1000) / (now - Math.max(this.#resumedAt, this.#firstStartAt ?? now) + retryAfterMs)
       : this.#limitAround(Math.floor(startedAt / 1000), now);
@@ -219,7 +220,6 @@ export class AdaptiveRate {
       this.#cutAt = now;
       return { rps: this.#rps, reason: 'spacing' };
     }
-    const isDrop = dropped && !isLongWait;
     // A probe step refused right away, where the measure saw only the rate before it: the limit
     // lies between the two. Rest on the rate that held, briefly, and probe again in small steps.
     const isOvershoot = !isDrop && !isLongWait && !this.#slowStart && this.#raisedAt <= startedAt &&

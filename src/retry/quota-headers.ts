@@ -27,12 +27,11 @@
  */
 import { collectFields, readCombined, readSeparate, readStructured, type ResponseHeaders } from './quota-header-families.js';
 import { effectiveResetMs, type QuotaState } from './quota-state.js';
+import { SECOND_MS } from './quota-values.js';
 
 export type { QuotaState } from './quota-state.js';
 export { QUOTA_PACING, decideQuotaPacing, type QuotaPacing } from './quota-pacing.js';
 export { parseReset } from './quota-values.js';
-
-const SECOND_MS = 1000;
 
 /** The tightest quota the response states, or undefined when it states none (or only garbage). */
 export function parseQuotaHeaders(headers: ResponseHeaders, nowMs: number): QuotaState | undefined {

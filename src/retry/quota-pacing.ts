@@ -7,6 +7,7 @@
  * parsing rule.
  */
 import { effectiveResetMs, type QuotaState } from './quota-state.js';
+import { SECOND_MS } from './quota-values.js';
 
 export type QuotaPacing = { pauseUntilMs: number } | { rps: number };
 
@@ -18,8 +19,6 @@ export const QUOTA_PACING = {
    * next response's `remaining: 0` turns into a pause until reset anyway. */
   minRps: 0.1,
 } as const;
-
-const SECOND_MS = 1000;
 
 /**
  * A pure pacing decision from a quota. `inFlight` counts the requests still on the wire,

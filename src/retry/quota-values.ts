@@ -9,7 +9,8 @@
 import { parseHttpDate } from './retry-after.js';
 import type { SfBare } from './structured-fields.js';
 
-const SECOND_MS = 1000;
+/** Quota values come in seconds; times here are in ms. */
+export const SECOND_MS = 1000;
 const DAY_S = 86_400;
 const YEAR_S = 365 * DAY_S;
 
