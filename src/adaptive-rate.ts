@@ -6,7 +6,8 @@
  * next one. So the controller measures the limit once, rests just under it, and probes past it
  * rarely:
  * - On a 429, the limit is the most the server accepted in one clock second, the refused
- *   request's second or the one before. A fixed window is usually aligned to the clock (a key
+ *   request's second or the one before, each request counted in the second it reached the
+ *   server (after its connect, half a round trip on the wire), as the server counts it. A fixed window is usually aligned to the clock (a key
  *   per epoch second); then that count is its limit exactly, never more. For a sliding window
  *   or a token bucket it reads about the limit when the run was pressing on it. It is never
  *   below what the last two seconds accepted, spread over three: two seconds overlap at most
@@ -161,12 +162,15 @@ export class AdaptiveRate {
     if (this.#recentStarts.length > 64) this.#recentStarts.shift();
   }
 
-  /** A clean answer (anything but a 429) to a request started at `startedAt`. */
-  noteAccepted(now: number, startedAt: number): RateChange | undefined {
+  /**
+   * A clean answer (anything but a 429) to a request started at `startedAt`, which reached the
+   * server at about `arrivedAt`.
+   */
+  noteAccepted(now: number, startedAt: number, arrivedAt = startedAt): RateChange | undefined {
     this.#accepted.add(now);
-    this.#acceptedBySecond.add(startedAt);
+    this.#acceptedBySecond.add(arrivedAt);
     if (startedAt >= this.#resumedAt) this.#acceptedSinceResume += 1;
-    this.#refineAfterCut(startedAt);
+    this.#refineAfterCut(startedAt, arrivedAt);
     if (!Number.isFinite(this.#rps) || startedAt < this.#cutAt) return undefined;
     this.#answersSinceChange += 1;
     const elapsedMs = now - this.#changedAt;
@@ -193,10 +197,10 @@ export class AdaptiveRate {
   }
 
   /**
-   * A 429 (or a 503 with Retry-After) to a request started at `startedAt`; `retryAfterMs` is
-   * the wait it asked for, when it said.
+   * A 429 (or a 503 with Retry-After) to a request started at `startedAt`, which reached the
+   * server at about `arrivedAt`; `retryAfterMs` is the wait it asked for, when it said.
    */
-  noteThrottled(now: number, startedAt: number, retryAfterMs?: number): RateChange | undefined {
+  noteThrottled(now: number, startedAt: number, retryAfterMs?: number, arrivedAt = startedAt): RateChange | undefined {
     // One cut per episode: a request sent before the last cut, or within a second after it, was
     // not refused for the new rate (a used-up fixed window refuses everything until it ends).
     if (startedAt < this.#cutAt + ADAPTIVE.cutHoldMs) return undefined;
@@ -209,7 +213,7 @@ export class AdaptiveRate {
     const isDrop = !isLongWait && this.settled && Number.isFinite(this.#plateau) && sending <= this.#plateau && now - this.#changedAt >= ADAPTIVE.heldCleanMs;
     const measured = isLongWait
       ? (this.#acceptedSinceResume * 1000) / (now - Math.max(this.#resumedAt, this.#firstStartAt ?? now) + retryAfterMs)
-      : this.#limitAround(Math.floor(startedAt / 1000), now);
+      : this.#limitAround(Math.floor(arrivedAt / 1000), now);
     // Everything refused: not a rate we can find by going slower (a used-up daily quota, say).
     if (!(measured > 0)) return undefined;
     // A settled rate's refused start that caught up on a late one: the spacing was too close, not
@@ -229,7 +233,7 @@ export class AdaptiveRate {
     this.#cutAt = now;
     this.#slowStart = false;
     this.#refusedRps = sending;
-    this.#cutSecond = isLongWait || isDrop ? NaN : Math.floor(startedAt / 1000);
+    this.#cutSecond = isLongWait || isDrop ? NaN : Math.floor(arrivedAt / 1000);
     if (isDrop) this.#staleUpTo = Math.floor(now / 1000);
     this.#plateau = this.#plateauFor(limit);
     this.#probeFactor = ADAPTIVE.climbFactor;
@@ -261,8 +265,8 @@ export class AdaptiveRate {
   }
 
   /** An answer to a request of the second the last cut measured, come back after it: raise the plateau to it. */
-  #refineAfterCut(startedAt: number): void {
-    const second = Math.floor(startedAt / 1000);
+  #refineAfterCut(startedAt: number, arrivedAt: number): void {
+    const second = Math.floor(arrivedAt / 1000);
     if (startedAt >= this.#cutAt || !(second === this.#cutSecond || second === this.#cutSecond - 1)) return;
     const limit = this.#busiestSecond(this.#cutSecond);
     this.#plateau = Math.max(this.#plateau, this.#plateauFor(limit));

@@ -5,7 +5,7 @@
  * are announced as they come.
  */
 import type { RunEvent } from './events.js';
-import type { AttemptOutcome } from './http/outcome.js';
+import type { AttemptOutcome, ResponseOutcome } from './http/outcome.js';
 import type { Lane, LaneRateChange, Lanes } from './lanes.js';
 import type { Clock, Limiter } from './limiter.js';
 import type { Redactor } from './redact.js';
@@ -33,6 +33,8 @@ export interface LanePacingDeps {
 
 export class LanePacing {
   readonly #deps: LanePacingDeps;
+  /** Per pause bucket: the last round trips, for when a request reached the server. */
+  readonly #roundTrips = new Map<string, RecentMinimum>();
 
   constructor(deps: LanePacingDeps) {
     this.#deps = deps;
@@ -50,7 +52,8 @@ export class LanePacing {
     const throttled = response !== null && (response.status === 429 || (response.status === 503 && response.headers['retry-after'] !== undefined));
     const now = clock.now();
     const retryAfterMs = throttled ? parseRetryAfter(response.headers['retry-after'], now) : undefined;
-    this.#noteRate(lanes.settled(lane, now, startedAt, response === null ? 'failed' : throttled ? 'throttled' : 'accepted', retryAfterMs));
+    const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
+    this.#noteRate(lanes.settled(lane, now, { startedAt, arrivedAt }, response === null ? 'failed' : throttled ? 'throttled' : 'accepted', retryAfterMs));
     // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
     if (response !== null && response.status !== 429) this.#paceByQuota(lane, response.headers);
   }
@@ -84,7 +87,36 @@ export class LanePacing {
     this.#noteRate(lanes.paceByQuota(lane, pacing !== undefined && 'rps' in pacing ? pacing.rps : undefined, now));
   }
 
+  /**
+   * When the request most likely reached the server, which counts it there: on the wire (after
+   * any connect), plus half the lane's quickest recent round trip. The slower ones include the
+   * server's own work, done after it counted the request.
+   */
+  #arrivalOf(lane: Lane, startedAt: number, response: ResponseOutcome): number {
+    if (response.sentMs === undefined || response.roundTripMs === undefined) return startedAt;
+    let roundTrips = this.#roundTrips.get(lane.pauseBucket);
+    if (roundTrips === undefined) this.#roundTrips.set(lane.pauseBucket, (roundTrips = new RecentMinimum(16)));
+    roundTrips.add(response.roundTripMs);
+    return startedAt + response.sentMs + roundTrips.min() / 2;
+  }
+
   #noteRate(change: LaneRateChange | undefined): void {
     if (change !== undefined) this.#deps.emit({ type: 'rate', lane: change.lane, rps: change.rps, reason: change.reason });
+  }
+}
+
+/** The smallest of the last `size` values. */
+class RecentMinimum {
+  readonly #values: number[] = [];
+
+  constructor(readonly size: number) {}
+
+  add(value: number): void {
+    this.#values.push(value);
+    if (this.#values.length > this.size) this.#values.shift();
+  }
+
+  min(): number {
+    return Math.min(...this.#values);
   }
 }

@@ -37,6 +37,12 @@ export interface Lane {
 
 export type LaneRateChange = RateChange & { lane: string };
 
+/** When a request started, and when it most likely reached the server (which counts it then). */
+export interface RequestTimes {
+  startedAt: number;
+  arrivedAt: number;
+}
+
 export class Lanes {
   readonly #options: RunOptions;
   readonly #limiter: Limiter;
@@ -143,11 +149,12 @@ export class Lanes {
   }
 
   /** Its answer came back: `throttled` for a 429 (or a 503 with Retry-After), `accepted` for any other response. */
-  settled(lane: Lane, now: number, startedAt: number, answer: 'accepted' | 'throttled' | 'failed', retryAfterMs?: number): LaneRateChange | undefined {
+  settled(lane: Lane, now: number, times: RequestTimes, answer: 'accepted' | 'throttled' | 'failed', retryAfterMs?: number): LaneRateChange | undefined {
     for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 1) - 1);
     const controller = this.#controllers.get(lane.pauseBucket);
     if (controller === undefined || answer === 'failed') return undefined;
-    const change = answer === 'throttled' ? controller.noteThrottled(now, startedAt, retryAfterMs) : controller.noteAccepted(now, startedAt);
+    const { startedAt, arrivedAt } = times;
+    const change = answer === 'throttled' ? controller.noteThrottled(now, startedAt, retryAfterMs, arrivedAt) : controller.noteAccepted(now, startedAt, arrivedAt);
     return change && this.#apply(lane, change);
   }
 

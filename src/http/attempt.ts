@@ -37,6 +37,7 @@ class BodyTooLarge extends Error {}
 export async function attempt(req: AttemptRequest, settings: AttemptSettings): Promise<AttemptOutcome> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
+  const wire: WireTimes = {};
   const controller = new AbortController();
   // undici's bodyTimeout measures gaps between chunks; a slow-drip body needs a whole deadline.
   const deadline = setTimeout(() => controller.abort(new AttemptTimeout()), settings.timeoutMs);
@@ -50,13 +51,13 @@ export async function attempt(req: AttemptRequest, settings: AttemptSettings): P
       headers: req.headers.flat(),
       body: req.body,
       signal: controller.signal,
-      dispatcher: settings.dispatcher,
+      dispatcher: timed(settings.dispatcher, wire),
       headersTimeout: settings.timeoutMs,
       bodyTimeout: settings.timeoutMs,
     });
     const headers = normalizeHeaders(response.headers);
     const contentType = firstHeaderValue(headers['content-type']) ?? null;
-    const base = { kind: 'response' as const, status: response.statusCode, statusText: '', headers, contentType };
+    const base = { kind: 'response' as const, status: response.statusCode, statusText: '', headers, contentType, ...wireOffsets(wire, started) };
 
     const isHop = settings.followRedirects && REDIRECT_STATUSES.has(response.statusCode) && headers.location !== undefined;
     if (isHop || req.method === 'HEAD') {
@@ -91,6 +92,41 @@ export async function attempt(req: AttemptRequest, settings: AttemptSettings): P
     clearTimeout(deadline);
     settings.signal?.removeEventListener('abort', stop);
   }
+}
+
+/** When the request went on the wire and when its answer's headers came back (performance.now()). */
+interface WireTimes {
+  sentAt?: number;
+  answeredAt?: number;
+}
+
+/**
+ * The dispatcher, noting in `wire` when undici writes the request to a connected socket and
+ * when the headers come back. A request's first attempt on a new connection waits for the
+ * connect: on loopback 20-40 ms, over a network a round trip or more.
+ */
+function timed(dispatcher: Dispatcher, wire: WireTimes): Dispatcher {
+  return dispatcher.compose((dispatch) => (options, handler) =>
+    dispatch(options, {
+      onRequestStart: (controller, context) => {
+        wire.sentAt = performance.now();
+        handler.onRequestStart?.(controller, context);
+      },
+      onRequestUpgrade: (controller, statusCode, headers, socket) => handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+      onResponseStart: (controller, statusCode, headers, statusMessage) => {
+        wire.answeredAt = performance.now();
+        handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
+      },
+      onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+      onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+      onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+    }),
+  );
+}
+
+function wireOffsets(wire: WireTimes, started: number): Pick<ResponseOutcome, 'sentMs' | 'roundTripMs'> {
+  if (wire.sentAt === undefined || wire.answeredAt === undefined) return {};
+  return { sentMs: wire.sentAt - started, roundTripMs: wire.answeredAt - wire.sentAt };
 }
 
 async function readBody(

@@ -16,6 +16,10 @@ export interface ResponseOutcome {
   body: unknown;
   /** Attempt start to last body byte. */
   latencyMs: number;
+  /** Attempt start to the request going on the wire (after any connect), when undici said. */
+  sentMs?: number;
+  /** The request going on the wire to its answer's headers, when undici said. */
+  roundTripMs?: number;
 }
 
 /** The first value of a header that may have been repeated. */

@@ -225,3 +225,29 @@ test('#12: locationTrusted keeps Authorization, Cookie and Proxy-Authorization a
     assert.equal(sent(`userinfo-${locationTrusted}`).authorization, locationTrusted ? basic : undefined, `URL credentials, locationTrusted ${locationTrusted}`);
   }
 });
+
+test('#11: an attempt says when its request went on the wire (after the connect) and how long its answer took', TEST_TIMEOUT, async (t) => {
+  const { Agent, buildConnector } = await import('undici');
+  const { attempt } = await import('../../src/http/attempt.ts');
+  const server = await startServer(t);
+  // A connect that takes 150 ms, as a far host's would: the request goes on the wire after it.
+  const connect = buildConnector({});
+  const dispatcher = new Agent({ connect: (options, callback) => void setTimeout(() => connect(options, callback), 150) });
+  t.after(() => dispatcher.close());
+  const settings = { dispatcher, timeoutMs: 5_000, maxBodyBytes: 1_000_000, bodyFormat: 'auto' as const, followRedirects: false };
+  const request = (path: string) => ({ method: 'GET', url: new URL(server.url + path), headers: [], body: undefined });
+
+  const first = await attempt(request('/items/1'), settings);
+  assert.equal(first.kind, 'response');
+  assert.ok(first.kind === 'response' && first.sentMs !== undefined && first.roundTripMs !== undefined, JSON.stringify(first));
+  assert.ok(first.sentMs >= 140, `sent ${first.sentMs} ms after the start, after the connect`);
+  assert.ok(first.sentMs + first.roundTripMs <= first.latencyMs + 1, JSON.stringify(first));
+
+  // A quick connect and a slow answer: on the wire at once, the wait is the round trip.
+  const quick = new Agent();
+  t.after(() => quick.close());
+  const slow = await attempt(request('/delay/200'), { ...settings, dispatcher: quick });
+  assert.ok(slow.kind === 'response' && slow.sentMs !== undefined && slow.roundTripMs !== undefined, JSON.stringify(slow));
+  assert.ok(slow.sentMs < 100, `sent ${slow.sentMs} ms after the start`);
+  assert.ok(slow.roundTripMs >= 190, `round trip ${slow.roundTripMs} ms`);
+});

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunEvent } from '../../src/index.js';
+import { ADAPTIVE } from '../../src/adaptive-rate.js';
 import { assertOneRecordPerInput, assertRateBound, lineNumbers, pausesIn, run, startServer } from '../helpers.js';
 
 const TEST_TIMEOUT = { timeout: 40_000 };
@@ -119,4 +120,24 @@ test('#11: with no --rps, the controller stays out of the way until a 429', TEST
   const { records, events } = await run(Array.from({ length: 40 }, (_, i) => `${server.url}/items/${i}`), { concurrency: 8 });
   assert.ok(records.every((r) => r.ok));
   assert.deepEqual(ratesIn(events), []);
+});
+
+test('#11: a request that started in one second and reached the server in the next counts in the next, as the server counts it', TEST_TIMEOUT, async (t) => {
+  const { Agent, buildConnector } = await import('undici');
+  // A fixed window of 20 a clock second, and a connect that takes 150 ms.
+  const server = await startServer(t, { limit: { limit: 20, headers: 'none', retryAfter: 'seconds' } });
+  const connect = buildConnector({});
+  const dispatcher = new Agent({ connect: (options, callback) => void setTimeout(() => connect(options, callback), 150) });
+  t.after(() => dispatcher.close());
+  // Start late in a clock second: the first request waits for its connect and reaches the
+  // server in the next second, with the 19 after it; the 21st is refused there.
+  await new Promise((resolve) => setTimeout(resolve, (1_880 - (Date.now() % 1_000)) % 1_000));
+  const inputs = Array.from({ length: 25 }, (_, i) => `${server.url}/items/${i}`);
+  const { records, events } = await run(inputs, { rps: 40, concurrency: 1 }, { dispatcher });
+  assertOneRecordPerInput(records, lineNumbers(25));
+  const windows = new Set(server.hits.slice(0, 21).map((hit) => Math.floor(hit.t / 1000)));
+  assert.equal(windows.size, 1, 'the first 21 arrivals share one window');
+  const cut = ratesIn(events).find((e) => e.reason === 'throttled');
+  // Counted by start, that second would hold 19 (the limit read 19, the rate 18.43/s).
+  assert.equal(cut?.rps, 20 * ADAPTIVE.settleFraction, `cuts: ${ratesIn(events).map((e) => `${e.rps} ${e.reason}`).join(', ')}`);
 });

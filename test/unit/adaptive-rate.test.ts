@@ -239,6 +239,23 @@ describe('#11: AdaptiveRate: cuts', () => {
     near(controller.noteThrottled(3_900, 3_890)?.rps, 10 * ADAPTIVE.settleFraction, 'rps'); // 9.7
   });
 
+  test('#11: a request counts in the second it reached the server, not the one it started in', () => {
+    // 20 accepted in second 1 by the server's count: the first started at 970 ms, in second 0, on
+    // a new connection, and reached the server at 1010 ms. Then a 429 at 1900 ms.
+    const byArrival = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const byStart = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    byArrival.noteAccepted(1_020, 970, 1_010);
+    byStart.noteAccepted(1_020, 970);
+    for (let i = 1; i < 20; i++) {
+      const startedAt = 1_000 + i * 45;
+      byArrival.noteAccepted(startedAt + 5, startedAt, startedAt + 1);
+      byStart.noteAccepted(startedAt + 5, startedAt);
+    }
+    near(byArrival.noteThrottled(1_910, 1_900, 1_000, 1_901)?.rps, 20 * ADAPTIVE.settleFraction, 'by arrival');
+    // Counted by start, second 1 holds 19 and second 0 one: the limit would read 19.
+    near(byStart.noteThrottled(1_910, 1_900, 1_000)?.rps, 19 * ADAPTIVE.settleFraction, 'by start');
+  });
+
   test('#11: the limit is never below what was accepted over the last 2 s, over 3 s: slow answers leave both seconds sparse', () => {
     const controller = new AdaptiveRate({ auto: false, ceilingRps: 10, now: 0 });
     // 15 requests started 0 … 1400 ms, answered 2 s later (2000 … 3400 ms): none of them started in second 3 or 2.
