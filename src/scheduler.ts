@@ -19,7 +19,7 @@ import { requestId } from './http/redirect.js';
 import { STOPPED, followRedirect, formatWait, jobRecord, newJob, restartJob, type Failure, type Job } from './job.js';
 import { LanePacing, type LanePause } from './lane-pacing.js';
 import { Lanes, type Lane } from './lanes.js';
-import { hostBucket, type Clock, type Limiter } from './limiter.js';
+import type { Clock, Limiter } from './limiter.js';
 import { decideNextStep } from './next-step.js';
 import type { RunOptions } from './options.js';
 import type { PlanResult } from './plan.js';
@@ -106,7 +106,8 @@ export async function* schedule(
   /** Queue a job to start as soon as its buckets allow, or fail it if its lane is paused too long. */
   function enqueue(job: Job): void {
     if (stopping) return stopJob(job);
-    const pausedUntil = Math.max(limiter.pausedUntil(hostBucket(job.host)), limiter.pausedUntil(job.lane.pauseBucket));
+    // Every bucket the lane starts from: a route rule it matches may be paused, not only its own.
+    const pausedUntil = Math.max(...job.lane.buckets.map((bucket) => limiter.pausedUntil(bucket)));
     const waitMs = pausedUntil - clock.now();
     if (waitMs > options.maxRetryAfterMs) {
       return finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${job.lane.label} asked to wait ${formatWait(waitMs)}, more than --max-retry-after` }, false);

@@ -141,3 +141,21 @@ test('#11: a request that started in one second and reached the server in the ne
   // Counted by start, that second would hold 19 (the limit read 19, the rate 18.43/s).
   assert.equal(cut?.rps, 20 * ADAPTIVE.settleFraction, `cuts: ${ratesIn(events).map((e) => `${e.rps} ${e.reason}`).join(', ')}`);
 });
+
+test('#11: a retry fails at once when a route rule its lane matches is paused past --max-retry-after, as queued requests do', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  const host = new URL(server.url).host;
+  // /flaky/a-1 matches both rules and pauses with the first; /flaky/b-1 only the second, whose
+  // 429 asks for 30 s. The retry of a-1's 500 comes after that pause began.
+  const inputs = [`${server.url}/flaky/a-1?fail=1&status=500`, `${server.url}/flaky/b-1?fail=1&status=429&retryAfter=30`];
+  const startedAt = performance.now();
+  const { records } = await run(inputs, {
+    concurrency: 2,
+    backoffBaseMs: 300,
+    maxRetryAfterMs: 5_000,
+    limits: [`${host}/flaky/a*=1000/s`, `${host}/flaky/*=1000/s`],
+  });
+  assertOneRecordPerInput(records, lineNumbers(2));
+  assert.deepEqual(records.map((r) => [r.line, r.error?.code]).sort(), [[1, 'RETRY_AFTER_TOO_LONG'], [2, 'RETRY_AFTER_TOO_LONG']]);
+  assert.ok(performance.now() - startedAt < 5_000, `took ${Math.round(performance.now() - startedAt)} ms: the retry waited out the pause`);
+});
