@@ -79,7 +79,8 @@ export class Dispatcher {
       this.#deps.start(next.item);
     }
     const now = clock.now();
-    const throttled = this.#inFlight < concurrency && this.#ready.hostCount > 0;
+    // Held by a rate or a pause, not only by --host-concurrency or a rule's cap (earliest Infinity).
+    const throttled = this.#inFlight < concurrency && this.#ready.hostCount > 0 && Number.isFinite(earliest);
     this.#noteThrottle(throttled, now);
     if (throttled && Number.isFinite(earliest)) {
       this.#wakeTimer = setTimeout(() => this.pump(), Math.max(0, earliest - now));

@@ -11,6 +11,11 @@ const TEST_TIMEOUT = { timeout: 40_000 };
 type RateEvent = Extract<RunEvent, { type: 'rate' }>;
 const ratesIn = (events: RunEvent[]): RateEvent[] => events.filter((e): e is RateEvent => e.type === 'rate');
 
+/** What the run's stats count as held back by rate limits or pauses. */
+function rateWaitMs(events: RunEvent[]): number {
+  return events.reduce((sum, e) => sum + (e.type === 'rate-wait' ? e.waitedMs : 0), 0);
+}
+
 /** The most requests in flight at once per host, from the run's own start and end events. */
 function peakInFlight(events: RunEvent[]): Map<string, number> {
   const now = new Map<string, number>();
@@ -29,13 +34,15 @@ test('#11: --host-rps paces each host on its own: two hosts at 10/s finish toget
   const b = await startServer(t, { host: '127.0.0.2' });
   const inputs = Array.from({ length: 30 }, (_, i) => `${i % 2 === 0 ? a.url : b.url}/items/${i}`);
   const startedAt = performance.now();
-  const { records } = await run(inputs, { hostRps: 10, concurrency: 8 });
+  const { records, events } = await run(inputs, { hostRps: 10, concurrency: 8 });
   const elapsedMs = performance.now() - startedAt;
   assertOneRecordPerInput(records, lineNumbers(30));
   assert.ok(records.every((r) => r.ok));
   for (const server of [a, b]) assertRateBound(server.hits.map((h) => h.t), { rps: 10, burst: 1, jitterMs: 5 });
   // 15 per host at 10/s is 1.4 s; one shared bucket would need 2.9 s.
   assert.ok(elapsedMs < 2_600, `took ${Math.round(elapsedMs)} ms`);
+  // Work waited on the rate nearly all along, with slots free: the stats say so.
+  assert.ok(rateWaitMs(events) > 1_000, `${rateWaitMs(events)} ms held back by rate limits`);
 });
 
 test('#11: --host-concurrency caps requests in flight per host while another host uses the rest', TEST_TIMEOUT, async (t) => {
@@ -47,6 +54,8 @@ test('#11: --host-concurrency caps requests in flight per host while another hos
   assert.ok(records.every((r) => r.ok));
   const peak = peakInFlight(events);
   assert.deepEqual([...peak.values()], [2, 2], `peak in flight per host: ${JSON.stringify([...peak])}`);
+  // Held back by the caps, not by a rate or a pause: nothing counts as a rate wait.
+  assert.ok(rateWaitMs(events) < 50, `${rateWaitMs(events)} ms counted as held back by rate limits`);
 });
 
 test('#11: a --limit route rule paces its route and leaves the rest of the host alone; the strictest limit wins', TEST_TIMEOUT, async (t) => {
