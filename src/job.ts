@@ -3,6 +3,7 @@
  * redirect hop's), its lane, its attempts and its last outcome, and the record it ends with.
  */
 import { checkResponse, type ResponseChecks } from './checks.js';
+import { formatWait } from './durations.js';
 import type { StopCause } from './events.js';
 import type { AttemptRequest } from './http/attempt.js';
 import type { AttemptOutcome } from './http/outcome.js';
@@ -121,11 +122,7 @@ export function jobRecord(
   );
 }
 
-/** A wait for a message: `45s`, `12 min`, `3 h`, `2 days`. */
-export function formatWait(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
-  return `${Math.round(seconds / 86400)} days`;
+/** A server asked `who` to wait longer than --max-retry-after allows. */
+export function waitTooLong(who: string, waitMs: number): Failure {
+  return { code: 'RETRY_AFTER_TOO_LONG', what: `${who} asked to wait ${formatWait(waitMs)}, more than --max-retry-after` };
 }

@@ -6,7 +6,7 @@
 import { firstHeaderValue, type AttemptOutcome } from './http/outcome.js';
 import type { AttemptRequest } from './http/attempt.js';
 import { nextHop } from './http/redirect.js';
-import { formatWait, type Failure, type Job } from './job.js';
+import { waitTooLong, type Failure, type Job } from './job.js';
 import type { LanePause } from './lane-pacing.js';
 import type { RunOptions } from './options.js';
 import { decideRetry, describeOutcome, type RetryPolicy } from './retry/policy.js';
@@ -43,7 +43,7 @@ export function decideNextStep(job: Job, outcome: AttemptOutcome, settings: Next
       const waitMs = decision.waitMs ?? 0;
       return {
         kind: 'finish',
-        failure: { code: 'RETRY_AFTER_TOO_LONG', what: `${describeOutcome(outcome)}, asked to wait ${formatWait(waitMs)}, more than --max-retry-after` },
+        failure: waitTooLong(`${describeOutcome(outcome)},`, waitMs),
         final: false,
         pause: { untilMs: now + waitMs, delayMs: waitMs, source: 'server', reason: describeOutcome(outcome) },
       };

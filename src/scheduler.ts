@@ -16,7 +16,7 @@ import type { RunEvent, StopCause } from './events.js';
 import type { AttemptRequest } from './http/attempt.js';
 import type { AttemptOutcome } from './http/outcome.js';
 import { requestId } from './http/redirect.js';
-import { STOPPED, followRedirect, formatWait, jobRecord, newJob, restartJob, type Failure, type Job } from './job.js';
+import { STOPPED, followRedirect, jobRecord, newJob, restartJob, waitTooLong, type Failure, type Job } from './job.js';
 import { LanePacing, type LanePause } from './lane-pacing.js';
 import { Lanes, type Lane } from './lanes.js';
 import type { Clock, Limiter } from './limiter.js';
@@ -110,7 +110,7 @@ export async function* schedule(
     const pausedUntil = Math.max(...job.lane.buckets.map((bucket) => limiter.pausedUntil(bucket)));
     const waitMs = pausedUntil - clock.now();
     if (waitMs > options.maxRetryAfterMs) {
-      return finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${job.lane.label} asked to wait ${formatWait(waitMs)}, more than --max-retry-after` }, false);
+      return finish(job, waitTooLong(job.lane.label, waitMs), false);
     }
     // A retry or a redirect hop goes before new requests for its host. After a pause, the first
     // start is then the request that waited longest, and whichever start comes too soon and
@@ -184,7 +184,7 @@ export async function* schedule(
   function failQueuedBehindLongPause(lane: Lane, { delayMs }: LanePause): void {
     if (delayMs > options.maxRetryAfterMs) {
       for (const job of dispatcher.drain(lanes.keysUsing(lane.pauseBucket))) {
-        finish(job, { code: 'RETRY_AFTER_TOO_LONG', what: `${lane.label} asked to wait ${formatWait(delayMs)}, more than --max-retry-after` }, false);
+        finish(job, waitTooLong(lane.label, delayMs), false);
       }
     }
   }

@@ -8,6 +8,7 @@ import type { Readable, Transform } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { BodyFormat } from '../options.js';
 import type { BodyEncoding } from '../record.js';
+import { formatDurationMs } from '../durations.js';
 import { classifyError } from './classify.js';
 import { firstHeaderValue, type AttemptOutcome, type ResponseOutcome } from './outcome.js';
 
@@ -73,7 +74,7 @@ export async function attempt(req: AttemptRequest, settings: AttemptSettings): P
   } catch (error) {
     const reason = controller.signal.aborted ? controller.signal.reason : undefined;
     if (reason instanceof AttemptTimeout) {
-      return { kind: 'failure', code: 'TIMEOUT', message: `timed out after ${formatSeconds(settings.timeoutMs)}`, latencyMs: elapsed() };
+      return { kind: 'failure', code: 'TIMEOUT', message: `timed out after ${formatDurationMs(settings.timeoutMs)}`, latencyMs: elapsed() };
     }
     if (controller.signal.aborted) {
       return { kind: 'failure', code: 'INTERRUPTED', message: 'interrupted while in flight', latencyMs: elapsed() };
@@ -208,8 +209,4 @@ function normalizeHeaders(raw: Record<string, string | string[] | undefined>): {
     if (value !== undefined) headers[name.toLowerCase()] = value;
   }
   return headers;
-}
-
-export function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }

@@ -6,6 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { AttemptOutcome } from '../http/outcome.js';
 import type { ErrorCode } from '../record.js';
 import { parseRetryAfter } from './retry-after.js';
+import { formatDurationMs } from '../durations.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -176,10 +177,3 @@ function cleanPhrase(text: string): string {
     .slice(0, 80);
 }
 
-/** `5s`, `1.5s`, `250ms`, `0s`: for reasons and messages. */
-export function formatDurationMs(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const seconds = Math.round(ms / 100) / 10;
-  return `${seconds}s`;
-}
