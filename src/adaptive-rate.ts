@@ -7,13 +7,14 @@
  * rarely:
  * - On a 429, the limit is the most the server accepted in one clock second, the refused
  *   request's second or the one before, each request counted in the second it reached the
- *   server (after its connect, half a round trip on the wire), as the server counts it. A fixed window is usually aligned to the clock (a key
- *   per epoch second); then that count is its limit exactly, never more. For a sliding window
- *   or a token bucket it reads about the limit when the run was pressing on it. It is never
- *   below what the last two seconds accepted, spread over three: two seconds overlap at most
- *   three one-second windows, so no limit is under that. A Retry-After of more than 2 s says
- *   the windows are longer than a second: then the limit is what was accepted since the lane
- *   last resumed, over the time until it may send again.
+ *   server (after its connect, half a round trip on the wire), as the server counts it. A
+ *   fixed window is usually aligned to the clock (a key per epoch second); then that count is
+ *   its limit exactly, never more. For a sliding window or a token bucket it reads about the
+ *   limit when the run was pressing on it. It is never below what the last two seconds
+ *   accepted, spread over three: two seconds overlap at most three one-second windows, so no
+ *   limit is under that. A Retry-After of more than 2 s says the windows are longer than a
+ *   second: then the limit is what was accepted since the lane last resumed, over the time
+ *   until it may send again.
  * - The cut goes to 97% of that limit (never above 90% of the rate sent, never below a quarter
  *   of it), once per episode: refusals of requests sent before the cut, or within a second
  *   after it, are ignored, because a used-up window refuses everything until it ends. Answers

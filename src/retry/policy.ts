@@ -176,4 +176,3 @@ function cleanPhrase(text: string): string {
     .trim()
     .slice(0, 80);
 }
-
