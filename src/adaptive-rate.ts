@@ -38,7 +38,7 @@
  * - A refused start that was catching up on a late one (closer to the one before than 90% of
  *   the interval) says the server spaces requests (a token bucket of depth 1): from then on the
  *   controller's bucket holds one start, no credit, and the rate stays.
- * - `--rps auto` starts at 4/s and doubles every quarter second while clean (slow start) until the
+ * - `--rps auto` starts at 8/s and doubles every quarter second while clean (slow start) until the
  *   first 429; without it the controller stands aside (no limit) until the first 429.
  * - When nothing at all was accepted lately, the rate stays: that is not a limit a slower rate
  *   finds (a used-up quota); the host's backoff and each input's retries deal with it.
@@ -49,7 +49,7 @@
 import { WindowCounter } from './window-counter.js';
 
 export const ADAPTIVE = {
-  startRps: 4,
+  startRps: 8,
   /** One request a minute: below that, waiting for Retry-After is the better tool. */
   floorRps: 1 / 60,
   slowStartStepMs: 250,

@@ -7,7 +7,7 @@ export type BodyFormat = 'auto' | 'json' | 'text' | 'base64' | 'none';
 export interface RunOptions {
   /** Request starts per second for the whole run; with `autoRate`, the ceiling. @default Infinity (no cap) */
   rps: number;
-  /** Find the rate: start at 4/s and climb until the server pushes back (--rps auto). @default false */
+  /** Find the rate: start at 8/s and climb until the server pushes back (--rps auto). @default false */
   autoRate: boolean;
   /** Starts per second per host (hostname and port). @default Infinity */
   hostRps: number;

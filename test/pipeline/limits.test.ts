@@ -103,7 +103,7 @@ test('#11: --rps auto finds an unknown limit: starts modestly, climbs, settles u
   assertOneRecordPerInput(records, lineNumbers(120));
   assert.ok(records.every((r) => r.ok));
   const rates = ratesIn(events);
-  assert.deepEqual([rates[0]?.rps, rates[0]?.reason], [4, 'start'], 'starts at 4/s');
+  assert.deepEqual([rates[0]?.rps, rates[0]?.reason], [ADAPTIVE.startRps, 'start'], `starts at ${ADAPTIVE.startRps}/s`);
   assert.ok(rates.some((e) => e.reason === 'clean' && e.rps >= 16), `climbed: ${rates.map((e) => e.rps.toFixed(1)).join(' ')}`);
   assert.ok(server.count429() <= 8, `${server.count429()} 429s for 120 requests`);
   const last = rates.at(-1)!;

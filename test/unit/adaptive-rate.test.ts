@@ -148,14 +148,7 @@ describe('#11: AdaptiveRate: slow start', () => {
     const { changes } = drive(controller, { from: 0, to: 6 * ADAPTIVE.slowStartStepMs + 100 });
     assert.deepEqual(
       changes.map((change) => [change.rps, change.reason]),
-      [
-        [8, 'clean'],
-        [16, 'clean'],
-        [32, 'clean'],
-        [64, 'clean'],
-        [128, 'clean'],
-        [256, 'clean'],
-      ],
+      [2, 4, 8, 16, 32, 64].map((factor) => [ADAPTIVE.startRps * factor, 'clean']),
     );
     let previousAt = 0;
     for (const change of changes) {
@@ -170,10 +163,10 @@ describe('#11: AdaptiveRate: slow start', () => {
     const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
     assert.equal(controller.noteAccepted(5, 0), undefined);
     assert.equal(controller.noteAccepted(ADAPTIVE.slowStartStepMs - 1, 240), undefined, 'before slowStartStepMs');
-    assert.deepEqual(controller.noteAccepted(ADAPTIVE.slowStartStepMs, 245), { rps: 8, reason: 'clean' });
+    assert.deepEqual(controller.noteAccepted(ADAPTIVE.slowStartStepMs, 245), { rps: 2 * ADAPTIVE.startRps, reason: 'clean' });
     const lonely = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
     assert.equal(lonely.noteAccepted(300, 250), undefined, 'one answer is fewer than minAnswersToClimb');
-    assert.deepEqual(lonely.noteAccepted(310, 260), { rps: 8, reason: 'clean' });
+    assert.deepEqual(lonely.noteAccepted(310, 260), { rps: 2 * ADAPTIVE.startRps, reason: 'clean' });
   });
 
   test('#11: a rate nobody uses does not climb: one answer a second for 20 s leaves slow start at its start', () => {
@@ -191,19 +184,22 @@ describe('#11: AdaptiveRate: slow start', () => {
   test('#11: slow start stops at the ceiling', () => {
     const controller = new AdaptiveRate({ auto: true, ceilingRps: 20, now: 0 });
     const { changes } = drive(controller, { from: 0, to: 5_000 });
-    assert.deepEqual(changes.map((change) => change.rps), [8, 16, 20]);
+    const doublings: number[] = [];
+    for (let rps = 2 * ADAPTIVE.startRps; rps < 20; rps *= 2) doublings.push(rps);
+    assert.deepEqual(changes.map((change) => change.rps), [...doublings, 20]);
     assert.equal(controller.rps, 20);
   });
 
   test('#11: a 429 in slow start ends it: the cut goes by the accepted starts of the refused second, and no doubling follows', () => {
     const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
     controller.noteAccepted(100, 0);
+    controller.noteAccepted(150, 50);
     controller.noteAccepted(200, 100);
     const change = controller.noteThrottled(300, 290);
-    // Second 0 accepted 2: within [deepestCut, shallowestCut] × the 4/s sent, so 2 × settleFraction = 1.94.
-    near(change?.rps, 2 * ADAPTIVE.settleFraction, 'rps');
+    // Second 0 accepted 3: within [deepestCut, shallowestCut] × the startRps sent, so 3 × settleFraction = 2.91.
+    near(change?.rps, 3 * ADAPTIVE.settleFraction, 'rps');
     assert.equal(controller.settled, true);
-    // Once the refused window is over, the rate rests at its plateau (the same 1.94) instead of doubling every 250 ms.
+    // Once the refused window is over, the rate rests at its plateau (the same 2.91) instead of doubling every 250 ms.
     assert.deepEqual(drive(controller, { from: 1_000, to: 5_000 }).changes, []);
   });
 });
@@ -287,19 +283,20 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 
   test('#11: a 429 to a request sent before the last raise was caused by the rate before it', () => {
-    // Slow start on answers at 8/s: 4 → 8 (t = 250) → 16 (t = 500) → 32 (t = 750).
+    // Slow start (s = startRps) on answers at 2s a second: s → 2s (t = 250) → 4s (t = 500) → 8s (t = 750).
+    const s = ADAPTIVE.startRps;
     const slowStart = (): AdaptiveRate => {
       const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
       assert.deepEqual(
-        acceptAt(controller, 8, 0, 750).filter(Boolean).map((change) => change!.rps),
-        [8, 16, 32],
+        acceptAt(controller, 2 * s, 0, 750).filter(Boolean).map((change) => change!.rps),
+        [2 * s, 4 * s, 8 * s],
       );
       return controller;
     };
-    // Second 0 accepted 6 (starts 120 … 745): 6 × 0.97 = 5.82, within [0.25, 0.9] × 16.
-    near(slowStart().noteThrottled(760, 700)?.rps, 6 * ADAPTIVE.settleFraction, 'sent at 16/s');
-    // Sent after the raise, the same 429 was drawn at 32/s: no deeper than a quarter of it.
-    near(slowStart().noteThrottled(760, 755)?.rps, 32 * ADAPTIVE.deepestCut, 'sent at 32/s');
+    // Second 0 accepted 1.5s (starts up to 745 ms): 1.5s × 0.97, within [0.25, 0.9] × 4s.
+    near(slowStart().noteThrottled(760, 700)?.rps, 1.5 * s * ADAPTIVE.settleFraction, 'sent at 4s a second');
+    // Sent after the raise, the same 429 was drawn at 8s a second: no deeper than a quarter of it.
+    near(slowStart().noteThrottled(760, 755)?.rps, 8 * s * ADAPTIVE.deepestCut, 'sent at 8s a second');
   });
 
   test('#11: with no ceiling, the sending rate of a first 429 is the measured start rate (over at least 1 s)', () => {
