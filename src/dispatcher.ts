@@ -82,7 +82,7 @@ export class Dispatcher {
     // Held by a rate or a pause, not only by --host-concurrency or a rule's cap (earliest Infinity).
     const throttled = this.#inFlight < concurrency && this.#ready.hostCount > 0 && Number.isFinite(earliest);
     this.#noteThrottle(throttled, now);
-    if (throttled && Number.isFinite(earliest)) {
+    if (throttled) {
       this.#wakeTimer = setTimeout(() => this.pump(), Math.max(0, earliest - now));
     }
   }
