@@ -40,6 +40,11 @@
  *   controller's bucket holds one start, no credit, and the rate stays.
  * - `--rps auto` starts at 8/s and doubles every quarter second while clean (slow start) until the
  *   first 429; without it the controller stands aside (no limit) until the first 429.
+ * - A Retry-After rounded up to whole seconds idles part of the window after it. When the cut
+ *   measured a clock second's count, the lane fills the rest of the second it resumes in with
+ *   97% of that count, faster than the rate, as many as the ceiling allows: a window on the
+ *   clock accepts them all. Anything else (a token bucket, a window off the clock) refuses one,
+ *   and the lane never fills again: one 429 learns that.
  * - When nothing at all was accepted lately, the rate stays: that is not a limit a slower rate
  *   finds (a used-up quota); the host's backoff and each input's retries deal with it.
  *
@@ -78,6 +83,10 @@ export const ADAPTIVE = {
   catchUpGap: 0.9,
   /** A step refused this much above the rate that held clean before it overshot a limit in between. */
   overshootStep: 1.1,
+  /** A fill stops this long before the clock second ends (plus the time to reach the server) … */
+  fillMarginMs: 50,
+  /** … and is not worth it with less than this left. */
+  minFillMs: 100,
 } as const;
 
 /**
@@ -129,6 +138,14 @@ export class AdaptiveRate {
   /** The last starts, oldest first: the gap before a refused one tells a catch-up start. */
   readonly #recentStarts: number[] = [];
   #strictSpacing = false;
+  /** The clock second's count the last cut measured, until the pause after it fills a second. */
+  #fillCount: number | undefined;
+  /** The server refused a fill: it is not a window on the clock. */
+  #fillRefused = false;
+  /** The last fill, under way or done. */
+  #fill: Fill | undefined;
+  /** The quickest recent time from a start to its arrival at the server. */
+  readonly #toServerMs = new RecentMinimum(16);
 
   constructor(options: { auto: boolean; ceilingRps: number; now: number }) {
     this.#ceiling = options.ceilingRps;
@@ -137,9 +154,9 @@ export class AdaptiveRate {
     this.#changedAt = options.now;
   }
 
-  /** Starts per second allowed now; Infinity while the controller stands aside. */
+  /** Starts per second allowed now (faster while a fill lasts); Infinity while the controller stands aside. */
   get rps(): number {
-    return this.#rps;
+    return this.#fill?.active === true ? this.#fill.rps : this.#rps;
   }
 
   /** Whether a 429 has set the rate (as opposed to slow start, or standing aside). */
@@ -153,14 +170,26 @@ export class AdaptiveRate {
    * the credit pushed one start over).
    */
   get burst(): number {
-    return this.#strictSpacing ? 1 : pacingBurst(this.#rps);
+    return this.#strictSpacing || this.#fill?.active === true ? 1 : pacingBurst(this.#rps);
   }
 
-  noteStart(now: number): void {
+  /** A start at `now`; true when it ended a fill, so the pace goes back to `rps`. */
+  noteStart(now: number): boolean {
     this.#firstStartAt ??= now;
     this.#starts.add(now);
     this.#recentStarts.push(now);
     if (this.#recentStarts.length > 64) this.#recentStarts.shift();
+    const fill = this.#fill;
+    if (fill?.active !== true || now < fill.from) return false;
+    // A start after the fill's end (the lane had nothing to send until then) only ends it.
+    if (now < fill.until) {
+      fill.firstAt ??= now;
+      fill.lastAt = now;
+      fill.started += 1;
+      if (fill.started < fill.most && now + 1000 / fill.rps < fill.until) return false;
+    }
+    fill.active = false;
+    return true;
   }
 
   /**
@@ -170,6 +199,7 @@ export class AdaptiveRate {
   noteAccepted(now: number, startedAt: number, arrivedAt = startedAt): RateChange | undefined {
     this.#accepted.add(now);
     this.#acceptedBySecond.add(arrivedAt);
+    this.#toServerMs.add(arrivedAt - startedAt);
     if (startedAt >= this.#resumedAt) this.#acceptedSinceResume += 1;
     this.#refineAfterCut(startedAt, arrivedAt);
     if (!Number.isFinite(this.#rps) || startedAt < this.#cutAt) return undefined;
@@ -202,6 +232,7 @@ export class AdaptiveRate {
    * server at about `arrivedAt`; `retryAfterMs` is the wait it asked for, when it said.
    */
   noteThrottled(now: number, startedAt: number, retryAfterMs?: number, arrivedAt = startedAt): RateChange | undefined {
+    if (this.#isFillStart(startedAt)) this.#fillRefused = true;
     // One cut per episode: a request sent before the last cut, or within a second after it, was
     // not refused for the new rate (a used-up fixed window refuses everything until it ends).
     if (startedAt < this.#cutAt + ADAPTIVE.cutHoldMs) return undefined;
@@ -231,6 +262,9 @@ export class AdaptiveRate {
       startedAt < this.#raisedAt + ADAPTIVE.climbStepMs && sending > this.#previousRps * ADAPTIVE.overshootStep &&
       measured < this.#previousRps * ADAPTIVE.climbFactor;
     const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : isOvershoot ? Math.max(measured, this.#previousRps) : measured;
+    // Only a count of one clock second says what a window on the clock holds.
+    const second = Math.floor(arrivedAt / 1000);
+    this.#fillCount = !isDrop && !isLongWait && !isOvershoot && measured === this.#busiestSecond(second) ? measured : undefined;
     this.#cutAt = now;
     this.#slowStart = false;
     this.#refusedRps = sending;
@@ -295,6 +329,32 @@ export class AdaptiveRate {
     if (untilMs <= this.#resumedAt) return;
     this.#resumedAt = untilMs;
     this.#acceptedSinceResume = 0;
+    this.#planFill(untilMs);
+  }
+
+  /**
+   * After a pause for a cut that counted a clock second: fill the rest of the second the lane
+   * resumes in, up to 97% of that count, where the rate would leave most of it unused.
+   */
+  #planFill(from: number): void {
+    // A later refusal may move the pause on: the fill planned for it moves with it.
+    const count = this.#fillCount ?? (this.#fill?.active === true ? this.#fill.count : undefined);
+    this.#fillCount = undefined;
+    if (this.#fill?.active === true) this.#fill = undefined;
+    if (count === undefined || this.#fillRefused || this.#strictSpacing || !Number.isFinite(this.#rps)) return;
+    const toServerMs = this.#toServerMs.min() ?? 0;
+    const until = (Math.floor(from / 1000) + 1) * 1000 - ADAPTIVE.fillMarginMs - toServerMs;
+    const spanMs = until - from;
+    const most = Math.floor(count * ADAPTIVE.settleFraction);
+    if (spanMs < ADAPTIVE.minFillMs) return;
+    const rps = Math.min(this.#ceiling, (most * 1000) / spanMs);
+    if (rps <= this.#rps) return;
+    this.#fill = { count, from, until, most, rps, active: true, started: 0 };
+  }
+
+  #isFillStart(startedAt: number): boolean {
+    const fill = this.#fill;
+    return fill?.firstAt !== undefined && startedAt >= fill.firstAt && startedAt <= fill.lastAt!;
   }
 
   /** The server sent quota headers: they pace the run better than probing does. */
@@ -313,6 +373,36 @@ export class AdaptiveRate {
     this.#changedAt = now;
     this.#answersSinceChange = 0;
     return { rps, reason };
+  }
+}
+
+/** Filling the rest of a clock second: at most `most` starts at `rps`, from `from` until `until`. */
+interface Fill {
+  /** The clock second's count it goes by. */
+  count: number;
+  from: number;
+  until: number;
+  most: number;
+  rps: number;
+  active: boolean;
+  started: number;
+  firstAt?: number;
+  lastAt?: number;
+}
+
+/** The smallest of the last `size` values. */
+class RecentMinimum {
+  readonly #values: number[] = [];
+
+  constructor(readonly size: number) {}
+
+  add(value: number): void {
+    this.#values.push(value);
+    if (this.#values.length > this.size) this.#values.shift();
+  }
+
+  min(): number | undefined {
+    return this.#values.length === 0 ? undefined : Math.min(...this.#values);
   }
 }
 

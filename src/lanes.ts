@@ -113,7 +113,7 @@ export class Lanes {
       const controller = new AdaptiveRate({ auto: this.#options.autoRate, ceilingRps: lane.ceilingRps, now: this.#now() });
       this.#controllers.set(pauseBucket, controller);
       if (Number.isFinite(controller.rps)) {
-        this.#limiter.setRate(`adaptive:${pauseBucket}`, controller.rps, controller.burst);
+        this.#setPace(pauseBucket, controller);
         this.#unannounced.add(pauseBucket);
       }
     }
@@ -143,7 +143,7 @@ export class Lanes {
   started(lane: Lane, now: number): LaneRateChange | undefined {
     for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
     const controller = this.#controllers.get(lane.pauseBucket)!;
-    controller.noteStart(now);
+    if (controller.noteStart(now)) this.#setPace(lane.pauseBucket, controller);
     if (!this.#unannounced.delete(lane.pauseBucket)) return undefined;
     return { rps: controller.rps, reason: 'start', lane: lane.label };
   }
@@ -163,9 +163,12 @@ export class Lanes {
     const controller = this.#controllers.get(lane.pauseBucket);
     if (controller === undefined) return;
     controller.notePause(now, untilMs);
-    // The controller's bucket resumes with one start, like the paused one: the catch-up credit
-    // it would save up meanwhile would send two requests closer than the rate allows.
-    if (Number.isFinite(controller.rps)) this.#limiter.pause(`adaptive:${lane.pauseBucket}`, untilMs);
+    if (!Number.isFinite(controller.rps)) return;
+    // It may resume faster for a while (a fill, see adaptive-rate.ts), and with one start, like
+    // the paused one: the catch-up credit it would save up meanwhile would send two requests
+    // closer than the rate allows.
+    this.#setPace(lane.pauseBucket, controller);
+    this.#limiter.pause(`adaptive:${lane.pauseBucket}`, untilMs);
   }
 
   /**
@@ -185,7 +188,11 @@ export class Lanes {
   }
 
   #apply(lane: Lane, change: RateChange): LaneRateChange {
-    this.#limiter.setRate(`adaptive:${lane.pauseBucket}`, change.rps, this.#controllers.get(lane.pauseBucket)!.burst);
+    this.#setPace(lane.pauseBucket, this.#controllers.get(lane.pauseBucket)!);
     return { ...change, lane: lane.label };
+  }
+
+  #setPace(pauseBucket: string, controller: AdaptiveRate): void {
+    this.#limiter.setRate(`adaptive:${pauseBucket}`, controller.rps, controller.burst);
   }
 }

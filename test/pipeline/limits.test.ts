@@ -151,6 +151,24 @@ test('#11: a request that started in one second and reached the server in the ne
   assert.equal(cut?.rps, 20 * ADAPTIVE.settleFraction, `cuts: ${ratesIn(events).map((e) => `${e.rps} ${e.reason}`).join(', ')}`);
 });
 
+test('#11: after a 429 from a window on the clock, the rest of the second the pause ends in is filled, faster than the rate', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t, { limit: { limit: 20, headers: 'none', retryAfter: 'seconds' } });
+  // Start just after a whole second: at 40/s the 21st request is refused about half way through
+  // it, and the Retry-After of 1 s ends the pause about half way through the next second.
+  await new Promise((resolve) => setTimeout(resolve, (1_050 - (Date.now() % 1_000)) % 1_000));
+  const inputs = Array.from({ length: 70 }, (_, i) => `${server.url}/items/${i}`);
+  const { records } = await run(inputs, { rps: 40, concurrency: 8 });
+  assertOneRecordPerInput(records, lineNumbers(70));
+  assert.ok(records.every((r) => r.ok));
+  const refusedAt = server.hits.find((h) => h.status === 429)!.t;
+  const resumedIn = Math.floor(server.hits.find((h) => h.t > refusedAt + 900)!.t / 1000);
+  const acceptedIn = (second: number) => server.hits.filter((h) => h.status === 200 && Math.floor(h.t / 1000) === second).length;
+  const figures = `refused at ${(refusedAt % 1000).toFixed(0)} ms into its second; accepted per second: ${[resumedIn - 1, resumedIn, resumedIn + 1].map(acceptedIn).join(', ')}`;
+  // The rate alone (19.4/s) would start 9 or so in what is left of that second; filled at 40/s, about 16.
+  assert.ok(acceptedIn(resumedIn) >= 12, figures);
+  assert.ok(server.hits.filter((h) => h.status === 429 && h.t > refusedAt + 900).length === 0, `a fill was refused: ${figures}`);
+});
+
 test('#11: a retry fails at once when a route rule its lane matches is paused past --max-retry-after, as queued requests do', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
   const host = new URL(server.url).host;

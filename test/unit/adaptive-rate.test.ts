@@ -10,28 +10,34 @@ interface Drive {
   throttled: number;
   /** Start times of the requests the server accepted. */
   acceptedStarts: number[];
+  /** Starts faster than the rate announced, filling a clock second after a pause, and whether each was refused. */
+  fillStarts: Array<{ at: number; refused: boolean }>;
 }
 
 /**
- * Sends requests exactly at the controller's rate (a start every 1000/rps ms after the last one,
- * the rate read when the next start is due) from `from` until `to`, each answered `latencyMs`
- * later with what `server(startedAt)` decides (true: accepted, false: 429). A 429 comes from a
+ * Sends requests exactly at the controller's rate or `ceilingRps`, the lower (a start every
+ * 1000/rps ms after the last one, the rate read when the next start is due) from `from` until
+ * `to`, each answered `latencyMs` later with what `server(startedAt)` decides (true: accepted, false: 429). A 429 comes from a
  * one-second window: its Retry-After is the rest of that window, so, as the scheduler pauses the
- * lane, nothing starts until the next whole second, and the controller hears of the pause.
+ * lane, nothing starts until the next whole second, and the controller hears of the pause. With
+ * `wholeSeconds`, the Retry-After is that rest rounded up to a whole second, as HTTP sends it:
+ * the pause then ends a second after the 429, part way into the next window.
  * Answers due before `to` are delivered; time is only what this loop says it is.
  */
 function drive(
   controller: AdaptiveRate,
-  options: { from: number; to: number; latencyMs?: number; server?: (startedAt: number) => boolean },
+  options: { from: number; to: number; latencyMs?: number; server?: (startedAt: number) => boolean; wholeSeconds?: boolean; ceilingRps?: number },
 ): Drive {
-  const { from, to, latencyMs = 5, server = () => true } = options;
-  const result: Drive = { changes: [], total: 0, throttled: 0, acceptedStarts: [] };
+  const { from, to, latencyMs = 5, server = () => true, wholeSeconds = false, ceilingRps = Infinity } = options;
+  const result: Drive = { changes: [], total: 0, throttled: 0, acceptedStarts: [], fillStarts: [] };
   const answers: Array<{ at: number; startedAt: number; ok: boolean }> = [];
   let lastStart = -Infinity;
   let pausedUntil = -Infinity;
+  let announcedRps = controller.rps;
   for (;;) {
-    assert.ok(Number.isFinite(controller.rps), 'drive() needs a finite rate');
-    const nextStart = Math.max(from, lastStart + 1000 / controller.rps, pausedUntil);
+    const pace = Math.min(controller.rps, ceilingRps);
+    assert.ok(Number.isFinite(pace), 'drive() needs a finite rate');
+    const nextStart = Math.max(from, lastStart + 1000 / pace, pausedUntil);
     const answer = answers[0];
     if (answer && answer.at <= nextStart && answer.at < to) {
       answers.shift();
@@ -40,21 +46,27 @@ function drive(
         change = controller.noteAccepted(answer.at, answer.startedAt);
       } else {
         // As the scheduler does: the controller hears of the 429 first, then of the pause.
-        const untilMs = (Math.floor(answer.at / 1000) + 1) * 1000;
+        const restMs = (Math.floor(answer.at / 1000) + 1) * 1000 - answer.at;
+        const untilMs = answer.at + (wholeSeconds ? Math.ceil(restMs / 1000) * 1000 : restMs);
         change = controller.noteThrottled(answer.at, answer.startedAt, untilMs - answer.at);
         controller.notePause(answer.at, untilMs);
         pausedUntil = Math.max(pausedUntil, untilMs);
       }
-      if (change) result.changes.push({ ...change, at: answer.at });
+      if (change) {
+        result.changes.push({ ...change, at: answer.at });
+        announcedRps = change.rps;
+      }
       continue;
     }
     if (nextStart >= to) return result;
     lastStart = nextStart;
+    const filling = controller.rps > announcedRps;
     controller.noteStart(nextStart);
     result.total += 1;
     const ok = server(nextStart);
     if (ok) result.acceptedStarts.push(nextStart);
     else result.throttled += 1;
+    if (filling) result.fillStarts.push({ at: nextStart, refused: !ok });
     answers.push({ at: nextStart + latencyMs, startedAt: nextStart, ok });
   }
 }
@@ -625,7 +637,108 @@ describe('#11: AdaptiveRate: quota headers', () => {
   });
 });
 
-describe('#11: pacingBurst', () => {
+describe('#11: AdaptiveRate: filling the second after a pause', () => {
+  /** Starts `interval` ms apart from `from`, until noteStart says the fill is over; their times. */
+  function startUntilFillEnds(controller: AdaptiveRate, from: number, interval: number): number[] {
+    const starts: number[] = [];
+    for (let at = from; starts.length < 100; at += interval) {
+      starts.push(at);
+      if (controller.noteStart(at)) return starts;
+    }
+    throw new Error('the fill never ended');
+  }
+
+  test('#11: a cut that counted a clock second fills the rest of the second the pause ends in: 97% of the count, faster, one start at a time', () => {
+    const controller = measuredAt10(40);
+    // 10 in second 2; sending 40/s, so the cut stops at a quarter of that: 10/s.
+    near(controller.noteThrottled(3_000, 2_950)?.rps, 10, 'cut');
+    controller.notePause(3_000, 3_600);
+    // 9 starts (97% of 10) between 3600 and 50 ms before the second ends.
+    const fillRps = (9 * 1000) / (4_000 - ADAPTIVE.fillMarginMs - 3_600);
+    near(controller.rps, fillRps, 'fill rate');
+    assert.equal(controller.burst, 1);
+    const starts = startUntilFillEnds(controller, 3_600, 1000 / fillRps);
+    assert.equal(starts.length, 9);
+    near(controller.rps, 10, 'back to the rate');
+    assert.equal(controller.burst, pacingBurst(10));
+  });
+
+  test('#11: the fill goes no faster than the ceiling, and stops when the next start would be too late', () => {
+    const controller = measuredAt10(20);
+    near(controller.noteThrottled(3_000, 2_950)?.rps, 9.7, 'cut');
+    controller.notePause(3_000, 3_600);
+    near(controller.rps, 20, 'fill at the ceiling');
+    // 3600, 3650 … 3900: the next, at 3950, would reach the server too close to the second's end.
+    assert.deepEqual(startUntilFillEnds(controller, 3_600, 50), [3_600, 3_650, 3_700, 3_750, 3_800, 3_850, 3_900]);
+    near(controller.rps, 9.7, 'back to the rate');
+  });
+
+  test('#11: the time a request takes to reach the server ends the fill that much sooner', () => {
+    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    // 10 a second, each reaching the server 40 ms after its start.
+    for (let startedAt = 0; startedAt < 3_000; startedAt += 100) controller.noteAccepted(startedAt + 80, startedAt, startedAt + 40);
+    near(controller.noteThrottled(3_000, 2_900, 1_000, 2_940)?.rps, 10, 'cut');
+    controller.notePause(3_000, 3_600);
+    near(controller.rps, (9 * 1000) / (4_000 - ADAPTIVE.fillMarginMs - 40 - 3_600), 'fill rate');
+  });
+
+  test('#11: a later refusal that moves the pause on moves the fill with it', () => {
+    const controller = measuredAt10(40);
+    controller.noteThrottled(3_000, 2_950);
+    controller.notePause(3_000, 3_600);
+    assert.equal(controller.noteThrottled(3_010, 2_960), undefined, 'the same episode');
+    controller.notePause(3_010, 3_610);
+    near(controller.rps, (9 * 1000) / (4_000 - ADAPTIVE.fillMarginMs - 3_610), 'fill rate');
+  });
+
+  test('#11: no fill when less than minFillMs of the second is left, nor after a long wait', () => {
+    const late = measuredAt10(40);
+    late.noteThrottled(3_000, 2_950);
+    late.notePause(3_000, 4_000 - ADAPTIVE.fillMarginMs - ADAPTIVE.minFillMs + 1);
+    near(late.rps, 10, 'the rate');
+    const long = measuredAt10(40);
+    const cut = long.noteThrottled(3_000, 2_950, 5_000)?.rps;
+    long.notePause(3_000, 8_000);
+    near(long.rps, cut!, 'the rate');
+  });
+
+  test('#11: no fill after a cut that did not count a clock second: a measure from the last 2 s, a drop', () => {
+    const sparse = new AdaptiveRate({ auto: false, ceilingRps: 10, now: 0 });
+    for (let startedAt = 0; startedAt <= 1_400; startedAt += 100) sparse.noteAccepted(startedAt + 2_000, startedAt);
+    const cut = sparse.noteThrottled(3_400, 3_350)?.rps; // 15 over 3 s
+    sparse.notePause(3_400, 4_400);
+    near(sparse.rps, cut!, 'measured from the last 2 s');
+
+    const dropped = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    acceptInSecond(dropped, 0, 20);
+    acceptInSecond(dropped, 1, 20);
+    dropped.noteThrottled(1_990, 1_980);
+    acceptAt(dropped, 20 * ADAPTIVE.settleFraction, 2_005, 7_000);
+    for (let startedAt = 7_000; startedAt < 7_500; startedAt += 50) dropped.noteAccepted(startedAt + 5, startedAt);
+    const shallow = dropped.noteThrottled(7_505, 7_500)?.rps;
+    dropped.notePause(7_505, 8_505);
+    near(dropped.rps, shallow!, 'a drop: the count says nothing of the new limit');
+  });
+
+  test('#11: a refused fill ends filling for good: one 429 says the server is not a window on the clock', () => {
+    const controller = measuredAt10(40);
+    controller.noteThrottled(3_000, 2_950);
+    controller.notePause(3_000, 3_600);
+    controller.noteStart(3_600);
+    controller.noteStart(3_640);
+    controller.noteThrottled(3_650, 3_640, 1_000);
+    controller.notePause(3_650, 4_650);
+    near(controller.rps, 10, 'no fill in the pause it caused');
+    // A fresh episode later, with a clock second counted, fills no more either.
+    acceptAt(controller, 10, 4_655, 8_000);
+    const cut = controller.noteThrottled(8_010, 7_990)?.rps;
+    assert.ok(cut !== undefined);
+    controller.notePause(8_010, 8_600);
+    near(controller.rps, cut, 'no fill');
+  });
+});
+
+describe('#11: AdaptiveRate: pacingBurst', () => {
   test('#11: the bucket holds one start plus lateCreditMs of starts at the rate', () => {
     near(pacingBurst(20), 1 + (20 * ADAPTIVE.lateCreditMs) / 1000, '20/s'); // 1.6
     near(pacingBurst(1 / 60), 1 + ADAPTIVE.lateCreditMs / 60_000, 'floorRps'); // 1.0005
@@ -692,6 +805,42 @@ describe('#11: AdaptiveRate against a fixed-window server', () => {
   );
 });
 
+describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds', () => {
+  test('#11: a window on the clock: the second the first pause ends in is filled, and no fill is refused', () => {
+    // --rps 40 from 0.6 s: second 1 takes 20 by 1.5 s and refuses; the pause ends at 2.505, with 0.45 s of second 2 left.
+    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 600 });
+    const run = drive(controller, { from: 600, to: 20_600, server: fixedWindowServer(() => 20), wholeSeconds: true, ceilingRps: 40 });
+    const inSecond = (second: number) => run.acceptedStarts.filter((t) => Math.floor(t / 1000) === second).length;
+    const figures = `accepted by second: ${Array.from({ length: 20 }, (_, s) => inSecond(s)).join(' ')}; fills at ${run.fillStarts.map((f) => f.at.toFixed(0)).join(' ')}`;
+    // At 19.4/s the rest of second 2 would take 8 or 9; filled at the ceiling, 17.
+    assert.ok(inSecond(2) >= 15, figures);
+    assert.ok(run.fillStarts.length > 0 && run.fillStarts.every((f) => !f.refused), figures);
+    assert.ok(run.throttled <= 2, figures);
+  });
+
+  test('#11: a token bucket: at most one fill is refused, and none follows it', () => {
+    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const run = drive(controller, { from: 0, to: 60_000, server: tokenBucketServer(20, 5), wholeSeconds: true });
+    const refused = run.fillStarts.filter((f) => f.refused);
+    const figures = `fills at ${run.fillStarts.map((f) => `${f.at.toFixed(0)}${f.refused ? '×' : ''}`).join(' ')}`;
+    // The bucket refuses a fill (its 5 saved starts run out well before the second does), once.
+    assert.equal(refused.length, 1, figures);
+    assert.deepEqual(run.fillStarts.filter((f) => f.at > refused[0]!.at), [], figures);
+  });
+
+  test('#11: a limit halved: no fill in the pause after the drop, then the new limit is filled', () => {
+    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 600 });
+    const run = drive(controller, { from: 600, to: 25_000, server: fixedWindowServer((t) => (t < 15_000 ? 20 : 10)), wholeSeconds: true, ceilingRps: 40 });
+    const figures = `changes ${run.changes.map((c) => `${(c.at / 1000).toFixed(2)}s→${c.rps.toFixed(1)}`).join(' ')}; fills at ${run.fillStarts.map((f) => `${f.at.toFixed(0)}${f.refused ? '×' : ''}`).join(' ')}`;
+    assert.ok(run.fillStarts.every((f) => !f.refused), figures);
+    const drop = run.changes.find((c) => c.at >= 15_000)!;
+    const afterDrop = run.fillStarts.filter((f) => f.at >= 15_000);
+    // The pause after the drop ends about 1 s after it; the next fill comes after the measured cut.
+    assert.ok(afterDrop.length > 0 && afterDrop.every((f) => f.at > drop.at + 1_500), figures);
+    near(controller.rps, 10 * ADAPTIVE.settleFraction, figures);
+  });
+});
+
 describe('#11: AdaptiveRate against a token bucket', () => {
   test('#11: 20/s, 5 deep, 60 s from auto: a 429 at the plateau cuts shallowly, and the rate never rests 15% under 20/s', () => {
     const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
@@ -705,7 +854,8 @@ describe('#11: AdaptiveRate against a token bucket', () => {
     const lowestLate = Math.min(...run.changes.filter((c) => c.at >= 15_000).map((c) => c.rps));
     assert.ok(lowestLate >= 0.85 * 20, figures);
     assert.ok(lastThirty >= 0.85 * 20, figures);
-    assert.ok(run.throttled <= 6, figures);
+    // One more than before fills: the first fill after a pause is refused, and none follows.
+    assert.ok(run.throttled <= 7, figures);
   });
 });
 
