@@ -55,6 +55,12 @@ export class Dispatcher {
     this.#inFlight -= 1;
   }
 
+  /** A started request was held back before it went on the wire: its slot is free, and it costs no budget. */
+  held(): void {
+    this.#inFlight -= 1;
+    this.#sent -= 1;
+  }
+
   /** Start every waiting job that has a free slot and a token now; else sleep until one may. */
   pump(): void {
     if (this.#stopped) return;

@@ -13,6 +13,11 @@ export type RunEvent =
   | { type: 'input-end'; total: number }
   /** An attempt went on the wire (hop > 0 for a redirect hop). */
   | { type: 'attempt-start'; line: number; host: string; attempt: number; hop: number }
+  /**
+   * An attempt that started did not go on the wire after all: its lane was told to wait before
+   * undici could send it. It is queued again and goes when the wait is over.
+   */
+  | { type: 'attempt-held'; line: number; host: string; attempt: number; hop: number }
   /** An attempt finished: a response (status) or a failure (code). */
   | {
       type: 'attempt-end';

@@ -68,7 +68,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
       redactor,
       random: hooks.random ?? Math.random,
       emit: hooks.onEvent ?? (() => undefined),
-      send: (request, hardStop) => attempt(request, { ...settings, signal: hardStop }),
+      send: (request, hardStop, mayGoOnTheWire) => attempt(request, { ...settings, signal: hardStop, mayGoOnTheWire }),
     }, hooks.signal);
   } finally {
     if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);

@@ -45,6 +45,16 @@ export class LanePacing {
     this.#noteRate(this.#deps.lanes.started(lane, now));
   }
 
+  /** A request of the lane that started was held back before it went on the wire. */
+  heldBack(lane: Lane): void {
+    this.#deps.lanes.unstarted(lane);
+  }
+
+  /** Whether the lane, or a route rule it starts from, has been told to wait: nothing of it goes on the wire now. */
+  isWaiting(lane: Lane): boolean {
+    return lane.buckets.some((bucket) => this.#deps.limiter.pausedUntil(bucket) > 0);
+  }
+
   /** An attempt that started at `startedAt` came back with `outcome`. */
   settled(lane: Lane, startedAt: number, outcome: AttemptOutcome): void {
     const { lanes, clock } = this.#deps;

@@ -150,12 +150,17 @@ export class Lanes {
 
   /** Its answer came back: `throttled` for a 429 (or a 503 with Retry-After), `accepted` for any other response. */
   settled(lane: Lane, now: number, times: RequestTimes, answer: 'accepted' | 'throttled' | 'failed', retryAfterMs?: number): LaneRateChange | undefined {
-    for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 1) - 1);
+    this.unstarted(lane);
     const controller = this.#controllers.get(lane.pauseBucket);
     if (controller === undefined || answer === 'failed') return undefined;
     const { startedAt, arrivedAt } = times;
     const change = answer === 'throttled' ? controller.noteThrottled(now, startedAt, retryAfterMs, arrivedAt) : controller.noteAccepted(now, startedAt, arrivedAt);
     return change && this.#apply(lane, change);
+  }
+
+  /** A request of this lane that started is off the wire, or never went on it. */
+  unstarted(lane: Lane): void {
+    for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 1) - 1);
   }
 
   /** The lane is paused until `untilMs` (a Retry-After, a used-up quota, a backoff). */

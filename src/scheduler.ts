@@ -14,7 +14,7 @@ import { Deduplicator } from './dedupe.js';
 import { Dispatcher } from './dispatcher.js';
 import type { RunEvent, StopCause } from './events.js';
 import type { AttemptRequest } from './http/attempt.js';
-import type { AttemptOutcome } from './http/outcome.js';
+import type { AttemptOutcome, HeldOutcome } from './http/outcome.js';
 import { requestId } from './http/redirect.js';
 import { STOPPED, followRedirect, jobRecord, newJob, restartJob, waitTooLong, type Failure, type Job } from './job.js';
 import { LanePacing, type LanePause } from './lane-pacing.js';
@@ -31,8 +31,8 @@ import { describeOutcome } from './retry/policy.js';
 export interface SchedulerDeps {
   limiter: Limiter;
   clock: Clock;
-  /** One attempt; `hardStop` aborts it at once. */
-  send: (request: AttemptRequest, hardStop: AbortSignal) => Promise<AttemptOutcome>;
+  /** One attempt; `hardStop` aborts it at once, and `mayGoOnTheWire` false holds it back unsent. */
+  send: (request: AttemptRequest, hardStop: AbortSignal, mayGoOnTheWire: () => boolean) => Promise<AttemptOutcome | HeldOutcome>;
   emit: (event: RunEvent) => void;
   redactor: Redactor;
   random: () => number;
@@ -104,7 +104,7 @@ export async function* schedule(
   }
 
   /** Queue a job to start as soon as its buckets allow, or fail it if its lane is paused too long. */
-  function enqueue(job: Job): void {
+  function enqueue(job: Job, first = job.attempts > 0): void {
     if (stopping) return stopJob(job);
     // Every bucket the lane starts from: a route rule it matches may be paused, not only its own.
     const pausedUntil = Math.max(...job.lane.buckets.map((bucket) => limiter.pausedUntil(bucket)));
@@ -116,7 +116,7 @@ export async function* schedule(
     // start is then the request that waited longest, and whichever start comes too soon and
     // is refused is a fresh one: no single input is refused again and again until its
     // retries run out.
-    dispatcher.add(job, job.attempts > 0);
+    dispatcher.add(job, first);
   }
 
   /** Puts a job on the wire; the dispatcher has taken its slot and tokens. */
@@ -127,10 +127,24 @@ export async function* schedule(
     pacing.started(job.lane, job.startedAt);
     job.visited.add(requestId(job.request));
     emit({ type: 'attempt-start', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
-    deps.send(job.request, hardStop.signal).then(
-      (outcome) => settle(job, outcome),
+    // undici may write the request a while after this (see attempt.ts): if a 429 or a used-up
+    // quota told its lane to wait meanwhile, it stays unsent instead of arriving during the wait.
+    const mayGoOnTheWire = () => !pacing.isWaiting(job.lane);
+    deps.send(job.request, hardStop.signal, mayGoOnTheWire).then(
+      (outcome) => (outcome.kind === 'held' ? holdBack(job) : settle(job, outcome)),
       (error: unknown) => settle(job, { kind: 'failure', code: 'NETWORK_ERROR', message: String(error), latencyMs: 0 }),
     );
+  }
+
+  /** The job's request never went on the wire: not an attempt. It goes first when its lane may start again. */
+  function holdBack(job: Job): void {
+    dispatcher.held();
+    pacing.heldBack(job.lane);
+    emit({ type: 'attempt-held', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
+    if (job.hops === 0) job.attempts -= 1;
+    if (job.attempts === 0) job.firstStartAt = null;
+    enqueue(job, true);
+    dispatcher.pump();
   }
 
   function settle(job: Job, outcome: AttemptOutcome): void {

@@ -10,7 +10,7 @@ import type { BodyFormat } from '../options.js';
 import type { BodyEncoding } from '../record.js';
 import { formatDurationMs } from '../durations.js';
 import { classifyError } from './classify.js';
-import { firstHeaderValue, type AttemptOutcome, type ResponseOutcome } from './outcome.js';
+import { firstHeaderValue, type AttemptOutcome, type HeldOutcome, type ResponseOutcome } from './outcome.js';
 
 export interface AttemptRequest {
   method: string;
@@ -28,14 +28,21 @@ export interface AttemptSettings {
   followRedirects: boolean;
   /** Aborts the attempt at once (hard stop after an interrupt's grace). */
   signal?: AbortSignal | undefined;
+  /**
+   * Asked the moment undici is about to write the request, which can be well after the attempt
+   * started (it waits for a connect, or for a socket undici frees only on the next turn of the
+   * event loop); false holds it back unsent.
+   */
+  mayGoOnTheWire?: (() => boolean) | undefined;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 class AttemptTimeout extends Error {}
 class BodyTooLarge extends Error {}
+class HeldBack extends Error {}
 
-export async function attempt(req: AttemptRequest, settings: AttemptSettings): Promise<AttemptOutcome> {
+export async function attempt(req: AttemptRequest, settings: AttemptSettings): Promise<AttemptOutcome | HeldOutcome> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const wire: WireTimes = {};
@@ -52,7 +59,9 @@ export async function attempt(req: AttemptRequest, settings: AttemptSettings): P
       headers: req.headers.flat(),
       body: req.body,
       signal: controller.signal,
-      dispatcher: timed(settings.dispatcher, wire),
+      dispatcher: timed(settings.dispatcher, wire, () => {
+        if (settings.mayGoOnTheWire?.() === false) controller.abort(new HeldBack());
+      }),
       headersTimeout: settings.timeoutMs,
       bodyTimeout: settings.timeoutMs,
     });
@@ -73,6 +82,7 @@ export async function attempt(req: AttemptRequest, settings: AttemptSettings): P
     return outcome;
   } catch (error) {
     const reason = controller.signal.aborted ? controller.signal.reason : undefined;
+    if (reason instanceof HeldBack) return { kind: 'held' };
     if (reason instanceof AttemptTimeout) {
       return { kind: 'failure', code: 'TIMEOUT', message: `timed out after ${formatDurationMs(settings.timeoutMs)}`, latencyMs: elapsed() };
     }
@@ -103,15 +113,17 @@ interface WireTimes {
 
 /**
  * The dispatcher, noting in `wire` when undici writes the request to a connected socket and
- * when the headers come back. A request's first attempt on a new connection waits for the
- * connect: on loopback 20-40 ms, over a network a round trip or more.
+ * when the headers come back, and calling `onWire` just before the write (an abort then stops
+ * it). A request's first attempt on a new connection waits for the connect: on loopback
+ * 20-40 ms, over a network a round trip or more.
  */
-function timed(dispatcher: Dispatcher, wire: WireTimes): Dispatcher {
+function timed(dispatcher: Dispatcher, wire: WireTimes, onWire: () => void): Dispatcher {
   return dispatcher.compose((dispatch) => (options, handler) =>
     dispatch(options, {
       onRequestStart: (controller, context) => {
         wire.sentAt = performance.now();
         handler.onRequestStart?.(controller, context);
+        onWire();
       },
       onRequestUpgrade: (controller, statusCode, headers, socket) => handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
       onResponseStart: (controller, statusCode, headers, statusMessage) => {

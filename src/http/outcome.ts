@@ -27,6 +27,14 @@ export function firstHeaderValue(value: string | string[] | undefined): string |
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * The request never went on the wire: as undici was about to send it, the caller said its lane
+ * had been told to wait meanwhile. Not an attempt; the caller queues it again.
+ */
+export interface HeldOutcome {
+  kind: 'held';
+}
+
 export interface FailureOutcome {
   kind: 'failure';
   code: ErrorCode;

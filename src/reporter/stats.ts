@@ -135,6 +135,10 @@ export class RunStats {
         this.recentStarts.add(t);
         break;
       }
+      case 'attempt-held':
+        // It never went on the wire: not a request sent.
+        this.attemptsStarted--;
+        break;
       case 'attempt-end':
         this.attemptsEnded++;
         if (e.status === 429) this.received429++;

@@ -251,3 +251,29 @@ test('#11: an attempt says when its request went on the wire (after the connect)
   assert.ok(slow.sentMs < 100, `sent ${slow.sentMs} ms after the start`);
   assert.ok(slow.roundTripMs >= 190, `round trip ${slow.roundTripMs} ms`);
 });
+
+test('#11: an attempt asked, as its request is about to go on the wire, whether it may go, is held back unsent when not', TEST_TIMEOUT, async (t) => {
+  const { Agent, buildConnector } = await import('undici');
+  const { attempt } = await import('../../src/http/attempt.ts');
+  const server = await startServer(t);
+  const connect = buildConnector({});
+  const dispatcher = new Agent({ connect: (options, callback) => void setTimeout(() => connect(options, callback), 100) });
+  t.after(() => dispatcher.close());
+  const settings = { dispatcher, timeoutMs: 5_000, maxBodyBytes: 1_000_000, bodyFormat: 'auto' as const, followRedirects: false };
+  const request = (path: string) => ({ method: 'GET', url: new URL(server.url + path), headers: [], body: undefined });
+
+  // Told to wait while the connect took its 100 ms: asked after it, and held.
+  let waiting = false;
+  setTimeout(() => (waiting = true), 30);
+  const asked: number[] = [];
+  const startedAt = performance.now();
+  const held = await attempt(request('/items/held'), { ...settings, mayGoOnTheWire: () => (asked.push(performance.now() - startedAt), !waiting) });
+  assert.deepEqual(held, { kind: 'held' });
+  assert.equal(asked.length, 1);
+  assert.ok(asked[0]! >= 90, `asked ${asked[0]} ms after the start, once connected`);
+  assert.equal(hitsTo(server, '/items/held').length, 0, 'nothing reached the server');
+
+  const sent = await attempt(request('/items/sent'), { ...settings, mayGoOnTheWire: () => true });
+  assert.equal(sent.kind, 'response');
+  assert.equal(hitsTo(server, '/items/sent').length, 1);
+});

@@ -169,6 +169,30 @@ test('#11: after a 429 from a window on the clock, the rest of the second the pa
   assert.ok(server.hits.filter((h) => h.status === 429 && h.t > refusedAt + 900).length === 0, `a fill was refused: ${figures}`);
 });
 
+test('#11: requests queued in undici when a 429 pauses their lane stay unsent until the pause ends, and cost no budget', TEST_TIMEOUT, async (t) => {
+  const { Agent } = await import('undici');
+  const { RunStats } = await import('../../src/reporter/stats.js');
+  const server = await startServer(t);
+  // One connection: the three requests started alongside the first wait in undici for its socket,
+  // which undici frees a turn of the event loop after the 429, once the lane is paused.
+  const dispatcher = new Agent({ connections: 1 });
+  t.after(() => dispatcher.close());
+  const inputs = [`${server.url}/flaky/first?fail=1&status=429&retryAfter=1`, ...Array.from({ length: 3 }, (_, i) => `${server.url}/items/${i}`)];
+  const stats = new RunStats();
+  // Without the hold, 4 + 3 held + 1 retry = 8 starts would spend a budget of 5.
+  const { records, events } = await run(inputs, { concurrency: 4, maxRequests: 5 }, { dispatcher, onEvent: (e) => stats.onEvent(e) });
+  assertOneRecordPerInput(records, lineNumbers(4));
+  assert.ok(records.every((r) => r.ok), JSON.stringify(records.filter((r) => !r.ok)));
+  const refusedAt = server.hits.find((h) => h.status === 429)!.t;
+  const during = server.hits.filter((h) => h.t > refusedAt && h.t < refusedAt + 900);
+  assert.deepEqual(during.map((h) => h.path), [], 'nothing arrived during the told wait');
+  assert.equal(server.hits.length, 5);
+  const held = events.filter((e) => e.type === 'attempt-held');
+  assert.equal(held.length, 3, JSON.stringify(held));
+  assert.equal(stats.snapshot().attemptsStarted, 5, 'held requests were not sent');
+  assert.deepEqual(records.map((r) => r.attempts).sort(), [1, 1, 1, 2], 'a held request is not an attempt');
+});
+
 test('#11: a retry fails at once when a route rule its lane matches is paused past --max-retry-after, as queued requests do', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
   const host = new URL(server.url).host;
