@@ -35,6 +35,8 @@ export class LanePacing {
   readonly #deps: LanePacingDeps;
   /** Per pause bucket: the last round trips, for when a request reached the server. */
   readonly #roundTrips = new Map<string, RecentMinimum>();
+  /** Per pause bucket: until when it holds back requests not yet on the wire (see isWaiting). */
+  readonly #holdUntil = new Map<string, number>();
 
   constructor(deps: LanePacingDeps) {
     this.#deps = deps;
@@ -50,9 +52,14 @@ export class LanePacing {
     this.#deps.lanes.unstarted(lane);
   }
 
-  /** Whether the lane, or a route rule it starts from, has been told to wait: nothing of it goes on the wire now. */
+  /**
+   * Whether the lane, or a route rule it starts from, has been told to wait, so that a request
+   * of it not yet on the wire must not go now. Not for a used-up quota: that pause counted the
+   * requests in flight, sent or not, against what was left.
+   */
   isWaiting(lane: Lane): boolean {
-    return lane.buckets.some((bucket) => this.#deps.limiter.pausedUntil(bucket) > 0);
+    const now = this.#deps.clock.now();
+    return lane.buckets.some((bucket) => (this.#holdUntil.get(bucket) ?? 0) > now);
   }
 
   /** An attempt that started at `startedAt` came back with `outcome`. */
@@ -68,11 +75,12 @@ export class LanePacing {
     if (response !== null && response.status !== 429) this.#paceByQuota(lane, response.headers);
   }
 
-  /** Pauses the lane, unless it is paused until then or later already. */
-  pause(lane: Lane, pause: LanePause): void {
+  /** Pauses the lane, unless it is paused until then or later already; `quota` for a used-up quota. */
+  pause(lane: Lane, pause: LanePause, quota = false): void {
     const { lanes, limiter, clock, emit, redactor } = this.#deps;
     const { untilMs, delayMs, source, reason } = pause;
     const bucket = lane.pauseBucket;
+    if (!quota && untilMs > (this.#holdUntil.get(bucket) ?? 0)) this.#holdUntil.set(bucket, untilMs);
     if (untilMs <= limiter.pausedUntil(bucket)) return;
     limiter.pause(bucket, untilMs);
     lanes.paused(lane, clock.now(), untilMs);
@@ -92,7 +100,8 @@ export class LanePacing {
     if (quota === undefined) return;
     const pacing = decideQuotaPacing(quota, lanes.inFlight(lane), now);
     if (pacing !== undefined && 'pauseUntilMs' in pacing) {
-      this.pause(lane, { untilMs: pacing.pauseUntilMs, delayMs: pacing.pauseUntilMs - now, source: 'server', reason: `quota used up (${quota.source} headers)` });
+      const reason = `quota used up (${quota.source} headers)`;
+      this.pause(lane, { untilMs: pacing.pauseUntilMs, delayMs: pacing.pauseUntilMs - now, source: 'server', reason }, true);
     }
     this.#noteRate(lanes.paceByQuota(lane, pacing !== undefined && 'rps' in pacing ? pacing.rps : undefined, now));
   }

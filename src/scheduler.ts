@@ -127,8 +127,8 @@ export async function* schedule(
     pacing.started(job.lane, job.startedAt);
     job.visited.add(requestId(job.request));
     emit({ type: 'attempt-start', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
-    // undici may write the request a while after this (see attempt.ts): if a 429 or a used-up
-    // quota told its lane to wait meanwhile, it stays unsent instead of arriving during the wait.
+    // undici may write the request a while after this (see attempt.ts): if a 429 told its lane
+    // to wait meanwhile, it stays unsent instead of arriving during the wait.
     const mayGoOnTheWire = () => !pacing.isWaiting(job.lane);
     deps.send(job.request, hardStop.signal, mayGoOnTheWire).then(
       (outcome) => (outcome.kind === 'held' ? holdBack(job) : settle(job, outcome)),

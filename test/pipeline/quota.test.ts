@@ -52,6 +52,25 @@ test('#11: X-RateLimit-Remaining 0 pauses the host until the reset: every URL, a
   assert.ok(pauses.every((e) => e.type === 'pause' && /quota used up \(x-ratelimit headers\)/.test(e.reason)));
 });
 
+test('#11: a used-up quota does not hold back requests already started: the pause counted them against what was left', { timeout: 30_000 }, async (t) => {
+  const { Agent } = await import('undici');
+  const server = await startQuotaServer(t, 4, 2_000);
+  // One connection: three of the four starts wait in undici for its socket. The first answer
+  // says 3 left with 3 in flight, so the host pauses until the reset, nearly 2 s away; those
+  // three were counted and go now.
+  const dispatcher = new Agent({ connections: 1 });
+  t.after(() => dispatcher.close());
+  const startedAt = performance.now();
+  const { records, events } = await run(Array.from({ length: 4 }, (_, i) => `${server.url}/items/${i}`), { ...FAST, concurrency: 4 }, { dispatcher });
+  const elapsedMs = performance.now() - startedAt;
+  assertOneRecordPerInput(records, lineNumbers(4));
+  assert.ok(records.every((r) => r.ok));
+  assert.ok(events.some((e) => e.type === 'pause'), 'the quota paused the host');
+  assert.deepEqual(events.filter((e) => e.type === 'attempt-held'), []);
+  assert.equal(server.refused(), 0);
+  assert.ok(elapsedMs < 1_000, `took ${Math.round(elapsedMs)} ms: the started requests waited for the reset`);
+});
+
 test('#11: without quota headers nothing changes: a plain server is not paced', { timeout: 30_000 }, async (t) => {
   const plain = http.createServer((_req, res) => res.end('ok'));
   await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
