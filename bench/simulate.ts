@@ -118,7 +118,8 @@ function simulate(model: Model, rps: 'auto' | number, phaseMs: number, latencyMs
     }
     lastStart = nextStart;
     waiting -= 1;
-    controller.noteStart(nextStart);
+    const filled = controller.noteStart(nextStart);
+    if (filled !== undefined) pausedUntil = Math.max(pausedUntil, filled.holdUntil);
     const verdict = server(nextStart);
     if (!verdict.ok) {
       run.refused += 1;

@@ -42,9 +42,10 @@
  *   first 429; without it the controller stands aside (no limit) until the first 429.
  * - A Retry-After rounded up to whole seconds idles part of the window after it. When the cut
  *   measured a clock second's count, the lane fills the rest of the second it resumes in with
- *   97% of that count, faster than the rate, as many as the ceiling allows: a window on the
- *   clock accepts them all. Anything else (a token bucket, a window off the clock) refuses one,
- *   and the lane never fills again: one 429 learns that.
+ *   97% of that count, faster than the rate, as many as the ceiling allows, and then holds
+ *   until the second is over (a rate still over the limit, at a quarter of a burst's, is held
+ *   to the count too): a window on the clock accepts them all. Anything else (a token bucket, a
+ *   window off the clock) refuses one, and the lane never fills again: one 429 learns that.
  * - When nothing at all was accepted lately, the rate stays: that is not a limit a slower rate
  *   finds (a used-up quota); the host's backoff and each input's retries deal with it.
  *
@@ -173,23 +174,27 @@ export class AdaptiveRate {
     return this.#strictSpacing || this.#fill?.active === true ? 1 : pacingBurst(this.#rps);
   }
 
-  /** A start at `now`; true when it ended a fill, so the pace goes back to `rps`. */
-  noteStart(now: number): boolean {
+  /**
+   * A start at `now`. When it ends a fill, the pace goes back to `rps`, and nothing more should
+   * start before `holdUntil`: the second the fill took belongs to it.
+   */
+  noteStart(now: number): { holdUntil: number } | undefined {
     this.#firstStartAt ??= now;
     this.#starts.add(now);
     this.#recentStarts.push(now);
     if (this.#recentStarts.length > 64) this.#recentStarts.shift();
     const fill = this.#fill;
-    if (fill?.active !== true || now < fill.from) return false;
+    if (fill?.active !== true || now < fill.from) return undefined;
     // A start after the fill's end (the lane had nothing to send until then) only ends it.
     if (now < fill.until) {
       fill.firstAt ??= now;
       fill.lastAt = now;
       fill.started += 1;
-      if (fill.started < fill.most && now + 1000 / fill.rps < fill.until) return false;
+      if (fill.started < fill.most && now + 1000 / fill.rps < fill.until) return undefined;
     }
     fill.active = false;
-    return true;
+    // The window's count is spent: the next start should reach the server in the next second.
+    return { holdUntil: fill.until + ADAPTIVE.fillMarginMs };
   }
 
   /**
@@ -334,7 +339,7 @@ export class AdaptiveRate {
 
   /**
    * After a pause for a cut that counted a clock second: fill the rest of the second the lane
-   * resumes in, up to 97% of that count, where the rate would leave most of it unused.
+   * resumes in with 97% of that count, no more, where the rate would leave most of it unused.
    */
   #planFill(from: number): void {
     // A later refusal may move the pause on: the fill planned for it moves with it.
@@ -347,8 +352,9 @@ export class AdaptiveRate {
     const spanMs = until - from;
     const most = Math.floor(count * ADAPTIVE.settleFraction);
     if (spanMs < ADAPTIVE.minFillMs) return;
-    const rps = Math.min(this.#ceiling, (most * 1000) / spanMs);
-    if (rps <= this.#rps) return;
+    // At least the rate: a rate that would send more than that in the rest of the second (the
+    // quarter of a burst's) is held to the count as well.
+    const rps = Math.min(this.#ceiling, Math.max(this.#rps, (most * 1000) / spanMs));
     this.#fill = { count, from, until, most, rps, active: true, started: 0 };
   }
 

@@ -37,6 +37,11 @@ export interface Lane {
 
 export type LaneRateChange = RateChange & { lane: string };
 
+/** The bucket of a lane's rate controller; its pauses are the controller's own, not the server's. */
+export function adaptiveBucket(pauseBucket: string): string {
+  return `adaptive:${pauseBucket}`;
+}
+
 /** When a request started, and when it most likely reached the server (which counts it then). */
 export interface RequestTimes {
   startedAt: number;
@@ -101,7 +106,7 @@ export class Lanes {
       key,
       label: route === undefined ? authority : `${authority} ${this.#rules[route]!.text}`,
       pauseBucket,
-      buckets: [GLOBAL_BUCKET, host, ...matched.map((index) => `rule:${index}:${authority}`), `quota:${pauseBucket}`, `adaptive:${pauseBucket}`],
+      buckets: [GLOBAL_BUCKET, host, ...matched.map((index) => `rule:${index}:${authority}`), `quota:${pauseBucket}`, adaptiveBucket(pauseBucket)],
       caps,
       counters,
       ceilingRps: Math.min(rps, ...fixed.map(([, bucketRps]) => bucketRps)),
@@ -143,7 +148,11 @@ export class Lanes {
   started(lane: Lane, now: number): LaneRateChange | undefined {
     for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
     const controller = this.#controllers.get(lane.pauseBucket)!;
-    if (controller.noteStart(now)) this.#setPace(lane.pauseBucket, controller);
+    const filled = controller.noteStart(now);
+    if (filled !== undefined) {
+      this.#setPace(lane.pauseBucket, controller);
+      if (filled.holdUntil > now) this.#limiter.pause(adaptiveBucket(lane.pauseBucket), filled.holdUntil);
+    }
     if (!this.#unannounced.delete(lane.pauseBucket)) return undefined;
     return { rps: controller.rps, reason: 'start', lane: lane.label };
   }
@@ -173,7 +182,7 @@ export class Lanes {
     // the paused one: the catch-up credit it would save up meanwhile would send two requests
     // closer than the rate allows.
     this.#setPace(lane.pauseBucket, controller);
-    this.#limiter.pause(`adaptive:${lane.pauseBucket}`, untilMs);
+    this.#limiter.pause(adaptiveBucket(lane.pauseBucket), untilMs);
   }
 
   /**
@@ -198,6 +207,6 @@ export class Lanes {
   }
 
   #setPace(pauseBucket: string, controller: AdaptiveRate): void {
-    this.#limiter.setRate(`adaptive:${pauseBucket}`, controller.rps, controller.burst);
+    this.#limiter.setRate(adaptiveBucket(pauseBucket), controller.rps, controller.burst);
   }
 }

@@ -18,7 +18,7 @@ import type { AttemptOutcome, HeldOutcome } from './http/outcome.js';
 import { requestId } from './http/redirect.js';
 import { STOPPED, followRedirect, jobRecord, newJob, restartJob, waitTooLong, type Failure, type Job } from './job.js';
 import { LanePacing, type LanePause } from './lane-pacing.js';
-import { Lanes, type Lane } from './lanes.js';
+import { Lanes, adaptiveBucket, type Lane } from './lanes.js';
 import type { Clock, Limiter } from './limiter.js';
 import { decideNextStep } from './next-step.js';
 import type { RunOptions } from './options.js';
@@ -107,7 +107,9 @@ export async function* schedule(
   function enqueue(job: Job, first = job.attempts > 0): void {
     if (stopping) return stopJob(job);
     // Every bucket the lane starts from: a route rule it matches may be paused, not only its own.
-    const pausedUntil = Math.max(...job.lane.buckets.map((bucket) => limiter.pausedUntil(bucket)));
+    // The controller's own hold (the rest of a filled second) is no wait a server asked for.
+    const own = adaptiveBucket(job.lane.pauseBucket);
+    const pausedUntil = Math.max(...job.lane.buckets.map((bucket) => (bucket === own ? 0 : limiter.pausedUntil(bucket))));
     const waitMs = pausedUntil - clock.now();
     if (waitMs > options.maxRetryAfterMs) {
       return finish(job, waitTooLong(job.lane.label, waitMs), false);
