@@ -52,6 +52,7 @@
  * The rate never exceeds the ceiling (--rps, --rps-max, --host-rps, a --limit). When the server
  * sends quota headers, those pace the run and slow start steps aside.
  */
+import { RecentMinimum } from './recent-minimum.js';
 import { WindowCounter } from './window-counter.js';
 
 export const ADAPTIVE = {
@@ -394,22 +395,6 @@ interface Fill {
   started: number;
   firstAt?: number;
   lastAt?: number;
-}
-
-/** The smallest of the last `size` values. */
-class RecentMinimum {
-  readonly #values: number[] = [];
-
-  constructor(readonly size: number) {}
-
-  add(value: number): void {
-    this.#values.push(value);
-    if (this.#values.length > this.size) this.#values.shift();
-  }
-
-  min(): number | undefined {
-    return this.#values.length === 0 ? undefined : Math.min(...this.#values);
-  }
 }
 
 /** Events per clock second, for the last few seconds. */

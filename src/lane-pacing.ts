@@ -10,6 +10,7 @@ import type { Lane, LaneRateChange, Lanes } from './lanes.js';
 import type { Clock, Limiter } from './limiter.js';
 import type { Redactor } from './redact.js';
 import { decideQuotaPacing, parseQuotaHeaders } from './retry/quota-headers.js';
+import { RecentMinimum } from './recent-minimum.js';
 import { parseRetryAfter } from './retry/retry-after.js';
 
 /** Pause a lane until `untilMs` (a wait of `delayMs` from now). */
@@ -116,26 +117,10 @@ export class LanePacing {
     let roundTrips = this.#roundTrips.get(lane.pauseBucket);
     if (roundTrips === undefined) this.#roundTrips.set(lane.pauseBucket, (roundTrips = new RecentMinimum(16)));
     roundTrips.add(response.roundTripMs);
-    return startedAt + response.sentMs + roundTrips.min() / 2;
+    return startedAt + response.sentMs + roundTrips.min()! / 2;
   }
 
   #noteRate(change: LaneRateChange | undefined): void {
     if (change !== undefined) this.#deps.emit({ type: 'rate', lane: change.lane, rps: change.rps, reason: change.reason });
-  }
-}
-
-/** The smallest of the last `size` values. */
-class RecentMinimum {
-  readonly #values: number[] = [];
-
-  constructor(readonly size: number) {}
-
-  add(value: number): void {
-    this.#values.push(value);
-    if (this.#values.length > this.size) this.#values.shift();
-  }
-
-  min(): number {
-    return Math.min(...this.#values);
   }
 }
