@@ -1,6 +1,6 @@
 // One request's worth of HTTP through the whole pipeline: body formats and decoding, size caps,
 // HEAD, redirects (hops, loops, credentials across origins, 303) and the overall deadline.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertOneRecordPerInput, hitsTo, lineNumbers, run, startServer } from '../helpers.js';
 
@@ -226,16 +226,22 @@ test('#12: locationTrusted keeps Authorization, Cookie and Proxy-Authorization a
   }
 });
 
-test('#11: an attempt says when its request went on the wire (after the connect) and how long its answer took', TEST_TIMEOUT, async (t) => {
+/** attempt() on its own, through an Agent whose connects take `connectMs`, as a far host's would. */
+async function attemptsWithSlowConnect(t: TestContext, serverUrl: string, connectMs: number) {
   const { Agent, buildConnector } = await import('undici');
   const { attempt } = await import('../../src/http/attempt.ts');
-  const server = await startServer(t);
-  // A connect that takes 150 ms, as a far host's would: the request goes on the wire after it.
   const connect = buildConnector({});
-  const dispatcher = new Agent({ connect: (options, callback) => void setTimeout(() => connect(options, callback), 150) });
+  const dispatcher = new Agent({ connect: (options, callback) => void setTimeout(() => connect(options, callback), connectMs) });
   t.after(() => dispatcher.close());
   const settings = { dispatcher, timeoutMs: 5_000, maxBodyBytes: 1_000_000, bodyFormat: 'auto' as const, followRedirects: false };
-  const request = (path: string) => ({ method: 'GET', url: new URL(server.url + path), headers: [], body: undefined });
+  const request = (path: string) => ({ method: 'GET', url: new URL(serverUrl + path), headers: [], body: undefined });
+  return { Agent, attempt, settings, request };
+}
+
+test('#11: an attempt says when its request went on the wire (after the connect) and how long its answer took', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  // A connect that takes 150 ms: the request goes on the wire after it.
+  const { Agent, attempt, settings, request } = await attemptsWithSlowConnect(t, server.url, 150);
 
   const first = await attempt(request('/items/1'), settings);
   assert.equal(first.kind, 'response');
@@ -253,14 +259,8 @@ test('#11: an attempt says when its request went on the wire (after the connect)
 });
 
 test('#11: an attempt asked, as its request is about to go on the wire, whether it may go, is held back unsent when not', TEST_TIMEOUT, async (t) => {
-  const { Agent, buildConnector } = await import('undici');
-  const { attempt } = await import('../../src/http/attempt.ts');
   const server = await startServer(t);
-  const connect = buildConnector({});
-  const dispatcher = new Agent({ connect: (options, callback) => void setTimeout(() => connect(options, callback), 100) });
-  t.after(() => dispatcher.close());
-  const settings = { dispatcher, timeoutMs: 5_000, maxBodyBytes: 1_000_000, bodyFormat: 'auto' as const, followRedirects: false };
-  const request = (path: string) => ({ method: 'GET', url: new URL(server.url + path), headers: [], body: undefined });
+  const { attempt, settings, request } = await attemptsWithSlowConnect(t, server.url, 100);
 
   // Told to wait while the connect took its 100 ms: asked after it, and held.
   let waiting = false;
