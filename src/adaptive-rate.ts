@@ -46,6 +46,16 @@
  *   until the second is over (a rate still over the limit, at a quarter of a burst's, is held
  *   to the count too): a window on the clock accepts them all. Anything else (a token bucket, a
  *   window off the clock) refuses one, and the lane never fills again: one 429 learns that.
+ * - A fill taken whole, when its count is of a second the lane sent all through (a part second
+ *   of a token bucket counts its depth, not its rate) and not under the rate (a ramp's), says
+ *   the server counts clock seconds. From then on each clock second, as the server will count it,
+ *   takes exactly that count, spread over all of it but the margin at its end: the limit, not 97%
+ *   of it. A second paced whole that refuses after 90% of the count or more says the count was
+ *   a request over (one counted in the wrong second) or the limit went down a little: the
+ *   windows go on with that second's count. Any other refusal within 5 s ends windows for good
+ *   (a token bucket, a window off the clock; fills may still help), back at the rate that was
+ *   clean before them; later, it is a drop (above). After 30 s clean the count is probed past,
+ *   as a plateau is.
  * - When nothing at all was accepted lately, the rate stays: that is not a limit a slower rate
  *   finds (a used-up quota); the host's backoff and each input's retries deal with it.
  *
@@ -103,7 +113,7 @@ export function pacingBurst(rps: number): number {
   return Number.isFinite(rps) ? 1 + (rps * ADAPTIVE.lateCreditMs) / 1000 : 1;
 }
 
-export type RateChangeReason = 'start' | 'throttled' | 'spacing' | 'clean' | 'quota';
+export type RateChangeReason = 'start' | 'throttled' | 'spacing' | 'clean' | 'quota' | 'window';
 
 export interface RateChange {
   rps: number;
@@ -142,10 +152,18 @@ export class AdaptiveRate {
   #strictSpacing = false;
   /** The clock second's count the last cut measured, until the pause after it fills a second. */
   #fillCount: number | undefined;
+  /** Whether the lane was sending all through the second that count is of. */
+  #fillCountWhole = false;
   /** The server refused a fill: it is not a window on the clock. */
   #fillRefused = false;
   /** The last fill, under way or done. */
   #fill: Fill | undefined;
+  /** A fill the server accepted whole showed a window on the clock: each second may take this many. */
+  #windowCount: number | undefined;
+  #windowPace = Infinity;
+  #windowSince = -Infinity;
+  #windowsRefused = false;
+  #rpsBeforeWindows = Infinity;
   /** The quickest recent time from a start to its arrival at the server. */
   readonly #toServerMs = new RecentMinimum(16);
 
@@ -158,7 +176,13 @@ export class AdaptiveRate {
 
   /** Starts per second allowed now (faster while a fill lasts); Infinity while the controller stands aside. */
   get rps(): number {
+    if (this.#windowCount !== undefined) return this.#windowPace;
     return this.#fill?.active === true ? this.#fill.rps : this.#rps;
+  }
+
+  /** While the controller paces a window on the clock: how many each clock second may take. */
+  get windowCount(): number | undefined {
+    return this.#windowCount;
   }
 
   /** Whether a 429 has set the rate (as opposed to slow start, or standing aside). */
@@ -172,7 +196,7 @@ export class AdaptiveRate {
    * the credit pushed one start over).
    */
   get burst(): number {
-    return this.#strictSpacing || this.#fill?.active === true ? 1 : pacingBurst(this.#rps);
+    return this.#strictSpacing || this.#windowCount !== undefined || this.#fill?.active === true ? 1 : pacingBurst(this.#rps);
   }
 
   /**
@@ -184,6 +208,7 @@ export class AdaptiveRate {
     this.#starts.add(now);
     this.#recentStarts.push(now);
     if (this.#recentStarts.length > 64) this.#recentStarts.shift();
+    if (this.#windowCount !== undefined && (this.#fill?.active !== true || now >= this.#fill.until)) this.#planSecond(now, this.#windowCount);
     const fill = this.#fill;
     if (fill?.active !== true || now < fill.from) return undefined;
     // A start after the fill's end (the lane had nothing to send until then) only ends it.
@@ -208,11 +233,19 @@ export class AdaptiveRate {
     this.#toServerMs.add(arrivedAt - startedAt);
     if (startedAt >= this.#resumedAt) this.#acceptedSinceResume += 1;
     this.#refineAfterCut(startedAt, arrivedAt);
+    const windows = this.#noteFillAccepted(startedAt, now);
+    if (windows !== undefined) return windows;
     if (!Number.isFinite(this.#rps) || startedAt < this.#cutAt) return undefined;
     this.#answersSinceChange += 1;
     const elapsedMs = now - this.#changedAt;
     const step = this.#slowStart ? ADAPTIVE.slowStartStepMs : ADAPTIVE.climbStepMs;
     const used = this.#answersSinceChange >= Math.max(ADAPTIVE.minAnswersToClimb, (this.#rps * elapsedMs) / 2000);
+    if (this.#windowCount !== undefined) {
+      // The count is the limit exactly; after a long clean spell, probe past it as a plateau would.
+      if (elapsedMs < this.#restMs || !used) return undefined;
+      this.#leaveWindows();
+      this.#plateau = Infinity;
+    }
     if (elapsedMs < step || !used || this.#rps >= this.#ceiling) return undefined;
     let next = this.#rps * ADAPTIVE.climbFactor;
     if (this.#slowStart) {
@@ -238,10 +271,23 @@ export class AdaptiveRate {
    * server at about `arrivedAt`; `retryAfterMs` is the wait it asked for, when it said.
    */
   noteThrottled(now: number, startedAt: number, retryAfterMs?: number, arrivedAt = startedAt): RateChange | undefined {
-    if (this.#isFillStart(startedAt)) this.#fillRefused = true;
+    if (this.#windowCount === undefined && this.#isFillStart(startedAt)) this.#fillRefused = true;
     // One cut per episode: a request sent before the last cut, or within a second after it, was
     // not refused for the new rate (a used-up fixed window refuses everything until it ends).
     if (startedAt < this.#cutAt + ADAPTIVE.cutHoldMs) return undefined;
+    const recount = this.#recountWindows(now, arrivedAt);
+    if (recount !== undefined) return recount;
+    // Soon after the windows began, the server is not a window on the clock after all: back to the
+    // rate that was clean before them, resting there as it did (fills may still help). Later, its
+    // limit went down (isDrop below), and a fill may find the new count.
+    if (this.#windowCount !== undefined && now - this.#windowSince < ADAPTIVE.heldCleanMs) {
+      this.#windowsRefused = true;
+      this.#leaveWindows();
+      this.#cutAt = now;
+      this.#plateau = this.#rpsBeforeWindows;
+      return this.#change(this.#rpsBeforeWindows, now, 'throttled');
+    }
+    this.#leaveWindows();
     // The rate this request was sent under: a raise after it started did not cause its 429.
     const sentUnder = startedAt < this.#raisedAt ? this.#previousRps : this.#rps;
     const sending = Number.isFinite(sentUnder) ? sentUnder : Number.isFinite(this.#ceiling) ? this.#ceiling : this.#starts.perSecond(now);
@@ -271,6 +317,7 @@ export class AdaptiveRate {
     // Only a count of one clock second says what a window on the clock holds.
     const second = Math.floor(arrivedAt / 1000);
     this.#fillCount = !isDrop && !isLongWait && !isOvershoot && measured === this.#busiestSecond(second) ? measured : undefined;
+    this.#fillCountWhole = this.#wasSendingThrough(measured === this.#countOf(second) ? second : second - 1);
     this.#cutAt = now;
     this.#slowStart = false;
     this.#refusedRps = sending;
@@ -301,8 +348,19 @@ export class AdaptiveRate {
   }
 
   #busiestSecond(second: number): number {
-    const count = (s: number): number => (s > this.#staleUpTo ? this.#acceptedBySecond.count(s) : 0);
-    return Math.max(count(second), count(second - 1));
+    return Math.max(this.#countOf(second), this.#countOf(second - 1));
+  }
+
+  #countOf(second: number): number {
+    return second > this.#staleUpTo ? this.#acceptedBySecond.count(second) : 0;
+  }
+
+  /**
+   * Whether the lane started before `second` began. A token bucket refuses a burst after its
+   * depth plus what it refilled meanwhile: a part second's count may be far under its rate.
+   */
+  #wasSendingThrough(second: number): boolean {
+    return this.#firstStartAt !== undefined && this.#firstStartAt <= second * 1000;
   }
 
   /** An answer to a request of the second the last cut measured, come back after it: raise the plateau to it. */
@@ -345,6 +403,7 @@ export class AdaptiveRate {
   #planFill(from: number): void {
     // A later refusal may move the pause on: the fill planned for it moves with it.
     const count = this.#fillCount ?? (this.#fill?.active === true ? this.#fill.count : undefined);
+    const whole = this.#fillCount !== undefined ? this.#fillCountWhole : this.#fill?.whole === true;
     this.#fillCount = undefined;
     if (this.#fill?.active === true) this.#fill = undefined;
     if (count === undefined || this.#fillRefused || this.#strictSpacing || !Number.isFinite(this.#rps)) return;
@@ -356,7 +415,66 @@ export class AdaptiveRate {
     // At least the rate: a rate that would send more than that in the rest of the second (the
     // quarter of a burst's) is held to the count as well.
     const rps = Math.min(this.#ceiling, Math.max(this.#rps, (most * 1000) / spanMs));
-    this.#fill = { count, from, until, most, rps, active: true, started: 0 };
+    this.#fill = { count, whole, from, until, most, rps, active: true, started: 0 };
+  }
+
+  /**
+   * Each clock second (as the server will count it) gets `count` starts at most, spread over all
+   * of it but the margin at its end; the last start holds the lane until the next second.
+   */
+  #planSecond(now: number, count: number): void {
+    const toServerMs = this.#toServerMs.min() ?? 0;
+    // A start in the margin at a second's end may reach the server in the next: count it there.
+    const second = Math.floor((now + toServerMs + ADAPTIVE.fillMarginMs) / 1000);
+    const until = (second + 1) * 1000 - ADAPTIVE.fillMarginMs - toServerMs;
+    // A start in a second whose count is spent (the hold was not kept) still counts in it.
+    const started = this.#fill?.until === until ? this.#fill.started : 0;
+    this.#fill = { count, whole: true, from: now, until, most: count, rps: this.#windowPace, active: true, started };
+  }
+
+  /** A clean answer to a fill's start: once all of them are, the server counts clock seconds. */
+  #noteFillAccepted(startedAt: number, now: number): RateChange | undefined {
+    const fill = this.#fill;
+    if (fill === undefined || !this.#isFillStart(startedAt)) return undefined;
+    fill.accepted = (fill.accepted ?? 0) + 1;
+    if (this.#windowCount !== undefined || this.#windowsRefused || this.#fillRefused || this.#strictSpacing || fill.active || !fill.whole || fill.accepted < fill.started || fill.started < 2) return undefined;
+    // A count under the rate was a ramp's (see deepestCut), not the limit.
+    if (fill.count < this.#rps) return undefined;
+    this.#windowSince = now;
+    this.#rpsBeforeWindows = this.#rps;
+    this.#startWindows(fill.count, now);
+    return this.#change(Math.min(this.#ceiling, fill.count), now, 'window');
+  }
+
+  /**
+   * A second the windows paced whole refused after a little less than the count (at least
+   * shallowestCut of it): the count was a request or two over, one counted in the wrong second,
+   * or the limit went down a little. The windows go on with what that second took.
+   */
+  #recountWindows(now: number, arrivedAt: number): RateChange | undefined {
+    const count = this.#windowCount;
+    const second = Math.floor(arrivedAt / 1000);
+    if (count === undefined || this.#windowSince > second * 1000) return undefined;
+    const accepted = this.#countOf(second);
+    if (accepted >= count || accepted < count * ADAPTIVE.shallowestCut) return undefined;
+    this.#cutAt = now;
+    this.#startWindows(accepted, now);
+    return this.#change(accepted, now, 'window');
+  }
+
+  #startWindows(count: number, now: number): void {
+    const toServerMs = this.#toServerMs.min() ?? 0;
+    this.#windowCount = count;
+    this.#windowPace = Math.min(this.#ceiling, (count * 1000) / (1000 - ADAPTIVE.fillMarginMs - toServerMs));
+    // The plateau is the count itself: a 429 after a clean spell at it says the limit went down.
+    this.#plateau = count;
+    this.#fill = undefined;
+  }
+
+  #leaveWindows(): void {
+    if (this.#windowCount === undefined) return;
+    this.#windowCount = undefined;
+    this.#fill = undefined;
   }
 
   #isFillStart(startedAt: number): boolean {
@@ -385,8 +503,10 @@ export class AdaptiveRate {
 
 /** Filling the rest of a clock second: at most `most` starts at `rps`, from `from` until `until`. */
 interface Fill {
-  /** The clock second's count it goes by. */
+  /** The clock second's count it goes by, … */
   count: number;
+  /** … counted while the lane sent all through that second. */
+  whole: boolean;
   from: number;
   until: number;
   most: number;
@@ -395,6 +515,8 @@ interface Fill {
   started: number;
   firstAt?: number;
   lastAt?: number;
+  /** Its starts answered clean so far. */
+  accepted?: number;
 }
 
 /** Events per clock second, for the last few seconds. */

@@ -169,6 +169,30 @@ test('#11: after a 429 from a window on the clock, the rest of the second the pa
   assert.ok(server.hits.filter((h) => h.status === 429 && h.t > refusedAt + 900).length === 0, `a fill was refused: ${figures}`);
 });
 
+test('#11: once a fill is taken whole, every second after takes the limit itself, not 97% of it', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t, { limit: { limit: 20, headers: 'none', retryAfter: 'seconds' } });
+  // Start late in a second, so that the second the 21st is refused in was sent to all through:
+  // its count is the limit, and the fill after the pause shows the windows are on the clock.
+  await new Promise((resolve) => setTimeout(resolve, (1_700 - (Date.now() % 1_000)) % 1_000));
+  const inputs = Array.from({ length: 150 }, (_, i) => `${server.url}/items/${i}`);
+  const { records, events } = await run(inputs, { rps: 40, concurrency: 8 });
+  assertOneRecordPerInput(records, lineNumbers(150));
+  assert.ok(records.every((r) => r.ok));
+  const rates = ratesIn(events);
+  const windows = rates.find((e) => e.reason === 'window');
+  const accepted = server.hits.filter((h) => h.status === 200);
+  const acceptedIn = (second: number) => accepted.filter((h) => Math.floor(h.t / 1000) === second).length;
+  const windowsFrom = Math.floor(server.hits.find((h) => h.status === 429)!.t / 1000) + 2;
+  const lastSecond = Math.floor(accepted.at(-1)!.t / 1000);
+  const seconds = Array.from({ length: lastSecond - windowsFrom }, (_, i) => acceptedIn(windowsFrom + i));
+  const figures = `rates ${rates.map((e) => `${e.rps.toFixed(1)} ${e.reason}`).join(', ')}; accepted per whole second after the fill: ${seconds.join(' ')}; ${server.count429()} × 429`;
+  assert.equal(windows?.rps, 20, figures);
+  assert.ok(seconds.length >= 3, figures);
+  // At 97% of the limit the seconds would take 19 and 20 by turns.
+  assert.ok(seconds.reduce((sum, n) => sum + n, 0) / seconds.length >= 19.75, figures);
+  assert.ok(server.count429() <= 2, figures);
+});
+
 test('#11: requests queued in undici when a 429 pauses their lane stay unsent until the pause ends, and cost no budget', TEST_TIMEOUT, async (t) => {
   const { Agent } = await import('undici');
   const { RunStats } = await import('../../src/reporter/stats.js');

@@ -60,7 +60,8 @@ function drive(
     }
     if (nextStart >= to) return result;
     lastStart = nextStart;
-    const filling = controller.rps > announcedRps;
+    // A window on the clock paces every second as a fill does: not a fill.
+    const filling = controller.windowCount === undefined && controller.rps > announcedRps;
     // As the lanes do: nothing starts in the rest of a second a fill took.
     const filled = controller.noteStart(nextStart);
     if (filled !== undefined) pausedUntil = Math.max(pausedUntil, filled.holdUntil);
@@ -784,8 +785,9 @@ describe('#11: AdaptiveRate against a fixed-window server', () => {
     const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
     const run = drive(controller, { from: 0, to: 30_000, server: fixedWindowServer(() => L) });
     const lastTwenty = run.acceptedStarts.filter((t) => t >= 10_000).length / 20;
-    const figures = `end ${controller.rps.toFixed(2)}/s, ${run.throttled} of ${run.total} throttled, ${lastTwenty.toFixed(2)}/s accepted over the last 20 s`;
-    assert.ok(controller.rps >= 0.9 * L && controller.rps <= L, figures);
+    const announced = run.changes.at(-1)!.rps;
+    const figures = `end ${announced.toFixed(2)}/s, ${run.throttled} of ${run.total} throttled, ${lastTwenty.toFixed(2)}/s accepted over the last 20 s`;
+    assert.ok(announced >= 0.9 * L && announced <= L, figures);
     assert.ok(run.throttled / run.total < 0.05, figures);
     assert.ok(lastTwenty >= 0.9 * L, figures);
     assert.equal(controller.settled, true);
@@ -806,8 +808,9 @@ describe('#11: AdaptiveRate against a fixed-window server', () => {
       .join(' ')}; refused after 15 s at ${refused.filter((t) => t >= 15_000).join(' ')}`;
     const cuts = after.filter((c) => c.reason === 'throttled').length;
     assert.ok(cuts >= 1 && cuts <= 2, figures);
-    // Settled at 0.97 × 20 before, so the second before counts by half: 10 (the new limit) × settleFraction.
-    near(controller.rps, (L / 2) * ADAPTIVE.settleFraction, figures);
+    // The second cut counts the new limit in one second, and a fill shows the window is still on the clock.
+    assert.equal(controller.windowCount, L / 2, figures);
+    near(after.at(-1)!.rps, L / 2, figures);
     assert.deepEqual(refused.filter((t) => t >= 17_000), [], `the new rate holds: ${figures}`);
   });
 
@@ -819,9 +822,10 @@ describe('#11: AdaptiveRate against a fixed-window server', () => {
       const lastTwenty = run.acceptedStarts.filter((t) => t >= 10_000).length / 20;
       const firstCut = run.changes.findIndex((c) => c.reason === 'throttled');
       const lowest = Math.min(...run.changes.slice(firstCut).map((c) => c.rps));
-      const figures = `lowest ${lowest.toFixed(2)}/s, end ${controller.rps.toFixed(2)}/s, ${run.throttled} of ${run.total} throttled, ${lastTwenty.toFixed(2)}/s accepted over the last 20 s`;
+      const announced = run.changes.at(-1)!.rps;
+      const figures = `lowest ${lowest.toFixed(2)}/s, end ${announced.toFixed(2)}/s, ${run.throttled} of ${run.total} throttled, ${lastTwenty.toFixed(2)}/s accepted over the last 20 s`;
       assert.ok(lowest >= 0.5 * 100, figures);
-      assert.ok(controller.rps >= 0.9 * 100 && controller.rps <= 100, figures);
+      assert.ok(announced >= 0.9 * 100 && announced <= 100, figures);
       assert.ok(run.throttled / run.total < 0.05, figures);
       assert.ok(lastTwenty >= 0.9 * 100, figures);
     },
@@ -860,7 +864,166 @@ describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds',
     const afterDrop = run.fillStarts.filter((f) => f.at >= 15_000);
     // The pause after the drop ends about 1 s after it; the next fill comes after the measured cut.
     assert.ok(afterDrop.length > 0 && afterDrop.every((f) => f.at > drop.at + 1_500), figures);
-    near(controller.rps, 10 * ADAPTIVE.settleFraction, figures);
+    assert.equal(controller.windowCount, 10, figures);
+  });
+});
+
+/**
+ * Starts at the controller's pace from `from` until a start ends the fill (at most 100), each
+ * answered clean 5 ms later when `answered`; returns the start times.
+ */
+function fillFrom(controller: AdaptiveRate, from: number, answered = true): number[] {
+  const starts: number[] = [];
+  for (let t = from; starts.length < 100; t += 1000 / controller.rps) {
+    starts.push(t);
+    const end = controller.noteStart(t);
+    if (answered) controller.noteAccepted(t + 5, t, t + 5);
+    if (end !== undefined) break;
+  }
+  return starts;
+}
+
+/**
+ * A controller (--rps 40) that counted `count` in the clock second 2, was refused the next and
+ * told to wait until 3.4 s, then filled the rest of second 3 with no refusal: it paces a window on
+ * the clock from then on. Every request reaches the server 5 ms after its start. Returns the
+ * controller and the change that began the windows.
+ */
+function inWindows(count: number): { controller: AdaptiveRate; began: RateChange | undefined } {
+  const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+  for (let t = 0; t < 3_000 - 1e-9; t += 1000 / count) {
+    controller.noteStart(t);
+    controller.noteAccepted(t + 5, t, t + 5);
+  }
+  controller.noteThrottled(3_000, 2_990, 1_000, 2_995);
+  controller.notePause(3_000, 3_400);
+  const fill = fillFrom(controller, 3_400, false);
+  let began: RateChange | undefined;
+  for (const t of fill) began = controller.noteAccepted(t + 5, t, t + 5) ?? began;
+  return { controller, began };
+}
+
+describe('#11: AdaptiveRate: windows on the clock', () => {
+  test('#11: a fill the server took whole starts windows: the count each second, paced over the second less the margin', () => {
+    const { controller, began } = inWindows(20);
+    assert.deepEqual(began, { rps: 20, reason: 'window' });
+    assert.equal(controller.windowCount, 20);
+    near(controller.rps, (20 * 1000) / (1000 - ADAPTIVE.fillMarginMs - 5), 'the pace');
+    assert.equal(controller.burst, 1);
+  });
+
+  test('#11: in windows, the count-th start of a second holds the lane until the next second reaches the server', () => {
+    const { controller } = inWindows(10);
+    const interval = 1000 / controller.rps;
+    for (let i = 0; i < 9; i++) assert.equal(controller.noteStart(5_000 + i * interval), undefined, `start ${i + 1}`);
+    assert.deepEqual(controller.noteStart(5_000 + 9 * interval), { holdUntil: 6_000 - 5 });
+    // Idle, then a start that would reach the server in the margin at the end of second 6: it counts in second 7.
+    for (let i = 0; i < 9; i++) assert.equal(controller.noteStart(6_960 + i * interval), undefined, `second 7, start ${i + 1}`);
+    assert.deepEqual(controller.noteStart(6_960 + 9 * interval), { holdUntil: 8_000 - 5 });
+  });
+
+  test('#11: a window on the clock, 20 s at --rps 40: after the first pause every whole second takes exactly the limit, and no 429 follows', () => {
+    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 600 });
+    const run = drive(controller, { from: 600, to: 20_600, server: fixedWindowServer(() => 20), wholeSeconds: true, ceilingRps: 40 });
+    const inSecond = (second: number) => run.acceptedStarts.filter((t) => Math.floor(t / 1000) === second).length;
+    const began = run.changes.find((c) => c.reason === 'window');
+    const figures = `accepted by second: ${Array.from({ length: 20 }, (_, s) => inSecond(s)).join(' ')}; changes ${run.changes.map((c) => `${(c.at / 1000).toFixed(2)}s→${c.rps.toFixed(1)}${c.reason[0]}`).join(' ')}`;
+    assert.ok(began !== undefined && began.rps === 20 && began.at < 4_000, figures);
+    for (let second = 4; second < 20; second++) assert.equal(inSecond(second), 20, `second ${second}: ${figures}`);
+    assert.equal(run.throttled, 1, figures);
+  });
+
+  test('#11: windows refused within heldCleanMs of their start end for good, back at the rate that was clean before them', () => {
+    const { controller } = inWindows(20);
+    controller.noteStart(4_010);
+    const cut = controller.noteThrottled(4_020, 4_010, 1_000, 4_015);
+    assert.deepEqual(cut, { rps: 20 * ADAPTIVE.settleFraction, reason: 'throttled' });
+    assert.equal(controller.windowCount, undefined);
+    // A later episode with a clock second counted and its fill taken whole starts no windows.
+    controller.notePause(4_020, 5_020);
+    for (let t = 5_100; t < 9_000; t += 1000 / controller.rps) {
+      controller.noteStart(t);
+      controller.noteAccepted(t + 5, t, t + 5);
+    }
+    controller.noteThrottled(9_000, 8_990, 1_000, 8_995);
+    controller.notePause(9_000, 9_400);
+    fillFrom(controller, 9_400);
+    assert.equal(controller.windowCount, undefined);
+  });
+
+  test('#11: windows refused in a second they paced whole, after a little under the count: they go on with that second\'s count', () => {
+    // Windows of 21 (one request counted in the wrong second): second 5 takes 20 and refuses the 21st.
+    const { controller } = inWindows(21);
+    for (let i = 0; i < 20; i++) {
+      const t = 5_000 + (i * 1000) / controller.rps;
+      controller.noteStart(t);
+      controller.noteAccepted(t + 5, t, t + 5);
+    }
+    assert.deepEqual(controller.noteThrottled(5_960, 5_945, 1_000, 5_950), { rps: 20, reason: 'window' });
+    assert.equal(controller.windowCount, 20);
+    assert.equal(controller.noteThrottled(5_965, 5_950, 1_000, 5_955), undefined, 'the same episode');
+    // Taking under shallowestCut of the count is not a count a little off: the windows end.
+    const { controller: fewer } = inWindows(21);
+    for (let i = 0; i < 15; i++) {
+      const t = 5_000 + (i * 1000) / fewer.rps;
+      fewer.noteStart(t);
+      fewer.noteAccepted(t + 5, t, t + 5);
+    }
+    assert.equal(fewer.noteThrottled(5_730, 5_715, 1_000, 5_720)?.reason, 'throttled');
+    assert.equal(fewer.windowCount, undefined);
+  });
+
+  test('#11: windows refused after heldCleanMs say the limit went down: a shallow cut, and a later fill may start windows again', () => {
+    const { controller } = inWindows(20);
+    for (let t = 4_000; t < 4_000 + ADAPTIVE.heldCleanMs + 1_000; t += 50) controller.noteAccepted(t + 5, t, t + 5);
+    const cut = controller.noteThrottled(9_510, 9_500, 1_000, 9_505);
+    assert.deepEqual(cut, { rps: 20 * ADAPTIVE.shallowestCut, reason: 'throttled' });
+    assert.equal(controller.windowCount, undefined);
+    controller.notePause(9_510, 10_510);
+    // At 18/s the server takes 10 of second 11, then refuses: that count, filled whole, starts windows of 10.
+    for (let i = 0; i < 10; i++) {
+      const t = 11_000 + (i * 1000) / 18;
+      controller.noteStart(t);
+      controller.noteAccepted(t + 5, t, t + 5);
+    }
+    near(controller.noteThrottled(11_560, 11_555, 1_000, 11_560)?.rps, 10 * ADAPTIVE.settleFraction, 'the new limit measured');
+    controller.notePause(11_560, 12_560);
+    for (const t of fillFrom(controller, 12_560, false)) controller.noteAccepted(t + 5, t, t + 5);
+    assert.equal(controller.windowCount, 10);
+  });
+
+  test('#11: no windows from a count of part of a second (a token bucket refuses a burst early), nor from a count under the rate (a ramp)', () => {
+    // --rps 30 from 0.6 s: 9 taken by 0.87 s, the 10th refused; the second had only 0.4 s of sending.
+    const early = new AdaptiveRate({ auto: false, ceilingRps: 30, now: 600 });
+    for (let i = 0; i < 9; i++) {
+      const t = 600 + (i * 1000) / 30;
+      early.noteStart(t);
+      early.noteAccepted(t + 5, t, t + 5);
+    }
+    near(early.noteThrottled(905, 900, 1_000, 905)?.rps, 9 * ADAPTIVE.settleFraction, 'the cut');
+    early.notePause(905, 1_300);
+    assert.ok(fillFrom(early, 1_300).length < 100, 'a fill');
+    assert.equal(early.windowCount, undefined, 'a part second');
+
+    // --rps 64 from 0.5 s meets a window of 8 in second 1: the cut stops at a quarter of 64.
+    const ramp = new AdaptiveRate({ auto: false, ceilingRps: 64, now: 0 });
+    for (let t = 500; t < 1_000; t += 125) ramp.noteStart(t);
+    for (let t = 1_000; t < 1_125; t += 1000 / 64) {
+      ramp.noteStart(t);
+      ramp.noteAccepted(t + 5, t, t + 5);
+    }
+    assert.deepEqual(ramp.noteThrottled(1_130, 1_125, 1_000, 1_130), { rps: 16, reason: 'throttled' });
+    ramp.notePause(1_130, 2_130);
+    assert.ok(fillFrom(ramp, 2_130).length < 100, 'a fill');
+    assert.equal(ramp.windowCount, undefined, 'a count under the rate');
+  });
+
+  test('#11: after probeAfterMs clean in windows, it probes past the count', () => {
+    const { controller } = inWindows(20);
+    let probe: RateChange | undefined;
+    for (let t = 4_000; t < 4_000 + ADAPTIVE.probeAfterMs + 2_000 && probe === undefined; t += 50) probe = controller.noteAccepted(t + 5, t, t + 5);
+    assert.deepEqual(probe, { rps: 20 * ADAPTIVE.climbFactor, reason: 'clean' });
+    assert.equal(controller.windowCount, undefined);
   });
 });
 
