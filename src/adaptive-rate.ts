@@ -41,21 +41,21 @@
  * - `--rps auto` starts at 8/s and doubles every quarter second while clean (slow start) until the
  *   first 429; without it the controller stands aside (no limit) until the first 429.
  * - A Retry-After rounded up to whole seconds idles part of the window after it. When the cut
- *   measured a clock second's count, the lane fills the rest of the second it resumes in with
- *   97% of that count, faster than the rate, as many as the ceiling allows, and then holds
- *   until the second is over (a rate still over the limit, at a quarter of a burst's, is held
- *   to the count too): a window on the clock accepts them all. Anything else (a token bucket, a
- *   window off the clock) refuses one, and the lane never fills again: one 429 learns that.
- * - A fill taken whole, when its count is of a second the lane sent all through (a part second
- *   of a token bucket counts its depth, not its rate) and not under the rate (a ramp's), says
- *   the server counts clock seconds. From then on each clock second, as the server will count it,
- *   takes exactly that count, spread over all of it but the margin at its end: the limit, not 97%
- *   of it. A second paced whole that refuses after 90% of the count or more says the count was
- *   a request over (one counted in the wrong second) or the limit went down a little: the
- *   windows go on with that second's count. Any other refusal within 5 s ends windows for good
- *   (a token bucket, a window off the clock; fills may still help), back at the rate that was
- *   clean before them; later, it is a drop (above). After 30 s clean the count is probed past,
- *   as a plateau is.
+ *   measured a clock second's count, the lane fills the rest of the second it resumes in (the
+ *   next second, when less than minFillMs of it is left) with 97% of that count, faster than the
+ *   rate, as many as the ceiling allows, and then holds until the second is over (a rate still
+ *   over the limit, at a quarter of a burst's, is held to the count too): a window on the clock
+ *   accepts them all. Anything else (a token bucket, a window off the clock) refuses one, and
+ *   the lane never fills again: one 429 learns that.
+ * - A fill taken whole, when its count is not under the rate (a ramp's, see the quarter above),
+ *   says the server counts clock seconds. From then on each clock second, as the server will
+ *   count it, takes exactly that count, spread over all of it but the margin at its end: the
+ *   limit, not 97% of it. A second paced whole that refuses after 90% of the count or more says
+ *   the count was a request over (one counted in the wrong second) or the limit went down a
+ *   little: the windows go on with that second's count. Any other refusal within 5 s ends
+ *   windows for good (a token bucket, a window off the clock; fills may still help), back at the
+ *   rate that was clean before them; later, it is a drop (above). After 30 s clean the count is
+ *   probed past, as a plateau is.
  * - When nothing at all was accepted lately, the rate stays: that is not a limit a slower rate
  *   finds (a used-up quota); the host's backoff and each input's retries deal with it.
  *
@@ -152,8 +152,6 @@ export class AdaptiveRate {
   #strictSpacing = false;
   /** The clock second's count the last cut measured, until the pause after it fills a second. */
   #fillCount: number | undefined;
-  /** Whether the lane was sending all through the second that count is of. */
-  #fillCountWhole = false;
   /** The server refused a fill: it is not a window on the clock. */
   #fillRefused = false;
   /** The last fill, under way or done. */
@@ -317,7 +315,6 @@ export class AdaptiveRate {
     // Only a count of one clock second says what a window on the clock holds.
     const second = Math.floor(arrivedAt / 1000);
     this.#fillCount = !isDrop && !isLongWait && !isOvershoot && measured === this.#busiestSecond(second) ? measured : undefined;
-    this.#fillCountWhole = this.#wasSendingThrough(measured === this.#countOf(second) ? second : second - 1);
     this.#cutAt = now;
     this.#slowStart = false;
     this.#refusedRps = sending;
@@ -353,14 +350,6 @@ export class AdaptiveRate {
 
   #countOf(second: number): number {
     return second > this.#staleUpTo ? this.#acceptedBySecond.count(second) : 0;
-  }
-
-  /**
-   * Whether the lane started before `second` began. A token bucket refuses a burst after its
-   * depth plus what it refilled meanwhile: a part second's count may be far under its rate.
-   */
-  #wasSendingThrough(second: number): boolean {
-    return this.#firstStartAt !== undefined && this.#firstStartAt <= second * 1000;
   }
 
   /** An answer to a request of the second the last cut measured, come back after it: raise the plateau to it. */
@@ -403,19 +392,22 @@ export class AdaptiveRate {
   #planFill(from: number): void {
     // A later refusal may move the pause on: the fill planned for it moves with it.
     const count = this.#fillCount ?? (this.#fill?.active === true ? this.#fill.count : undefined);
-    const whole = this.#fillCount !== undefined ? this.#fillCountWhole : this.#fill?.whole === true;
     this.#fillCount = undefined;
     if (this.#fill?.active === true) this.#fill = undefined;
     if (count === undefined || this.#fillRefused || this.#strictSpacing || !Number.isFinite(this.#rps)) return;
     const toServerMs = this.#toServerMs.min() ?? 0;
-    const until = (Math.floor(from / 1000) + 1) * 1000 - ADAPTIVE.fillMarginMs - toServerMs;
+    let until = (Math.floor(from / 1000) + 1) * 1000 - ADAPTIVE.fillMarginMs - toServerMs;
+    if (until - from < ADAPTIVE.minFillMs) {
+      // Too little of this second is left: fill the next one, from its start.
+      from = until + ADAPTIVE.fillMarginMs;
+      until += 1000;
+    }
     const spanMs = until - from;
     const most = Math.floor(count * ADAPTIVE.settleFraction);
-    if (spanMs < ADAPTIVE.minFillMs) return;
     // At least the rate: a rate that would send more than that in the rest of the second (the
     // quarter of a burst's) is held to the count as well.
     const rps = Math.min(this.#ceiling, Math.max(this.#rps, (most * 1000) / spanMs));
-    this.#fill = { count, whole, from, until, most, rps, active: true, started: 0 };
+    this.#fill = { count, from, until, most, rps, active: true, started: 0 };
   }
 
   /**
@@ -429,7 +421,7 @@ export class AdaptiveRate {
     const until = (second + 1) * 1000 - ADAPTIVE.fillMarginMs - toServerMs;
     // A start in a second whose count is spent (the hold was not kept) still counts in it.
     const started = this.#fill?.until === until ? this.#fill.started : 0;
-    this.#fill = { count, whole: true, from: now, until, most: count, rps: this.#windowPace, active: true, started };
+    this.#fill = { count, from: now, until, most: count, rps: this.#windowPace, active: true, started };
   }
 
   /** A clean answer to a fill's start: once all of them are, the server counts clock seconds. */
@@ -437,7 +429,7 @@ export class AdaptiveRate {
     const fill = this.#fill;
     if (fill === undefined || !this.#isFillStart(startedAt)) return undefined;
     fill.accepted = (fill.accepted ?? 0) + 1;
-    if (this.#windowCount !== undefined || this.#windowsRefused || this.#fillRefused || this.#strictSpacing || fill.active || !fill.whole || fill.accepted < fill.started || fill.started < 2) return undefined;
+    if (this.#windowCount !== undefined || this.#windowsRefused || this.#fillRefused || this.#strictSpacing || fill.active || fill.accepted < fill.started || fill.started < 2) return undefined;
     // A count under the rate was a ramp's (see deepestCut), not the limit.
     if (fill.count < this.#rps) return undefined;
     this.#windowSince = now;
@@ -503,10 +495,8 @@ export class AdaptiveRate {
 
 /** Filling the rest of a clock second: at most `most` starts at `rps`, from `from` until `until`. */
 interface Fill {
-  /** The clock second's count it goes by, … */
+  /** The clock second's count it goes by. */
   count: number;
-  /** … counted while the lane sent all through that second. */
-  whole: boolean;
   from: number;
   until: number;
   most: number;

@@ -171,8 +171,8 @@ test('#11: after a 429 from a window on the clock, the rest of the second the pa
 
 test('#11: once a fill is taken whole, every second after takes the limit itself, not 97% of it', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t, { limit: { limit: 20, headers: 'none', retryAfter: 'seconds' } });
-  // Start late in a second, so that the second the 21st is refused in was sent to all through:
-  // its count is the limit, and the fill after the pause shows the windows are on the clock.
+  // Start late in a second: the 21st is refused half way through the next, the pause ends half
+  // way through the one after, and the fill there shows the windows are on the clock.
   await new Promise((resolve) => setTimeout(resolve, (1_700 - (Date.now() % 1_000)) % 1_000));
   const inputs = Array.from({ length: 150 }, (_, i) => `${server.url}/items/${i}`);
   const { records, events } = await run(inputs, { rps: 40, concurrency: 8 });

@@ -715,11 +715,14 @@ describe('#11: AdaptiveRate: filling the second after a pause', () => {
     near(controller.rps, (9 * 1000) / (4_000 - ADAPTIVE.fillMarginMs - 3_610), 'fill rate');
   });
 
-  test('#11: no fill when less than minFillMs of the second is left, nor after a long wait', () => {
+  test('#11: with less than minFillMs of the second left, the fill takes the next second from its start; no fill after a long wait', () => {
     const late = measuredAt10(40);
     late.noteThrottled(3_000, 2_950);
     late.notePause(3_000, 4_000 - ADAPTIVE.fillMarginMs - ADAPTIVE.minFillMs + 1);
-    near(late.rps, 10, 'the rate');
+    assert.equal(late.noteStart(3_900), undefined, 'before the next second, at the rate');
+    const starts = fillFrom(late, 4_000, false);
+    assert.equal(starts.length, 9, 'then 97% of the count, and a hold');
+    assert.ok(starts.at(-1)! < 5_000 - ADAPTIVE.fillMarginMs, `the last at ${starts.at(-1)}`);
     const long = measuredAt10(40);
     const cut = long.noteThrottled(3_000, 2_950, 5_000)?.rps;
     long.notePause(3_000, 8_000);
@@ -992,19 +995,7 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
     assert.equal(controller.windowCount, 10);
   });
 
-  test('#11: no windows from a count of part of a second (a token bucket refuses a burst early), nor from a count under the rate (a ramp)', () => {
-    // --rps 30 from 0.6 s: 9 taken by 0.87 s, the 10th refused; the second had only 0.4 s of sending.
-    const early = new AdaptiveRate({ auto: false, ceilingRps: 30, now: 600 });
-    for (let i = 0; i < 9; i++) {
-      const t = 600 + (i * 1000) / 30;
-      early.noteStart(t);
-      early.noteAccepted(t + 5, t, t + 5);
-    }
-    near(early.noteThrottled(905, 900, 1_000, 905)?.rps, 9 * ADAPTIVE.settleFraction, 'the cut');
-    early.notePause(905, 1_300);
-    assert.ok(fillFrom(early, 1_300).length < 100, 'a fill');
-    assert.equal(early.windowCount, undefined, 'a part second');
-
+  test('#11: no windows from a count under the rate: a ramp\'s, not the limit', () => {
     // --rps 64 from 0.5 s meets a window of 8 in second 1: the cut stops at a quarter of 64.
     const ramp = new AdaptiveRate({ auto: false, ceilingRps: 64, now: 0 });
     for (let t = 500; t < 1_000; t += 125) ramp.noteStart(t);
