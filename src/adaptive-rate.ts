@@ -162,6 +162,8 @@ export class AdaptiveRate {
   #windowSince = -Infinity;
   #windowsRefused = false;
   #rpsBeforeWindows = Infinity;
+  /** The second the windows were last recounted by, and the count before. */
+  #recount: { second: number; before: number } | undefined;
   /** The quickest recent time from a start to its arrival at the server. */
   readonly #toServerMs = new RecentMinimum(16);
 
@@ -231,6 +233,7 @@ export class AdaptiveRate {
     this.#toServerMs.add(arrivedAt - startedAt);
     if (startedAt >= this.#resumedAt) this.#acceptedSinceResume += 1;
     this.#refineAfterCut(startedAt, arrivedAt);
+    this.#refineRecount(startedAt, arrivedAt);
     const windows = this.#noteFillAccepted(startedAt, now);
     if (windows !== undefined) return windows;
     if (!Number.isFinite(this.#rps) || startedAt < this.#cutAt) return undefined;
@@ -434,14 +437,15 @@ export class AdaptiveRate {
     if (fill.count < this.#rps) return undefined;
     this.#windowSince = now;
     this.#rpsBeforeWindows = this.#rps;
-    this.#startWindows(fill.count, now);
+    this.#startWindows(fill.count);
     return this.#change(Math.min(this.#ceiling, fill.count), now, 'window');
   }
 
   /**
    * A second the windows paced whole refused after a little less than the count (at least
    * shallowestCut of it): the count was a request or two over, one counted in the wrong second,
-   * or the limit went down a little. The windows go on with what that second took.
+   * or the limit went down a little. The windows go on with what that second took. (Far less,
+   * the limit went down, perhaps part way through that second: isDrop measures it afresh.)
    */
   #recountWindows(now: number, arrivedAt: number): RateChange | undefined {
     const count = this.#windowCount;
@@ -450,17 +454,27 @@ export class AdaptiveRate {
     const accepted = this.#countOf(second);
     if (accepted >= count || accepted < count * ADAPTIVE.shallowestCut) return undefined;
     this.#cutAt = now;
-    this.#startWindows(accepted, now);
+    this.#recount = { second, before: count };
+    this.#startWindows(accepted);
     return this.#change(accepted, now, 'window');
   }
 
-  #startWindows(count: number, now: number): void {
+  /** An answer to a request of the recounted second, come back after the recount: it counts too. */
+  #refineRecount(startedAt: number, arrivedAt: number): void {
+    const recount = this.#recount;
+    if (recount === undefined || this.#windowCount === undefined || startedAt >= this.#cutAt || Math.floor(arrivedAt / 1000) !== recount.second) return;
+    const count = Math.min(recount.before - 1, this.#countOf(recount.second));
+    if (count > this.#windowCount) this.#startWindows(count);
+  }
+
+  #startWindows(count: number): void {
     const toServerMs = this.#toServerMs.min() ?? 0;
     this.#windowCount = count;
     this.#windowPace = Math.min(this.#ceiling, (count * 1000) / (1000 - ADAPTIVE.fillMarginMs - toServerMs));
     // The plateau is the count itself: a 429 after a clean spell at it says the limit went down.
     this.#plateau = count;
-    this.#fill = undefined;
+    // A second under way keeps the starts it counted, under the new count.
+    if (this.#fill?.active === true) Object.assign(this.#fill, { most: count, rps: this.#windowPace });
   }
 
   #leaveWindows(): void {

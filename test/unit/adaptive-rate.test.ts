@@ -976,6 +976,17 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
     assert.equal(fewer.windowCount, undefined);
   });
 
+  test('#11: an answer of the recounted second that comes back after the recount counts in it, up to one under the count before', () => {
+    const { controller } = inWindows(21);
+    const starts = Array.from({ length: 21 }, (_, i) => 5_000 + i * 47);
+    for (const t of starts) controller.noteStart(t);
+    for (const t of starts.slice(0, 19)) controller.noteAccepted(t + 5, t, t + 5);
+    // The 21st is refused before the 20th's answer is back.
+    assert.deepEqual(controller.noteThrottled(starts[20]! + 5, starts[20]!, 1_000, starts[20]! + 5), { rps: 19, reason: 'window' });
+    controller.noteAccepted(starts[20]! + 10, starts[19]!, starts[19]! + 5);
+    assert.equal(controller.windowCount, 20);
+  });
+
   test('#11: windows refused after heldCleanMs say the limit went down: a shallow cut, and a later fill may start windows again', () => {
     const { controller } = inWindows(20);
     for (let t = 4_000; t < 4_000 + ADAPTIVE.heldCleanMs + 1_000; t += 50) controller.noteAccepted(t + 5, t, t + 5);
