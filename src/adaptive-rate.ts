@@ -54,8 +54,8 @@
  *   the count was a request over (one counted in the wrong second) or the limit went down a
  *   little: the windows go on with that second's count. Any other refusal within 5 s ends
  *   windows for good (a token bucket, a window off the clock; fills may still help), back at the
- *   rate that was clean before them; later, it is a drop (above). After 30 s clean the count is
- *   probed past, as a plateau is.
+ *   rate that was clean before them; later, it is a drop (above). The count is probed past as a
+ *   plateau is, after the rest the cut before it chose.
  * - When nothing at all was accepted lately, the rate stays: that is not a limit a slower rate
  *   finds (a used-up quota); the host's backoff and each input's retries deal with it.
  *
