@@ -242,7 +242,7 @@ export class AdaptiveRate {
     const step = this.#slowStart ? ADAPTIVE.slowStartStepMs : ADAPTIVE.climbStepMs;
     const used = this.#answersSinceChange >= Math.max(ADAPTIVE.minAnswersToClimb, (this.#rps * elapsedMs) / 2000);
     if (this.#windowCount !== undefined) {
-      // The count is the limit exactly; after a long clean spell, probe past it as a plateau would.
+      // The count is the limit exactly; after its rest, probe past it as past a plateau.
       if (elapsedMs < this.#restMs || !used) return undefined;
       this.#leaveWindows();
       this.#plateau = Infinity;
