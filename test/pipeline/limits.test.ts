@@ -16,6 +16,16 @@ function rateWaitMs(events: RunEvent[]): number {
   return events.reduce((sum, e) => sum + (e.type === 'rate-wait' ? e.waitedMs : 0), 0);
 }
 
+/** Resolves `ms` into the next clock second (of the host clock the fixture servers count by). */
+function untilMsIntoSecond(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, (1_000 + ms - (Date.now() % 1_000)) % 1_000));
+}
+
+/** How many of the hits the server answered 200 arrived in the clock second `second`. */
+function acceptedInSecond(hits: ReadonlyArray<{ t: number; status: number }>, second: number): number {
+  return hits.filter((h) => h.status === 200 && Math.floor(h.t / 1000) === second).length;
+}
+
 /** The most requests in flight at once per host, from the run's own start and end events. */
 function peakInFlight(events: RunEvent[]): Map<string, number> {
   const now = new Map<string, number>();
@@ -140,7 +150,7 @@ test('#11: a request that started in one second and reached the server in the ne
   t.after(() => dispatcher.close());
   // Start late in a clock second: the first request waits for its connect and reaches the
   // server in the next second, with the 19 after it; the 21st is refused there.
-  await new Promise((resolve) => setTimeout(resolve, (1_880 - (Date.now() % 1_000)) % 1_000));
+  await untilMsIntoSecond(880);
   const inputs = Array.from({ length: 25 }, (_, i) => `${server.url}/items/${i}`);
   const { records, events } = await run(inputs, { rps: 40, concurrency: 1 }, { dispatcher });
   assertOneRecordPerInput(records, lineNumbers(25));
@@ -155,14 +165,14 @@ test('#11: after a 429 from a window on the clock, the rest of the second the pa
   const server = await startServer(t, { limit: { limit: 20, headers: 'none', retryAfter: 'seconds' } });
   // Start just after a whole second: at 40/s the 21st request is refused about half way through
   // it, and the Retry-After of 1 s ends the pause about half way through the next second.
-  await new Promise((resolve) => setTimeout(resolve, (1_050 - (Date.now() % 1_000)) % 1_000));
+  await untilMsIntoSecond(50);
   const inputs = Array.from({ length: 70 }, (_, i) => `${server.url}/items/${i}`);
   const { records } = await run(inputs, { rps: 40, concurrency: 8 });
   assertOneRecordPerInput(records, lineNumbers(70));
   assert.ok(records.every((r) => r.ok));
   const refusedAt = server.hits.find((h) => h.status === 429)!.t;
   const resumedIn = Math.floor(server.hits.find((h) => h.t > refusedAt + 900)!.t / 1000);
-  const acceptedIn = (second: number) => server.hits.filter((h) => h.status === 200 && Math.floor(h.t / 1000) === second).length;
+  const acceptedIn = (second: number) => acceptedInSecond(server.hits, second);
   const figures = `refused at ${(refusedAt % 1000).toFixed(0)} ms into its second; accepted per second: ${[resumedIn - 1, resumedIn, resumedIn + 1].map(acceptedIn).join(', ')}`;
   // The rate alone (19.4/s) would start 9 or so in what is left of that second; filled at 40/s, about 16.
   assert.ok(acceptedIn(resumedIn) >= 12, figures);
@@ -173,7 +183,7 @@ test('#11: once a fill is taken whole, every second after takes the limit itself
   const server = await startServer(t, { limit: { limit: 20, headers: 'none', retryAfter: 'seconds' } });
   // Start late in a second: the 21st is refused half way through the next, the pause ends half
   // way through the one after, and the fill there shows the windows are on the clock.
-  await new Promise((resolve) => setTimeout(resolve, (1_700 - (Date.now() % 1_000)) % 1_000));
+  await untilMsIntoSecond(700);
   const inputs = Array.from({ length: 150 }, (_, i) => `${server.url}/items/${i}`);
   const { records, events } = await run(inputs, { rps: 40, concurrency: 8 });
   assertOneRecordPerInput(records, lineNumbers(150));
@@ -181,7 +191,7 @@ test('#11: once a fill is taken whole, every second after takes the limit itself
   const rates = ratesIn(events);
   const windows = rates.find((e) => e.reason === 'window');
   const accepted = server.hits.filter((h) => h.status === 200);
-  const acceptedIn = (second: number) => accepted.filter((h) => Math.floor(h.t / 1000) === second).length;
+  const acceptedIn = (second: number) => acceptedInSecond(server.hits, second);
   const windowsFrom = Math.floor(server.hits.find((h) => h.status === 429)!.t / 1000) + 2;
   const lastSecond = Math.floor(accepted.at(-1)!.t / 1000);
   const seconds = Array.from({ length: lastSecond - windowsFrom }, (_, i) => acceptedIn(windowsFrom + i));

@@ -640,16 +640,35 @@ describe('#11: AdaptiveRate: quota headers', () => {
   });
 });
 
-describe('#11: AdaptiveRate: filling the second after a pause', () => {
-  /** Starts `interval` ms apart from `from`, until noteStart says the fill is over; their times. */
-  function startUntilFillEnds(controller: AdaptiveRate, from: number, interval: number): number[] {
-    const starts: number[] = [];
-    for (let at = from; starts.length < 100; at += interval) {
-      starts.push(at);
-      if (controller.noteStart(at)) return starts;
-    }
-    throw new Error('the fill never ended');
+/**
+ * Starts `interval` ms apart (else at the controller's pace) from `from`, until noteStart says the
+ * fill is over; their times. With `answered`, each is answered clean 5 ms after its start.
+ */
+function startUntilFillEnds(controller: AdaptiveRate, from: number, options: { interval?: number; answered?: boolean } = {}): number[] {
+  const starts: number[] = [];
+  for (let at = from; starts.length < 100; at += options.interval ?? 1000 / controller.rps) {
+    starts.push(at);
+    const ended = controller.noteStart(at);
+    if (options.answered === true) controller.noteAccepted(at + 5, at, at + 5);
+    if (ended) return starts;
   }
+  throw new Error('the fill never ended');
+}
+
+/** Each of `starts` goes out and is answered clean 5 ms later, reaching the server on the way. */
+function acceptStarts(controller: AdaptiveRate, starts: number[]): void {
+  for (const t of starts) {
+    controller.noteStart(t);
+    controller.noteAccepted(t + 5, t, t + 5);
+  }
+}
+
+/** `count` times from `from`, `interval` ms apart. */
+function spaced(from: number, count: number, interval: number): number[] {
+  return Array.from({ length: count }, (_, i) => from + i * interval);
+}
+
+describe('#11: AdaptiveRate: filling the second after a pause', () => {
 
   test('#11: a cut that counted a clock second fills the rest of the second the pause ends in: 97% of the count, faster, one start at a time', () => {
     const controller = measuredAt10(40);
@@ -660,7 +679,7 @@ describe('#11: AdaptiveRate: filling the second after a pause', () => {
     const fillRps = (9 * 1000) / (4_000 - ADAPTIVE.fillMarginMs - 3_600);
     near(controller.rps, fillRps, 'fill rate');
     assert.equal(controller.burst, 1);
-    const starts = startUntilFillEnds(controller, 3_600, 1000 / fillRps);
+    const starts = startUntilFillEnds(controller, 3_600, { interval: 1000 / fillRps });
     assert.equal(starts.length, 9);
     near(controller.rps, 10, 'back to the rate');
     assert.equal(controller.burst, pacingBurst(10));
@@ -683,7 +702,7 @@ describe('#11: AdaptiveRate: filling the second after a pause', () => {
     controller.notePause(3_000, 3_300);
     near(controller.rps, 25, 'the rate, not slower');
     // 650 ms at 25/s would be 16 starts; the fill stops at 9 and holds the rest of the second.
-    const starts = startUntilFillEnds(controller, 3_300, 40);
+    const starts = startUntilFillEnds(controller, 3_300, { interval: 40 });
     assert.equal(starts.length, 9);
   });
 
@@ -693,7 +712,7 @@ describe('#11: AdaptiveRate: filling the second after a pause', () => {
     controller.notePause(3_000, 3_600);
     near(controller.rps, 20, 'fill at the ceiling');
     // 3600, 3650 … 3900: the next, at 3950, would reach the server too close to the second's end.
-    assert.deepEqual(startUntilFillEnds(controller, 3_600, 50), [3_600, 3_650, 3_700, 3_750, 3_800, 3_850, 3_900]);
+    assert.deepEqual(startUntilFillEnds(controller, 3_600, { interval: 50 }), [3_600, 3_650, 3_700, 3_750, 3_800, 3_850, 3_900]);
     near(controller.rps, 9.7, 'back to the rate');
   });
 
@@ -720,7 +739,7 @@ describe('#11: AdaptiveRate: filling the second after a pause', () => {
     late.noteThrottled(3_000, 2_950);
     late.notePause(3_000, 4_000 - ADAPTIVE.fillMarginMs - ADAPTIVE.minFillMs + 1);
     assert.equal(late.noteStart(3_900), undefined, 'before the next second, at the rate');
-    const starts = fillFrom(late, 4_000, false);
+    const starts = startUntilFillEnds(late, 4_000);
     assert.equal(starts.length, 9, 'then 97% of the count, and a hold');
     assert.ok(starts.at(-1)! < 5_000 - ADAPTIVE.fillMarginMs, `the last at ${starts.at(-1)}`);
     const long = measuredAt10(40);
@@ -872,21 +891,6 @@ describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds',
 });
 
 /**
- * Starts at the controller's pace from `from` until a start ends the fill (at most 100), each
- * answered clean 5 ms later when `answered`; returns the start times.
- */
-function fillFrom(controller: AdaptiveRate, from: number, answered = true): number[] {
-  const starts: number[] = [];
-  for (let t = from; starts.length < 100; t += 1000 / controller.rps) {
-    starts.push(t);
-    const end = controller.noteStart(t);
-    if (answered) controller.noteAccepted(t + 5, t, t + 5);
-    if (end !== undefined) break;
-  }
-  return starts;
-}
-
-/**
  * A controller (--rps 40) that counted `count` in the clock second 2, was refused the next and
  * told to wait until 3.4 s, then filled the rest of second 3 with no refusal: it paces a window on
  * the clock from then on. Every request reaches the server 5 ms after its start. Returns the
@@ -894,13 +898,10 @@ function fillFrom(controller: AdaptiveRate, from: number, answered = true): numb
  */
 function inWindows(count: number): { controller: AdaptiveRate; began: RateChange | undefined } {
   const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
-  for (let t = 0; t < 3_000 - 1e-9; t += 1000 / count) {
-    controller.noteStart(t);
-    controller.noteAccepted(t + 5, t, t + 5);
-  }
+  acceptStarts(controller, spaced(0, 3 * count, 1000 / count));
   controller.noteThrottled(3_000, 2_990, 1_000, 2_995);
   controller.notePause(3_000, 3_400);
-  const fill = fillFrom(controller, 3_400, false);
+  const fill = startUntilFillEnds(controller, 3_400);
   let began: RateChange | undefined;
   for (const t of fill) began = controller.noteAccepted(t + 5, t, t + 5) ?? began;
   return { controller, began };
@@ -950,35 +951,27 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
     }
     controller.noteThrottled(9_000, 8_990, 1_000, 8_995);
     controller.notePause(9_000, 9_400);
-    fillFrom(controller, 9_400);
+    startUntilFillEnds(controller, 9_400, { answered: true });
     assert.equal(controller.windowCount, undefined);
   });
 
   test('#11: windows refused in a second they paced whole, after a little under the count: they go on with that second\'s count', () => {
     // Windows of 21 (one request counted in the wrong second): second 5 takes 20 and refuses the 21st.
     const { controller } = inWindows(21);
-    for (let i = 0; i < 20; i++) {
-      const t = 5_000 + (i * 1000) / controller.rps;
-      controller.noteStart(t);
-      controller.noteAccepted(t + 5, t, t + 5);
-    }
+    acceptStarts(controller, spaced(5_000, 20, 1000 / controller.rps));
     assert.deepEqual(controller.noteThrottled(5_960, 5_945, 1_000, 5_950), { rps: 20, reason: 'window' });
     assert.equal(controller.windowCount, 20);
     assert.equal(controller.noteThrottled(5_965, 5_950, 1_000, 5_955), undefined, 'the same episode');
     // Taking under shallowestCut of the count is not a count a little off: the windows end.
     const { controller: fewer } = inWindows(21);
-    for (let i = 0; i < 15; i++) {
-      const t = 5_000 + (i * 1000) / fewer.rps;
-      fewer.noteStart(t);
-      fewer.noteAccepted(t + 5, t, t + 5);
-    }
+    acceptStarts(fewer, spaced(5_000, 15, 1000 / fewer.rps));
     assert.equal(fewer.noteThrottled(5_730, 5_715, 1_000, 5_720)?.reason, 'throttled');
     assert.equal(fewer.windowCount, undefined);
   });
 
   test('#11: an answer of the recounted second that comes back after the recount counts in it, up to one under the count before', () => {
     const { controller } = inWindows(21);
-    const starts = Array.from({ length: 21 }, (_, i) => 5_000 + i * 47);
+    const starts = spaced(5_000, 21, 47);
     for (const t of starts) controller.noteStart(t);
     for (const t of starts.slice(0, 19)) controller.noteAccepted(t + 5, t, t + 5);
     // The 21st is refused before the 20th's answer is back.
@@ -995,14 +988,10 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
     assert.equal(controller.windowCount, undefined);
     controller.notePause(9_510, 10_510);
     // At 18/s the server takes 10 of second 11, then refuses: that count, filled whole, starts windows of 10.
-    for (let i = 0; i < 10; i++) {
-      const t = 11_000 + (i * 1000) / 18;
-      controller.noteStart(t);
-      controller.noteAccepted(t + 5, t, t + 5);
-    }
+    acceptStarts(controller, spaced(11_000, 10, 1000 / 18));
     near(controller.noteThrottled(11_560, 11_555, 1_000, 11_560)?.rps, 10 * ADAPTIVE.settleFraction, 'the new limit measured');
     controller.notePause(11_560, 12_560);
-    for (const t of fillFrom(controller, 12_560, false)) controller.noteAccepted(t + 5, t, t + 5);
+    for (const t of startUntilFillEnds(controller, 12_560)) controller.noteAccepted(t + 5, t, t + 5);
     assert.equal(controller.windowCount, 10);
   });
 
@@ -1010,13 +999,10 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
     // --rps 64 from 0.5 s meets a window of 8 in second 1: the cut stops at a quarter of 64.
     const ramp = new AdaptiveRate({ auto: false, ceilingRps: 64, now: 0 });
     for (let t = 500; t < 1_000; t += 125) ramp.noteStart(t);
-    for (let t = 1_000; t < 1_125; t += 1000 / 64) {
-      ramp.noteStart(t);
-      ramp.noteAccepted(t + 5, t, t + 5);
-    }
+    acceptStarts(ramp, spaced(1_000, 8, 1000 / 64));
     assert.deepEqual(ramp.noteThrottled(1_130, 1_125, 1_000, 1_130), { rps: 16, reason: 'throttled' });
     ramp.notePause(1_130, 2_130);
-    assert.ok(fillFrom(ramp, 2_130).length < 100, 'a fill');
+    startUntilFillEnds(ramp, 2_130, { answered: true });
     assert.equal(ramp.windowCount, undefined, 'a count under the rate');
   });
 
