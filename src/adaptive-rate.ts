@@ -40,6 +40,12 @@
  *   controller's bucket holds one start, no credit, and the rate stays.
  * - `--rps auto` starts at 8/s and doubles every quarter second while clean (slow start) until the
  *   first 429; without it the controller stands aside (no limit) until the first 429.
+ * - Slow start's first 429 comes from the start that makes some clock second the busiest yet.
+ *   Late in a second, its Retry-After (a whole second) runs on past where a fill could start,
+ *   and the next second is lost: so a start that would make its second the busiest yet, with too
+ *   little of it left to fill after a 429 (minFillMs, the margin and a round trip), waits for the
+ *   next second instead, while the rate is rising (a steady rate at the ceiling would lose the
+ *   end of every second). Over half a second of that is a slow API, which this does not help.
  * - A Retry-After rounded up to whole seconds idles part of the window after it. When the cut
  *   measured a clock second's count, the lane fills the rest of the second it resumes in (the
  *   next second, when less than minFillMs of it is left) with 97% of that count, faster than the
@@ -99,6 +105,10 @@ export const ADAPTIVE = {
   fillMarginMs: 50,
   /** … and is not worth it with less than this left. */
   minFillMs: 100,
+  /** Slow start leaves the end of a second for a fill only while that end is no longer than this, … */
+  longestSlowStartGuardMs: 500,
+  /** … and only this long after a doubling: a rate that stopped rising counts alike every second. */
+  slowStartGuardAfterRaiseMs: 2_000,
 } as const;
 
 /**
@@ -143,6 +153,8 @@ export class AdaptiveRate {
   readonly #starts = new SlidingCount(ADAPTIVE.measureWindowMs);
   readonly #accepted = new WindowCounter(ADAPTIVE.measureWindowMs, ADAPTIVE.measureWindowMs / 20);
   readonly #acceptedBySecond = new PerSecond();
+  /** Starts in slow start, by the clock second they reach the server in. */
+  readonly #slowStartsBySecond = new PerSecond();
   /** The end of the last pause, and what was accepted of requests sent since. */
   #resumedAt = -Infinity;
   #acceptedSinceResume = 0;
@@ -164,8 +176,10 @@ export class AdaptiveRate {
   #rpsBeforeWindows = Infinity;
   /** The second the windows were last recounted by, and the count before. */
   #recount: { second: number; before: number } | undefined;
-  /** The quickest recent time from a start to its arrival at the server. */
+  /** The quickest recent time from a start to its arrival at the server … */
   readonly #toServerMs = new RecentMinimum(16);
+  /** … and to its answer. */
+  readonly #roundTripMs = new RecentMinimum(16);
 
   constructor(options: { auto: boolean; ceilingRps: number; now: number }) {
     this.#ceiling = options.ceilingRps;
@@ -209,6 +223,7 @@ export class AdaptiveRate {
     this.#recentStarts.push(now);
     if (this.#recentStarts.length > 64) this.#recentStarts.shift();
     if (this.#windowCount !== undefined && (this.#fill?.active !== true || now >= this.#fill.until)) this.#planSecond(now, this.#windowCount);
+    if (this.#slowStart) return this.#guardSecondsEnd(now);
     const fill = this.#fill;
     if (fill?.active !== true || now < fill.from) return undefined;
     // A start after the fill's end (the lane had nothing to send until then) only ends it.
@@ -224,6 +239,24 @@ export class AdaptiveRate {
   }
 
   /**
+   * In slow start: when the next start would make its second the busiest yet, too late in it to
+   * fill after a 429, hold it until the next second.
+   */
+  #guardSecondsEnd(now: number): { holdUntil: number } | undefined {
+    const toServerMs = this.#toServerMs.min() ?? 0;
+    const guardMs = ADAPTIVE.minFillMs + ADAPTIVE.fillMarginMs + (this.#roundTripMs.min() ?? 0);
+    const arrivedAt = now + toServerMs;
+    this.#slowStartsBySecond.add(arrivedAt);
+    if (guardMs > ADAPTIVE.longestSlowStartGuardMs || now - this.#raisedAt > ADAPTIVE.slowStartGuardAfterRaiseMs) return undefined;
+    const second = Math.floor(arrivedAt / 1000);
+    const busiestBefore = Math.max(...[1, 2, 3].map((ago) => this.#slowStartsBySecond.count(second - ago)));
+    const nextArrivesAt = arrivedAt + 1000 / this.#rps;
+    const guardFrom = (second + 1) * 1000 - guardMs;
+    if (this.#slowStartsBySecond.count(second) + 1 <= busiestBefore || nextArrivesAt < guardFrom) return undefined;
+    return { holdUntil: (second + 1) * 1000 - toServerMs };
+  }
+
+  /**
    * A clean answer (anything but a 429) to a request started at `startedAt`, which reached the
    * server at about `arrivedAt`.
    */
@@ -231,6 +264,7 @@ export class AdaptiveRate {
     this.#accepted.add(now);
     this.#acceptedBySecond.add(arrivedAt);
     this.#toServerMs.add(arrivedAt - startedAt);
+    this.#roundTripMs.add(now - startedAt);
     if (startedAt >= this.#resumedAt) this.#acceptedSinceResume += 1;
     this.#refineAfterCut(startedAt, arrivedAt);
     this.#refineRecount(startedAt, arrivedAt);

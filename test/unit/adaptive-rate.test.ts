@@ -219,6 +219,52 @@ describe('#11: AdaptiveRate: slow start', () => {
   });
 });
 
+describe('#11: AdaptiveRate: slow start keeps the end of a second for a fill', () => {
+  /** In slow start at 16/s from t = 255 (a doubling then), its requests answered 5 ms after they start. */
+  function rising(): AdaptiveRate {
+    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    for (const t of [0, 125, 250]) controller.noteStart(t);
+    controller.noteAccepted(5, 0);
+    controller.noteAccepted(130, 125);
+    assert.deepEqual(controller.noteAccepted(255, 250), { rps: 16, reason: 'clean' });
+    return controller;
+  }
+  const guardMs = ADAPTIVE.minFillMs + ADAPTIVE.fillMarginMs + 5;
+
+  test('#11: a start that would make its second the busiest yet, too late in it to fill after a 429, waits for the next second', () => {
+    const controller = rising();
+    // At 16/s the next start is 62.5 ms on: at 780 it would reach the server before the guard, at 790 inside it.
+    assert.equal(controller.noteStart(1000 - guardMs - 62.5 - 2), undefined);
+    assert.deepEqual(controller.noteStart(1000 - guardMs - 62.5 + 8), { holdUntil: 1000 });
+  });
+
+  test('#11: a second that would not be the busiest yet is not held', () => {
+    const controller = rising();
+    for (const t of [300, 400, 500, 600]) controller.noteStart(t);
+    // Second 0 took 7 starts; second 1 has 2 by 1.8 s: a third would not make it the busiest.
+    controller.noteStart(1_100);
+    assert.equal(controller.noteStart(1_800), undefined);
+  });
+
+  test('#11: a rate that stopped rising is not held: at its ceiling, every second takes the whole rate', () => {
+    const controller = new AdaptiveRate({ auto: true, ceilingRps: 20, now: 0 });
+    const run = drive(controller, { from: 0, to: 10_000 });
+    const inSecond = (second: number) => run.acceptedStarts.filter((t) => Math.floor(t / 1000) === second).length;
+    const counts = Array.from({ length: 10 }, (_, second) => inSecond(second));
+    // Slow start reaches 20/s within a second; two seconds after that doubling the holds stop.
+    for (const second of [4, 5, 6, 7, 8, 9]) assert.ok(counts[second]! >= 20, `starts by second: ${counts.join(' ')}`);
+  });
+
+  test('#11: a slow API (answers after 400 ms) is not held: the end of a second could not be filled anyway', () => {
+    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    for (const t of [0, 125, 250]) controller.noteStart(t);
+    controller.noteAccepted(400, 0);
+    controller.noteAccepted(525, 125);
+    assert.deepEqual(controller.noteAccepted(650, 250), { rps: 16, reason: 'clean' });
+    assert.equal(controller.noteStart(990), undefined);
+  });
+});
+
 describe('#11: AdaptiveRate: cuts', () => {
   test('#11: a 429 cuts to settleFraction × the busiest clock second, the refused one or the one before, and the rate is settled', () => {
     // Seconds 0, 1, 2 accepted 12, 15, 8; a request of second 2 refused at t = 2900.
@@ -865,6 +911,21 @@ describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds',
     assert.ok(inSecond(2) >= 15, figures);
     assert.ok(run.fillStarts.length > 0 && run.fillStarts.every((f) => !f.refused), figures);
     assert.ok(run.throttled <= 2, figures);
+  });
+
+  test("#11: slow start's first 429 comes early enough in its second that the second after the wait is filled, from any start phase", () => {
+    for (let phaseMs = 0; phaseMs < 1000; phaseMs += 73) {
+      const from = 10_000 + phaseMs;
+      const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: from });
+      const refused: number[] = [];
+      const server = fixedWindowServer(() => 20);
+      const run = drive(controller, { from, to: from + 6_000, latencyMs: 25, wholeSeconds: true, server: (t) => server(t) || (refused.push(t), false) });
+      const firstRefused = Math.floor(refused[0]! / 1000);
+      const inSecond = (second: number) => run.acceptedStarts.filter((t) => Math.floor(t / 1000) === second).length;
+      const figures = `from ${from}: first 429 at ${refused[0]}; accepted by second from it: ${[0, 1, 2, 3].map((ago) => inSecond(firstRefused + ago)).join(' ')}`;
+      // The wait ends a second after the 429, in the next second: its rest is filled (97% of 20), and so is every second after.
+      for (const ago of [1, 2, 3]) assert.ok(inSecond(firstRefused + ago) >= 19, figures);
+    }
   });
 
   test('#11: a token bucket: at most one fill is refused, and none follows it', () => {
