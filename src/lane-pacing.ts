@@ -38,6 +38,8 @@ export class LanePacing {
   readonly #roundTrips = new Map<string, RecentMinimum>();
   /** Per pause bucket: until when it holds back requests not yet on the wire (see isWaiting). */
   readonly #holdUntil = new Map<string, number>();
+  /** Per pause bucket: after a 429 that did not say when, the first start that reaches the server in the next clock second. */
+  readonly #nextSecondFrom = new Map<string, number>();
 
   constructor(deps: LanePacingDeps) {
     this.#deps = deps;
@@ -71,6 +73,11 @@ export class LanePacing {
     const now = clock.now();
     const retryAfterMs = throttled ? parseRetryAfter(response.headers['retry-after'], now) : undefined;
     const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
+    if (throttled && retryAfterMs === undefined) {
+      this.#nextSecondFrom.set(lane.pauseBucket, (Math.floor(arrivedAt / 1000) + 1) * 1000 - (arrivedAt - startedAt));
+    } else {
+      this.#nextSecondFrom.delete(lane.pauseBucket);
+    }
     this.#noteRate(lanes.settled(lane, now, { startedAt, arrivedAt }, response === null ? 'failed' : throttled ? 'throttled' : 'accepted', retryAfterMs));
     // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
     if (response !== null && response.status !== 429) this.#paceByQuota(lane, response.headers);
@@ -79,8 +86,16 @@ export class LanePacing {
   /** Pauses the lane, unless it is paused until then or later already; `quota` for a used-up quota. */
   pause(lane: Lane, pause: LanePause, quota = false): void {
     const { lanes, limiter, clock, emit, redactor } = this.#deps;
-    const { untilMs, delayMs, source, reason } = pause;
     const bucket = lane.pauseBucket;
+    const nextSecondFrom = pause.source === 'backoff' ? this.#nextSecondFrom.get(bucket) : undefined;
+    this.#nextSecondFrom.delete(bucket);
+    // A 429 that did not say when: a window counted per clock second (the usual kind) takes
+    // nothing more in the second that refused, and a backoff that ends in it only draws
+    // another 429 and a longer backoff. The wait ends no sooner than that second.
+    if (nextSecondFrom !== undefined && nextSecondFrom > pause.untilMs) {
+      pause = { ...pause, untilMs: nextSecondFrom, delayMs: pause.delayMs + (nextSecondFrom - pause.untilMs) };
+    }
+    const { untilMs, delayMs, source, reason } = pause;
     if (!quota && untilMs > (this.#holdUntil.get(bucket) ?? 0)) this.#holdUntil.set(bucket, untilMs);
     if (untilMs <= limiter.pausedUntil(bucket)) return;
     limiter.pause(bucket, untilMs);

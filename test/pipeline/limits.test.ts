@@ -179,6 +179,25 @@ test('#11: after a 429 from a window on the clock, the rest of the second the pa
   assert.ok(server.hits.filter((h) => h.status === 429 && h.t > refusedAt + 900).length === 0, `a fill was refused: ${figures}`);
 });
 
+test('#11: after a 429 that does not say when, the lane waits at least until the second that refused is over', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t, { limit: { limit: 20, headers: 'none', retryAfter: 'none' } });
+  // At 40/s from 50 ms into a second, the 21st is refused about half way through it. A backoff
+  // drawn at its shortest (random() = 0) would retry at once, into the window that refused.
+  await untilMsIntoSecond(50);
+  const inputs = Array.from({ length: 60 }, (_, i) => `${server.url}/items/${i}`);
+  const { records, events } = await run(inputs, { rps: 40, concurrency: 8 }, { random: () => 0 });
+  assertOneRecordPerInput(records, lineNumbers(60));
+  // Retried at once, each into the window that refused, an input would spend its retries there.
+  assert.deepEqual(records.filter((r) => !r.ok).map((r) => r.line), [], 'inputs ran out of retries');
+  const refused = server.hits.filter((h) => h.status === 429);
+  const refusedIn = Math.floor(refused[0]!.t / 1000);
+  const figures = `429s at ${refused.map((h) => `${Math.floor(h.t / 1000) - refusedIn}s+${(h.t % 1000).toFixed(0)}ms`).join(' ')}; pauses ${pausesIn(events).map((p) => `${p.delayMs} ms (${p.source})`).join(', ')}`;
+  // Only requests already on their way when the first 429 came back reach that second after it.
+  const lateInRefusedSecond = server.hits.filter((h) => h.t > refused[0]!.t + 20 && Math.floor(h.t / 1000) === refusedIn);
+  assert.deepEqual(lateInRefusedSecond, [], figures);
+  assert.ok(refused.every((h) => Math.floor(h.t / 1000) === refusedIn), figures);
+});
+
 test('#11: once a fill is taken whole, every second after takes the limit itself, not 97% of it', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t, { limit: { limit: 20, headers: 'none', retryAfter: 'seconds' } });
   // Start late in a second: the 21st is refused half way through the next, the pause ends half
