@@ -43,7 +43,7 @@
  * - Slow start's first 429 comes from the start that makes some clock second the busiest yet.
  *   Late in a second, its Retry-After (a whole second) runs on past where a fill could start,
  *   and the next second is lost: so a start that would make its second the busiest yet, with too
- *   little of it left to fill after a 429 (minFillMs, the margin and a round trip), waits for the
+ *   little of it left to fill after a 429 (minFillMs, the margin, a round trip and a little lag), waits for the
  *   next second instead, while the rate is rising (a steady rate at the ceiling would lose the
  *   end of every second). Over half a second of that is a slow API, which this does not help.
  * - A Retry-After rounded up to whole seconds idles part of the window after it. When the cut
@@ -105,7 +105,9 @@ export const ADAPTIVE = {
   fillMarginMs: 50,
   /** … and is not worth it with less than this left. */
   minFillMs: 100,
-  /** Slow start leaves the end of a second for a fill only while that end is no longer than this, … */
+  /** Slow start leaves the end of a second for a fill (minFillMs, the margin, a round trip and this for a busy event loop) … */
+  answerLagMs: 50,
+  /** … only while that end is no longer than this, … */
   longestSlowStartGuardMs: 500,
   /** … and only this long after a doubling: a rate that stopped rising counts alike every second. */
   slowStartGuardAfterRaiseMs: 2_000,
@@ -244,7 +246,7 @@ export class AdaptiveRate {
    */
   #guardSecondsEnd(now: number): { holdUntil: number } | undefined {
     const toServerMs = this.#toServerMs.min() ?? 0;
-    const guardMs = ADAPTIVE.minFillMs + ADAPTIVE.fillMarginMs + (this.#roundTripMs.min() ?? 0);
+    const guardMs = ADAPTIVE.minFillMs + ADAPTIVE.fillMarginMs + (this.#roundTripMs.min() ?? 0) + ADAPTIVE.answerLagMs;
     const arrivedAt = now + toServerMs;
     this.#slowStartsBySecond.add(arrivedAt);
     if (guardMs > ADAPTIVE.longestSlowStartGuardMs || now - this.#raisedAt > ADAPTIVE.slowStartGuardAfterRaiseMs) return undefined;
