@@ -116,8 +116,11 @@ test('#11: --rps auto finds an unknown limit: starts modestly, climbs, settles u
   assert.deepEqual([rates[0]?.rps, rates[0]?.reason], [ADAPTIVE.startRps, 'start'], `starts at ${ADAPTIVE.startRps}/s`);
   assert.ok(rates.some((e) => e.reason === 'clean' && e.rps >= 16), `climbed: ${rates.map((e) => e.rps.toFixed(1)).join(' ')}`);
   assert.ok(server.count429() <= 8, `${server.count429()} 429s for 120 requests`);
-  const last = rates.at(-1)!;
-  assert.ok(last.rps >= 10 && last.rps <= 26, `ended at ${last.rps.toFixed(1)}/s against a 20/s limit`);
+  // Where each 429 left it; the probes after a rest may still be past the limit when the run
+  // ends, the bucket's 5 saved requests hiding the overshoot for a second or two.
+  const cuts = rates.filter((e) => e.reason === 'throttled');
+  const figures = `rates ${rates.map((e) => `${e.rps.toFixed(1)} ${e.reason}`).join(', ')}`;
+  assert.ok(cuts.length >= 1 && cuts.every((e) => e.rps >= 10 && e.rps <= 26), `against a 20/s limit: ${figures}`);
 });
 
 test('#11: a fixed --rps is a ceiling: told twice the real rate, the run drops under it after the first 429', TEST_TIMEOUT, async (t) => {
