@@ -42,10 +42,11 @@
  *   first 429; without it the controller stands aside (no limit) until the first 429.
  * - Slow start's first 429 comes from the start that makes some clock second the busiest yet.
  *   Late in a second, its Retry-After (a whole second) runs on past where a fill could start,
- *   and the next second is lost: so a start that would make its second the busiest yet, with too
- *   little of it left to fill after a 429 (minFillMs, the margin, a round trip and a little lag), waits for the
- *   next second instead, while the rate is rising (a steady rate at the ceiling would lose the
- *   end of every second). Over half a second of that is a slow API, which this does not help.
+ *   and the next second is lost: so a start that would make its second the busiest yet, with
+ *   too little of it left to fill after a 429 (minFillMs, the margin, a round trip and some
+ *   lag), waits for the next second instead, while the rate is rising (a steady rate at the
+ *   ceiling would lose the end of every second). When all that is over half a second, the
+ *   API is slow, and a fill would not help it.
  * - A Retry-After rounded up to whole seconds idles part of the window after it. When the cut
  *   measured a clock second's count, the lane fills the rest of the second it resumes in (the
  *   next second, when less than minFillMs of it is left) with 97% of that count, faster than the
@@ -105,7 +106,7 @@ export const ADAPTIVE = {
   fillMarginMs: 50,
   /** … and is not worth it with less than this left. */
   minFillMs: 100,
-  /** Slow start leaves the end of a second for a fill (minFillMs, the margin, a round trip and this for a busy event loop) … */
+  /** Slow start leaves the end of a second for a fill: minFillMs, the margin, a round trip, and this for a busy event loop … */
   answerLagMs: 50,
   /** … only while that end is no longer than this, … */
   longestSlowStartGuardMs: 500,

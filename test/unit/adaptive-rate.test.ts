@@ -223,20 +223,21 @@ describe('#11: AdaptiveRate: slow start', () => {
 });
 
 describe('#11: AdaptiveRate: slow start keeps the end of a second for a fill', () => {
-  /** In slow start at 16/s from t = 255 (a doubling then), its requests answered 5 ms after they start. */
-  function rising(): AdaptiveRate {
+  /** In slow start, doubled to 16/s by the answer to its third request; each answer comes `answerAfterMs` after its start. */
+  function rising(answerAfterMs = 5): AdaptiveRate {
     const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
     for (const t of [0, 125, 250]) controller.noteStart(t);
-    controller.noteAccepted(5, 0);
-    controller.noteAccepted(130, 125);
-    assert.deepEqual(controller.noteAccepted(255, 250), { rps: 16, reason: 'clean' });
+    controller.noteAccepted(answerAfterMs, 0);
+    controller.noteAccepted(125 + answerAfterMs, 125);
+    assert.deepEqual(controller.noteAccepted(250 + answerAfterMs, 250), { rps: 16, reason: 'clean' });
     return controller;
   }
   const guardMs = ADAPTIVE.minFillMs + ADAPTIVE.fillMarginMs + 5 + ADAPTIVE.answerLagMs;
 
   test('#11: a start that would make its second the busiest yet, too late in it to fill after a 429, waits for the next second', () => {
     const controller = rising();
-    // At 16/s the next start is 62.5 ms on: 2 ms sooner it would reach the server before the guard, 8 ms later inside it.
+    // At 16/s the next start comes 62.5 ms after this one: from the first, it reaches the server
+    // 2 ms before the guarded end of second 0 begins; from the second, 8 ms inside it.
     assert.equal(controller.noteStart(1000 - guardMs - 62.5 - 2), undefined);
     assert.deepEqual(controller.noteStart(1000 - guardMs - 62.5 + 8), { holdUntil: 1000 });
   });
@@ -259,11 +260,7 @@ describe('#11: AdaptiveRate: slow start keeps the end of a second for a fill', (
   });
 
   test('#11: a slow API (answers after 400 ms) is not held: the end of a second could not be filled anyway', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
-    for (const t of [0, 125, 250]) controller.noteStart(t);
-    controller.noteAccepted(400, 0);
-    controller.noteAccepted(525, 125);
-    assert.deepEqual(controller.noteAccepted(650, 250), { rps: 16, reason: 'clean' });
+    const controller = rising(400);
     assert.equal(controller.noteStart(990), undefined);
   });
 });
