@@ -126,7 +126,8 @@ export function pacingBurst(rps: number): number {
   return Number.isFinite(rps) ? 1 + (rps * ADAPTIVE.lateCreditMs) / 1000 : 1;
 }
 
-export type RateChangeReason = 'start' | 'throttled' | 'spacing' | 'clean' | 'quota' | 'window';
+/** `probe`: a clean step past the limit found, which the next step or a 429 will test. */
+export type RateChangeReason = 'start' | 'throttled' | 'spacing' | 'clean' | 'probe' | 'quota' | 'window';
 
 export interface RateChange {
   rps: number;
@@ -286,6 +287,7 @@ export class AdaptiveRate {
     }
     if (elapsedMs < step || !used || this.#rps >= this.#ceiling) return undefined;
     let next = this.#rps * ADAPTIVE.climbFactor;
+    let reason: RateChangeReason = 'clean';
     if (this.#slowStart) {
       next = this.#rps * 2;
     } else if (Number.isFinite(this.#plateau) && this.#rps < this.#plateau) {
@@ -295,13 +297,15 @@ export class AdaptiveRate {
       if (elapsedMs < this.#restMs) return undefined;
       // Clean at the plateau for a while: probe past it, the limit may have risen.
       this.#plateau = Infinity;
+      reason = 'probe';
     } else {
       // Probing: each clean step goes further (+5%, +10%, +20% … up to doubling), so a rate far
       // under the limit is left in seconds, and one near it still costs a single 429.
       next = this.#rps * this.#probeFactor;
       this.#probeFactor = Math.min(2, 1 + 2 * (this.#probeFactor - 1));
+      reason = 'probe';
     }
-    return this.#change(Math.min(this.#ceiling, next), now, 'clean');
+    return this.#change(Math.min(this.#ceiling, next), now, reason);
   }
 
   /**

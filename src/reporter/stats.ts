@@ -24,6 +24,8 @@ export interface LaneRate {
   rps: number;
   /** True once a 429 set it: the limit was found, not just climbed to. */
   found: boolean;
+  /** The rate that held: `rps` itself, unless that is a probe step nothing has tested yet. */
+  settledRps: number;
 }
 
 /** Everything the reporters show, at one instant. Plain data: safe to keep or serialise. */
@@ -155,8 +157,11 @@ export class RunStats {
         break;
       }
       case 'rate': {
-        const found = e.reason === 'throttled' || e.reason === 'spacing' || (this.laneRates.get(e.lane)?.found ?? false);
-        if (Number.isFinite(e.rps)) this.laneRates.set(e.lane, { lane: e.lane, rps: e.rps, found });
+        const before = this.laneRates.get(e.lane);
+        const found = e.reason === 'throttled' || e.reason === 'spacing' || (before?.found ?? false);
+        // A probe step is taken after a clean step at the rate before it: that rate held.
+        const settledRps = e.reason === 'probe' && before !== undefined ? before.rps : e.rps;
+        if (Number.isFinite(e.rps)) this.laneRates.set(e.lane, { lane: e.lane, rps: e.rps, found, settledRps });
         else this.laneRates.delete(e.lane);
         break;
       }

@@ -49,8 +49,8 @@ export interface StatsJson {
   achievedRps: number | null;
   latencyMs: { p50: number | null; p95: number | null; p99: number | null };
   rateWaitMs: number;
-  /** The rates the rate controller held each host or route to at the end. */
-  laneRates: Array<{ lane: string; rps: number; found: boolean }>;
+  /** The rates the rate controller held each host or route to at the end, and the last that held. */
+  laneRates: Array<{ lane: string; rps: number; found: boolean; settledRps: number }>;
 }
 
 export function toStatsJson(s: StatsSnapshot): StatsJson {
@@ -79,7 +79,7 @@ export function toStatsJson(s: StatsSnapshot): StatsJson {
       p99: roundOrNull(s.latencyMs.p99, 1),
     },
     rateWaitMs: Math.round(s.rateWaitMs),
-    laneRates: s.laneRates.map((rate) => ({ ...rate, rps: Math.round(rate.rps * 100) / 100 })),
+    laneRates: s.laneRates.map((rate) => ({ ...rate, rps: Math.round(rate.rps * 100) / 100, settledRps: Math.round(rate.settledRps * 100) / 100 })),
   };
 }
 
@@ -127,8 +127,9 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
 
   lines.push(`${label('rate limits')}${formatDuration(s.rateWaitMs)} held back by rate limits or pauses`);
   for (const rate of s.laneRates) {
-    const how = rate.found ? 'settled at' : 'climbed to (no 429 seen)';
-    lines.push(`${label('rate found')}${how} ${formatLimit(rate.rps)} for ${rate.lane}`);
+    const how = rate.found ? `settled at ${formatLimit(rate.settledRps)}` : `climbed to (no 429 seen) ${formatLimit(rate.rps)}`;
+    const probing = rate.found && rate.rps > rate.settledRps ? ` (probing ${formatLimit(rate.rps)} at the end)` : '';
+    lines.push(`${label('rate found')}${how} for ${rate.lane}${probing}`);
   }
 
   if (s.interrupted) {

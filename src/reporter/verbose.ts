@@ -7,6 +7,7 @@ const RATE_REASONS: { [reason in RateChangeReason]: string } = {
   throttled: 'cut after a 429',
   spacing: 'same rate, no catch-up: a 429 to a request sent early',
   clean: 'raised: answers are clean',
+  probe: 'probing past the limit found: answers are clean',
   quota: 'quota headers pace it instead',
   window: 'a window on the clock: this many each second',
 };

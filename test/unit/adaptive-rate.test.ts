@@ -539,10 +539,11 @@ describe('#11: AdaptiveRate: climbing', () => {
     const figures = changes.map((c) => `${c.rps.toFixed(3)}@${c.at}`).join(' ');
     let previous = { rps: 9, at: 3_000 };
     for (const change of changes) {
-      assert.equal(change.reason, 'clean');
       assert.ok(change.at - previous.at >= ADAPTIVE.climbStepMs, `${change.at - previous.at} ms apart: ${figures}`);
       previous = change;
     }
+    // Up to the plateau it climbs back to a limit found; past it, it probes.
+    assert.deepEqual(changes.map((c) => c.reason), ['clean', 'clean', 'probe', 'probe'], figures);
     // 9 → 9.45 (+5%, more than half the gap) → 9.5 (the plateau) … probeAfterMs later → 9.975 → 10 (the ceiling)
     assert.equal(changes.length, 4, figures);
     near(changes[0]!.rps, 9 * ADAPTIVE.climbFactor, 'first step');
@@ -1071,7 +1072,7 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
     const { controller } = inWindows(20);
     let probe: RateChange | undefined;
     for (let t = 4_000; t < 4_000 + ADAPTIVE.probeAfterMs + 2_000 && probe === undefined; t += 50) probe = controller.noteAccepted(t + 5, t, t + 5);
-    assert.deepEqual(probe, { rps: 20 * ADAPTIVE.climbFactor, reason: 'clean' });
+    assert.deepEqual(probe, { rps: 20 * ADAPTIVE.climbFactor, reason: 'probe' });
     assert.equal(controller.windowCount, undefined);
   });
 });

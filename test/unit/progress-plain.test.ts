@@ -69,12 +69,12 @@ describe('formatPlainLine', () => {
 
   test('#11: the rate the controller holds the run to, slowest lane first', () => {
     assert.equal(
-      formatPlainLine(snapshot({ laneRates: [{ lane: 'a', rps: 18.44, found: true }] })),
+      formatPlainLine(snapshot({ laneRates: [{ lane: 'a', rps: 18.44, found: true, settledRps: 18.44 }] })),
       'ratefetch: 120/300 done (40%), 12.0 req/s, limit 18.4/s, 3 retries, 1×429, 2 failed, eta 15s',
     );
-    const two = formatPlainLine(snapshot({ laneRates: [{ lane: 'a', rps: 0.5, found: true }, { lane: 'b', rps: 9, found: false }] }));
+    const two = formatPlainLine(snapshot({ laneRates: [{ lane: 'a', rps: 0.5, found: true, settledRps: 0.5 }, { lane: 'b', rps: 9, found: false, settledRps: 9 }] }));
     assert.ok(two.includes(', limit 30.0/min (+1),'), two);
-    const tty = formatTtyLine(snapshot({ laneRates: [{ lane: 'a', rps: 18.44, found: true }] }), { chalk: new Chalk({ level: 0 }), width: 200 });
+    const tty = formatTtyLine(snapshot({ laneRates: [{ lane: 'a', rps: 18.44, found: true, settledRps: 18.44 }] }), { chalk: new Chalk({ level: 0 }), width: 200 });
     assert.ok(tty.includes('12.0 req/s · limit 18.4/s'), tty);
   });
 

@@ -256,6 +256,20 @@ describe('RunStats', () => {
     assert.equal(s.interruptReason, 'SIGINT');
   });
 
+  test('#11: lane rates: a probe step is untested, so the rate before it is where the lane settled; a cut settles again', () => {
+    const stats = new RunStats(fakeClock().now);
+    const rate = (rps: number, reason: 'start' | 'throttled' | 'clean' | 'probe'): RunEvent => ({ type: 'rate', lane: 'a', rps, reason });
+    stats.onEvent(rate(8, 'start'));
+    stats.onEvent(rate(16, 'clean'));
+    assert.deepEqual(stats.snapshot().laneRates, [{ lane: 'a', rps: 16, found: false, settledRps: 16 }]);
+    stats.onEvent(rate(19.4, 'throttled'));
+    stats.onEvent(rate(20.4, 'probe'));
+    stats.onEvent(rate(22.4, 'probe'));
+    assert.deepEqual(stats.snapshot().laneRates, [{ lane: 'a', rps: 22.4, found: true, settledRps: 20.4 }]);
+    stats.onEvent(rate(20.1, 'throttled'));
+    assert.deepEqual(stats.snapshot().laneRates, [{ lane: 'a', rps: 20.1, found: true, settledRps: 20.1 }]);
+  });
+
   test('a snapshot is a copy: later events do not change it', () => {
     const stats = new RunStats(fakeClock().now);
     stats.onEvent(failed(1, 500, 'HTTP_STATUS'));

@@ -93,13 +93,19 @@ describe('formatSummary', () => {
 
   test('#11: the rate the controller settled at, per host or route, and whether a 429 found it', () => {
     const text = formatSummary(
-      snapshot({ laneRates: [{ lane: 'api.example.com', rps: 18.44, found: true }, { lane: 'slow.example.com', rps: 0.05, found: false }] }),
+      snapshot({ laneRates: [{ lane: 'api.example.com', rps: 18.44, found: true, settledRps: 18.44 }, { lane: 'slow.example.com', rps: 0.05, found: false, settledRps: 0.05 }] }),
       plain,
     );
     assert.match(text, /rate found +settled at 18\.4\/s for api\.example\.com/);
     assert.match(text, /rate found +climbed to \(no 429 seen\) 3\.0\/min for slow\.example\.com/);
     assert.doesNotMatch(formatSummary(snapshot(), plain), /rate found/, 'nothing when no controller engaged');
-    assert.deepEqual(toStatsJson(snapshot({ laneRates: [{ lane: 'a', rps: 18.444, found: true }] })).laneRates, [{ lane: 'a', rps: 18.44, found: true }]);
+    assert.deepEqual(toStatsJson(snapshot({ laneRates: [{ lane: 'a', rps: 18.444, found: true, settledRps: 18.444 }] })).laneRates, [{ lane: 'a', rps: 18.44, found: true, settledRps: 18.44 }]);
+  });
+
+  test('#11: a run that ends while probing past the limit found says where it settled, and the probe', () => {
+    const text = formatSummary(snapshot({ laneRates: [{ lane: 'api.example.com', rps: 23.28, found: true, settledRps: 19.4 }] }), plain);
+    assert.match(text, /rate found +settled at 19\.4\/s for api\.example\.com \(probing 23\.3\/s at the end\)/);
+    assert.deepEqual(toStatsJson(snapshot({ laneRates: [{ lane: 'a', rps: 23.28, found: true, settledRps: 19.4 }] })).laneRates, [{ lane: 'a', rps: 23.28, found: true, settledRps: 19.4 }]);
   });
 
   test('colours appear when the chalk has a level', () => {
