@@ -106,6 +106,13 @@ export const ADAPTIVE = {
   fillMarginMs: 50,
   /** … and is not worth it with less than this left. */
   minFillMs: 100,
+  /**
+   * A start held for the next clock second goes this long after it begins (as the server will
+   * count it): a timer may fire a millisecond early, the trip to the server is its quickest
+   * recent one, and the server's clock may be a little behind ours. Right at the start, now and
+   * then one counted in the second before, whose count was spent: a 429, and a second lost.
+   */
+  nextSecondMarginMs: 20,
   /** Slow start leaves the end of a second for a fill: minFillMs, the margin, a round trip, and this for a busy event loop … */
   answerLagMs: 50,
   /** … only while that end is no longer than this, … */
@@ -239,7 +246,7 @@ export class AdaptiveRate {
     }
     fill.active = false;
     // The window's count is spent: the next start should reach the server in the next second.
-    return { holdUntil: fill.until + ADAPTIVE.fillMarginMs };
+    return { holdUntil: fill.until + ADAPTIVE.fillMarginMs + ADAPTIVE.nextSecondMarginMs };
   }
 
   /**
@@ -257,7 +264,7 @@ export class AdaptiveRate {
     const nextArrivesAt = arrivedAt + 1000 / this.#rps;
     const guardFrom = (second + 1) * 1000 - guardMs;
     if (this.#slowStartsBySecond.count(second) + 1 <= busiestBefore || nextArrivesAt < guardFrom) return undefined;
-    return { holdUntil: (second + 1) * 1000 - toServerMs };
+    return { holdUntil: (second + 1) * 1000 - toServerMs + ADAPTIVE.nextSecondMarginMs };
   }
 
   /**
@@ -443,7 +450,7 @@ export class AdaptiveRate {
     let until = (Math.floor(from / 1000) + 1) * 1000 - ADAPTIVE.fillMarginMs - toServerMs;
     if (until - from < ADAPTIVE.minFillMs) {
       // Too little of this second is left: fill the next one, from its start.
-      from = until + ADAPTIVE.fillMarginMs;
+      from = until + ADAPTIVE.fillMarginMs + ADAPTIVE.nextSecondMarginMs;
       until += 1000;
     }
     const spanMs = until - from;

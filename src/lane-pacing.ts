@@ -10,14 +10,9 @@ import type { Lane, LaneRateChange, Lanes } from './lanes.js';
 import type { Clock, Limiter } from './limiter.js';
 import type { Redactor } from './redact.js';
 import { decideQuotaPacing, parseQuotaHeaders } from './retry/quota-headers.js';
+import { ADAPTIVE } from './adaptive-rate.js';
 import { RecentMinimum } from './recent-minimum.js';
 import { parseRetryAfter } from './retry/retry-after.js';
-
-/**
- * A start meant for the next clock second goes this much after its beginning (less the trip to
- * the server): a timer may fire a millisecond early, and the trip is its quickest recent one.
- */
-const NEXT_SECOND_MARGIN_MS = 20;
 
 /** Pause a lane until `untilMs` (a wait of `delayMs` from now). */
 export interface LanePause {
@@ -80,7 +75,7 @@ export class LanePacing {
     const retryAfterMs = throttled ? parseRetryAfter(response.headers['retry-after'], now) : undefined;
     const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
     if (throttled && retryAfterMs === undefined) {
-      this.#nextSecondFrom.set(lane.pauseBucket, (Math.floor(arrivedAt / 1000) + 1) * 1000 - (arrivedAt - startedAt) + NEXT_SECOND_MARGIN_MS);
+      this.#nextSecondFrom.set(lane.pauseBucket, (Math.floor(arrivedAt / 1000) + 1) * 1000 - (arrivedAt - startedAt) + ADAPTIVE.nextSecondMarginMs);
     } else {
       this.#nextSecondFrom.delete(lane.pauseBucket);
     }

@@ -239,7 +239,7 @@ describe('#11: AdaptiveRate: slow start keeps the end of a second for a fill', (
     // At 16/s the next start comes 62.5 ms after this one: from the first, it reaches the server
     // 2 ms before the guarded end of second 0 begins; from the second, 8 ms inside it.
     assert.equal(controller.noteStart(1000 - guardMs - 62.5 - 2), undefined);
-    assert.deepEqual(controller.noteStart(1000 - guardMs - 62.5 + 8), { holdUntil: 1000 });
+    assert.deepEqual(controller.noteStart(1000 - guardMs - 62.5 + 8), { holdUntil: 1000 + ADAPTIVE.nextSecondMarginMs });
   });
 
   test('#11: a second that would not be the busiest yet is not held', () => {
@@ -738,8 +738,8 @@ describe('#11: AdaptiveRate: filling the second after a pause', () => {
     controller.notePause(3_000, 3_600);
     const fillRps = controller.rps;
     for (let i = 0; i < 8; i++) assert.equal(controller.noteStart(3_600 + (i * 1000) / fillRps), undefined);
-    // The ninth start ends it; the next may reach the server only in the next second.
-    assert.deepEqual(controller.noteStart(3_600 + (8 * 1000) / fillRps), { holdUntil: 4_000 });
+    // The ninth start ends it; the next may reach the server only in the next second, a little after it begins.
+    assert.deepEqual(controller.noteStart(3_600 + (8 * 1000) / fillRps), { holdUntil: 4_000 + ADAPTIVE.nextSecondMarginMs });
   });
 
   test('#11: a rate that would send more than the count in the rest of the second is held to it', () => {
@@ -786,7 +786,7 @@ describe('#11: AdaptiveRate: filling the second after a pause', () => {
     late.noteThrottled(3_000, 2_950);
     late.notePause(3_000, 4_000 - ADAPTIVE.fillMarginMs - ADAPTIVE.minFillMs + 1);
     assert.equal(late.noteStart(3_900), undefined, 'before the next second, at the rate');
-    const starts = startUntilFillEnds(late, 4_000);
+    const starts = startUntilFillEnds(late, 4_000 + ADAPTIVE.nextSecondMarginMs);
     assert.equal(starts.length, 9, 'then 97% of the count, and a hold');
     assert.ok(starts.at(-1)! < 5_000 - ADAPTIVE.fillMarginMs, `the last at ${starts.at(-1)}`);
     const long = measuredAt10(40);
@@ -982,10 +982,10 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
     const { controller } = inWindows(10);
     const interval = 1000 / controller.rps;
     for (let i = 0; i < 9; i++) assert.equal(controller.noteStart(5_000 + i * interval), undefined, `start ${i + 1}`);
-    assert.deepEqual(controller.noteStart(5_000 + 9 * interval), { holdUntil: 6_000 - 5 });
+    assert.deepEqual(controller.noteStart(5_000 + 9 * interval), { holdUntil: 6_000 - 5 + ADAPTIVE.nextSecondMarginMs });
     // Idle, then a start that would reach the server in the margin at the end of second 6: it counts in second 7.
     for (let i = 0; i < 9; i++) assert.equal(controller.noteStart(6_960 + i * interval), undefined, `second 7, start ${i + 1}`);
-    assert.deepEqual(controller.noteStart(6_960 + 9 * interval), { holdUntil: 8_000 - 5 });
+    assert.deepEqual(controller.noteStart(6_960 + 9 * interval), { holdUntil: 8_000 - 5 + ADAPTIVE.nextSecondMarginMs });
   });
 
   test('#11: a window on the clock, 20 s at --rps 40: after the first pause every whole second takes exactly the limit, and no 429 follows', () => {
