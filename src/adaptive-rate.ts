@@ -133,6 +133,11 @@ export function pacingBurst(rps: number): number {
   return Number.isFinite(rps) ? 1 + (rps * ADAPTIVE.lateCreditMs) / 1000 : 1;
 }
 
+/** When to start a request so that it reaches the server just after the clock second `second` begins. */
+export function startToReachSecond(second: number, toServerMs: number): number {
+  return second * 1000 - toServerMs + ADAPTIVE.nextSecondMarginMs;
+}
+
 /** `probe`: a clean step past the limit found, which the next step or a 429 will test. */
 export type RateChangeReason = 'start' | 'throttled' | 'spacing' | 'clean' | 'probe' | 'quota' | 'window';
 
@@ -264,7 +269,7 @@ export class AdaptiveRate {
     const nextArrivesAt = arrivedAt + 1000 / this.#rps;
     const guardFrom = (second + 1) * 1000 - guardMs;
     if (this.#slowStartsBySecond.count(second) + 1 <= busiestBefore || nextArrivesAt < guardFrom) return undefined;
-    return { holdUntil: (second + 1) * 1000 - toServerMs + ADAPTIVE.nextSecondMarginMs };
+    return { holdUntil: startToReachSecond(second + 1, toServerMs) };
   }
 
   /**
@@ -447,10 +452,11 @@ export class AdaptiveRate {
     if (this.#fill?.active === true) this.#fill = undefined;
     if (count === undefined || this.#fillRefused || this.#strictSpacing || !Number.isFinite(this.#rps)) return;
     const toServerMs = this.#toServerMs.min() ?? 0;
-    let until = (Math.floor(from / 1000) + 1) * 1000 - ADAPTIVE.fillMarginMs - toServerMs;
+    const nextSecond = Math.floor(from / 1000) + 1;
+    let until = nextSecond * 1000 - ADAPTIVE.fillMarginMs - toServerMs;
     if (until - from < ADAPTIVE.minFillMs) {
       // Too little of this second is left: fill the next one, from its start.
-      from = until + ADAPTIVE.fillMarginMs + ADAPTIVE.nextSecondMarginMs;
+      from = startToReachSecond(nextSecond, toServerMs);
       until += 1000;
     }
     const spanMs = until - from;

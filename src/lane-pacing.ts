@@ -10,7 +10,7 @@ import type { Lane, LaneRateChange, Lanes } from './lanes.js';
 import type { Clock, Limiter } from './limiter.js';
 import type { Redactor } from './redact.js';
 import { decideQuotaPacing, parseQuotaHeaders } from './retry/quota-headers.js';
-import { ADAPTIVE } from './adaptive-rate.js';
+import { startToReachSecond } from './adaptive-rate.js';
 import { RecentMinimum } from './recent-minimum.js';
 import { parseRetryAfter } from './retry/retry-after.js';
 
@@ -75,7 +75,7 @@ export class LanePacing {
     const retryAfterMs = throttled ? parseRetryAfter(response.headers['retry-after'], now) : undefined;
     const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
     if (throttled && retryAfterMs === undefined) {
-      this.#nextSecondFrom.set(lane.pauseBucket, (Math.floor(arrivedAt / 1000) + 1) * 1000 - (arrivedAt - startedAt) + ADAPTIVE.nextSecondMarginMs);
+      this.#nextSecondFrom.set(lane.pauseBucket, startToReachSecond(Math.floor(arrivedAt / 1000) + 1, arrivedAt - startedAt));
     } else {
       this.#nextSecondFrom.delete(lane.pauseBucket);
     }
