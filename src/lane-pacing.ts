@@ -6,7 +6,7 @@
  */
 import type { RunEvent } from './events.js';
 import type { AttemptOutcome, ResponseOutcome } from './http/outcome.js';
-import type { Lane, LaneRateChange, Lanes } from './lanes.js';
+import type { Lane, LaneRateChange, Lanes, RequestTimes } from './lanes.js';
 import type { Clock, Limiter } from './limiter.js';
 import type { Redactor } from './redact.js';
 import { decideQuotaPacing, parseQuotaHeaders } from './retry/quota-headers.js';
@@ -39,8 +39,8 @@ export class LanePacing {
   readonly #roundTrips = new Map<string, RecentMinimum>();
   /** Per pause bucket: until when it holds back requests not yet on the wire (see isWaiting). */
   readonly #holdUntil = new Map<string, number>();
-  /** Per pause bucket: after a 429 that did not say when, the first start that reaches the server in the next clock second. */
-  readonly #nextSecondFrom = new Map<string, number>();
+  /** Per pause bucket: the times of a 429 that did not say when, until its pause is decided. */
+  readonly #bareRefusal = new Map<string, RequestTimes>();
 
   constructor(deps: LanePacingDeps) {
     this.#deps = deps;
@@ -74,11 +74,8 @@ export class LanePacing {
     const now = clock.now();
     const retryAfterMs = throttled ? parseRetryAfter(response.headers['retry-after'], now) : undefined;
     const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
-    if (throttled && retryAfterMs === undefined) {
-      this.#nextSecondFrom.set(lane.pauseBucket, startToReachSecond(Math.floor(arrivedAt / 1000) + 1, arrivedAt - startedAt));
-    } else {
-      this.#nextSecondFrom.delete(lane.pauseBucket);
-    }
+    if (throttled && retryAfterMs === undefined) this.#bareRefusal.set(lane.pauseBucket, { startedAt, arrivedAt });
+    else this.#bareRefusal.delete(lane.pauseBucket);
     this.#noteRate(lanes.settled(lane, now, { startedAt, arrivedAt }, response === null ? 'failed' : throttled ? 'throttled' : 'accepted', retryAfterMs));
     // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
     if (response !== null && response.status !== 429) this.#paceByQuota(lane, response.headers);
@@ -88,14 +85,9 @@ export class LanePacing {
   pause(lane: Lane, pause: LanePause, quota = false): void {
     const { lanes, limiter, clock, emit, redactor } = this.#deps;
     const bucket = lane.pauseBucket;
-    const nextSecondFrom = pause.source === 'backoff' ? this.#nextSecondFrom.get(bucket) : undefined;
-    this.#nextSecondFrom.delete(bucket);
-    // A 429 that did not say when: a window counted per clock second (the usual kind) takes
-    // nothing more in the second that refused, and a backoff that ends in it only draws
-    // another 429 and a longer backoff. The wait ends no sooner than that second.
-    if (nextSecondFrom !== undefined && nextSecondFrom > pause.untilMs) {
-      pause = { ...pause, untilMs: nextSecondFrom, delayMs: pause.delayMs + (nextSecondFrom - pause.untilMs) };
-    }
+    const refused = pause.source === 'backoff' ? this.#bareRefusal.get(bucket) : undefined;
+    this.#bareRefusal.delete(bucket);
+    if (refused !== undefined) pause = waitOutRefusingSecond(pause, refused);
     const { untilMs, delayMs, source, reason } = pause;
     if (!quota && untilMs > (this.#holdUntil.get(bucket) ?? 0)) this.#holdUntil.set(bucket, untilMs);
     if (untilMs <= limiter.pausedUntil(bucket)) return;
@@ -139,4 +131,17 @@ export class LanePacing {
   #noteRate(change: LaneRateChange | undefined): void {
     if (change !== undefined) this.#deps.emit({ type: 'rate', lane: change.lane, rps: change.rps, reason: change.reason });
   }
+}
+
+/**
+ * The backoff pause of a 429 that did not say when, stretched to the clock second after the one
+ * that refused: a window counted per clock second (the usual kind) takes nothing more in that
+ * second, and a backoff that ends in it only draws another 429 and a longer backoff. A backoff
+ * that ends later already is kept. Pure: `refused` carries the clock's reading.
+ */
+export function waitOutRefusingSecond(pause: LanePause, refused: RequestTimes): LanePause {
+  const { startedAt, arrivedAt } = refused;
+  const nextSecondFrom = startToReachSecond(Math.floor(arrivedAt / 1000) + 1, arrivedAt - startedAt);
+  if (nextSecondFrom <= pause.untilMs) return pause;
+  return { ...pause, untilMs: nextSecondFrom, delayMs: pause.delayMs + (nextSecondFrom - pause.untilMs) };
 }
