@@ -1,5 +1,5 @@
 /**
- * `npm run simulate`: the rate controller (src/adaptive-rate.ts) against model servers, in
+ * `npm run simulate`: the rate controller (src/rate/adaptive-rate.ts) against model servers, in
  * virtual time. No network, no timers, the same figures every run: a change to the controller
  * shows its effect in seconds, where `npm run bench -- limits` takes minutes and its figures
  * move with the machine's load. The bench stays the measure; this is for trying ideas.
@@ -17,7 +17,7 @@
  * 25 and 60 ms; span / ideal is from the first start to the last, and the 429s per run count
  * every refused start, those already in flight when the first came back included.
  */
-import { AdaptiveRate } from '../src/adaptive-rate.js';
+import { AdaptiveRate } from '../src/rate/adaptive-rate.js';
 
 const COUNT = 300;
 const LIMIT = 20;

@@ -1,5 +1,4 @@
-import type { RateChangeReason } from './adaptive-rate.js';
-import type { FetchRecord } from './record.js';
+import type { FetchRecord } from './record/record.js';
 
 /**
  * Everything the scheduler tells its watchers. A closed union: the reporter and stats
@@ -68,5 +67,12 @@ export type RunEvent =
 export type RunEventType = RunEvent['type'];
 
 export type StopCause = 'signal' | 'budget' | 'breaker';
+
+/**
+ * Why a lane's rate changed. The rate controller (rate/adaptive-rate.ts) names them; the
+ * reporter words them. `probe`: a clean step past the limit found, which the next step or a
+ * 429 will test.
+ */
+export type RateChangeReason = 'start' | 'throttled' | 'spacing' | 'clean' | 'probe' | 'quota' | 'window';
 
 export type RunEventListener = (event: RunEvent) => void;

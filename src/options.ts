@@ -1,5 +1,5 @@
 import { UsageError } from './errors.js';
-import { parseLimitRule } from './limit-rules.js';
+import { parseLimitRule } from './rate/limit-rules.js';
 
 export type BodyFormat = 'auto' | 'json' | 'text' | 'base64' | 'none';
 

@@ -2,32 +2,25 @@
  * runCli(argv, io) → exit code. Turns flags into RunOptions, picks the sink and the reporter,
  * runs fetchAll, handles signals and maps outcomes to exit codes. No HTTP, no formatting.
  */
-import type { Readable, Writable } from 'node:stream';
 import { CommanderError } from 'commander';
 import { OutputError, UsageError } from '../errors.js';
-import { fetchAll, planOnly } from '../index.js';
 import { resolveOptions, type RunOptions } from '../options.js';
-import { createPlanner } from '../plan.js';
-import { createStderrChalk } from '../reporter/color.js';
-import { startPlainProgress } from '../reporter/progress-plain.js';
-import { RunStats } from '../reporter/stats.js';
-import { formatSummary, toStatsJson } from '../reporter/summary.js';
-import { formatVerboseLine } from '../reporter/verbose.js';
-import { OutputClosed, createNdjsonSink, type RecordSink } from '../sinks/ndjson.js';
-import { openOutput, openResume, resumeNote, toRunOptions, writeStatsFile } from './io.js';
+import { planOnly } from '../plan/dry-run.js';
+import { createPlanner } from '../plan/planner.js';
+import { createStderrChalk } from '../report/color.js';
+import { startPlainProgress } from '../report/progress-plain.js';
+import { RunStats } from '../report/stats.js';
+import { toStatsJson } from '../report/stats-json.js';
+import { formatSummary } from '../report/summary.js';
+import { formatVerboseLine } from '../report/verbose.js';
+import { fetchAll } from '../run/fetch-all.js';
+import { OutputClosed, createNdjsonSink, type RecordSink } from '../output/ndjson-sink.js';
+import { EXIT, type CliIo } from './cli-io.js';
+import { openOutput, openResume, resumeNote, writeStatsFile } from './files.js';
+import { toRunOptions } from './flags-to-options.js';
 import { checkPlaceholders, openItems, type ItemSource } from './sources.js';
 import { buildProgram, type CliFlags } from './program.js';
-
-export interface CliIo {
-  stdin: Readable & { isTTY?: boolean };
-  stdout: Writable & { isTTY?: boolean };
-  stderr: Writable & { isTTY?: boolean; columns?: number };
-  env: NodeJS.ProcessEnv;
-  /** Where SIGINT/SIGTERM come from (process in the bin; an EventEmitter in tests). */
-  signals?: NodeJS.EventEmitter;
-}
-
-export const EXIT = { ok: 0, notOk: 1, usage: 2, stopped: 3, internal: 70, output: 74, sigint: 130, sigterm: 143 } as const;
+import { exitCodeFor, listenForStop } from './signals.js';
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let verbose = argv.includes('-v') || argv.includes('--verbose');
@@ -82,7 +75,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
     ? undefined
     : showBar
       // cli-progress takes about 40 ms to load: only a run that draws the bar pays for it.
-      ? (await import('../reporter/progress-tty.js')).startTtyProgress(stats, io.stderr, { chalk })
+      ? (await import('../report/progress-tty.js')).startTtyProgress(stats, io.stderr, { chalk })
       : startPlainProgress(stats, io.stderr);
   // Human lines go above the live bar when there is one.
   const say = (line: string) => (display ? display.log(line) : io.stderr.write(`${line}\n`));
@@ -94,22 +87,17 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
 
   const stop = new AbortController();
   let stopCode: number = EXIT.ok;
-  const onSignal = (name: 'SIGINT' | 'SIGTERM') => () => {
+  const stopListening = listenForStop(io.signals, (signal) => {
     if (stop.signal.aborted) {
       // A second signal: leave now; every record written so far is a whole line.
       display?.stop(); // restores terminal line-wrap that the bar turned off
       io.stderr.write('ratefetch: stopped at once.\n');
       process.exit(stopCode);
     }
-    stopCode = name === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
-    if (!flags.quiet) say(`ratefetch: ${name}, finishing requests in flight (${name === 'SIGINT' ? 'Ctrl-C again' : 'signal again'} to quit now)…`);
-    stop.abort(name);
-  };
-  const signals = io.signals;
-  const sigint = onSignal('SIGINT');
-  const sigterm = onSignal('SIGTERM');
-  signals?.on('SIGINT', sigint);
-  signals?.on('SIGTERM', sigterm);
+    stopCode = exitCodeFor(signal);
+    if (!flags.quiet) say(`ratefetch: ${signal}, finishing requests in flight (${signal === 'SIGINT' ? 'Ctrl-C again' : 'signal again'} to quit now)…`);
+    stop.abort(signal);
+  });
 
   let allOk = true;
   let stoppedEarly = false;
@@ -157,8 +145,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
       });
     }
   } finally {
-    signals?.off('SIGINT', sigint);
-    signals?.off('SIGTERM', sigterm);
+    stopListening();
     display?.stop();
     source.stream?.destroy();
   }
@@ -177,10 +164,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
 async function dryRun(source: ItemSource, options: RunOptions, sink: RecordSink, signals: NodeJS.EventEmitter | undefined, close: () => void): Promise<number> {
   let allOk = true;
   let stoppedBy: number | undefined;
-  const onInt = () => (stoppedBy = EXIT.sigint);
-  const onTerm = () => (stoppedBy = EXIT.sigterm);
-  signals?.on('SIGINT', onInt);
-  signals?.on('SIGTERM', onTerm);
+  const stopListening = listenForStop(signals, (signal) => (stoppedBy = exitCodeFor(signal)));
   try {
     for await (const planned of planOnly(source.items, options)) {
       if (stoppedBy !== undefined) break; // whole lines only: stop between two
@@ -194,8 +178,7 @@ async function dryRun(source: ItemSource, options: RunOptions, sink: RecordSink,
     }
     await sink.close();
   } finally {
-    signals?.off('SIGINT', onInt);
-    signals?.off('SIGTERM', onTerm);
+    stopListening();
     close();
   }
   if (stoppedBy !== undefined) return stoppedBy;

@@ -1,6 +1,6 @@
 /** The commander program: flags, their parsers, help groups and examples. No behaviour. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseLimitRule, parseRate } from '../limit-rules.js';
+import { parseLimitRule, parseRate } from '../rate/limit-rules.js';
 import { DEFAULTS, VERSION } from '../options.js';
 
 export interface GeneratorFlag {

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
-import { compileUrlGlob } from '../glob.js';
+import { compileUrlGlob } from '../input/glob.js';
 import { countInputLines } from '../input/count-lines.js';
 import type { CsvOptions } from '../input/csv.js';
 import { detectInputFormat, type InputFormat } from '../input/format.js';
@@ -13,8 +13,8 @@ import { generateItems, parseRange, parseValues } from '../input/generators.js';
 import type { InputItem } from '../input/item.js';
 import { readNdjson } from '../input/ndjson.js';
 import { readLines } from '../input/read-lines.js';
-import { openInput } from './io.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
+import { openInput } from './files.js';
 import type { CliFlags, GeneratorFlag } from './program.js';
 
 export interface ItemSource {

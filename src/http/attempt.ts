@@ -7,10 +7,9 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable, Transform } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { BodyFormat } from '../options.js';
-import type { BodyEncoding } from '../record.js';
-import { formatDurationMs } from '../durations.js';
+import { formatDuration } from '../record/durations.js';
 import { classifyError } from './classify.js';
-import { firstHeaderValue, type AttemptOutcome, type HeldOutcome, type ResponseOutcome } from './outcome.js';
+import { REDIRECT_STATUSES, firstHeaderValue, type AttemptOutcome, type BodyEncoding, type HeldOutcome, type ResponseOutcome } from './outcome.js';
 
 export interface AttemptRequest {
   method: string;
@@ -36,7 +35,6 @@ export interface AttemptSettings {
   mayGoOnTheWire?: (() => boolean) | undefined;
 }
 
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 class AttemptTimeout extends Error {}
 class BodyTooLarge extends Error {}
@@ -84,7 +82,7 @@ export async function attempt(req: AttemptRequest, settings: AttemptSettings): P
     const reason = controller.signal.aborted ? controller.signal.reason : undefined;
     if (reason instanceof HeldBack) return { kind: 'held' };
     if (reason instanceof AttemptTimeout) {
-      return { kind: 'failure', code: 'TIMEOUT', message: `timed out after ${formatDurationMs(settings.timeoutMs)}`, latencyMs: elapsed() };
+      return { kind: 'failure', code: 'TIMEOUT', message: `timed out after ${formatDuration(settings.timeoutMs)}`, latencyMs: elapsed() };
     }
     if (controller.signal.aborted) {
       return { kind: 'failure', code: 'INTERRUPTED', message: 'interrupted while in flight', latencyMs: elapsed() };

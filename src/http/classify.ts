@@ -1,5 +1,5 @@
 /** The one table from undici and socket error codes to our record codes. */
-import type { ErrorCode } from '../record.js';
+import type { ErrorCode } from '../record/error-codes.js';
 
 const CODE_TABLE: { [code: string]: { code: ErrorCode; message: string } } = {
   ECONNREFUSED: { code: 'CONNECTION_REFUSED', message: 'connection refused' },

@@ -1,4 +1,11 @@
-import type { BodyEncoding, ErrorCode } from '../record.js';
+import { STATUS_CODES } from 'node:http';
+import type { ErrorCode } from '../record/error-codes.js';
+
+/** How a record carries the body: parsed JSON, text, base64 bytes, or none (HEAD, --body none). */
+export type BodyEncoding = 'json' | 'text' | 'base64' | 'none';
+
+/** The statuses that redirect (RFC 9110 §15.4) and that we follow with --max-redirects. */
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 /** What one HTTP attempt produced: the value handed from http/attempt.ts to the retry policy. */
 export type AttemptOutcome = ResponseOutcome | FailureOutcome;
@@ -41,4 +48,20 @@ export interface FailureOutcome {
   /** What happened, without method or URL (the caller prefixes those), already redacted. */
   message: string;
   latencyMs: number;
+}
+
+/** `503 Service Unavailable`, or the failure message (already redacted by the attempt). */
+export function describeOutcome(outcome: AttemptOutcome): string {
+  if (outcome.kind === 'failure') return outcome.message || outcome.code;
+  const phrase = cleanPhrase(outcome.statusText) || STATUS_CODES[outcome.status] || '';
+  return phrase ? `${outcome.status} ${phrase}` : String(outcome.status);
+}
+
+// The reason phrase comes from the server: keep it to one short printable line.
+function cleanPhrase(text: string): string {
+  return (typeof text === 'string' ? text : '')
+    .slice(0, 200)
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, 80);
 }

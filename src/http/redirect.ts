@@ -2,7 +2,7 @@
  * Builds the next hop of a redirect, or says why there is none. Pure: the scheduler sends
  * every hop through the limiter like any other request.
  */
-import type { ErrorCode } from '../record.js';
+import type { ErrorCode } from '../record/error-codes.js';
 import type { AttemptRequest } from './attempt.js';
 
 export type RedirectStep =

@@ -2,11 +2,10 @@
  * The retry policy: which outcomes are worth another attempt, and how long to wait first.
  * Pure: it returns a decision and the scheduler acts on it (sets timers, pauses the host).
  */
-import { STATUS_CODES } from 'node:http';
-import type { AttemptOutcome } from '../http/outcome.js';
-import type { ErrorCode } from '../record.js';
+import { describeOutcome, type AttemptOutcome } from '../http/outcome.js';
+import type { ErrorCode } from '../record/error-codes.js';
 import { parseRetryAfter } from './retry-after.js';
-import { formatDurationMs } from '../durations.js';
+import { formatDuration } from '../record/durations.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -143,7 +142,7 @@ function decideWait(outcome: AttemptOutcome, attempt: number, policy: RetryPolic
     delayMs: serverMs,
     source: 'server',
     pauseHost: is429 || outcome.status === 503,
-    reason: `${description}, Retry-After ${formatDurationMs(serverMs)}`,
+    reason: `${description}, Retry-After ${formatDuration(serverMs)}`,
   };
 }
 
@@ -159,20 +158,4 @@ export function computeBackoffMs(attempt: number, policy: RetryPolicy, random: (
   const jitter = Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 0;
   const delay = Math.floor(jitter * ceiling);
   return Number.isFinite(delay) ? Math.max(0, delay) : 0;
-}
-
-/** `503 Service Unavailable`, or the failure message (already redacted by the attempt). */
-export function describeOutcome(outcome: AttemptOutcome): string {
-  if (outcome.kind === 'failure') return outcome.message || outcome.code;
-  const phrase = cleanPhrase(outcome.statusText) || STATUS_CODES[outcome.status] || '';
-  return phrase ? `${outcome.status} ${phrase}` : String(outcome.status);
-}
-
-// The reason phrase comes from the server: keep it to one short printable line.
-function cleanPhrase(text: string): string {
-  return (typeof text === 'string' ? text : '')
-    .slice(0, 200)
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .trim()
-    .slice(0, 80);
 }

@@ -30,7 +30,7 @@ import { effectiveResetMs, type QuotaState } from './quota-state.js';
 import { SECOND_MS } from './quota-values.js';
 
 export type { QuotaState } from './quota-state.js';
-export { QUOTA_PACING, decideQuotaPacing, type QuotaPacing } from './quota-pacing.js';
+export { QUOTA_PACING, decideQuotaPacing, type QuotaPacing } from '../rate/quota-pacing.js';
 export { parseReset } from './quota-values.js';
 
 /** The tightest quota the response states, or undefined when it states none (or only garbage). */

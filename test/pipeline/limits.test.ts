@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunEvent } from '../../src/index.js';
-import { ADAPTIVE } from '../../src/adaptive-rate.js';
+import { ADAPTIVE } from '../../src/rate/adaptive-rate.js';
 import { assertOneRecordPerInput, assertRateBound, lineNumbers, pausesIn, run, startServer } from '../helpers.js';
 
 const TEST_TIMEOUT = { timeout: 40_000 };
@@ -227,7 +227,7 @@ test('#11: once a fill is taken whole, every second after takes the limit itself
 
 test('#11: requests queued in undici when a 429 pauses their lane stay unsent until the pause ends, and cost no budget', TEST_TIMEOUT, async (t) => {
   const { Agent } = await import('undici');
-  const { RunStats } = await import('../../src/reporter/stats.js');
+  const { RunStats } = await import('../../src/report/stats.js');
   const server = await startServer(t);
   // One connection: the three requests started alongside the first wait in undici for its socket,
   // which undici frees a turn of the event loop after the 429, once the lane is paused.

@@ -10,8 +10,8 @@ import { fetchAll, planOnly, readLines, UsageError, type FetchRecord, type Input
 import { readCsv } from '../../src/input/csv.js';
 import { readNdjson } from '../../src/input/ndjson.js';
 import { generateItems, parseRange, parseValues } from '../../src/input/generators.js';
-import { compileUrlGlob } from '../../src/glob.js';
-import { RunStats } from '../../src/reporter/stats.js';
+import { compileUrlGlob } from '../../src/input/glob.js';
+import { RunStats } from '../../src/report/stats.js';
 import type { FixtureServer } from '../../fixtures/server.js';
 import { FAST, assertOneRecordPerInput, collect, lineNumbers, run, startServer } from '../helpers.js';
 

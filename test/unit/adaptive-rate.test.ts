@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADAPTIVE, AdaptiveRate, SlidingCount, pacingBurst, type RateChange } from '../../src/adaptive-rate.ts';
+import { ADAPTIVE, AdaptiveRate, SlidingCount, pacingBurst, type RateChange } from '../../src/rate/adaptive-rate.ts';
 
 type TimedChange = RateChange & { at: number };
 

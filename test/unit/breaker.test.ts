@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CircuitBreaker } from '../../src/breaker.ts';
+import { CircuitBreaker } from '../../src/run/breaker.ts';
 import type { AttemptOutcome } from '../../src/http/outcome.ts';
 
 const refused: AttemptOutcome = { kind: 'failure', code: 'CONNECTION_REFUSED', message: 'connection refused', latencyMs: 1 };

@@ -5,11 +5,11 @@ import {
   checkResponse,
   MAX_SCHEMA_ERRORS,
   parseExpectStatus,
-  schemaPathPattern,
   type CheckResult,
   type SchemaError,
-} from '../../src/checks.ts';
-import { compileSchema } from '../../src/schema.ts';
+} from '../../src/record/checks.ts';
+import { schemaPathPattern } from '../../src/report/stats.ts';
+import { compileSchema } from '../../src/record/schema.ts';
 
 function isUsageError(pattern: RegExp) {
   return (error: unknown) => error instanceof UsageError && pattern.test(error.message) && !error.message.includes('\n');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.ts';
-import { compileUrlGlob } from '../../src/glob.ts';
+import { compileUrlGlob } from '../../src/input/glob.ts';
 
 const expand = (template: string): string[] => {
   const glob = compileUrlGlob(template, { globoff: false });

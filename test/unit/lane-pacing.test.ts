@@ -2,7 +2,8 @@
 // refusal landed in its clock second, so it is tested here in virtual time, not on the wall clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitOutRefusingSecond, type LanePause } from '../../src/lane-pacing.js';
+import { waitOutRefusingSecond } from '../../src/run/lane-pacing.js';
+import type { LanePause } from '../../src/run/next-step.js';
 
 const SECOND = 1_700_000_000_000; // a whole clock second, as epoch ms
 const backoff = (untilMs: number, delayMs: number): LanePause => ({ untilMs, delayMs, source: 'backoff', reason: '429 Too Many Requests' });

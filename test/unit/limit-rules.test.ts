@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.ts';
-import { parseLimitRule, parseRate } from '../../src/limit-rules.ts';
+import { parseLimitRule, parseRate } from '../../src/rate/limit-rules.ts';
 
 /** A UsageError of one line whose message matches every pattern given. */
 function isUsageError(...patterns: RegExp[]) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GLOBAL_BUCKET, TokenBucketLimiter, hostBucket, type Clock } from '../../src/limiter.ts';
+import { GLOBAL_BUCKET, TokenBucketLimiter, hostBucket, type Clock } from '../../src/rate/limiter.ts';
 
 /** A clock that only moves when told to; sleep() advances it, so acquire() needs no real time. */
 function fakeClock(start = 1_000_000): Clock & { advance(ms: number): void; sleeps: number[] } {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planRequest } from '../../src/plan.ts';
+import { planRequest } from '../../src/plan/planner.ts';
 
 const options = { method: 'GET', body: undefined, headers: [], userAgent: 'ratefetch/test' };
 const DEFAULT_HEADERS = [['user-agent', 'ratefetch/test'], ['accept-encoding', 'gzip, deflate, br']];

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { AttemptOutcome } from '../../src/http/outcome.js';
-import type { ErrorCode } from '../../src/record.js';
+import { describeOutcome, type AttemptOutcome } from '../../src/http/outcome.js';
+import type { ErrorCode } from '../../src/record/error-codes.js';
 import {
   computeBackoffMs,
   decideRetry,
-  describeOutcome,
   isRetryable,
   type RetryPolicy,
 } from '../../src/retry/policy.js';
@@ -136,7 +135,7 @@ describe('decideRetry: Retry-After', () => {
     [
       '503 with seconds pauses the host',
       response(503, { 'retry-after': '120' }),
-      { retry: true, delayMs: 120_000, source: 'server', pauseHost: true, reason: '503 Service Unavailable, Retry-After 120s' },
+      { retry: true, delayMs: 120_000, source: 'server', pauseHost: true, reason: '503 Service Unavailable, Retry-After 2m00s' },
     ],
     [
       '429 with an HTTP-date',
@@ -146,7 +145,7 @@ describe('decideRetry: Retry-After', () => {
     [
       'HTTP-date in the past retries at once',
       response(503, { 'retry-after': 'Sun, 06 Nov 1994 08:49:37 GMT' }),
-      { retry: true, delayMs: 0, source: 'server', pauseHost: true, reason: '503 Service Unavailable, Retry-After 0s' },
+      { retry: true, delayMs: 0, source: 'server', pauseHost: true, reason: '503 Service Unavailable, Retry-After 0ms' },
     ],
     [
       'repeated header: the first value counts',
@@ -156,7 +155,7 @@ describe('decideRetry: Retry-After', () => {
     [
       'exactly the maximum is still honoured',
       response(429, { 'retry-after': '600' }),
-      { retry: true, delayMs: 600_000, source: 'server', pauseHost: true, reason: '429 Too Many Requests, Retry-After 600s' },
+      { retry: true, delayMs: 600_000, source: 'server', pauseHost: true, reason: '429 Too Many Requests, Retry-After 10m00s' },
     ],
     [
       '500 with Retry-After: server delay, no host pause',

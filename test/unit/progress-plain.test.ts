@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { Chalk } from 'chalk';
-import { RunStats, type StatsSnapshot } from '../../src/reporter/stats.js';
-import { formatPlainLine, startPlainProgress } from '../../src/reporter/progress-plain.js';
-import { formatTtyLine } from '../../src/reporter/progress-tty.js';
+import { RunStats, type StatsSnapshot } from '../../src/report/stats.js';
+import { formatPlainLine, startPlainProgress } from '../../src/report/progress-plain.js';
+import { formatTtyLine } from '../../src/report/progress-tty.js';
 
 const T0 = 1_700_000_000_000;
 

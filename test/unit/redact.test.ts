@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createRedactor, redact, REDACTED, SECRET_HEADERS, SECRET_PARAMS } from '../../src/redact.js';
+import { REDACTED, SECRET_HEADERS, SECRET_PARAMS } from '../../src/plan/secrets.js';
+import { createRedactor, redact } from '../../src/record/redact.js';
 
 const R = REDACTED;
 

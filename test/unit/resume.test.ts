@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { UsageError } from '../../src/errors.ts';
-import { DoneInputs, loadResume } from '../../src/resume.ts';
+import { DoneInputs, loadResume } from '../../src/output/resume.ts';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'ratefetch-resume-'));

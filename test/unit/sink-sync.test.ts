@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
-import { createNdjsonSink } from '../../src/sinks/ndjson.ts';
+import { createNdjsonSink } from '../../src/output/ndjson-sink.ts';
 
 function openFile(t: TestContext): { path: string; fd: number; stream: ReturnType<typeof createWriteStream> } {
   const dir = mkdtempSync(join(tmpdir(), 'ratefetch-sink-'));

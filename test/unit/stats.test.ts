@@ -1,8 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunEvent } from '../../src/events.js';
-import type { ErrorCode, FetchRecord } from '../../src/record.js';
-import { RunStats } from '../../src/reporter/stats.js';
+import type { ErrorCode } from '../../src/record/error-codes.js';
+import type { FetchRecord } from '../../src/record/record.js';
+import { RunStats } from '../../src/report/stats.js';
 
 const T0 = 1_700_000_000_000;
 

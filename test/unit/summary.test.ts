@@ -1,10 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Chalk } from 'chalk';
-import type { StatsSnapshot } from '../../src/reporter/stats.js';
-import { formatDuration, formatSummary, toStatsJson } from '../../src/reporter/summary.js';
-import { createStderrChalk, resolveColorLevel } from '../../src/reporter/color.js';
-import { formatVerboseLine } from '../../src/reporter/verbose.js';
+import type { StatsSnapshot } from '../../src/report/stats.js';
+import { formatDuration } from '../../src/record/durations.js';
+import { toStatsJson } from '../../src/report/stats-json.js';
+import { formatSummary } from '../../src/report/summary.js';
+import { createStderrChalk, resolveColorLevel } from '../../src/report/color.js';
+import { formatVerboseLine } from '../../src/report/verbose.js';
 
 const plain = new Chalk({ level: 0 });
 const ANSI = /\u001b\[/;
@@ -154,6 +156,9 @@ describe('formatDuration', () => {
     [245_000, '4m05s'],
     [3_599_600, '1h00m'],
     [7_380_000, '2h03m'],
+    // #22 §5: the one formatter also words the long waits --max-retry-after refuses.
+    [47 * 3_600_000 + 59 * 60_000, '47h59m'],
+    [2 * 86_400_000 + 4 * 3_600_000, '2d04h'],
   ];
   for (const [ms, expected] of cases) {
     test(`${ms} ms → ${expected}`, () => assert.equal(formatDuration(ms), expected));

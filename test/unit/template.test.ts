@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileTextTemplate, compileUrlTemplate, encodeUrlValue } from '../../src/template.ts';
+import { compileTextTemplate, compileUrlTemplate, encodeUrlValue } from '../../src/plan/template.ts';
 
 const url = (template: string, fields: Record<string, string>, line?: string): string => {
   const result = compileUrlTemplate(template).render({ line, fields });

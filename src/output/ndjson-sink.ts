@@ -1,0 +1,136 @@
+/**
+ * The only writer of records: one JSON line per record, one write each, with backpressure.
+ * A closed pipe (`| head`) becomes a quiet stop; any other write failure an OutputError.
+ * A file we own is fsynced at a bounded interval and at close, so that a power failure loses
+ * at most about the last second of records (a killed process loses none: they are in the
+ * kernel already).
+ */
+import { fstatSync, fsync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { OutputError, describeErrno } from '../errors.js';
+import type { FetchRecord } from '../record/record.js';
+
+/** Thrown by write() once the reader of our output has gone away (EPIPE). */
+export class OutputClosed extends Error {
+  override name = 'OutputClosed';
+}
+
+export interface RecordSink {
+  write(record: FetchRecord | object): Promise<void>;
+  /** Flushes what was written; rejects with the first write error. */
+  close(): Promise<void>;
+}
+
+/** How often records reach the disk: whichever comes first. */
+export const SYNC_EVERY = { ms: 1000, records: 1000 } as const;
+
+export interface SinkSyncOptions {
+  /** The file to fsync. @default the stream's own fd, when we own the stream and it is a regular file */
+  fd?: number;
+  /** @default SYNC_EVERY.ms */
+  everyMs?: number;
+  /** @default SYNC_EVERY.records */
+  everyRecords?: number;
+  /** fs.fsync, as a promise (tests count the calls). */
+  fsync?: (fd: number) => Promise<void>;
+}
+
+export function createNdjsonSink(stream: Writable, target: string, ownsStream: boolean, sync: SinkSyncOptions = {}): RecordSink {
+  let failure: Error | undefined;
+  const fail = (error: NodeJS.ErrnoException) => {
+    failure ??= error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED'
+      ? new OutputClosed('output closed')
+      : new OutputError(`cannot write records to ${target}: ${describeErrno(error)}`, { cause: error });
+  };
+  stream.on('error', fail);
+  const fd = sync.fd ?? (ownsStream ? regularFileFd(stream) : undefined);
+  const syncer = fd === undefined ? undefined : createSyncer(fd, sync, fail);
+
+  return {
+    async write(record) {
+      if (failure) throw failure;
+      // The callback runs once the line is in the file, so a sync after it covers the line.
+      const accepted = stream.write(`${JSON.stringify(record)}\n`, (error) => (error ? fail(error) : syncer?.written()));
+      if (!accepted) await drained(stream);
+      if (failure) throw failure;
+    },
+    async close() {
+      if (!failure) {
+        // Every line written (an empty write completes after them), synced, then closed.
+        await new Promise<void>((resolve) => stream.write('', () => resolve()));
+        await syncer?.flush();
+        if (ownsStream && !failure) await new Promise<void>((resolve) => stream.end(resolve));
+      }
+      if (failure) throw failure;
+    },
+  };
+}
+
+interface Syncer {
+  /** One more line is in the file. */
+  written(): void;
+  /** Syncs what is in the file now, unless nothing was written since the last sync. */
+  flush(): Promise<void>;
+}
+
+function createSyncer(fd: number, options: SinkSyncOptions, fail: (error: NodeJS.ErrnoException) => void): Syncer {
+  const everyMs = options.everyMs ?? SYNC_EVERY.ms;
+  const everyRecords = options.everyRecords ?? SYNC_EVERY.records;
+  const syncFile = options.fsync ?? fsyncPromise;
+  let unsynced = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let last: Promise<void> = Promise.resolve();
+  let disabled = false;
+
+  const flush = (): Promise<void> => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (unsynced === 0 || disabled) return last;
+    unsynced = 0;
+    // Chained, so two syncs never overlap and close() waits for the one under way.
+    last = last.then(() => syncFile(fd)).catch((error: NodeJS.ErrnoException) => {
+      // A file system that cannot sync this file (EINVAL) has nothing to promise: stop asking.
+      if (error.code === 'EINVAL' || error.code === 'ENOTSUP') disabled = true;
+      else fail(error);
+    });
+    return last;
+  };
+  return {
+    written() {
+      unsynced += 1;
+      if (unsynced >= everyRecords) void flush();
+      // The timer bounds how long a line waits when records come slowly; it never holds the process.
+      else timer ??= setTimeout(flush, everyMs).unref();
+    },
+    flush,
+  };
+}
+
+function fsyncPromise(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+}
+
+/** The fd of a file stream opened on a regular file; pipes and terminals cannot be synced. */
+function regularFileFd(stream: Writable): number | undefined {
+  const fd = (stream as Writable & { fd?: unknown }).fd;
+  if (typeof fd !== 'number') return undefined;
+  try {
+    return fstatSync(fd).isFile() ? fd : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('error', done);
+    stream.once('close', done);
+  });
+}

@@ -1,0 +1,212 @@
+/**
+ * Lanes: which limits a request is under. Requests to the same host that match the same
+ * --limit rules share a lane; a lane has its own queue in the dispatcher, the buckets a start
+ * takes a token from, and the concurrency caps it counts against. Every limit that applies
+ * holds at once, so the strictest wins:
+ *
+ *   '*'                 --rps                              (the whole run)
+ *   host:<authority>    --host-rps; pauses for the host
+ *   rule:<i>:<authority> --limit rule i, for each host it matches; pauses for a route rule
+ *   quota:<pause>       what the server's quota headers allow
+ *   adaptive:<pause>    what the rate controller has found (src/adaptive-rate.ts)
+ *
+ * where <pause> is the bucket a "slow down" pauses: the first route rule the request matches,
+ * else its host. So a 429 from /media pauses the media route and the rest of the host goes on.
+ */
+import { AdaptiveRate, type RateChange } from './adaptive-rate.js';
+import { GLOBAL_BUCKET, hostBucket, type Limiter } from './limiter.js';
+import { parseLimitRule, type LimitRule } from './limit-rules.js';
+import { defaultBurst, type RunOptions } from '../options.js';
+
+export interface Lane {
+  /** Queue key: the authority and the rules it matched. */
+  key: string;
+  /** Host, or host and route rule, for messages: `api.example.com`, `api.example.com /media/*=30/min`. */
+  label: string;
+  /** The bucket a 429 or a used-up quota pauses. */
+  pauseBucket: string;
+  /** Every bucket a start takes a token from. */
+  buckets: string[];
+  /** Concurrency caps: in-flight counter key → most allowed. */
+  caps: Array<{ key: string; max: number }>;
+  /** The in-flight counters a start counts in: its caps and its pause bucket. */
+  counters: string[];
+  /** The fixed rates that bound this lane, strictest first: the controller never goes above. */
+  ceilingRps: number;
+}
+
+export type LaneRateChange = RateChange & { lane: string };
+
+/** The bucket of a lane's rate controller; its pauses are the controller's own, not the server's. */
+export function adaptiveBucket(pauseBucket: string): string {
+  return `adaptive:${pauseBucket}`;
+}
+
+/** When a request started, and when it most likely reached the server (which counts it then). */
+export interface RequestTimes {
+  startedAt: number;
+  arrivedAt: number;
+}
+
+export class Lanes {
+  readonly #options: RunOptions;
+  readonly #limiter: Limiter;
+  readonly #rules: LimitRule[];
+  readonly #lanes = new Map<string, Lane>();
+  readonly #inFlight = new Map<string, number>();
+  readonly #controllers = new Map<string, AdaptiveRate>();
+  readonly #quotaPaced = new Set<string>();
+  readonly #fixedRates = new Set<string>();
+
+  readonly #now: () => number;
+  /** Controllers whose starting rate (--rps auto) is set but not yet announced. */
+  readonly #unannounced = new Set<string>();
+
+  constructor(options: RunOptions, limiter: Limiter, now: () => number) {
+    this.#options = options;
+    this.#limiter = limiter;
+    this.#now = now;
+    this.#rules = options.limits.map(parseLimitRule);
+  }
+
+  laneFor(url: URL): Lane {
+    const matched: number[] = [];
+    this.#rules.forEach((rule, index) => {
+      if (rule.matches(url)) matched.push(index);
+    });
+    const authority = url.host;
+    const key = `${authority}|${matched.join(',')}`;
+    return this.#lanes.get(key) ?? this.#open(key, authority, matched);
+  }
+
+  #open(key: string, authority: string, matched: number[]): Lane {
+    const { hostRps, hostConcurrency, rps } = this.#options;
+    const host = hostBucket(authority);
+    const route = matched.find((index) => this.#rules[index]!.isRoute);
+    const pauseBucket = route === undefined ? host : `rule:${route}:${authority}`;
+    const caps: Lane['caps'] = [];
+    if (Number.isFinite(hostConcurrency)) caps.push({ key: host, max: hostConcurrency });
+    const fixed: Array<[bucket: string, rps: number]> = [];
+    if (Number.isFinite(hostRps)) fixed.push([host, hostRps]);
+    for (const index of matched) {
+      const rule = this.#rules[index]!;
+      const bucket = `rule:${index}:${authority}`;
+      fixed.push([bucket, rule.rps]);
+      if (Number.isFinite(rule.concurrency)) caps.push({ key: bucket, max: rule.concurrency });
+    }
+    // Several lanes share a host or rule bucket: set its rate once, not back to full each time.
+    for (const [bucket, bucketRps] of fixed) {
+      if (this.#fixedRates.has(bucket)) continue;
+      this.#fixedRates.add(bucket);
+      this.#limiter.setRate(bucket, bucketRps, defaultBurst(bucketRps));
+    }
+    const counters = caps.map((cap) => cap.key);
+    if (!counters.includes(pauseBucket)) counters.push(pauseBucket);
+    const lane: Lane = {
+      key,
+      label: route === undefined ? authority : `${authority} ${this.#rules[route]!.text}`,
+      pauseBucket,
+      buckets: [GLOBAL_BUCKET, host, ...matched.map((index) => `rule:${index}:${authority}`), `quota:${pauseBucket}`, adaptiveBucket(pauseBucket)],
+      caps,
+      counters,
+      ceilingRps: Math.min(rps, ...fixed.map(([, bucketRps]) => bucketRps)),
+    };
+    this.#lanes.set(key, lane);
+    // The controller's rate holds from the lane's first request, not from its first answer:
+    // otherwise --rps auto would open with a burst of --concurrency requests.
+    if (!this.#controllers.has(pauseBucket)) {
+      const controller = new AdaptiveRate({ auto: this.#options.autoRate, ceilingRps: lane.ceilingRps, now: this.#now() });
+      this.#controllers.set(pauseBucket, controller);
+      if (Number.isFinite(controller.rps)) {
+        this.#setPace(pauseBucket, controller);
+        this.#unannounced.add(pauseBucket);
+      }
+    }
+    return lane;
+  }
+
+  byKey(key: string): Lane | undefined {
+    return this.#lanes.get(key);
+  }
+
+  /** The lanes whose starts take from `bucket`: what a pause of it holds. */
+  keysUsing(bucket: string): string[] {
+    return [...this.#lanes.values()].filter((lane) => lane.buckets.includes(bucket)).map((lane) => lane.key);
+  }
+
+  /** Whether every concurrency cap of the lane has room for one more. */
+  hasRoom(lane: Lane): boolean {
+    return lane.caps.every((cap) => (this.#inFlight.get(cap.key) ?? 0) < cap.max);
+  }
+
+  /** Requests in flight that a "slow down" for this lane concerns. */
+  inFlight(lane: Lane): number {
+    return this.#inFlight.get(lane.pauseBucket) ?? 0;
+  }
+
+  /** A request of this lane went on the wire; returns a rate change the first time in auto mode. */
+  started(lane: Lane, now: number): LaneRateChange | undefined {
+    for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+    const controller = this.#controllers.get(lane.pauseBucket)!;
+    const filled = controller.noteStart(now);
+    if (filled !== undefined) {
+      this.#setPace(lane.pauseBucket, controller);
+      if (filled.holdUntil > now) this.#limiter.pause(adaptiveBucket(lane.pauseBucket), filled.holdUntil);
+    }
+    if (!this.#unannounced.delete(lane.pauseBucket)) return undefined;
+    return { rps: controller.rps, reason: 'start', lane: lane.label };
+  }
+
+  /** Its answer came back: `throttled` for a 429 (or a 503 with Retry-After), `accepted` for any other response. */
+  settled(lane: Lane, now: number, times: RequestTimes, answer: 'accepted' | 'throttled' | 'failed', retryAfterMs?: number): LaneRateChange | undefined {
+    this.unstarted(lane);
+    const controller = this.#controllers.get(lane.pauseBucket);
+    if (controller === undefined || answer === 'failed') return undefined;
+    const { startedAt, arrivedAt } = times;
+    const change = answer === 'throttled' ? controller.noteThrottled(now, startedAt, retryAfterMs, arrivedAt) : controller.noteAccepted(now, startedAt, arrivedAt);
+    return change && this.#apply(lane, change);
+  }
+
+  /** A request of this lane that started is off the wire, or never went on it. */
+  unstarted(lane: Lane): void {
+    for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 1) - 1);
+  }
+
+  /** The lane is paused until `untilMs` (a Retry-After, a used-up quota, a backoff). */
+  paused(lane: Lane, now: number, untilMs: number): void {
+    const controller = this.#controllers.get(lane.pauseBucket);
+    if (controller === undefined) return;
+    controller.notePause(now, untilMs);
+    if (!Number.isFinite(controller.rps)) return;
+    // It may resume faster for a while (a fill, see adaptive-rate.ts), and with one start, like
+    // the paused one: the catch-up credit it would save up meanwhile would send two requests
+    // closer than the rate allows.
+    this.#setPace(lane.pauseBucket, controller);
+    this.#limiter.pause(adaptiveBucket(lane.pauseBucket), untilMs);
+  }
+
+  /**
+   * The server's quota headers for this lane: a rate to hold (undefined = no cap from them).
+   * They pace better than probing, so slow start steps aside for them.
+   */
+  paceByQuota(lane: Lane, rps: number | undefined, now: number): LaneRateChange | undefined {
+    const bucket = `quota:${lane.pauseBucket}`;
+    if (rps === undefined) {
+      if (this.#quotaPaced.delete(bucket)) this.#limiter.setRate(bucket, Infinity);
+    } else {
+      this.#limiter.setRate(bucket, rps, 1);
+      this.#quotaPaced.add(bucket);
+    }
+    const change = this.#controllers.get(lane.pauseBucket)?.noteQuotaHeaders(now);
+    return change && this.#apply(lane, change);
+  }
+
+  #apply(lane: Lane, change: RateChange): LaneRateChange {
+    this.#setPace(lane.pauseBucket, this.#controllers.get(lane.pauseBucket)!);
+    return { ...change, lane: lane.label };
+  }
+
+  #setPace(pauseBucket: string, controller: AdaptiveRate): void {
+    this.#limiter.setRate(adaptiveBucket(pauseBucket), controller.rps, controller.burst);
+  }
+}

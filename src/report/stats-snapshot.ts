@@ -1,0 +1,75 @@
+/** What RunStats reports at one instant: the data every reporter and --stats-file read. */
+
+/** Latency percentiles in ms; null when no record carried a latency. */
+export interface LatencyPercentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/** A host the scheduler paused (after a 429 or 503 with Retry-After, for instance). */
+export interface PausedHost {
+  host: string;
+  /** Epoch ms at which the pause ends. */
+  untilMs: number;
+  /** Why, already redacted (e.g. `429 Too Many Requests`). */
+  reason: string;
+}
+
+/** The rate a host or route is held to by the rate controller. */
+export interface LaneRate {
+  lane: string;
+  rps: number;
+  /** True once a 429 set it: the limit was found, not just climbed to. */
+  found: boolean;
+  /** The rate that held: `rps` itself, unless that is a probe step nothing has tested yet. */
+  settledRps: number;
+}
+
+/** Everything the reporters show, at one instant. Plain data: safe to keep or serialise. */
+export interface StatsSnapshot {
+  /** Epoch ms at which the RunStats was created (the run start). */
+  startedAt: number;
+  /** Wall time since `startedAt`. */
+  elapsedMs: number;
+  /** Expected number of inputs: the real count once the input ended, else `setTotal`'s, else null. */
+  total: number | null;
+  /** Inputs read so far (valid or not). */
+  read: number;
+  inputEnded: boolean;
+  /** Records emitted (one per input). */
+  done: number;
+  ok: number;
+  failed: number;
+  /** Records with `final: false`: worth trying again in a later run. */
+  notFinal: number;
+  /** Not-ok records that had a status, by status code. */
+  byStatus: Record<string, number>;
+  /** Not-ok records by `error.code`. */
+  byErrorCode: Record<string, number>;
+  /** SCHEMA_MISMATCH errors by body path, array indexes folded to `*`, so drift shows at a glance. */
+  schemaMismatchByPath: Record<string, number>;
+  retries: number;
+  /** Attempts that ended with status 429 (retried or not). */
+  received429: number;
+  attemptsStarted: number;
+  inFlight: number;
+  /** ok / done, 0..1; null before the first record. */
+  successRate: number | null;
+  /** Attempt starts per second since the first attempt start; null before it. */
+  achievedRps: number | null;
+  /** Attempt starts per second over the last ~5 s; null before the first start. */
+  recentRps: number | null;
+  /** Over each record's `latencyMs` (its last attempt); about 1% relative error. */
+  latencyMs: LatencyPercentiles;
+  /** Wall time in which requests were ready and a free slot was there, but a rate or a pause held them. */
+  rateWaitMs: number;
+  /** Hosts still paused at snapshot time, the one that resumes last first. */
+  pausedHosts: PausedHost[];
+  /** Rates the run holds itself to now, found by the rate controller (or --rps auto's climb), slowest first. */
+  laneRates: LaneRate[];
+  interrupted: boolean;
+  interruptReason: string | null;
+  /** From the record completion rate over the last ~5 s; null when unknown or stalled. */
+  etaMs: number | null;
+}

@@ -1,0 +1,85 @@
+/**
+ * `fetchAll(input, options, hooks)`: the pipeline as one call. It yields one record per input,
+ * in completion order; the CLI is a thin layer over it.
+ */
+import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { RunEventListener } from '../events.js';
+import { attempt } from '../http/attempt.js';
+import { PACING_MARGIN } from '../rate/pacing-margin.js';
+import { GLOBAL_BUCKET, TokenBucketLimiter, systemClock, type Clock, type Limiter } from '../rate/limiter.js';
+import { resolveOptions, type RunOptions } from '../options.js';
+import { parseExpectStatus, type ResponseChecks } from '../record/checks.js';
+import { createPlanner, planAll, type InputSource, type PlanResult } from '../plan/planner.js';
+import type { FetchRecord } from '../record/record.js';
+import { createRunRedactor } from '../record/redact.js';
+import { schedule } from './scheduler.js';
+
+export interface RunHooks {
+  /** Receives every RunEvent (progress, stats, verbose logging). */
+  onEvent?: RunEventListener;
+  /** Aborting it stops the run gracefully: unfinished inputs get INTERRUPTED records. */
+  signal?: AbortSignal;
+  /** An undici dispatcher to send through (tests inject one with a failing DNS lookup). */
+  dispatcher?: Dispatcher;
+  limiter?: Limiter;
+  clock?: Clock;
+  random?: () => number;
+  /**
+   * Called once per input, in line order, before anything is done with it. An input it returns
+   * true for is not fetched and gets no record (--resume: `loadResume(path).isDone`).
+   */
+  skip?: (plan: PlanResult) => boolean;
+}
+
+export async function* fetchAll(input: InputSource, partial: Partial<RunOptions> = {}, hooks: RunHooks = {}): AsyncGenerator<FetchRecord> {
+  const options = resolveOptions(partial);
+  // Both may throw a UsageError: before anything is opened.
+  const planner = createPlanner(options);
+  const checks = await compileChecks(options);
+  const redactor = createRunRedactor(options.headers, options.redactParams, options.secretHeaders);
+  const clock = hooks.clock ?? systemClock;
+  const limiter = hooks.limiter ?? new TokenBucketLimiter(clock);
+  if (Number.isFinite(options.rps)) limiter.setRate(GLOBAL_BUCKET, options.rps * (1 - PACING_MARGIN), options.burst);
+  const ownDispatcher = hooks.dispatcher === undefined;
+  // As curl: http:// URLs go to an http proxy in absolute form; only https:// needs a CONNECT
+  // tunnel (many proxies allow CONNECT to port 443 alone).
+  const dispatcher = hooks.dispatcher ?? new EnvHttpProxyAgent({ connections: options.concurrency, proxyTunnel: false });
+  const settings = {
+    dispatcher,
+    timeoutMs: options.timeoutMs,
+    maxBodyBytes: options.maxBodyBytes,
+    bodyFormat: options.bodyFormat,
+    followRedirects: options.maxRedirects > 0,
+  };
+
+  try {
+    const plans = planAll(input, planner);
+    yield* schedule(hooks.skip ? withoutSkipped(plans, hooks.skip) : plans, options, {
+      checks,
+      limiter,
+      clock,
+      redactor,
+      random: hooks.random ?? Math.random,
+      emit: hooks.onEvent ?? (() => undefined),
+      send: (request, hardStop, mayGoOnTheWire) => attempt(request, { ...settings, signal: hardStop, mayGoOnTheWire }),
+    }, hooks.signal);
+  } finally {
+    if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
+  }
+}
+
+async function* withoutSkipped(plans: AsyncIterable<PlanResult>, skip: (plan: PlanResult) => boolean): AsyncGenerator<PlanResult> {
+  for await (const plan of plans) if (!skip(plan)) yield plan;
+}
+
+/** What the checks of a run are: the expected statuses and the schema, compiled once. */
+async function compileChecks(options: RunOptions): Promise<ResponseChecks> {
+  const checks: ResponseChecks = {};
+  if (options.expectStatus !== undefined) checks.expectStatus = parseExpectStatus(options.expectStatus);
+  if (options.schema !== undefined) {
+    // ajv takes about 0.1 s to load: only a run with a schema pays for it.
+    const { compileSchema } = await import('../record/schema.js');
+    checks.validate = compileSchema(options.schema.document, options.schema.source);
+  }
+  return checks;
+}

@@ -1,0 +1,129 @@
+/**
+ * One input on its way through the scheduler: the request now being tried (the input's, or a
+ * redirect hop's), its lane, its attempts and its last outcome, and the record it ends with.
+ */
+import { checkResponse, type ResponseChecks } from '../record/checks.js';
+import { formatDuration } from '../record/durations.js';
+import type { StopCause } from '../events.js';
+import type { AttemptRequest } from '../http/attempt.js';
+import type { AttemptOutcome } from '../http/outcome.js';
+import type { Lane } from '../rate/lanes.js';
+import type { PlannedRequest } from '../plan/planner.js';
+import type { ErrorCode } from '../record/error-codes.js';
+import { toRecord, type FetchRecord } from '../record/record.js';
+import type { Redactor } from '../record/redact.js';
+
+export interface Job {
+  plan: PlannedRequest;
+  request: AttemptRequest;
+  host: string;
+  lane: Lane;
+  hops: number;
+  visited: Set<string>;
+  attempts: number;
+  readAt: number;
+  firstStartAt: number | null;
+  /** When the attempt or hop now on the wire started. */
+  startedAt: number;
+  outcome: AttemptOutcome | null;
+}
+
+export interface Failure {
+  code: ErrorCode;
+  what: string;
+}
+
+/** What an unfinished input's record says, by why the run stopped. */
+export const STOPPED: { [cause in StopCause]: Failure } = {
+  signal: { code: 'INTERRUPTED', what: 'interrupted before it finished' },
+  budget: { code: 'BUDGET_EXHAUSTED', what: 'not finished: the request budget (--max-requests) ran out' },
+  breaker: { code: 'CIRCUIT_OPEN', what: 'not finished: the circuit breaker stopped the run' },
+};
+
+export function newJob(plan: PlannedRequest, lane: Lane, now: number): Job {
+  return {
+    plan,
+    request: requestOf(plan),
+    host: plan.url.host,
+    lane,
+    hops: 0,
+    visited: new Set(),
+    attempts: 0,
+    readAt: now,
+    firstStartAt: null,
+    startedAt: 0,
+    outcome: null,
+  };
+}
+
+/** A retry starts over from the input URL; a redirect chain is followed afresh. */
+export function restartJob(job: Job, lane: Lane): void {
+  job.request = requestOf(job.plan);
+  job.host = job.plan.url.host;
+  job.lane = lane;
+  job.hops = 0;
+  job.visited.clear();
+}
+
+/** A redirect hop: the same input, now trying the hop's request in the hop's lane. */
+export function followRedirect(job: Job, request: AttemptRequest, lane: Lane): void {
+  job.request = request;
+  job.host = request.url.host;
+  job.lane = lane;
+  job.hops += 1;
+}
+
+function requestOf(plan: PlannedRequest): AttemptRequest {
+  return { method: plan.method, url: plan.url, headers: plan.headers, body: plan.body };
+}
+
+/**
+ * The job's record. With no failure, the last response still has to pass the checks (the
+ * expected statuses and the schema); a schema mismatch is final, as the same body would fail again.
+ */
+export function jobRecord(
+  job: Job,
+  failure: Failure | null,
+  final: boolean,
+  endAt: number,
+  settings: { checks: ResponseChecks; includeHeaders: boolean; redactor: Redactor },
+): FetchRecord {
+  let accepted = false;
+  let schemaErrors: FetchRecord['schemaErrors'];
+  const response = job.outcome?.kind === 'response' ? job.outcome : null;
+  if (failure === null && response !== null) {
+    const check = checkResponse(response.status, response.statusText, response.body, response.bodyEncoding, settings.checks);
+    if (check.ok) accepted = true;
+    else {
+      failure = { code: check.code, what: check.what };
+      schemaErrors = check.schemaErrors;
+      if (check.code === 'SCHEMA_MISMATCH') final = true;
+    }
+  }
+  return toRecord(
+    {
+      line: job.plan.line,
+      method: job.plan.method,
+      inputUrl: job.plan.inputUrl,
+      key: job.plan.key,
+      finalUrl: job.firstStartAt === null ? null : job.request.url,
+      attempts: job.attempts,
+      readAt: job.readAt,
+      firstStartAt: job.firstStartAt,
+      endAt,
+      outcome: job.outcome,
+      failure,
+      final,
+      accepted,
+      schemaErrors,
+      identity: job.plan.identity,
+      includeHeaders: settings.includeHeaders,
+    },
+    settings.redactor,
+  );
+}
+
+/** A server asked `who` to wait longer than --max-retry-after allows. */
+export function waitTooLong(who: string, waitMs: number): Failure {
+  return { code: 'RETRY_AFTER_TOO_LONG', what: `${who} asked to wait ${formatDuration(waitMs)}, more than --max-retry-after` };
+}

@@ -1,0 +1,139 @@
+/**
+ * Lane pacing: what the answers say about a lane's pace, passed on to the limiter and to the
+ * lane's rate controller (lanes.ts), with the events that announce it. A "slow down" pauses the
+ * lane; quota headers cap its rate or pause it until the reset; the controller's rate changes
+ * are announced as they come.
+ */
+import type { RunEvent } from '../events.js';
+import type { AttemptOutcome, ResponseOutcome } from '../http/outcome.js';
+import type { Lane, LaneRateChange, Lanes, RequestTimes } from '../rate/lanes.js';
+import type { LanePause } from './next-step.js';
+import type { Clock, Limiter } from '../rate/limiter.js';
+import type { Redactor } from '../record/redact.js';
+import { decideQuotaPacing, parseQuotaHeaders } from '../retry/quota-headers.js';
+import { startToReachSecond } from '../rate/adaptive-rate.js';
+import { RecentMinimum } from '../rate/recent-minimum.js';
+import { parseRetryAfter } from '../retry/retry-after.js';
+
+export interface LanePacingDeps {
+  lanes: Lanes;
+  limiter: Limiter;
+  clock: Clock;
+  emit: (event: RunEvent) => void;
+  redactor: Redactor;
+  /** A lane was just paused (its pause event is out): the scheduler fails what cannot wait that long. */
+  onPaused: (lane: Lane, pause: LanePause) => void;
+}
+
+export class LanePacing {
+  readonly #deps: LanePacingDeps;
+  /** Per pause bucket: the last round trips, for when a request reached the server. */
+  readonly #roundTrips = new Map<string, RecentMinimum>();
+  /** Per pause bucket: until when it holds back requests not yet on the wire (see isWaiting). */
+  readonly #holdUntil = new Map<string, number>();
+  /** Per pause bucket: the times of a 429 that did not say when, until its pause is decided. */
+  readonly #bareRefusal = new Map<string, RequestTimes>();
+
+  constructor(deps: LanePacingDeps) {
+    this.#deps = deps;
+  }
+
+  /** A request of the lane went on the wire. */
+  started(lane: Lane, now: number): void {
+    this.#noteRate(this.#deps.lanes.started(lane, now));
+  }
+
+  /** A request of the lane that started was held back before it went on the wire. */
+  heldBack(lane: Lane): void {
+    this.#deps.lanes.unstarted(lane);
+  }
+
+  /**
+   * Whether the lane, or a route rule it starts from, has been told to wait, so that a request
+   * of it not yet on the wire must not go now. Not for a used-up quota: that pause counted the
+   * requests in flight, sent or not, against what was left.
+   */
+  isWaiting(lane: Lane): boolean {
+    const now = this.#deps.clock.now();
+    return lane.buckets.some((bucket) => (this.#holdUntil.get(bucket) ?? 0) > now);
+  }
+
+  /** An attempt that started at `startedAt` came back with `outcome`. */
+  settled(lane: Lane, startedAt: number, outcome: AttemptOutcome): void {
+    const { lanes, clock } = this.#deps;
+    const response = outcome.kind === 'response' ? outcome : null;
+    const throttled = response !== null && (response.status === 429 || (response.status === 503 && response.headers['retry-after'] !== undefined));
+    const now = clock.now();
+    const retryAfterMs = throttled ? parseRetryAfter(response.headers['retry-after'], now) : undefined;
+    const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
+    if (throttled && retryAfterMs === undefined) this.#bareRefusal.set(lane.pauseBucket, { startedAt, arrivedAt });
+    else this.#bareRefusal.delete(lane.pauseBucket);
+    this.#noteRate(lanes.settled(lane, now, { startedAt, arrivedAt }, response === null ? 'failed' : throttled ? 'throttled' : 'accepted', retryAfterMs));
+    // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
+    if (response !== null && response.status !== 429) this.#paceByQuota(lane, response.headers);
+  }
+
+  /** Pauses the lane, unless it is paused until then or later already; `quota` for a used-up quota. */
+  pause(lane: Lane, pause: LanePause, quota = false): void {
+    const { lanes, limiter, clock, emit, redactor } = this.#deps;
+    const bucket = lane.pauseBucket;
+    const refused = pause.source === 'backoff' ? this.#bareRefusal.get(bucket) : undefined;
+    this.#bareRefusal.delete(bucket);
+    if (refused !== undefined) pause = waitOutRefusingSecond(pause, refused);
+    const { untilMs, delayMs, source, reason } = pause;
+    if (!quota && untilMs > (this.#holdUntil.get(bucket) ?? 0)) this.#holdUntil.set(bucket, untilMs);
+    if (untilMs <= limiter.pausedUntil(bucket)) return;
+    limiter.pause(bucket, untilMs);
+    lanes.paused(lane, clock.now(), untilMs);
+    emit({ type: 'pause', host: lane.label, untilMs, delayMs, source, reason: redactor.text(reason) });
+    this.#deps.onPaused(lane, pause);
+  }
+
+  /**
+   * What the server says about its quota paces its lane before a 429 is needed: none left →
+   * pause until the reset; little left → spread it over the time to the reset; plenty → the
+   * lane goes back to the run's pace.
+   */
+  #paceByQuota(lane: Lane, headers: { [name: string]: string | string[] }): void {
+    const { lanes, clock } = this.#deps;
+    const now = clock.now();
+    const quota = parseQuotaHeaders(headers, now);
+    if (quota === undefined) return;
+    const pacing = decideQuotaPacing(quota, lanes.inFlight(lane), now);
+    if (pacing !== undefined && 'pauseUntilMs' in pacing) {
+      const reason = `quota used up (${quota.source} headers)`;
+      this.pause(lane, { untilMs: pacing.pauseUntilMs, delayMs: pacing.pauseUntilMs - now, source: 'server', reason }, true);
+    }
+    this.#noteRate(lanes.paceByQuota(lane, pacing !== undefined && 'rps' in pacing ? pacing.rps : undefined, now));
+  }
+
+  /**
+   * When the request most likely reached the server, which counts it there: on the wire (after
+   * any connect), plus half the lane's quickest recent round trip. The slower ones include the
+   * server's own work, done after it counted the request.
+   */
+  #arrivalOf(lane: Lane, startedAt: number, response: ResponseOutcome): number {
+    if (response.sentMs === undefined || response.roundTripMs === undefined) return startedAt;
+    let roundTrips = this.#roundTrips.get(lane.pauseBucket);
+    if (roundTrips === undefined) this.#roundTrips.set(lane.pauseBucket, (roundTrips = new RecentMinimum(16)));
+    roundTrips.add(response.roundTripMs);
+    return startedAt + response.sentMs + roundTrips.min()! / 2;
+  }
+
+  #noteRate(change: LaneRateChange | undefined): void {
+    if (change !== undefined) this.#deps.emit({ type: 'rate', lane: change.lane, rps: change.rps, reason: change.reason });
+  }
+}
+
+/**
+ * The backoff pause of a 429 that did not say when, stretched to the clock second after the one
+ * that refused: a window counted per clock second (the usual kind) takes nothing more in that
+ * second, and a backoff that ends in it only draws another 429 and a longer backoff. A backoff
+ * that ends later already is kept. Pure: `refused` carries the clock's reading.
+ */
+export function waitOutRefusingSecond(pause: LanePause, refused: RequestTimes): LanePause {
+  const { startedAt, arrivedAt } = refused;
+  const nextSecondFrom = startToReachSecond(Math.floor(arrivedAt / 1000) + 1, arrivedAt - startedAt);
+  if (nextSecondFrom <= pause.untilMs) return pause;
+  return { ...pause, untilMs: nextSecondFrom, delayMs: pause.delayMs + (nextSecondFrom - pause.untilMs) };
+}

@@ -1,0 +1,62 @@
+/**
+ * Bounded read-ahead: reads inputs while there is room (the scheduler says when: fewer
+ * unfinished inputs than --read-ahead), alongside the dispatching. Once the run stops it lets
+ * go of the source at once, even in the middle of a read: stdin may block for ever.
+ */
+import type { PlanResult } from '../plan/planner.js';
+
+export interface ReadAheadHooks {
+  /** Aborted when the run stops for any reason: nothing more is read. */
+  signal: AbortSignal;
+  /** Whether another input may be read now. */
+  hasRoom(): boolean;
+  /** Resolves at the next change that may make room. */
+  changed(): Promise<void>;
+  /** One input was read. */
+  onInput(plan: PlanResult): void;
+  /** Reading is over (the input ran out, the run stopped or the source failed); `total` inputs were read. */
+  onEnd(total: number): void;
+}
+
+/** Reads `items` until they run out or the run stops. Rejects with the source's error if it fails. */
+export async function readAhead(items: AsyncIterable<PlanResult>, hooks: ReadAheadHooks): Promise<void> {
+  const { signal } = hooks;
+  const iterator = items[Symbol.asyncIterator]();
+  let total = 0;
+  try {
+    while (!signal.aborted) {
+      while (!hooks.hasRoom() && !signal.aborted) await unlessAborted(hooks.changed(), signal);
+      if (signal.aborted) break;
+      const next = await unlessAborted(iterator.next(), signal);
+      if (next === null || next.done) break;
+      total += 1;
+      hooks.onInput(next.value);
+    }
+  } finally {
+    hooks.onEnd(total);
+    // Do not wait for a source blocked on a read (stdin) once we are stopping.
+    void iterator.return?.()?.catch(() => undefined);
+  }
+}
+
+/**
+ * Resolves with the promise's value, or with null once `signal` aborts. Not Promise.race with a
+ * run-long promise: every race would leave a reaction on it, holding each input until the end.
+ */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return resolve(null);
+    const onAbort = () => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

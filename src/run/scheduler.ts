@@ -1,0 +1,269 @@
+/**
+ * Runs the requests: bounded read-ahead from the input (read-ahead.ts), the start gate that
+ * starts a request only when a slot is free *and* its buckets allow it (gate.ts), and the
+ * attempt loop
+ *   take → attempt → next step → (pause lane | back off) → take …
+ * with redirects as one more turn of the same loop. next-step.ts decides each step and this
+ * file acts on it; lane-pacing.ts turns answers into pauses and rates. Stopping the run is
+ * here too. Yields exactly one record per input read.
+ */
+import { setMaxListeners } from 'node:events';
+import { CircuitBreaker } from './breaker.js';
+import type { ResponseChecks } from '../record/checks.js';
+import { Deduplicator } from './dedupe.js';
+import { StartGate } from './start-gate.js';
+import type { RunEvent, StopCause } from '../events.js';
+import type { AttemptRequest } from '../http/attempt.js';
+import { describeOutcome, type AttemptOutcome, type HeldOutcome } from '../http/outcome.js';
+import { requestId } from '../http/redirect.js';
+import { STOPPED, followRedirect, jobRecord, newJob, restartJob, waitTooLong, type Failure, type Job } from './job.js';
+import { LanePacing } from './lane-pacing.js';
+import { Lanes, adaptiveBucket, type Lane } from '../rate/lanes.js';
+import type { Clock, Limiter } from '../rate/limiter.js';
+import { decideNextStep, type LanePause } from './next-step.js';
+import type { RunOptions } from '../options.js';
+import type { PlanResult } from '../plan/planner.js';
+import { readAhead } from './read-ahead.js';
+import { invalidRecord, type FetchRecord } from '../record/record.js';
+import type { Redactor } from '../record/redact.js';
+
+export interface SchedulerDeps {
+  limiter: Limiter;
+  clock: Clock;
+  /** One attempt; `hardStop` aborts it at once, and `mayGoOnTheWire` false holds it back unsent. */
+  send: (request: AttemptRequest, hardStop: AbortSignal, mayGoOnTheWire: () => boolean) => Promise<AttemptOutcome | HeldOutcome>;
+  emit: (event: RunEvent) => void;
+  redactor: Redactor;
+  random: () => number;
+  /** What a final response must pass to be ok (2xx when empty). */
+  checks: ResponseChecks;
+}
+
+export async function* schedule(
+  items: AsyncIterable<PlanResult>,
+  options: RunOptions,
+  deps: SchedulerDeps,
+  stopSignal?: AbortSignal,
+): AsyncGenerator<FetchRecord> {
+  const { limiter, clock, emit, redactor } = deps;
+  const hardStop = new AbortController();
+  // Every request in flight listens to it: more than the default 10 is expected.
+  setMaxListeners(0, hardStop.signal);
+  const lanes = new Lanes(options, limiter, () => clock.now());
+  const pacing = new LanePacing({ lanes, limiter, clock, emit, redactor, onPaused: failQueuedBehindLongPause });
+  const gate = new StartGate({
+    lanes,
+    limiter,
+    clock,
+    emit,
+    concurrency: options.concurrency,
+    maxRequests: options.maxRequests,
+    start,
+    onBudgetSpent: () => stopRun('budget', `request budget of ${options.maxRequests} used up (--max-requests)`),
+  });
+  const backingOff = new Map<NodeJS.Timeout, Job>(); // jobs sleeping before a retry
+  const finished: FetchRecord[] = [];
+  const dedupe = options.dedupe ? new Deduplicator(redactor) : undefined;
+  let open = 0; // inputs read whose record the consumer has not taken yet
+  let inputDone = false;
+  let stopping = false;
+  let stopCause: StopCause = 'signal';
+  const breaker = new CircuitBreaker({
+    maxErrorRate: options.maxErrorRate,
+    maxConnectionFailures: options.maxConnectionFailures,
+    windowSize: 100,
+    minSamples: 20,
+  });
+  let waiters: Array<() => void> = [];
+  const signalChange = () => {
+    const wake = waiters;
+    waiters = [];
+    for (const resolve of wake) resolve();
+  };
+  const changed = () => new Promise<void>((resolve) => waiters.push(resolve));
+  // Ends when the run stops for any reason: a signal, or the consumer leaving early.
+  const ending = new AbortController();
+
+  /** Hands records to the consumer. */
+  function handOver(...records: FetchRecord[]): void {
+    finished.push(...records);
+    signalChange();
+  }
+
+  function finish(job: Job, failure: Failure | null, final: boolean): void {
+    const record = jobRecord(job, failure, final, clock.now(), { checks: deps.checks, includeHeaders: options.includeHeaders, redactor });
+    handOver(record, ...(dedupe?.settle(job.plan, record) ?? []));
+  }
+
+  /** The record of an input the run stopped before it finished; the stop's cause names the code. */
+  function stopJob(job: Job): void {
+    const last = job.outcome ? `; last attempt: ${describeOutcome(job.outcome)}` : '';
+    const { code, what } = STOPPED[stopCause];
+    finish(job, { code, what: `${what}${last}` }, false);
+  }
+
+  /** Queue a job to start as soon as its buckets allow, or fail it if its lane is paused too long. */
+  function enqueue(job: Job, first = job.attempts > 0): void {
+    if (stopping) return stopJob(job);
+    // Every bucket the lane starts from: a route rule it matches may be paused, not only its own.
+    // The controller's own hold (the rest of a filled second) is no wait a server asked for.
+    const own = adaptiveBucket(job.lane.pauseBucket);
+    const pausedUntil = Math.max(...job.lane.buckets.map((bucket) => (bucket === own ? 0 : limiter.pausedUntil(bucket))));
+    const waitMs = pausedUntil - clock.now();
+    if (waitMs > options.maxRetryAfterMs) {
+      return finish(job, waitTooLong(job.lane.label, waitMs), false);
+    }
+    // A retry or a redirect hop goes before new requests for its host. After a pause, the first
+    // start is then the request that waited longest, and whichever start comes too soon and
+    // is refused is a fresh one: no single input is refused again and again until its
+    // retries run out.
+    gate.add(job, first);
+  }
+
+  /** Puts a job on the wire; the gate has taken its slot and tokens. */
+  function start(job: Job): void {
+    if (job.hops === 0) job.attempts += 1;
+    job.startedAt = clock.now();
+    job.firstStartAt ??= job.startedAt;
+    pacing.started(job.lane, job.startedAt);
+    job.visited.add(requestId(job.request));
+    emit({ type: 'attempt-start', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
+    // undici may write the request a while after this (see attempt.ts): if a 429 told its lane
+    // to wait meanwhile, it stays unsent instead of arriving during the wait.
+    const mayGoOnTheWire = () => !pacing.isWaiting(job.lane);
+    deps.send(job.request, hardStop.signal, mayGoOnTheWire).then(
+      (outcome) => (outcome.kind === 'held' ? holdBack(job) : settle(job, outcome)),
+      (error: unknown) => settle(job, { kind: 'failure', code: 'NETWORK_ERROR', message: String(error), latencyMs: 0 }),
+    );
+  }
+
+  /** The job's request never went on the wire: not an attempt. It goes first when its lane may start again. */
+  function holdBack(job: Job): void {
+    gate.held();
+    pacing.heldBack(job.lane);
+    emit({ type: 'attempt-held', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
+    if (job.hops === 0) job.attempts -= 1;
+    if (job.attempts === 0) job.firstStartAt = null;
+    enqueue(job, true);
+    gate.pump();
+  }
+
+  function settle(job: Job, outcome: AttemptOutcome): void {
+    gate.settled();
+    job.outcome = outcome;
+    pacing.settled(job.lane, job.startedAt, outcome);
+    emit({
+      type: 'attempt-end',
+      line: job.plan.line,
+      host: job.host,
+      attempt: job.attempts,
+      status: outcome.kind === 'response' ? outcome.status : null,
+      code: outcome.kind === 'failure' ? outcome.code : null,
+      latencyMs: outcome.latencyMs,
+    });
+    act(job, outcome);
+    const tripped = breaker.record(outcome);
+    if (tripped !== undefined) return stopRun('breaker', `circuit breaker open: ${tripped}`);
+    gate.pump();
+  }
+
+  /** Carries out the step next-step.ts decides on. */
+  function act(job: Job, outcome: AttemptOutcome): void {
+    const step = decideNextStep(job, outcome, options, clock.now(), deps.random);
+    if (step.kind === 'interrupted') return stopJob(job);
+    if (step.kind === 'finish') {
+      if (step.pause) pacing.pause(job.lane, step.pause);
+      return finish(job, step.failure, step.final);
+    }
+    if (stopping) return stopJob(job);
+    if (step.kind === 'redirect') {
+      followRedirect(job, step.request, lanes.laneFor(step.request.url));
+      return enqueue(job);
+    }
+
+    emit({ type: 'retry', line: job.plan.line, host: job.host, attempt: job.attempts, delayMs: step.delayMs, source: step.source, reason: redactor.text(step.reason) });
+    // The lane that answered is the one told to wait, even on a redirect hop.
+    const answeredBy = job.lane;
+    if (step.pause) pacing.pause(answeredBy, step.pause);
+    restartJob(job, lanes.laneFor(job.plan.url));
+    // Waiting in the queue of a paused lane holds no slot and starts right at the pause end.
+    if (step.pause && answeredBy === job.lane) return enqueue(job);
+    const timer: NodeJS.Timeout = setTimeout(() => {
+      backingOff.delete(timer);
+      enqueue(job);
+    }, step.delayMs);
+    backingOff.set(timer, job);
+  }
+
+  /** Nothing queued behind a pause longer than --max-retry-after could start in time: say so now. */
+  function failQueuedBehindLongPause(lane: Lane, { delayMs }: LanePause): void {
+    if (delayMs > options.maxRetryAfterMs) {
+      for (const job of gate.drain(lanes.keysUsing(lane.pauseBucket))) {
+        finish(job, waitTooLong(lane.label, delayMs), false);
+      }
+    }
+  }
+
+  // Reading runs alongside starting; it waits whenever read-ahead is full.
+  const reader = readAhead(items, {
+    signal: ending.signal,
+    hasRoom: () => open < options.readAhead,
+    changed,
+    onInput: (plan) => {
+      open += 1;
+      emit({ type: 'input', line: plan.line });
+      if (plan.kind === 'invalid') return handOver(invalidRecord(plan, redactor));
+      const admitted = dedupe?.admit(plan) ?? { fetch: true };
+      if (admitted.fetch) enqueue(newJob(plan, lanes.laneFor(plan.url), clock.now()));
+      else if (admitted.record) handOver(admitted.record);
+    },
+    onEnd: (total) => {
+      inputDone = true;
+      emit({ type: 'input-end', total });
+      signalChange();
+    },
+  });
+  reader.catch(() => undefined);
+
+  /** Stops taking input and starting requests; everything not in flight gets its record now. */
+  function stopRun(cause: StopCause, reason: string): void {
+    if (stopping) return;
+    stopping = true;
+    stopCause = cause;
+    emit({ type: 'interrupt', reason, cause });
+    ending.abort();
+    const queued = gate.stop();
+    for (const timer of backingOff.keys()) clearTimeout(timer);
+    const waiting = [...backingOff.values(), ...queued];
+    backingOff.clear();
+    for (const job of waiting) stopJob(job);
+    if (gate.inFlight > 0) setTimeout(() => hardStop.abort(new Error('grace period over')), options.graceMs).unref();
+    signalChange();
+  }
+  const onStop = () => stopRun('signal', String(stopSignal?.reason ?? 'stopped'));
+  stopSignal?.addEventListener('abort', onStop, { once: true });
+  if (stopSignal?.aborted) onStop();
+
+  try {
+    for (;;) {
+      while (finished.length > 0) {
+        const record = finished.shift()!;
+        // Announced when handed over, so watchers count only records the consumer received.
+        emit({ type: 'record', record });
+        yield record;
+        open -= 1;
+        signalChange();
+      }
+      if (inputDone && open === 0) break;
+      await changed();
+    }
+    await reader;
+  } finally {
+    stopSignal?.removeEventListener('abort', onStop);
+    stopping = true;
+    ending.abort();
+    gate.close();
+    for (const timer of backingOff.keys()) clearTimeout(timer);
+    hardStop.abort(new Error('run ended'));
+  }
+}
