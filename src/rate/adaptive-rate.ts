@@ -1,73 +1,7 @@
 /**
- * Finds a rate limit nobody told us, from the answers alone. Pure, with the time passed in.
- *
- * Going over a fixed-window limit by 1% costs far more than staying 3% under it: the window
- * refuses its last requests and the Retry-After (whole seconds, rounded up) idles most of the
- * next one. So the controller measures the limit once, rests just under it, and probes past it
- * rarely:
- * - On a 429, the limit is the most the server accepted in one clock second, the refused
- *   request's second or the one before, each request counted in the second it reached the
- *   server (after its connect, half a round trip on the wire), as the server counts it. A
- *   fixed window is usually aligned to the clock (a key per epoch second); then that count is
- *   its limit exactly, never more. For a sliding window or a token bucket it reads about the
- *   limit when the run was pressing on it. It is never below what the last two seconds
- *   accepted, spread over three: two seconds overlap at most three one-second windows, so no
- *   limit is under that. A Retry-After of more than 2 s says the windows are longer than a
- *   second: then the limit is what was accepted since the lane last resumed, over the time
- *   until it may send again.
- * - The cut goes to 97% of that limit (never above 90% of the rate sent, never below a quarter
- *   of it), once per episode: refusals of requests sent before the cut, or within a second
- *   after it, are ignored, because a used-up window refuses everything until it ends. Answers
- *   that come back late for the refused second raise the measurement.
- * - A 429 at or under the plateau (below), after 5 s clean there, says the limit is a little or a
- *   lot under the rate: a token bucket whose depth the first measure counted in (20/s deep 5
- *   accepts 25 in a second), or a limit the server lowered. Nothing in the refused second tells
- *   which, so the cut is shallow (90% of the rate): a bucket then holds, and a lowered window
- *   refuses once more, in a second of its own, which the next cut measures exactly. Seconds up
- *   to that shallow cut told the old limit and are left out of that measure.
- * - Climb while clean, once a second, once at least 2 answers (and half of what the rate
- *   allows) came back at the current rate, so a rate nobody uses does not creep up and a slow
- *   API (1/min) is probed at its own pace. The climb closes half the gap to a plateau (at least
- *   +5%): 97% of the measured limit, or 95% of the refused rate if lower. It rests there, and
- *   probes past it only after 30 clean seconds (CUBIC's shape, in short): each probe costs a
- *   429 and often a whole window. A measure under a quarter of the rate sent saw a burst or a
- *   ramp, not the limit: then it rests 3 s. Probes grow, +5%, +10%, +20% … a step.
- * - A 429 to a request sent before the last raise was caused by the rate before it.
- * - A probe step refused at once, its measure seeing only the step before, brackets the limit
- *   between the two: it rests on the rate that held, 3 s, and probes again from +5%.
- * - A refused start that was catching up on a late one (closer to the one before than 90% of
- *   the interval) says the server spaces requests (a token bucket of depth 1): from then on the
- *   controller's bucket holds one start, no credit, and the rate stays.
- * - `--rps auto` starts at 8/s and doubles every quarter second while clean (slow start) until the
- *   first 429; without it the controller stands aside (no limit) until the first 429.
- * - Slow start's first 429 comes from the start that makes some clock second the busiest yet.
- *   Late in a second, its Retry-After (a whole second) runs on past where a fill could start,
- *   and the next second is lost: so a start that would make its second the busiest yet, with
- *   too little of it left to fill after a 429 (minFillMs, the margin, a round trip and some
- *   lag), waits for the next second instead, while the rate is rising (a steady rate at the
- *   ceiling would lose the end of every second). When all that is over half a second, the
- *   API is slow, and a fill would not help it.
- * - A Retry-After rounded up to whole seconds idles part of the window after it. When the cut
- *   measured a clock second's count, the lane fills the rest of the second it resumes in (the
- *   next second, when less than minFillMs of it is left) with 97% of that count, faster than the
- *   rate, as many as the ceiling allows, and then holds until the second is over (a rate still
- *   over the limit, at a quarter of a burst's, is held to the count too): a window on the clock
- *   accepts them all. Anything else (a token bucket, a window off the clock) refuses one, and
- *   the lane never fills again: one 429 learns that.
- * - A fill taken whole, when its count is not under the rate (a ramp's, see the quarter above),
- *   says the server counts clock seconds. From then on each clock second, as the server will
- *   count it, takes exactly that count, spread over all of it but the margin at its end: the
- *   limit, not 97% of it. A second paced whole that refuses after 90% of the count or more says
- *   the count was a request over (one counted in the wrong second) or the limit went down a
- *   little: the windows go on with that second's count. Any other refusal within 5 s ends
- *   windows for good (a token bucket, a window off the clock; fills may still help), back at the
- *   rate that was clean before them; later, it is a drop (above). The count is probed past as a
- *   plateau is, after the rest the cut before it chose.
- * - When nothing at all was accepted lately, the rate stays: that is not a limit a slower rate
- *   finds (a used-up quota); the host's backoff and each input's retries deal with it.
- *
- * The rate never exceeds the ceiling (--rps, --rps-max, --host-rps, a --limit). When the server
- * sends quota headers, those pace the run and slow start steps aside.
+ * The rate controller: finds a rate limit nobody told us, from the answers alone. Pure, with
+ * the time passed in. Its strategy, step by step, is in docs/rate-control.md; the constants
+ * in ADAPTIVE below name each step's numbers.
  */
 import type { RateChangeReason } from '../events.js';
 import { RecentMinimum } from './recent-minimum.js';
