@@ -1,3 +1,4 @@
+/** The progress total: how many inputs a file holds, counted before the run reads it. */
 import { createReadStream } from 'node:fs';
 import { MAX_LINE_BYTES } from './read-lines.js';
 

@@ -1,3 +1,4 @@
+/** Colour on stderr: chalk at the level NO_COLOR, FORCE_COLOR and the terminal allow. */
 import { Chalk, type ChalkInstance, type ColorSupportLevel } from 'chalk';
 
 export interface ColorEnv {

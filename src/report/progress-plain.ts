@@ -1,3 +1,4 @@
+/** Progress for a stderr that is no terminal (cron, CI logs): a sparse plain line now and then. */
 import type { RunStats, StatsSnapshot } from './stats.js';
 import { formatCountdown } from '../record/durations.js';
 import { formatCount, formatLimit, formatRate, toOneLine } from './summary.js';

@@ -1,3 +1,4 @@
+/** Progress on a terminal: the live cli-progress bar on stderr, coloured with chalk. */
 import cliProgress from 'cli-progress';
 import type { ChalkInstance } from 'chalk';
 import type { RunStats, StatsSnapshot } from './stats.js';

@@ -1,3 +1,4 @@
+/** The --stats-file document: a stable JSON form of the run's stats. */
 import type { StatsSnapshot } from './stats-snapshot.js';
 import { sortedEntries } from './summary.js';
 

@@ -1,3 +1,4 @@
+/** The end-of-run summary on stderr, and the small number formats the reporters share. */
 import type { ChalkInstance } from 'chalk';
 import { formatDuration } from '../record/durations.js';
 import type { StatsSnapshot } from './stats.js';
