@@ -157,7 +157,7 @@ export class Lanes {
     return { rps: controller.rps, reason: 'start', lane: lane.label };
   }
 
-  /** Its answer came back: `throttled` for a 429 (or a 503 with Retry-After), `accepted` for any other response. */
+  /** Its answer came back: `throttled` for a throttle (a 429, or a 503 with a readable Retry-After), `accepted` for any other response. */
   settled(lane: Lane, now: number, times: RequestTimes, answer: 'accepted' | 'throttled' | 'failed', retryAfterMs?: number): LaneRateChange | undefined {
     this.unstarted(lane);
     const controller = this.#controllers.get(lane.pauseBucket);

@@ -4,7 +4,7 @@
  */
 import { describeOutcome, type AttemptOutcome } from '../http/outcome.js';
 import type { ErrorCode } from '../record/error-codes.js';
-import { parseRetryAfter } from './retry-after.js';
+import type { AnswerHints } from './hints.js';
 import { formatDuration } from '../record/durations.js';
 
 export interface RetryPolicy {
@@ -27,8 +27,8 @@ export type RetryDecision =
       /** The too-long wait the server asked for, in ms. */
       waitMs?: number;
       /**
-       * Set when this input is out of retries but its answer still says "wait" (a 429, a 503
-       * with Retry-After): the host is paused all the same, for the other requests to it.
+       * Set when this input is out of retries but its answer is a throttle (AnswerHints.isThrottle):
+       * the host is paused all the same, for the other requests to it.
        */
       hostPause?: { delayMs: number; source: 'server' | 'backoff'; reason: string };
     }
@@ -83,7 +83,8 @@ export function isRetryable(outcome: AttemptOutcome, method: string): boolean {
 }
 
 /**
- * What to do after attempt number `attempt` (1-based, attempts made so far).
+ * What to do after attempt number `attempt` (1-based, attempts made so far), from the outcome and
+ * the hints read from it (hints.ts: the same reading the lane pacing acts on).
  *
  * Order: success or not retryable → final; retries used up → not final; then Retry-After.
  * "Retries used up" is checked before "Retry-After too long" so the record reports the
@@ -92,14 +93,14 @@ export function isRetryable(outcome: AttemptOutcome, method: string): boolean {
  */
 export function decideRetry(
   outcome: AttemptOutcome,
+  hints: AnswerHints,
   attempt: number,
   method: string,
   policy: RetryPolicy,
-  nowMs: number,
   random: () => number,
 ): RetryDecision {
   if (!isRetryable(outcome, method)) return { retry: false, final: true };
-  const wait = decideWait(outcome, attempt, policy, nowMs, random);
+  const wait = decideWait(outcome, hints, attempt, policy, random);
   if (attempt > policy.retries) {
     if (!wait.retry || !wait.pauseHost) return { retry: false, final: false };
     return { retry: false, final: false, hostPause: { delayMs: wait.delayMs, source: wait.source, reason: wait.reason } };
@@ -108,7 +109,7 @@ export function decideRetry(
 }
 
 /** How long a retryable outcome says to wait, and whether the wait is the whole host's. */
-function decideWait(outcome: AttemptOutcome, attempt: number, policy: RetryPolicy, nowMs: number, random: () => number): RetryDecision {
+function decideWait(outcome: AttemptOutcome, hints: AnswerHints, attempt: number, policy: RetryPolicy, random: () => number): RetryDecision {
   const description = describeOutcome(outcome);
   if (outcome.kind === 'failure') {
     return {
@@ -120,16 +121,15 @@ function decideWait(outcome: AttemptOutcome, attempt: number, policy: RetryPolic
     };
   }
 
-  const header = outcome.headers['retry-after'];
-  const serverMs = parseRetryAfter(header, nowMs);
-  const is429 = outcome.status === 429;
+  // A throttle's wait is the whole host's; any other status waits for this request alone.
+  const { retryAfterMs: serverMs, isThrottle } = hints;
   if (serverMs === undefined) {
-    const ignored = header === undefined ? '' : ', unparsable Retry-After ignored';
+    const ignored = hints.hasUnreadableRetryAfter ? ', unparsable Retry-After ignored' : '';
     return {
       retry: true,
       delayMs: computeBackoffMs(attempt, policy, random),
       source: 'backoff',
-      pauseHost: is429,
+      pauseHost: isThrottle,
       reason: description + ignored,
     };
   }
@@ -141,7 +141,7 @@ function decideWait(outcome: AttemptOutcome, attempt: number, policy: RetryPolic
     retry: true,
     delayMs: serverMs,
     source: 'server',
-    pauseHost: is429 || outcome.status === 503,
+    pauseHost: isThrottle,
     reason: `${description}, Retry-After ${formatDuration(serverMs)}`,
   };
 }

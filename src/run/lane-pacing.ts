@@ -10,10 +10,10 @@ import type { Lane, LaneRateChange, Lanes, RequestTimes } from '../rate/lanes.js
 import type { LanePause } from './next-step.js';
 import type { Clock, Limiter } from '../rate/limiter.js';
 import type { Redactor } from '../record/redact.js';
-import { decideQuotaPacing, parseQuotaHeaders } from '../retry/quota-headers.js';
+import type { AnswerHints } from '../retry/hints.js';
+import { decideQuotaPacing, type QuotaState } from '../retry/quota-headers.js';
 import { startToReachSecond } from '../rate/adaptive-rate.js';
 import { RecentMinimum } from '../rate/recent-minimum.js';
-import { parseRetryAfter } from '../retry/retry-after.js';
 
 export interface LanePacingDeps {
   lanes: Lanes;
@@ -58,19 +58,22 @@ export class LanePacing {
     return lane.buckets.some((bucket) => (this.#holdUntil.get(bucket) ?? 0) > now);
   }
 
-  /** An attempt that started at `startedAt` came back with `outcome`. */
-  settled(lane: Lane, startedAt: number, outcome: AttemptOutcome): void {
+  /**
+   * An attempt that started at `startedAt` came back with `outcome`, whose `hints` the retry
+   * decision gets too: whether it was a throttle is judged there (retry/hints.ts), not here.
+   */
+  settled(lane: Lane, startedAt: number, outcome: AttemptOutcome, hints: AnswerHints): void {
     const { lanes, clock } = this.#deps;
     const response = outcome.kind === 'response' ? outcome : null;
-    const throttled = response !== null && (response.status === 429 || (response.status === 503 && response.headers['retry-after'] !== undefined));
+    const { isThrottle, retryAfterMs } = hints;
     const now = clock.now();
-    const retryAfterMs = throttled ? parseRetryAfter(response.headers['retry-after'], now) : undefined;
     const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
-    if (throttled && retryAfterMs === undefined) this.#bareRefusal.set(lane.pauseBucket, { startedAt, arrivedAt });
+    if (isThrottle && retryAfterMs === undefined) this.#bareRefusal.set(lane.pauseBucket, { startedAt, arrivedAt });
     else this.#bareRefusal.delete(lane.pauseBucket);
-    this.#noteRate(lanes.settled(lane, now, { startedAt, arrivedAt }, response === null ? 'failed' : throttled ? 'throttled' : 'accepted', retryAfterMs));
+    const answer = response === null ? 'failed' : isThrottle ? 'throttled' : 'accepted';
+    this.#noteRate(lanes.settled(lane, now, { startedAt, arrivedAt }, answer, retryAfterMs));
     // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
-    if (response !== null && response.status !== 429) this.#paceByQuota(lane, response.headers);
+    if (response !== null && response.status !== 429) this.#paceByQuota(lane, hints.quota);
   }
 
   /** Pauses the lane, unless it is paused until then or later already; `quota` for a used-up quota. */
@@ -94,11 +97,10 @@ export class LanePacing {
    * pause until the reset; little left → spread it over the time to the reset; plenty → the
    * lane goes back to the run's pace.
    */
-  #paceByQuota(lane: Lane, headers: { [name: string]: string | string[] }): void {
+  #paceByQuota(lane: Lane, quota: QuotaState | undefined): void {
+    if (quota === undefined) return;
     const { lanes, clock } = this.#deps;
     const now = clock.now();
-    const quota = parseQuotaHeaders(headers, now);
-    if (quota === undefined) return;
     const pacing = decideQuotaPacing(quota, lanes.inFlight(lane), now);
     if (pacing !== undefined && 'pauseUntilMs' in pacing) {
       const reason = `quota used up (${quota.source} headers)`;

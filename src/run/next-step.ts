@@ -8,6 +8,7 @@ import type { AttemptRequest } from '../http/attempt.js';
 import { nextHop } from '../http/redirect.js';
 import { waitTooLong, type Failure, type Job } from './job.js';
 import type { RunOptions } from '../options.js';
+import type { AnswerHints } from '../retry/hints.js';
 import { decideRetry, type RetryPolicy } from '../retry/policy.js';
 
 /** Pause a lane until `untilMs` (a wait of `delayMs` from now). */
@@ -32,8 +33,11 @@ export type NextStep =
 
 export type NextStepSettings = RetryPolicy & Pick<RunOptions, 'maxRedirects' | 'locationTrusted'>;
 
-/** What follows an attempt (or a redirect hop) of `job` that ended in `outcome`; `now` dates any pause. */
-export function decideNextStep(job: Job, outcome: AttemptOutcome, settings: NextStepSettings, now: number, random: () => number): NextStep {
+/**
+ * What follows an attempt (or a redirect hop) of `job` that ended in `outcome`, whose `hints` were
+ * read once for the lane pacing and this decision alike; `now` dates any pause.
+ */
+export function decideNextStep(job: Job, outcome: AttemptOutcome, hints: AnswerHints, settings: NextStepSettings, now: number, random: () => number): NextStep {
   if (outcome.kind === 'failure' && outcome.code === 'INTERRUPTED') return { kind: 'interrupted' };
   if (outcome.kind === 'response' && settings.maxRedirects > 0 && REDIRECT_STATUSES.has(outcome.status)) {
     const location = firstHeaderValue(outcome.headers.location);
@@ -43,7 +47,7 @@ export function decideNextStep(job: Job, outcome: AttemptOutcome, settings: Next
     return { kind: 'redirect', request: step.request };
   }
 
-  const decision = decideRetry(outcome, job.attempts, job.plan.method, settings, now, random);
+  const decision = decideRetry(outcome, hints, job.attempts, job.plan.method, settings, random);
   if (!decision.retry) {
     if (decision.code === 'RETRY_AFTER_TOO_LONG') {
       const waitMs = decision.waitMs ?? 0;

@@ -23,6 +23,7 @@ import type { Clock, Limiter } from '../rate/limiter.js';
 import { decideNextStep, type LanePause } from './next-step.js';
 import type { RunOptions } from '../options.js';
 import type { PlanResult } from '../plan/planner.js';
+import { NO_HINTS, readHints, type AnswerHints } from '../retry/hints.js';
 import { readAhead } from './read-ahead.js';
 import { invalidRecord, type FetchRecord } from '../record/record.js';
 import type { Redactor } from '../record/redact.js';
@@ -151,7 +152,9 @@ export async function* schedule(
   function settle(job: Job, outcome: AttemptOutcome): void {
     gate.settled();
     job.outcome = outcome;
-    pacing.settled(job.lane, job.startedAt, outcome);
+    // Read once: the lane pacing and the retry decision act on the same reading of the answer.
+    const hints = outcome.kind === 'response' ? readHints(outcome, clock.now()) : NO_HINTS;
+    pacing.settled(job.lane, job.startedAt, outcome, hints);
     emit({
       type: 'attempt-end',
       line: job.plan.line,
@@ -161,15 +164,15 @@ export async function* schedule(
       code: outcome.kind === 'failure' ? outcome.code : null,
       latencyMs: outcome.latencyMs,
     });
-    act(job, outcome);
+    act(job, outcome, hints);
     const tripped = breaker.record(outcome);
     if (tripped !== undefined) return stopRun('breaker', `circuit breaker open: ${tripped}`);
     gate.pump();
   }
 
   /** Carries out the step next-step.ts decides on. */
-  function act(job: Job, outcome: AttemptOutcome): void {
-    const step = decideNextStep(job, outcome, options, clock.now(), deps.random);
+  function act(job: Job, outcome: AttemptOutcome, hints: AnswerHints): void {
+    const step = decideNextStep(job, outcome, hints, options, clock.now(), deps.random);
     if (step.kind === 'interrupted') return stopJob(job);
     if (step.kind === 'finish') {
       if (step.pause) pacing.pause(job.lane, step.pause);

@@ -3,9 +3,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ResponseOutcome } from '../../src/http/outcome.js';
+import { resolveOptions } from '../../src/options.js';
+import { Lanes, type Lane, type LaneRateChange, type RequestTimes } from '../../src/rate/lanes.js';
+import { TokenBucketLimiter, type Clock } from '../../src/rate/limiter.js';
+import { createRedactor } from '../../src/record/redact.js';
 import { readHints, type AnswerHints } from '../../src/retry/hints.js';
+import { decideRetry, type RetryPolicy } from '../../src/retry/policy.js';
+import { LanePacing } from '../../src/run/lane-pacing.js';
+import type { RunEvent } from '../../src/events.js';
 
 const NOW = Date.UTC(2025, 0, 1);
+const POLICY: RetryPolicy = { retries: 5, backoffBaseMs: 1_000, maxBackoffMs: 60_000, maxRetryAfterMs: 600_000 };
 const QUOTA_HEADERS = { 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '40', 'x-ratelimit-reset': String(NOW / 1_000 + 60) };
 const QUOTA = { limit: 100, remaining: 40, resetAtMs: NOW + 60_000, source: 'x-ratelimit' };
 
@@ -44,4 +52,53 @@ describe('#22: readHints', () => {
       assert.deepEqual(readHints(answer, NOW), expected);
     });
   }
+});
+
+/** Lanes that remember the answer each settled request was judged to be. */
+class RecordingLanes extends Lanes {
+  readonly answers: string[] = [];
+  override settled(lane: Lane, now: number, times: RequestTimes, answer: 'accepted' | 'throttled' | 'failed', retryAfterMs?: number): LaneRateChange | undefined {
+    this.answers.push(answer);
+    return super.settled(lane, now, times, answer, retryAfterMs);
+  }
+}
+
+/** One answer through the lane pacing of a fresh --rps 40 lane (its controller may cut), on a clock stopped at NOW. */
+function paceOne(answer: ResponseOutcome, read: AnswerHints): { answer: string | undefined; events: RunEvent[] } {
+  const clock: Clock = { now: () => NOW, sleep: async () => undefined };
+  const limiter = new TokenBucketLimiter(clock);
+  const lanes = new RecordingLanes(resolveOptions({ rps: 40 }), limiter, clock.now);
+  const events: RunEvent[] = [];
+  const pacing = new LanePacing({ lanes, limiter, clock, emit: (e) => events.push(e), redactor: createRedactor(), onPaused: () => undefined });
+  const lane = lanes.laneFor(new URL('http://api.test/items/1'));
+  pacing.started(lane, NOW);
+  pacing.settled(lane, NOW, answer, read);
+  return { answer: lanes.answers[0], events };
+}
+
+describe('#22: the retry policy and the lane pacing agree on every answer', () => {
+  for (const [name, answer] of ANSWERS) {
+    test(`#22: ${name}`, () => {
+      const read = readHints(answer, NOW);
+      const decision = decideRetry(answer, read, 1, 'GET', POLICY, () => 0.5);
+      const paced = paceOne(answer, read);
+      // The host is paused exactly when the rate controller is told of a throttle.
+      assert.equal(decision.retry && decision.pauseHost, paced.answer === 'throttled', JSON.stringify({ decision, answer: paced.answer }));
+    });
+  }
+
+  test('#22: a 503 with an unparsable Retry-After is a plain 503: backoff, no host pause, no rate cut', () => {
+    const answer = response(503, { 'retry-after': 'soon' });
+    const read = readHints(answer, NOW);
+    assert.deepEqual(decideRetry(answer, read, 1, 'GET', POLICY, () => 0.5), {
+      retry: true,
+      delayMs: 500,
+      source: 'backoff',
+      pauseHost: false,
+      reason: '503 Service Unavailable, unparsable Retry-After ignored',
+    });
+    const paced = paceOne(answer, read);
+    assert.equal(paced.answer, 'accepted', 'the rate controller hears an accepted answer, not a throttle');
+    assert.deepEqual(paced.events.filter((e) => e.type === 'pause' || (e.type === 'rate' && e.reason === 'throttled')), []);
+  });
 });

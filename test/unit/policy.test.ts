@@ -8,6 +8,7 @@ import {
   isRetryable,
   type RetryPolicy,
 } from '../../src/retry/policy.js';
+import { NO_HINTS, readHints, type AnswerHints } from '../../src/retry/hints.js';
 
 const NOW = Date.UTC(2025, 0, 1);
 const POLICY: RetryPolicy = { retries: 5, backoffBaseMs: 1_000, maxBackoffMs: 60_000, maxRetryAfterMs: 600_000 };
@@ -30,6 +31,8 @@ function failure(code: ErrorCode, message = `failed: ${code}`): AttemptOutcome {
   return { kind: 'failure', code, message, latencyMs: 1 };
 }
 
+/** The hints the scheduler reads from each answer and hands to decideRetry (#22 §3). */
+const read = (outcome: AttemptOutcome): AnswerHints => (outcome.kind === 'response' ? readHints(outcome, NOW) : NO_HINTS);
 const fixed = (value: number) => (): number => value;
 const noJitter = (): number => {
   throw new Error('a server-given delay must not be jittered');
@@ -88,7 +91,7 @@ describe('decideRetry: not retried', () => {
   ];
   for (const [name, outcome, method, attempt] of rows) {
     test(name, () => {
-      assert.deepEqual(decideRetry(outcome, attempt, method, POLICY, NOW, fixed(0.5)), { retry: false, final: true });
+      assert.deepEqual(decideRetry(outcome, read(outcome), attempt, method, POLICY, fixed(0.5)), { retry: false, final: true });
     });
   }
 });
@@ -103,25 +106,27 @@ describe('decideRetry: retries used up', () => {
   ];
   for (const [name, outcome, attempt, policy] of rows) {
     test(name, () => {
-      const decision = decideRetry(outcome, attempt, 'GET', policy, NOW, fixed(0.5));
+      const decision = decideRetry(outcome, read(outcome), attempt, 'GET', policy, fixed(0.5));
       assert.equal(decision.retry, false);
       assert.ok(!decision.retry && decision.final === false && decision.code === undefined);
     });
   }
 
   test('#8: out of retries, a 429 still pauses its host for the others', () => {
-    assert.deepEqual(decideRetry(response(429, { 'retry-after': '2' }), 6, 'GET', POLICY, NOW, fixed(0.5)), {
+    const [told, untold, unavailable] = [response(429, { 'retry-after': '2' }), response(429), response(503)];
+    assert.deepEqual(decideRetry(told, read(told), 6, 'GET', POLICY, fixed(0.5)), {
       retry: false,
       final: false,
       hostPause: { delayMs: 2_000, source: 'server', reason: '429 Too Many Requests, Retry-After 2s' },
     });
-    const bare = decideRetry(response(429), 6, 'GET', POLICY, NOW, fixed(0.5));
+    const bare = decideRetry(untold, read(untold), 6, 'GET', POLICY, fixed(0.5));
     assert.ok(!bare.retry && bare.hostPause?.source === 'backoff');
-    assert.deepEqual(decideRetry(response(503), 6, 'GET', POLICY, NOW, fixed(0.5)), { retry: false, final: false });
+    assert.deepEqual(decideRetry(unavailable, read(unavailable), 6, 'GET', POLICY, fixed(0.5)), { retry: false, final: false });
   });
 
   test('the last allowed retry is still taken', () => {
-    assert.equal(decideRetry(response(503), 5, 'GET', POLICY, NOW, fixed(0.5)).retry, true);
+    const unavailable = response(503);
+    assert.equal(decideRetry(unavailable, read(unavailable), 5, 'GET', POLICY, fixed(0.5)).retry, true);
   });
 });
 
@@ -170,7 +175,7 @@ describe('decideRetry: Retry-After', () => {
   ];
   for (const [name, outcome, expected] of rows) {
     test(name, () => {
-      assert.deepEqual(decideRetry(outcome, 1, 'GET', POLICY, NOW, noJitter), expected);
+      assert.deepEqual(decideRetry(outcome, read(outcome), 1, 'GET', POLICY, noJitter), expected);
     });
   }
 
@@ -182,7 +187,7 @@ describe('decideRetry: Retry-After', () => {
   for (const [name, outcome, waitMs] of tooLong) {
     test(`too long: ${name}`, () => {
       for (const method of ['GET', 'POST']) {
-        assert.deepEqual(decideRetry(outcome, 1, method, POLICY, NOW, fixed(0.5)), {
+        assert.deepEqual(decideRetry(outcome, read(outcome), 1, method, POLICY, fixed(0.5)), {
           retry: false,
           final: false,
           code: 'RETRY_AFTER_TOO_LONG',
@@ -267,7 +272,7 @@ describe('decideRetry: backoff', () => {
   ];
   for (const [name, outcome, method, attempt, expected] of rows) {
     test(name, () => {
-      assert.deepEqual(decideRetry(outcome, attempt, method, POLICY, NOW, fixed(0.5)), expected);
+      assert.deepEqual(decideRetry(outcome, read(outcome), attempt, method, POLICY, fixed(0.5)), expected);
     });
   }
 });
