@@ -139,3 +139,23 @@ test('#8: onEvent gets retry and pause events with source server or backoff', TE
   assert.deepEqual(pauses.map((e) => [e.host, e.source, e.delayMs]), [[hostA, 'server', 1_000]]);
   assert.ok(pauses[0]!.untilMs > Date.now() - 10_000);
 });
+
+test('#22: a 503 with an unparsable Retry-After is a plain 503: backoff, no pause, no rate cut', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  // Answers accepted first, so a rate controller told "throttled" would have a rate to cut
+  // (--rps 40 gives the lane one); then three 503s whose Retry-After cannot be read.
+  const items = Array.from({ length: 10 }, (_, i) => `${server.url}/items/${i}`);
+  const inputs = [...items, `${server.url}/flaky/bad?fail=3&status=503&retryAfter=soon`];
+  const { records, events } = await run(inputs, { rps: 40, concurrency: 2 });
+  assertOneRecordPerInput(records, lineNumbers(11));
+  assert.ok(records.every((r) => r.ok), JSON.stringify(records.filter((r) => !r.ok)));
+  assert.equal(records.find((r) => r.line === 11)!.attempts, 4);
+  const retries = retriesIn(events);
+  assert.equal(retries.length, 3);
+  for (const retry of retries) {
+    assert.deepEqual([retry.source, retry.reason], ['backoff', '503 Service Unavailable, unparsable Retry-After ignored']);
+  }
+  assert.deepEqual(pausesIn(events), [], 'no host pause');
+  const cuts = events.filter((e) => e.type === 'rate' && e.reason === 'throttled');
+  assert.deepEqual(cuts, [], 'no rate cut');
+});
