@@ -65,7 +65,7 @@ export async function attempt(req: AttemptRequest, settings: AttemptSettings): P
     });
     const headers = normalizeHeaders(response.headers);
     const contentType = firstHeaderValue(headers['content-type']) ?? null;
-    const base = { kind: 'response' as const, status: response.statusCode, statusText: '', headers, contentType, ...wireOffsets(wire, started) };
+    const base = { kind: 'response' as const, status: response.statusCode, statusText: response.statusText, headers, contentType, ...wireOffsets(wire, started) };
 
     const isHop = settings.followRedirects && REDIRECT_STATUSES.has(response.statusCode) && headers.location !== undefined;
     if (isHop || req.method === 'HEAD') {

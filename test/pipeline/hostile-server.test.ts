@@ -122,6 +122,8 @@ const RAW_ROUTES: Record<string, RawRoute> = {
   '/headers-1000-long': manyHeaders(1000, 30),
   '/not-http': (socket) => socket.end('HELLO, this is not HTTP\r\n\r\n'),
   '/bad-header-byte': (socket) => socket.end('HTTP/1.1 200 OK\r\nX-Bad: a\u0001b\r\nContent-Length: 2\r\n\r\nok'),
+  // undici hands a reason phrase over with its control bytes (an escape sequence, a NUL) intact.
+  '/hostile-phrase': (socket) => socket.end(`${head('503 Down\u001b[31m\u0000Now', { 'Content-Length': 0, Connection: 'close' })}`),
 };
 
 /** An undici Agent whose DNS knows no `.invalid` name and resolves the rest as usual. */
@@ -270,4 +272,12 @@ test('#12: bytes that are not HTTP are NETWORK_ERROR "the server sent invalid HT
   assert.match(byLine.get(1)!.error!.message, /: the server sent invalid HTTP \(Expected HTTP\/[^)]*\)$/);
   assert.match(byLine.get(2)!.error!.message, /: the server sent invalid HTTP \(Invalid header value char\)$/);
   for (const record of records) assert.deepEqual([record.error?.code, record.attempts, record.final], ['NETWORK_ERROR', 1, true]);
+});
+
+test('#22: a reason phrase with an escape sequence and a NUL reaches the message and the retry reason as one printable line', TEST_TIMEOUT, async (t) => {
+  const raw = await startRawServer(t, RAW_ROUTES);
+  const { records, events } = await run([`${raw}/hostile-phrase`], { retries: 1 });
+  assertOneRecordPerInput(records, [1]);
+  assert.match(records[0]!.error!.message, /: 503 Down \[31m Now after 2 attempts$/);
+  assert.deepEqual(retriesIn(events).map((e) => e.reason), ['503 Down [31m Now']);
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { readLines } from '../../src/index.js';
-import { assertOneRecordPerInput, lineNumbers, run, startServer } from '../helpers.js';
+import { assertOneRecordPerInput, lineNumbers, retriesIn, run, startServer } from '../helpers.js';
 
 const TEST_TIMEOUT = { timeout: 20_000 };
 
@@ -198,4 +198,14 @@ test('#7: record fields: stable key, numeric timings, final for ok, 404 and inva
   assert.match(missing.error!.message, /^GET http:\/\/127\.0\.0\.1:\d+\/status\/404: 404 Not Found$/);
   assert.equal(typeof missing.latencyMs, 'number');
   assert.equal(first.byLine.get(4)!.error?.code, 'INVALID_URL');
+});
+
+test("#22: a server's own reason phrase is what the record's message and the retry's reason say", TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  const inputs = [`${server.url}/status/404?reason=Gone%20Fishing`, `${server.url}/status/503?reason=Upstream%20Napping`];
+  const { records, byLine, events } = await run(inputs, { retries: 1 });
+  assertOneRecordPerInput(records, lineNumbers(2));
+  assert.match(byLine.get(1)!.error!.message, /^GET http:\/\/127\.0\.0\.1:\d+\/status\/404\?reason=Gone%20Fishing: 404 Gone Fishing$/);
+  assert.match(byLine.get(2)!.error!.message, /: 503 Upstream Napping after 2 attempts$/);
+  assert.deepEqual(retriesIn(events).map((e) => e.reason), ['503 Upstream Napping']);
 });

@@ -112,6 +112,12 @@ test('/status passes Retry-After through verbatim, garbage included', async (t) 
   assert.equal(await res.text(), 'status 503');
 });
 
+test('/status?reason= answers with that reason phrase instead of Node\'s', async (t) => {
+  const server = await start(t);
+  const res = await fetch(`${server.url}/status/503?reason=${encodeURIComponent('Upstream Napping')}`);
+  assert.deepEqual([res.status, res.statusText, await res.text()], [503, 'Upstream Napping', 'status 503']);
+});
+
 test('/flaky fails N times per key, then answers 200', async (t) => {
   const server = await start(t);
   const statuses: Array<[number, string | null]> = [];
