@@ -11,8 +11,6 @@
 export interface Limiter {
   /** Take one token from each bucket if all allow a start now; else say when to ask again. */
   tryTake(buckets: readonly string[]): TakeResult;
-  /** Resolves once a token from each bucket has been taken; rejects when `signal` aborts. */
-  acquire(buckets: readonly string[], signal?: AbortSignal): Promise<void>;
   /** Start nothing from `bucket` until `untilMs`; it then resumes with an empty bucket. */
   pause(bucket: string, untilMs: number): void;
   /** The bucket's pause end, or 0 when it is not paused. */
@@ -23,9 +21,9 @@ export interface Limiter {
 
 export type TakeResult = { ok: true } | { ok: false; retryAtMs: number };
 
+/** Epoch ms. It only tells the time: the scheduler sets the run's timers, so tests fake `now` alone. */
 export interface Clock {
   now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 interface Bucket {
@@ -63,15 +61,6 @@ export class TokenBucketLimiter implements Limiter {
       if (bucket && Number.isFinite(bucket.rps)) bucket.tokens -= 1;
     }
     return { ok: true };
-  }
-
-  async acquire(ids: readonly string[], signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      signal?.throwIfAborted();
-      const result = this.tryTake(ids);
-      if (result.ok) return;
-      await this.#clock.sleep(result.retryAtMs - this.#clock.now(), signal);
-    }
   }
 
   pause(id: string, untilMs: number): void {
@@ -139,18 +128,4 @@ export class TokenBucketLimiter implements Limiter {
 
 export const systemClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(done, Math.max(0, ms));
-      function done() {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }
-      function onAbort() {
-        clearTimeout(timer);
-        reject(signal!.reason);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
 };
