@@ -138,9 +138,6 @@ export function createRunRedactor(
   return createRedactor([...redactParams], secrets);
 }
 
-/** The default instance. `redact.value()` registers process-wide. */
-export const redact: Redactor = createRedactor();
-
 /**
  * String-level scrub of `scheme://authority/path?query#fragment`: drops everything up to the
  * last `@` of the authority, and the values of secret parameters in the query and fragment
