@@ -21,10 +21,6 @@ export interface ResumeOptions {
 
 export interface Resume {
   path: string;
-  /** False when the file did not exist yet: the run starts afresh. */
-  existed: boolean;
-  /** Whole records read from the file. */
-  records: number;
   /** Inputs that already have their final record. */
   done: number;
   /** Bytes of a half-written last line cut off the end of the file; 0 when there was none. */
@@ -66,8 +62,6 @@ export async function loadResume(path: string, options: ResumeOptions = {}): Pro
   let skipped = 0;
   return {
     path,
-    existed: scan !== undefined,
-    records: scan?.records ?? 0,
     done: index.size,
     truncatedBytes,
     get skipped() {
@@ -96,7 +90,6 @@ function isFinished(record: RecordSummary, retryFailed: boolean): boolean {
 }
 
 interface Scan {
-  records: number;
   /** Where the last whole line ends: everything after it is a half-written line. */
   wholeBytes: number;
   size: number;
@@ -120,7 +113,7 @@ async function scanRecords(path: string, onRecord: (record: RecordSummary) => vo
     let partial: Buffer[] = []; // the line being read, when it spans chunks
     let size = 0;
     let wholeBytes = 0;
-    let records = 0;
+    let linesRead = 0; // for the line number an error names
     for (;;) {
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
       if (bytesRead === 0) break;
@@ -129,8 +122,8 @@ async function scanRecords(path: string, onRecord: (record: RecordSummary) => vo
       for (let end = data.indexOf(10); end !== -1; end = data.indexOf(10, start)) {
         const text = partial.length === 0 ? data.subarray(start, end) : Buffer.concat([...partial, data.subarray(start, end)]);
         partial = [];
-        records += 1;
-        onRecord(parseRecordLine(text.toString('utf8'), records, path));
+        linesRead += 1;
+        onRecord(parseRecordLine(text.toString('utf8'), linesRead, path));
         start = end + 1;
       }
       // The chunk buffer is reused: keep a copy of the unfinished line.
@@ -139,9 +132,9 @@ async function scanRecords(path: string, onRecord: (record: RecordSummary) => vo
       wholeBytes = size - partial.reduce((sum, part) => sum + part.length, 0);
     }
     if (size > wholeBytes && !looksLikeRecordStart(Buffer.concat(partial))) {
-      throw notRecords(path, records + 1, 'it is not a record');
+      throw notRecords(path, linesRead + 1, 'it is not a record');
     }
-    return { records, wholeBytes, size };
+    return { wholeBytes, size };
   } finally {
     await handle.close();
   }
