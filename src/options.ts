@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { parseLimitRule } from './rate/limit-rules.js';
 
@@ -73,22 +74,31 @@ export interface RunOptions {
   maxConnectionFailures: number;
 }
 
-export const VERSION = '0.1.0';
+// Read at run time from the package's own package.json, one level up from both src/ (tsx) and
+// dist/ (compiled), so a release bumps the version in one place.
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 // Timers fire at 1 ms granularity at best, so a depth-1 bucket cannot reach high rates:
 // the default burst covers 20 ms of starts.
 const BURST_WINDOW_MS = 20;
 
-export const DEFAULTS: Omit<RunOptions, 'burst'> = {
+/** The options that are lists: frozen empty in DEFAULTS, copied afresh into each run's options. */
+type ListOption = 'limits' | 'headers' | 'redactParams' | 'secretHeaders' | 'literalHeaders';
+
+/**
+ * Every option's default but `burst`'s, which follows `rps` (defaultBurst). Frozen, lists
+ * included: a library caller cannot change the defaults of every later run in the process.
+ */
+export const DEFAULTS: Readonly<Omit<RunOptions, 'burst' | ListOption> & { [K in ListOption]: Readonly<RunOptions[K]> }> = Object.freeze({
   rps: Infinity,
   autoRate: false,
   hostRps: Infinity,
   hostConcurrency: Infinity,
-  limits: [],
+  limits: Object.freeze([]),
   concurrency: 8,
   timeoutMs: 30_000,
   method: 'GET',
-  headers: [],
+  headers: Object.freeze([]),
   body: undefined,
   userAgent: `ratefetch/${VERSION}`,
   maxRedirects: 5,
@@ -102,9 +112,9 @@ export const DEFAULTS: Omit<RunOptions, 'burst'> = {
   backoffBaseMs: 1_000,
   readAhead: 2_000,
   graceMs: 2_000,
-  redactParams: [],
-  secretHeaders: [],
-  literalHeaders: [],
+  redactParams: Object.freeze([]),
+  secretHeaders: Object.freeze([]),
+  literalHeaders: Object.freeze([]),
   template: undefined,
   dedupe: false,
   expectStatus: undefined,
@@ -112,7 +122,7 @@ export const DEFAULTS: Omit<RunOptions, 'burst'> = {
   maxRequests: Infinity,
   maxErrorRate: undefined,
   maxConnectionFailures: 20,
-};
+});
 
 export function defaultBurst(rps: number): number {
   return Number.isFinite(rps) ? Math.max(1, Math.floor((rps * BURST_WINDOW_MS) / 1000)) : 1;
@@ -125,7 +135,15 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Fills defaults and validates once; throws UsageError naming the option and the value. */
 export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   const merged = { ...DEFAULTS, ...stripUndefined(partial) };
-  const options: RunOptions = { ...merged, burst: partial.burst ?? defaultBurst(merged.rps) };
+  const options: RunOptions = {
+    ...merged,
+    limits: [...merged.limits],
+    headers: [...merged.headers],
+    redactParams: [...merged.redactParams],
+    secretHeaders: [...merged.secretHeaders],
+    literalHeaders: [...merged.literalHeaders],
+    burst: partial.burst ?? defaultBurst(merged.rps),
+  };
 
   expectPositive('rps', options.rps);
   expectInteger('burst', options.burst, 1);

@@ -5,7 +5,7 @@
 import { CommanderError } from 'commander';
 import { OutputError, UsageError } from '../errors.js';
 import { resolveOptions, type RunOptions } from '../options.js';
-import { planOnly } from '../plan/dry-run.js';
+import { planOnly, type PlannedLine } from '../plan/dry-run.js';
 import { createPlanner } from '../plan/planner.js';
 import { createStderrChalk } from '../report/color.js';
 import { startPlainProgress } from '../report/progress-plain.js';
@@ -63,8 +63,8 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   const resume = await openResume(flags, io);
   const appending = flags.append === true || resume !== undefined;
   const output = openOutput(flags.output, appending, io);
+  if (flags.dryRun) return dryRun(source, options, createNdjsonSink<PlannedLine>(output.stream, output.name, output.owned), io.signals, () => source.stream?.destroy());
   const sink = createNdjsonSink(output.stream, output.name, output.owned);
-  if (flags.dryRun) return dryRun(source, options, sink, io.signals, () => source.stream?.destroy());
   const failedOutput = flags.failedOutput === undefined ? undefined : openOutput(flags.failedOutput, appending, io);
   const failedSink = failedOutput && createNdjsonSink(failedOutput.stream, failedOutput.name, true);
 
@@ -161,7 +161,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
 }
 
 /** --dry-run: one planned line per input, nothing sent; exit 0 unless an input is invalid. */
-async function dryRun(source: ItemSource, options: RunOptions, sink: RecordSink, signals: NodeJS.EventEmitter | undefined, close: () => void): Promise<number> {
+async function dryRun(source: ItemSource, options: RunOptions, sink: RecordSink<PlannedLine>, signals: NodeJS.EventEmitter | undefined, close: () => void): Promise<number> {
   let allOk = true;
   let stoppedBy: number | undefined;
   const stopListening = listenForStop(signals, (signal) => (stoppedBy = exitCodeFor(signal)));

@@ -15,8 +15,9 @@ export class OutputClosed extends Error {
   override name = 'OutputClosed';
 }
 
-export interface RecordSink {
-  write(record: FetchRecord | object): Promise<void>;
+/** Writes values of one type, a line each: FetchRecords for a run, PlannedLines for --dry-run. */
+export interface RecordSink<T extends object = FetchRecord> {
+  write(record: T): Promise<void>;
   /** Flushes what was written; rejects with the first write error. */
   close(): Promise<void>;
 }
@@ -35,7 +36,7 @@ export interface SinkSyncOptions {
   fsync?: (fd: number) => Promise<void>;
 }
 
-export function createNdjsonSink(stream: Writable, target: string, ownsStream: boolean, sync: SinkSyncOptions = {}): RecordSink {
+export function createNdjsonSink<T extends object = FetchRecord>(stream: Writable, target: string, ownsStream: boolean, sync: SinkSyncOptions = {}): RecordSink<T> {
   let failure: Error | undefined;
   const fail = (error: NodeJS.ErrnoException) => {
     failure ??= error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED'

@@ -5,6 +5,7 @@
 import { resolveOptions, type RunOptions } from '../options.js';
 import { createPlanner, planAll, type InputSource } from './planner.js';
 import { createRunRedactor } from '../record/redact.js';
+import type { ErrorCode } from '../record/error-codes.js';
 
 export interface PlannedLine {
   line: number;
@@ -16,7 +17,7 @@ export interface PlannedLine {
   body?: string;
   vars?: { [name: string]: string };
   meta?: unknown;
-  error: { code: string; message: string } | null;
+  error: { code: ErrorCode; message: string } | null;
 }
 
 export async function* planOnly(input: InputSource, partial: Partial<RunOptions> = {}): AsyncGenerator<PlannedLine> {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.ts';
-import { resolveOptions } from '../../src/options.ts';
+import { readFileSync } from 'node:fs';
+import { DEFAULTS, VERSION, resolveOptions } from '../../src/options.ts';
 
 test('defaults: no rate cap, concurrency 8, 30 s timeout, 5 retries', () => {
   const options = resolveOptions();
@@ -41,4 +42,20 @@ test('bad values are UsageErrors that name the option and the value', () => {
 
 test('the method is upper-cased', () => {
   assert.equal(resolveOptions({ method: 'post' }).method, 'POST');
+});
+
+test('#22: DEFAULTS is frozen, its lists too, and each run gets lists of its own', () => {
+  assert.ok(Object.isFrozen(DEFAULTS));
+  assert.throws(() => Object.assign(DEFAULTS, { retries: 0 }), TypeError);
+  assert.throws(() => (DEFAULTS.limits as string[]).push('api.example.com=1/s'), TypeError);
+  const options = resolveOptions();
+  options.limits.push('api.example.com=1/s');
+  options.headers.push(['x-run', 'one']);
+  assert.deepEqual([DEFAULTS.limits, DEFAULTS.headers, resolveOptions().limits], [[], [], []]);
+});
+
+test('#22: VERSION is the package.json version, and the default User-Agent carries it', () => {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  assert.equal(VERSION, version);
+  assert.equal(resolveOptions().userAgent, `ratefetch/${version}`);
 });

@@ -11,6 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
 import { createNdjsonSink } from '../../src/output/ndjson-sink.ts';
 
+/** What these tests write: the line and sync handling do not depend on a whole record. */
+type Line = { line: number; ok?: boolean };
+
 function openFile(t: TestContext): { path: string; fd: number; stream: ReturnType<typeof createWriteStream> } {
   const dir = mkdtempSync(join(tmpdir(), 'ratefetch-sink-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,7 +41,7 @@ function countingFsync(path: string): { calls: number[]; sizes: number[]; fsync:
 test('#12: a file is synced every N records and at close, and holds whole lines', async (t) => {
   const { path, fd, stream } = openFile(t);
   const counter = countingFsync(path);
-  const sink = createNdjsonSink(stream, path, true, { everyRecords: 3, everyMs: 60_000, fsync: counter.fsync });
+  const sink = createNdjsonSink<Line>(stream, path, true, { everyRecords: 3, everyMs: 60_000, fsync: counter.fsync });
   for (let line = 1; line <= 7; line += 1) await sink.write({ line, ok: true });
   await sink.close();
   assert.deepEqual(counter.calls, [fd, fd, fd], 'after the 3rd and 6th record, and the 7th at close');
@@ -53,7 +56,7 @@ test('#12: a file is synced every N records and at close, and holds whole lines'
 test('#12: a record that comes alone is synced within the interval, without waiting for close', async (t) => {
   const { path, stream } = openFile(t);
   const counter = countingFsync(path);
-  const sink = createNdjsonSink(stream, path, true, { everyRecords: 1000, everyMs: 30, fsync: counter.fsync });
+  const sink = createNdjsonSink<Line>(stream, path, true, { everyRecords: 1000, everyMs: 30, fsync: counter.fsync });
   await sink.write({ line: 1 });
   const deadline = Date.now() + 2_000;
   while (counter.calls.length === 0 && Date.now() < deadline) await sleep(10);
@@ -65,7 +68,7 @@ test('#12: a record that comes alone is synced within the interval, without wait
 test('#12: the fd of a file the sink owns is found by itself; a pipe is never synced', async (t) => {
   const { path, fd, stream } = openFile(t);
   const counter = countingFsync(path);
-  const sink = createNdjsonSink(stream, path, true, { fsync: counter.fsync });
+  const sink = createNdjsonSink<Line>(stream, path, true, { fsync: counter.fsync });
   await sink.write({ line: 1 });
   await sink.close();
   assert.deepEqual(counter.calls, [fd]);
@@ -73,7 +76,7 @@ test('#12: the fd of a file the sink owns is found by itself; a pipe is never sy
   const pipe = new PassThrough();
   pipe.resume();
   const piped = countingFsync(path);
-  const pipeSink = createNdjsonSink(pipe, 'stdout', false, { fsync: piped.fsync });
+  const pipeSink = createNdjsonSink<Line>(pipe, 'stdout', false, { fsync: piped.fsync });
   await pipeSink.write({ line: 1 });
   await pipeSink.close();
   assert.deepEqual(piped.calls, []);
