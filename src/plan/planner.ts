@@ -9,6 +9,7 @@ import type { InputItem, RequestSpec } from '../input/item.js';
 import { MAX_LINE_BYTES } from '../input/read-lines.js';
 import type { RunOptions } from '../options.js';
 import type { InputIdentity } from '../record/record.js';
+import { escapeRegExp } from '../text.js';
 import { REDACTED, SECRET_HEADERS, SECRET_PARAMS, safeDecode } from './secrets.js';
 import { compileTextTemplate, literalText, compileUrlTemplate, type TextTemplate, type UrlTemplate } from './template.js';
 
@@ -230,7 +231,7 @@ function findSecretNames(urlTemplate: string | undefined, headers: Array<{ name:
     if (SECRET_HEADERS.has(name.toLowerCase())) for (const used of template.names) secret.add(used);
   }
   if (urlTemplate !== undefined) {
-    const params = [...SECRET_PARAMS, ...extraParams].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+    const params = [...SECRET_PARAMS, ...extraParams].map(escapeRegExp).join('|');
     const inParam = new RegExp(`[?&#;](?:${params})=[^&#]*?\\{([A-Za-z_][A-Za-z0-9_]*)(?::raw)?\\}`, 'gi');
     for (const match of urlTemplate.matchAll(inParam)) if (match[1]) secret.add(match[1]);
     const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(urlTemplate)?.[1] ?? '';

@@ -11,6 +11,7 @@
  * string is not part of the path a rule sees.
  */
 import { UsageError } from '../errors.js';
+import { escapeRegExp } from '../text.js';
 
 export interface LimitRule {
   /** The rule as the user wrote it, for messages and labels. */
@@ -102,6 +103,7 @@ function defaultPort(url: URL): string {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  // `*` is any run of characters, `?` any one; the rest is literal.
+  const body = glob.split('*').map((part) => part.split('?').map(escapeRegExp).join('.')).join('.*');
   return new RegExp(`^${body}$`, 's');
 }

@@ -8,6 +8,7 @@
  * could backtrack).
  */
 import { REDACTED, SECRET_HEADERS, SECRET_PARAMS, safeDecode } from '../plan/secrets.js';
+import { escapeRegExp } from '../text.js';
 
 /** Registered literals shorter than this are ignored: they would shred every message. */
 const MIN_SECRET_LENGTH = 4;
@@ -248,7 +249,7 @@ function withoutTrailingPunctuation(s: string): number {
 function alternation(words: string[]): string {
   return [...words]
     .sort((a, b) => b.length - a.length)
-    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .map(escapeRegExp)
     .join('|');
 }
 
