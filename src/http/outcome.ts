@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorCode } from '../record/error-codes.js';
+import { toOneLine } from '../text.js';
 
 /** How a record carries the body: parsed JSON, text, base64 bytes, or none (HEAD, --body none). */
 export type BodyEncoding = 'json' | 'text' | 'base64' | 'none';
@@ -53,15 +54,11 @@ export interface FailureOutcome {
 /** `503 Service Unavailable`, or the failure message (already redacted by the attempt). */
 export function describeOutcome(outcome: AttemptOutcome): string {
   if (outcome.kind === 'failure') return outcome.message || outcome.code;
-  const phrase = cleanPhrase(outcome.statusText) || STATUS_CODES[outcome.status] || '';
-  return phrase ? `${outcome.status} ${phrase}` : String(outcome.status);
+  return describeStatus(outcome.status, outcome.statusText);
 }
 
-// The reason phrase comes from the server: keep it to one short printable line.
-function cleanPhrase(text: string): string {
-  return (typeof text === 'string' ? text : '')
-    .slice(0, 200)
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .trim()
-    .slice(0, 80);
+/** `404 Not Found`: the server's phrase if it sent one, else Node's. The phrase is the server's text: one short line. */
+export function describeStatus(status: number, statusText: string): string {
+  const phrase = toOneLine(statusText, 80) || STATUS_CODES[status] || '';
+  return phrase ? `${status} ${phrase}` : String(status);
 }

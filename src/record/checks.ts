@@ -3,8 +3,9 @@
  * before any request, and throw UsageError; checking a response returns a value. Compiling a
  * schema is in schema.ts, so that a run without one never loads ajv.
  */
-import { STATUS_CODES } from 'node:http';
 import { UsageError } from '../errors.js';
+import { describeStatus } from '../http/outcome.js';
+import { toOneLine } from '../text.js';
 
 /** One way the body does not match the schema. */
 export interface SchemaError {
@@ -64,7 +65,7 @@ export function parseExpectStatus(text: string): (status: number) => boolean {
   for (const token of tokens) {
     const range = parseToken(token);
     if (typeof range === 'string') {
-      throw new UsageError(`Expected \`--expect-status\` to list ${range}, got \`${oneLine(token, 40)}\` in \`${oneLine(text, 120)}\`.`);
+      throw new UsageError(`Expected \`--expect-status\` to list ${range}, got \`${toOneLine(token, 40)}\` in \`${toOneLine(text, 120)}\`.`);
     }
     ranges.push(range);
   }
@@ -126,16 +127,3 @@ function isSuccess(status: number): boolean {
   return status >= 200 && status < 300;
 }
 
-/** `404 Not Found`: the server's phrase if it sent one, else Node's. */
-function describeStatus(status: number, statusText: string): string {
-  const phrase = oneLine(statusText, 80) || STATUS_CODES[status] || '';
-  return phrase ? `${status} ${phrase}` : String(status);
-}
-
-// ---------------------------------------------------------------------------------------------
-
-// Control characters and line separators become spaces, so what ends up in a message is one line.
-export function oneLine(text: string, maxChars: number): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
-  return flat.length > maxChars ? `${flat.slice(0, maxChars - 1)}…` : flat;
-}

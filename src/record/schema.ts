@@ -6,8 +6,9 @@
 import { Ajv, type ErrorObject, type Options as AjvOptions, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { NOT_JSON_ERROR, oneLine, type BodyValidator, type SchemaError } from './checks.js';
+import { NOT_JSON_ERROR, type BodyValidator, type SchemaError } from './checks.js';
 import { UsageError } from '../errors.js';
+import { toOneLine } from '../text.js';
 
 type CreateAjv = (options: AjvOptions) => { compile(schema: object | boolean): ValidateFunction };
 
@@ -29,7 +30,7 @@ export interface CompileSchemaOptions {
  * `source` names the schema in messages (the file name as the user gave it).
  */
 export function compileSchema(schema: unknown, source: string, options: CompileSchemaOptions = {}): BodyValidator {
-  const name = oneLine(source, 120);
+  const name = toOneLine(source, 120);
   if (typeof schema !== 'boolean' && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
     throw new UsageError(`Expected \`--schema\` ${name} to hold a JSON Schema (an object or a boolean), got ${describeType(schema)}.`);
   }
@@ -44,7 +45,7 @@ export function compileSchema(schema: unknown, source: string, options: CompileS
   // Ajv can give the same warning more than once for one schema.
   const warned = new Set<string>();
   const warn = (...args: unknown[]): void => {
-    const message = oneLine(args.map(String).join(' '), 300);
+    const message = toOneLine(args.map(String).join(' '), 300);
     if (warned.has(message)) return;
     warned.add(message);
     options.onWarning?.(message);
@@ -60,7 +61,7 @@ export function compileSchema(schema: unknown, source: string, options: CompileS
     const hint = /no schema with key or ref/.test(reason) && typeof declared === 'string'
       ? ' (supported $schema: draft-07, 2019-09, 2020-12)'
       : '';
-    throw new UsageError(`\`--schema\` ${name} is not a valid JSON Schema: ${oneLine(reason, 300).replace(/\.$/, '')}${hint}.`, { cause: error });
+    throw new UsageError(`\`--schema\` ${name} is not a valid JSON Schema: ${toOneLine(reason, 300).replace(/\.$/, '')}${hint}.`, { cause: error });
   }
 
   const validate = (body: unknown, bodyEncoding: string): SchemaError[] => {
@@ -109,16 +110,16 @@ function describeSchemaError(error: ErrorObject): string {
       detail = listValues([params['allowedValue']]);
       break;
   }
-  return oneLine(detail ? `${message}: ${detail}` : message, 300);
+  return toOneLine(detail ? `${message}: ${detail}` : message, 300);
 }
 
 function quoteName(name: unknown): string {
-  return typeof name === 'string' ? `'${oneLine(name, 60)}'` : '';
+  return typeof name === 'string' ? `'${toOneLine(name, 60)}'` : '';
 }
 
 // Allowed values come from the schema, not the body.
 function listValues(values: unknown[]): string {
-  const shown = values.slice(0, 5).map((value) => oneLine(JSON.stringify(value) ?? String(value), 40));
+  const shown = values.slice(0, 5).map((value) => toOneLine(JSON.stringify(value) ?? String(value), 40));
   return shown.join(', ') + (values.length > 5 ? `, … (${values.length} in all)` : '');
 }
 

@@ -81,15 +81,6 @@ export function formatPercent(fraction: number): string {
   return `${stripZero((tenths / 10).toFixed(1))}%`;
 }
 
-/**
- * Server-supplied text (a status text inside a reason) must not break a line or reach the
- * terminal as an escape sequence: control characters become spaces.
- */
-export function toOneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
-}
-
 /** Sub-10 ms latencies keep a decimal: `0.8ms`, `120ms`, `1.2s`. */
 function formatLatency(ms: number | null): string {
   if (ms === null) return 'n/a';

@@ -1,6 +1,7 @@
 import type { RateChangeReason, RunEvent } from '../events.js';
 import { formatDuration } from '../record/durations.js';
-import { formatLimit, toOneLine as oneLine } from './summary.js';
+import { toOneLine } from '../text.js';
+import { formatLimit } from './summary.js';
 
 const RATE_REASONS: { [reason in RateChangeReason]: string } = {
   start: '--rps auto starts here',
@@ -27,15 +28,15 @@ export function formatVerboseLine(e: RunEvent): string | undefined {
     case 'retry':
       // `attempt` is the attempt that just failed; the retry is attempt + 1.
       return (
-        `retry line ${e.line} after attempt ${e.attempt} ${e.host}: ${oneLine(e.reason)}; ` +
+        `retry line ${e.line} after attempt ${e.attempt} ${e.host}: ${toOneLine(e.reason)}; ` +
         `waiting ${formatDuration(e.delayMs)} (${e.source})`
       );
     case 'pause':
-      return `pause ${e.host} for ${formatDuration(e.delayMs)}: ${oneLine(e.reason)} (${e.source})`;
+      return `pause ${e.host} for ${formatDuration(e.delayMs)}: ${toOneLine(e.reason)} (${e.source})`;
     case 'rate':
       return `rate ${e.lane}: ${Number.isFinite(e.rps) ? formatLimit(e.rps) : 'no limit'} (${RATE_REASONS[e.reason]})`;
     case 'interrupt':
-      return `interrupt: ${oneLine(e.reason)}`;
+      return `interrupt: ${toOneLine(e.reason)}`;
     default:
       return undefined;
   }
