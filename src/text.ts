@@ -1,5 +1,6 @@
 /**
- * Text helpers several stages use. A leaf module that imports nothing, so rate/, plan/, http/,
+ * Text helpers several stages use: the one way a duration is written, one-line text from
+ * outside, literal regexes. A leaf module that imports nothing, so rate/, plan/, http/, run/,
  * record/ and report/ can share it without importing one another.
  */
 
@@ -16,4 +17,37 @@ export function toOneLine(text: string, maxChars = Infinity): string {
 /** `text` as a regex that matches it literally. */
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The one way ratefetch writes a duration, in records, messages, the progress line and the
+ * summary alike: `480ms`, `1.2s`, `25.1s`, `4m05s`, `2h03m`, `3d04h`.
+ */
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  if (Math.round(ms) < 1000) return `${Math.round(ms)}ms`;
+  const tenths = Math.round(ms / 100);
+  if (tenths < 600) return `${stripZero((tenths / 10).toFixed(1))}s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${pad2(seconds % 60)}s`;
+  const minutes = Math.round(ms / MINUTE_MS);
+  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)}h${pad2(minutes % 60)}m`;
+  const hours = Math.round(ms / HOUR_MS);
+  return `${Math.floor(hours / 24)}d${pad2(hours % 24)}h`;
+}
+
+/** Rounded up to whole seconds, for a countdown that must not say `0ms` while time is left: `waiting 12s`. */
+export function formatCountdown(ms: number): string {
+  return formatDuration(Math.ceil(Math.max(0, ms) / 1000) * 1000);
+}
+
+function stripZero(text: string): string {
+  return text.endsWith('.0') ? text.slice(0, -2) : text;
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
 }

@@ -7,7 +7,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable, Transform } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { BodyFormat } from '../options.js';
-import { formatDuration } from '../record/durations.js';
+import { formatDuration } from '../text.js';
 import { classifyError } from './classify.js';
 import { REDIRECT_STATUSES, firstHeaderValue, type AttemptOutcome, type BodyEncoding, type HeldOutcome, type ResponseOutcome } from './outcome.js';
 

@@ -1,6 +1,6 @@
 /** Progress for a stderr that is no terminal (cron, CI logs): a sparse plain line now and then. */
 import type { RunStats, StatsSnapshot } from './stats.js';
-import { formatCountdown } from '../record/durations.js';
+import { formatCountdown } from '../text.js';
 import { toOneLine } from '../text.js';
 import { formatCount, formatLimit, formatRate } from './summary.js';
 

@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import type { ChalkInstance } from 'chalk';
 import type { RunStats, StatsSnapshot } from './stats.js';
 import { formatLaneLimit, formatPauseState, progressPercent, type ProgressHandle } from './progress-plain.js';
-import { formatCountdown } from '../record/durations.js';
+import { formatCountdown } from '../text.js';
 import { formatCount, formatPercent, formatRate } from './summary.js';
 
 export type { ProgressHandle } from './progress-plain.js';

@@ -1,6 +1,6 @@
 /** The end-of-run summary on stderr, and the small number formats the reporters share. */
 import type { ChalkInstance } from 'chalk';
-import { formatDuration } from '../record/durations.js';
+import { formatDuration } from '../text.js';
 import type { StatsSnapshot } from './stats.js';
 
 /** The end-of-run block for stderr, ending with a newline. */

@@ -1,5 +1,5 @@
 import type { RateChangeReason, RunEvent } from '../events.js';
-import { formatDuration } from '../record/durations.js';
+import { formatDuration } from '../text.js';
 import { toOneLine } from '../text.js';
 import { formatLimit } from './summary.js';
 

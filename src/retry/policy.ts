@@ -5,7 +5,7 @@
 import { describeOutcome, type AttemptOutcome } from '../http/outcome.js';
 import type { ErrorCode } from '../record/error-codes.js';
 import type { AnswerHints } from './hints.js';
-import { formatDuration } from '../record/durations.js';
+import { formatDuration } from '../text.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */

@@ -3,7 +3,7 @@
  * redirect hop's), its lane, its attempts and its last outcome, and the record it ends with.
  */
 import { checkResponse, type ResponseChecks } from '../record/checks.js';
-import { formatDuration } from '../record/durations.js';
+import { formatDuration } from '../text.js';
 import type { StopCause } from '../events.js';
 import type { AttemptRequest } from '../http/attempt.js';
 import type { AttemptOutcome } from '../http/outcome.js';

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Chalk } from 'chalk';
 import type { StatsSnapshot } from '../../src/report/stats.js';
-import { formatDuration } from '../../src/record/durations.js';
+import { formatDuration } from '../../src/text.js';
 import { toStatsJson } from '../../src/report/stats-json.js';
 import { formatSummary } from '../../src/report/summary.js';
 import { createStderrChalk, resolveColorLevel } from '../../src/report/color.js';
