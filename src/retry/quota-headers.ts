@@ -1,7 +1,7 @@
 /**
- * What a response says about the client's quota, from any of the header families in use, and
- * a pure pacing decision from it (issue #11). Pure: the caller passes the clock; nothing here
- * sets a timer or touches the limiter.
+ * What a response says about the client's quota, from any of the header families in use
+ * (issue #11). Pure: the caller passes the clock; nothing here sets a timer or touches the
+ * limiter. What a quota means for the pace is decided in rate/quota-pacing.ts.
  *
  * Families, newest first (the order also breaks ties between equally tight quotas):
  * - `ratelimit-structured` (draft-ietf-httpapi-ratelimit-headers-08 and later):
@@ -22,7 +22,6 @@
  * - `quota-header-families.ts`: one reader per family, header fields → `QuotaState` candidates;
  * - `quota-values.ts`: counts, windows and reset times (`parseReset`);
  * - `structured-fields.ts`: the RFC 9651 subset the IETF drafts use;
- * - `quota-pacing.ts`: quota → pause or rate ceiling (`decideQuotaPacing`, `QUOTA_PACING`);
  * - `quota-state.ts`: the neutral `QuotaState` they all share.
  */
 import { collectFields, readCombined, readSeparate, readStructured, type ResponseHeaders } from './quota-header-families.js';
@@ -30,7 +29,6 @@ import { effectiveResetMs, type QuotaState } from './quota-state.js';
 import { SECOND_MS } from './quota-values.js';
 
 export type { QuotaState } from './quota-state.js';
-export { QUOTA_PACING, decideQuotaPacing, type QuotaPacing } from '../rate/quota-pacing.js';
 export { parseReset } from './quota-values.js';
 
 /** The tightest quota the response states, or undefined when it states none (or only garbage). */

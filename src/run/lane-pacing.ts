@@ -11,7 +11,8 @@ import type { LanePause } from './next-step.js';
 import type { Clock, Limiter } from '../rate/limiter.js';
 import type { Redactor } from '../record/redact.js';
 import type { AnswerHints } from '../retry/hints.js';
-import { decideQuotaPacing, type QuotaState } from '../retry/quota-headers.js';
+import { decideQuotaPacing } from '../rate/quota-pacing.js';
+import type { QuotaState } from '../retry/quota-headers.js';
 import { startToReachSecond } from '../rate/adaptive-rate.js';
 import { RecentMinimum } from '../rate/recent-minimum.js';
 

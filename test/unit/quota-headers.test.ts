@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decideQuotaPacing, parseQuotaHeaders, parseReset, type QuotaState } from '../../src/retry/quota-headers.js';
+import { decideQuotaPacing } from '../../src/rate/quota-pacing.js';
+import { parseQuotaHeaders, parseReset, type QuotaState } from '../../src/retry/quota-headers.js';
 
 const NOW = Date.UTC(2025, 0, 1, 0, 0, 0); // Wed, 01 Jan 2025 00:00:00 GMT
 const NOW_S = NOW / 1000;
