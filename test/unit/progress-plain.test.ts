@@ -22,6 +22,7 @@ function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
     notFinal: 0,
     byStatus: {},
     byErrorCode: {},
+    schemaMismatchByPath: {},
     retries: 3,
     received429: 1,
     attemptsStarted: 126,

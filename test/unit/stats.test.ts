@@ -250,8 +250,8 @@ describe('RunStats', () => {
 
   test('interrupt is remembered with its first reason', () => {
     const stats = new RunStats(fakeClock().now);
-    stats.onEvent({ type: 'interrupt', reason: 'SIGINT' });
-    stats.onEvent({ type: 'interrupt', reason: 'SIGTERM' });
+    stats.onEvent({ type: 'interrupt', reason: 'SIGINT', cause: 'signal' });
+    stats.onEvent({ type: 'interrupt', reason: 'SIGTERM', cause: 'signal' });
     const s = stats.snapshot();
     assert.equal(s.interrupted, true);
     assert.equal(s.interruptReason, 'SIGINT');

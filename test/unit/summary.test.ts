@@ -211,7 +211,7 @@ describe('formatVerboseLine', () => {
       }),
       'pause api.example.com for 5s: 429 Too Many Requests (server)',
     );
-    assert.equal(formatVerboseLine({ type: 'interrupt', reason: 'SIGINT' }), 'interrupt: SIGINT');
+    assert.equal(formatVerboseLine({ type: 'interrupt', reason: 'SIGINT', cause: 'signal' }), 'interrupt: SIGINT');
   });
 
   test('server text cannot break the line or inject escapes', () => {
