@@ -11,7 +11,7 @@
  * output being /dev/null), using the exact length of every planned line (checked against the
  * 1M file). The other runs write to a temp file whose lines are counted, then deleted.
  */
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFixtureServer } from '../../fixtures/server.js';
 import { readStatsFile } from '../lib/clients.js';

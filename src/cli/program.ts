@@ -88,7 +88,10 @@ export function buildProgram(): Command {
   program.addOption(new Option('-t, --template <url>', "URL template: {name} from a column or generator, {} the whole line, {name:raw} unencoded; curl globs [1-100] {a,b}"));
   program.addOption(new Option('--input-format <format>', 'how to read the input (default: from the file extension, else lines)').choices(['lines', 'csv', 'tsv', 'ndjson']));
   const generators: GeneratorFlag[] = [];
-  const addGenerator = (kind: GeneratorFlag['kind']) => (spec: string) => (generators.push({ kind, spec }), generators);
+  const addGenerator = (kind: GeneratorFlag['kind']) => (spec: string) => {
+    generators.push({ kind, spec });
+    return generators;
+  };
   program.addOption(new Option('--range <name=a..b[..step]>', 'generate values instead of reading input (repeatable: cartesian product)').argParser(addGenerator('range')));
   program.addOption(new Option('--values <name=a,b,c>', 'generate listed values instead of reading input (repeatable)').argParser(addGenerator('values')));
   program.addOption(new Option('-g, --globoff', 'send [ ] { } in the template as they are, as curl -g does'));

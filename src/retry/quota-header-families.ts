@@ -107,7 +107,7 @@ type RateLimitField = { kind: 'list'; items: SfItem[] } | { kind: 'dictionary'; 
 /** `RateLimit` is a List from draft-08 on and a Dictionary in draft-07; try the List first. */
 function parseRateLimitField(text: string | undefined): RateLimitField | undefined {
   const items = parseSfList(text);
-  if (items !== undefined && items.some((item) => item.params.has('r'))) return { kind: 'list', items };
+  if (items?.some((item) => item.params.has('r'))) return { kind: 'list', items };
   const members = parseSfDictionary(text);
   return members === undefined ? undefined : { kind: 'dictionary', members };
 }

@@ -118,7 +118,10 @@ export class LanePacing {
   #arrivalOf(lane: Lane, startedAt: number, response: ResponseOutcome): number {
     if (response.sentMs === undefined || response.roundTripMs === undefined) return startedAt;
     let roundTrips = this.#roundTrips.get(lane.pauseBucket);
-    if (roundTrips === undefined) this.#roundTrips.set(lane.pauseBucket, (roundTrips = new RecentMinimum(16)));
+    if (roundTrips === undefined) {
+      roundTrips = new RecentMinimum(16);
+      this.#roundTrips.set(lane.pauseBucket, roundTrips);
+    }
     roundTrips.add(response.roundTripMs);
     return startedAt + response.sentMs + roundTrips.min()! / 2;
   }

@@ -64,7 +64,7 @@ test('not a TTY, cron-like (stdin /dev/null, CI=true): stderr is plain lines onl
   assert.doesNotMatch(result.stderr, STACK_LINE);
   // Every line is a ratefetch line, an indented summary line or a --verbose line.
   for (const line of result.stderr.split('\n').filter(Boolean)) {
-    assert.match(line, /^(ratefetch: |  \S|retry line |pause |rate )/, `unexpected stderr line: ${JSON.stringify(line)}`);
+    assert.match(line, /^(ratefetch: | {2}\S|retry line |pause |rate )/, `unexpected stderr line: ${JSON.stringify(line)}`);
   }
 });
 

@@ -27,7 +27,7 @@ test('#7: -X, -d @file, -H and -A shape the request the server receives', async 
 test('#7: -d with inline text, and a missing @file is a usage error', async (t) => {
   const server = await startServer(t);
   const inline = await runCli(['-', '--quiet', '-X', 'PUT', '-d', 'a=1'], { stdin: `${server.url}/echo\n` });
-  assert.equal((parseRecords(inline.stdout)[0]?.body as { body: string }).body, 'a=1');
+  assert.equal((parseRecords(inline.stdout)[0]?.body as { body: string } | undefined)?.body, 'a=1');
   const hitsBefore = server.hits.length;
   const missing = await runCli(['-', '-d', '@/nonexistent/payload.json'], { stdin: `${server.url}/echo\n` });
   assert.equal(missing.code, 2);

@@ -165,5 +165,5 @@ test('#10: SIGINT during --dry-run stops between two lines: exit 130, every line
   const lines = result.stdout.split('\n');
   assert.equal(lines.pop(), '', 'stdout ends with a whole line');
   assert.ok(lines.length > 0);
-  lines.forEach((line, i) => assert.equal(JSON.parse(line).line, i + 1));
+  for (const [i, line] of lines.entries()) assert.equal(JSON.parse(line).line, i + 1);
 });

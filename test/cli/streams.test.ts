@@ -55,7 +55,7 @@ test('no argument reads the URLs from piped stdin (last line without a newline t
   assertOneRecordPerLine(parseRecords(result.stdout), [1, 2]);
 });
 
-test('empty input: no records, exit 0', async (t) => {
+test('empty input: no records, exit 0', async () => {
   const result = await runCli(['-'], { stdin: '# nothing to do\n\n' });
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, '');

@@ -267,7 +267,11 @@ test('#11: an attempt asked, as its request is about to go on the wire, whether 
   setTimeout(() => (waiting = true), 30);
   const asked: number[] = [];
   const startedAt = performance.now();
-  const held = await attempt(request('/items/held'), { ...settings, mayGoOnTheWire: () => (asked.push(performance.now() - startedAt), !waiting) });
+  const mayGoOnTheWire = (): boolean => {
+    asked.push(performance.now() - startedAt);
+    return !waiting;
+  };
+  const held = await attempt(request('/items/held'), { ...settings, mayGoOnTheWire });
   assert.deepEqual(held, { kind: 'held' });
   assert.equal(asked.length, 1);
   assert.ok(asked[0]! >= 90, `asked ${asked[0]} ms after the start, once connected`);

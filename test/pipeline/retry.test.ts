@@ -85,7 +85,7 @@ test('#8: POST is retried on 503, 429 and a refused connection, never on 500 or 
   assert.equal(server.hits.filter((h) => h.path === '/flaky/p500?fail=1&status=500').length, 1);
 });
 
-test('#8: a refused connection is retried, then CONNECTION_REFUSED, not ok and not final', TEST_TIMEOUT, async (t) => {
+test('#8: a refused connection is retried, then CONNECTION_REFUSED, not ok and not final', TEST_TIMEOUT, async () => {
   const port = await closedPort();
   const { records, events } = await run([`http://127.0.0.1:${port}/ok`], { retries: 2 });
   assertOneRecordPerInput(records, [1]);

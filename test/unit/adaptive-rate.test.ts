@@ -90,6 +90,15 @@ function fixedWindowServer(limitAt: (t: number) => number): (startedAt: number) 
   };
 }
 
+/** `server`, noting in `refused` every start it refuses. */
+function noteRefusals(server: (startedAt: number) => boolean, refused: number[]): (startedAt: number) => boolean {
+  return (startedAt) => {
+    const accepted = server(startedAt);
+    if (!accepted) refused.push(startedAt);
+    return accepted;
+  };
+}
+
 /** A token bucket: `rps` tokens a second, at most `depth` saved up; a request takes one or is refused. */
 function tokenBucketServer(rps: number, depth: number): (startedAt: number) => boolean {
   let tokens = depth;
@@ -869,7 +878,7 @@ describe('#11: AdaptiveRate against a fixed-window server', () => {
     const run = drive(controller, {
       from: 0,
       to: 20_000,
-      server: (startedAt) => server(startedAt) || (refused.push(startedAt), false),
+      server: noteRefusals(server, refused),
     });
     const after = run.changes.filter((c) => c.at >= 15_000);
     const figures = `rate ${controller.rps.toFixed(2)}/s at 20 s; changes after 15 s: ${after
@@ -920,7 +929,7 @@ describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds',
       const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: from });
       const refused: number[] = [];
       const server = fixedWindowServer(() => 20);
-      const run = drive(controller, { from, to: from + 6_000, latencyMs: 25, wholeSeconds: true, server: (t) => server(t) || (refused.push(t), false) });
+      const run = drive(controller, { from, to: from + 6_000, latencyMs: 25, wholeSeconds: true, server: noteRefusals(server, refused) });
       const firstRefused = Math.floor(refused[0]! / 1000);
       const inSecond = (second: number) => run.acceptedStarts.filter((t) => Math.floor(t / 1000) === second).length;
       const figures = `from ${from}: first 429 at ${refused[0]}; accepted by second from it: ${[0, 1, 2, 3].map((ago) => inSecond(firstRefused + ago)).join(' ')}`;
