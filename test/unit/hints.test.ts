@@ -65,7 +65,7 @@ class RecordingLanes extends Lanes {
 
 /** One answer through the lane pacing of a fresh --rps 40 lane (its controller may cut), on a clock stopped at NOW. */
 function paceOne(answer: ResponseOutcome, read: AnswerHints): { answer: string | undefined; events: RunEvent[] } {
-  const clock: Clock = { now: () => NOW, sleep: async () => undefined };
+  const clock: Clock = { now: () => NOW };
   const limiter = new TokenBucketLimiter(clock);
   const lanes = new RecordingLanes(resolveOptions({ rps: 40 }), limiter, clock.now);
   const events: RunEvent[] = [];
