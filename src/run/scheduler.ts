@@ -1,7 +1,7 @@
 /**
  * Runs the requests: bounded read-ahead from the input (read-ahead.ts), the start gate that
- * starts a request only when a slot is free *and* its buckets allow it (gate.ts), and the
- * attempt loop
+ * starts a request only when a p-queue slot is free *and* its buckets allow it (start-gate.ts),
+ * and the attempt loop
  *   take → attempt → next step → (pause lane | back off) → take …
  * with redirects as one more turn of the same loop. next-step.ts decides each step and this
  * file acts on it; lane-pacing.ts turns answers into pauses and rates. Stopping the run is
@@ -61,6 +61,10 @@ export async function* schedule(
     maxRequests: options.maxRequests,
     start,
     onBudgetSpent: () => stopRun('budget', `request budget of ${options.maxRequests} used up (--max-requests)`),
+    onDefect: (error) => {
+      defect ??= { error };
+      signalChange();
+    },
   });
   const backingOff = new Map<NodeJS.Timeout, Job>(); // jobs sleeping before a retry
   const finished: FetchRecord[] = [];
@@ -69,6 +73,7 @@ export async function* schedule(
   let inputDone = false;
   let stopping = false;
   let stopCause: StopCause = 'signal';
+  let defect: { error: unknown } | undefined; // a bug in acting on an outcome: the run throws it
   const breaker = new CircuitBreaker({
     maxErrorRate: options.maxErrorRate,
     maxConnectionFailures: options.maxConnectionFailures,
@@ -121,8 +126,8 @@ export async function* schedule(
     gate.add(job, first);
   }
 
-  /** Puts a job on the wire; the gate has taken its slot and tokens. */
-  function start(job: Job): void {
+  /** Puts a job on the wire; the gate has taken its slot and tokens. Settles once the outcome is acted on. */
+  function start(job: Job): Promise<void> {
     if (job.hops === 0) job.attempts += 1;
     job.startedAt = clock.now();
     job.firstStartAt ??= job.startedAt;
@@ -132,13 +137,16 @@ export async function* schedule(
     // undici may write the request a while after this (see attempt.ts): if a 429 told its lane
     // to wait meanwhile, it stays unsent instead of arriving during the wait.
     const mayGoOnTheWire = () => !pacing.isWaiting(job.lane);
-    deps.send(job.request, hardStop.signal, mayGoOnTheWire).then(
+    return deps.send(job.request, hardStop.signal, mayGoOnTheWire).then(
       (outcome) => (outcome.kind === 'held' ? holdBack(job) : settle(job, outcome)),
       (error: unknown) => settle(job, { kind: 'failure', code: 'NETWORK_ERROR', message: String(error), latencyMs: 0 }),
     );
   }
 
-  /** The job's request never went on the wire: not an attempt. It goes first when its lane may start again. */
+  /**
+   * The job's request never went on the wire: not an attempt. It goes first when its lane may
+   * start again; the budget is refunded before it queues, its slot frees when start() settles.
+   */
   function holdBack(job: Job): void {
     gate.held();
     pacing.heldBack(job.lane);
@@ -146,11 +154,9 @@ export async function* schedule(
     if (job.hops === 0) job.attempts -= 1;
     if (job.attempts === 0) job.firstStartAt = null;
     enqueue(job, true);
-    gate.pump();
   }
 
   function settle(job: Job, outcome: AttemptOutcome): void {
-    gate.settled();
     job.outcome = outcome;
     // Read once: the lane pacing and the retry decision act on the same reading of the answer.
     const hints = outcome.kind === 'response' ? readHints(outcome, clock.now()) : NO_HINTS;
@@ -166,8 +172,7 @@ export async function* schedule(
     });
     act(job, outcome, hints);
     const tripped = breaker.record(outcome);
-    if (tripped !== undefined) return stopRun('breaker', `circuit breaker open: ${tripped}`);
-    gate.pump();
+    if (tripped !== undefined) stopRun('breaker', `circuit breaker open: ${tripped}`);
   }
 
   /** Carries out the step next-step.ts decides on. */
@@ -257,6 +262,7 @@ export async function* schedule(
         open -= 1;
         signalChange();
       }
+      if (defect) throw defect.error;
       if (inputDone && open === 0) break;
       await changed();
     }

@@ -1,10 +1,13 @@
 /**
  * The start gate: starts a waiting job whenever a concurrency slot is free *and* its lane's
- * buckets allow a start. The slot and the tokens are taken at the same moment, so a job waiting
- * for a token or a pause holds no slot, and starts never bunch behind a full queue. Jobs wait
- * in one queue per lane, served round robin (lane-queues.ts); when none may start yet, a timer
- * wakes the gate at the earliest moment one may.
+ * buckets allow a start. p-queue holds the slots on the wire and says when one frees; our
+ * lanes hold the waiting jobs. The slot and the tokens are taken at the same moment, so a job
+ * waiting for a token or a pause holds no slot, is not inside p-queue, and starts never bunch
+ * behind a full queue. Jobs wait in one queue per lane,
+ * served round robin (lane-queues.ts); when none may start yet, a timer wakes the gate at the
+ * earliest moment one may.
  */
+import PQueue from 'p-queue';
 import type { RunEvent } from '../events.js';
 import { LaneQueues } from './lane-queues.js';
 import type { Job } from './job.js';
@@ -20,28 +23,41 @@ export interface StartGateDeps {
   concurrency: number;
   /** Starts in all, retries and redirect hops included (--max-requests). */
   maxRequests: number;
-  /** Puts a job on the wire; its slot and tokens are taken already. */
-  start: (job: Job) => void;
+  /**
+   * Puts a job on the wire; its slot and tokens are taken already. Settles once the request is
+   * off the wire (answered, failed or held back) and the caller has acted on it: its slot frees then.
+   */
+  start: (job: Job) => Promise<void>;
   /** Called instead of a start when the request budget is used up and work still waits. */
   onBudgetSpent: () => void;
+  /** A start that threw or rejected: a defect, for the run to report. */
+  onDefect: (error: unknown) => void;
 }
 
 export class StartGate {
+  /**
+   * The slots on the wire. Only the gate adds to it, and only while a slot is free, so every
+   * task runs at once and `size` stays 0. Public so that can be watched; never add to it.
+   */
+  readonly slots: PQueue;
   readonly #deps: StartGateDeps;
   readonly #ready = new LaneQueues<Job>(); // jobs that may start once their buckets allow, by lane
-  #inFlight = 0;
   #sent = 0; // requests started, retries and redirect hops included (--max-requests)
   #wakeTimer: NodeJS.Timeout | undefined;
   #throttledSince: number | null = null;
   #stopped = false;
+  // A freed slot may start the next job; p-queue says so after the caller acted on the outcome.
+  readonly #onSlotFreed = () => this.pump();
 
   constructor(deps: StartGateDeps) {
     this.#deps = deps;
+    this.slots = new PQueue({ concurrency: deps.concurrency });
+    this.slots.on('next', this.#onSlotFreed);
   }
 
-  /** Requests on the wire. */
+  /** Requests on the wire: p-queue's count of the slots taken. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.slots.pending;
   }
 
   /** Queues a job (at the head of its lane's queue with `first`) and starts what may start. */
@@ -50,25 +66,20 @@ export class StartGate {
     this.pump();
   }
 
-  /** A request came off the wire and its slot is free; the caller pumps once it has acted on it. */
-  settled(): void {
-    this.#inFlight -= 1;
-  }
-
-  /** A started request was held back before it went on the wire: its slot is free, and it costs no budget. */
+  /** A started request was held back before it went on the wire: it costs no budget. */
   held(): void {
-    this.#inFlight -= 1;
     this.#sent -= 1;
   }
 
   /** Start every waiting job that has a free slot and a token now; else sleep until one may. */
   pump(): void {
     if (this.#stopped) return;
-    const { lanes, limiter, clock, concurrency, maxRequests } = this.#deps;
+    const { lanes, limiter, clock, maxRequests } = this.#deps;
+    const { slots } = this;
     clearTimeout(this.#wakeTimer);
     this.#wakeTimer = undefined;
     let earliest = Infinity;
-    while (this.#inFlight < concurrency) {
+    while (slots.pending < slots.concurrency) {
       if (this.#sent >= maxRequests && this.#ready.laneCount > 0) return this.#deps.onBudgetSpent();
       const next = this.#ready.next((key) => {
         const lane = lanes.byKey(key)!;
@@ -80,13 +91,12 @@ export class StartGate {
         earliest = next.retryAtMs;
         break;
       }
-      this.#inFlight += 1;
       this.#sent += 1;
-      this.#deps.start(next.item);
+      this.#startInSlot(next.item);
     }
     const now = clock.now();
     // Held by a rate or a pause, not only by --host-concurrency or a rule's cap (earliest Infinity).
-    const throttled = this.#inFlight < concurrency && this.#ready.laneCount > 0 && Number.isFinite(earliest);
+    const throttled = slots.pending < slots.concurrency && this.#ready.laneCount > 0 && Number.isFinite(earliest);
     this.#noteThrottle(throttled, now);
     if (throttled) {
       this.#wakeTimer = setTimeout(() => this.pump(), Math.max(0, earliest - now));
@@ -110,6 +120,16 @@ export class StartGate {
   close(): void {
     this.#stopped = true;
     clearTimeout(this.#wakeTimer);
+    this.slots.off('next', this.#onSlotFreed);
+  }
+
+  /**
+   * Below its concurrency p-queue runs a task inside add(), so `pending` counts it before the
+   * pump asks again and the job never waits in p-queue. The task's promise is the request's
+   * time on the wire; a rejection is a defect, reported rather than left unhandled.
+   */
+  #startInSlot(job: Job): void {
+    this.slots.add(() => this.#deps.start(job)).catch(this.#deps.onDefect);
   }
 
   /** Measures stretches in which a slot was free and work waited, but the limiter said no. */
