@@ -245,7 +245,11 @@ export async function* schedule(
     const waiting = [...backingOff.values(), ...queued];
     backingOff.clear();
     for (const job of waiting) stopJob(job);
-    if (gate.inFlight > 0) setTimeout(() => hardStop.abort(new Error('grace period over')), options.graceMs).unref();
+    // Requests on the wire get the grace period to come off it, then the hard stop. A run that
+    // ends first aborts hardStop itself, which ends the wait.
+    void gate.settledWithin(options.graceMs, hardStop.signal).then((allOff) => {
+      if (!allOff) hardStop.abort(new Error('grace period over'));
+    });
     signalChange();
   }
   const onStop = () => stopRun('signal', String(stopSignal?.reason ?? 'stopped'));

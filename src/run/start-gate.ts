@@ -1,9 +1,9 @@
 /**
  * The start gate: starts a waiting job whenever a concurrency slot is free *and* its lane's
- * buckets allow a start. p-queue holds the slots on the wire and says when one frees; our
- * lanes hold the waiting jobs. The slot and the tokens are taken at the same moment, so a job
- * waiting for a token or a pause holds no slot, is not inside p-queue, and starts never bunch
- * behind a full queue. Jobs wait in one queue per lane,
+ * buckets allow a start. p-queue holds the slots on the wire and says when one frees and when
+ * all are free (the drain on stop); our lanes hold the waiting jobs. The slot and the tokens
+ * are taken at the same moment, so a job waiting for a token or a pause holds no slot, is not
+ * inside p-queue, and starts never bunch behind a full queue. Jobs wait in one queue per lane,
  * served round robin (lane-queues.ts); when none may start yet, a timer wakes the gate at the
  * earliest moment one may.
  */
@@ -55,11 +55,6 @@ export class StartGate {
     this.slots.on('next', this.#onSlotFreed);
   }
 
-  /** Requests on the wire: p-queue's count of the slots taken. */
-  get inFlight(): number {
-    return this.slots.pending;
-  }
-
   /** Queues a job (at the head of its lane's queue with `first`) and starts what may start. */
   add(job: Job, first: boolean): void {
     this.#ready.push(job.lane.key, job, first);
@@ -101,6 +96,30 @@ export class StartGate {
     if (throttled) {
       this.#wakeTimer = setTimeout(() => this.pump(), Math.max(0, earliest - now));
     }
+  }
+
+  /**
+   * Resolves true once no request is on the wire, or false when `graceMs` passes or `signal`
+   * aborts first; it leaves no listener or timer behind either way.
+   */
+  settledWithin(graceMs: number, signal: AbortSignal): Promise<boolean> {
+    const { slots } = this;
+    if (slots.pending === 0) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (allOff: boolean) => {
+        clearTimeout(timer);
+        slots.off('pendingZero', onAllOff);
+        signal.removeEventListener('abort', onAbort);
+        resolve(allOff);
+      };
+      const onAllOff = () => done(true);
+      const onAbort = () => done(false);
+      // Unref'd: the requests on the wire keep the process alive, not the wait for them.
+      const timer = setTimeout(onAbort, graceMs).unref();
+      slots.on('pendingZero', onAllOff);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** Removes and returns the jobs waiting in these lanes. */

@@ -3,6 +3,7 @@
 // mocked timers, so the wake timer and every wait are decided in virtual time.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import type { RunEvent } from '../../src/events.ts';
 import { resolveOptions, type RunOptions } from '../../src/options.ts';
 import { planRequest } from '../../src/plan/planner.ts';
@@ -146,6 +147,47 @@ test('#22: a request held back frees its slot when its start settles, costs no b
   assert.equal(h.budgetSpent(), 1, 'a third start would pass the budget');
   assert.deepEqual(h.started, ['a1', 'a1', 'a2']);
   h.assertSlots(0, 'budget spent');
+});
+
+test('#22: settledWithin waits on p-queue for the requests on the wire, up to the grace period, and leaves nothing behind', async (t) => {
+  const h = gateHarness(t, { concurrency: 2 });
+  const run = new AbortController();
+  const listeners = () => [h.gate.slots.listenerCount('pendingZero'), getEventListeners(run.signal, 'abort').length];
+  const watch = (promise: Promise<boolean>) => {
+    const seen: { allOff?: boolean } = {};
+    void promise.then((allOff) => (seen.allOff = allOff));
+    return seen;
+  };
+
+  assert.equal(await h.gate.settledWithin(500, run.signal), true, 'nothing on the wire: at once');
+  h.add('http://a.test/1');
+  h.add('http://a.test/2');
+  const inTime = watch(h.gate.settledWithin(500, run.signal));
+  assert.deepEqual(listeners(), [1, 1]);
+  await h.end('a1');
+  h.advance(499);
+  await settleMicrotasks();
+  assert.equal(inTime.allOff, undefined, 'one request is still on the wire');
+  await h.end('a2');
+  assert.equal(inTime.allOff, true, 'all off the wire within the grace period');
+  assert.deepEqual(listeners(), [0, 0]);
+
+  h.add('http://a.test/3');
+  const tooLong = watch(h.gate.settledWithin(500, run.signal));
+  h.advance(499);
+  await settleMicrotasks();
+  assert.equal(tooLong.allOff, undefined);
+  h.advance(1);
+  await settleMicrotasks();
+  assert.equal(tooLong.allOff, false, 'the grace period is over');
+  assert.deepEqual(listeners(), [0, 0]);
+
+  const ended = watch(h.gate.settledWithin(500, run.signal));
+  run.abort();
+  await settleMicrotasks();
+  assert.equal(ended.allOff, false, 'the run ended first');
+  assert.deepEqual(listeners(), [0, 0]);
+  await h.end('a3');
 });
 
 test('#22: a start that rejects is reported as a defect, never left unhandled in p-queue, and frees its slot', async (t) => {
