@@ -70,7 +70,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   const startedAt = new Date();
   const machine = await describeMachine();
-  log(`ratefetch benchmark, ${startedAt.toISOString()}${isFullRun ? '' : ` (only: ${[...selected].join(', ')})`}\n${machine.map((line) => `  ${line}`).join('\n')}\n`);
+  log(
+    `ratefetch benchmark, ${startedAt.toISOString()}${isFullRun ? '' : ` (only: ${[...selected].join(', ')})`}\n${machine.map((line) => `  ${line}`).join('\n')}\n`,
+  );
   const sections: Partial<Record<ScenarioName, string>> = {};
   let comparison: ComparisonRow[] = [];
   let precision: PrecisionRow[] = [];
@@ -87,7 +89,16 @@ try {
   if (selected.has('comparison') && calibration) {
     const { retryAfterMs, roundTripMs } = calibration;
     log(`1. ${URL_COUNT} URLs against a server allowing ${ALLOWED_RPS} rps per client (burst 1, 429 + Retry-After)`);
-    comparison = await runComparison({ repoDir: REPO_DIR, workDir, urlCount: URL_COUNT, allowedRps: ALLOWED_RPS, capMs: CAP_S * 1000, retryAfterMs, roundTripMs, log });
+    comparison = await runComparison({
+      repoDir: REPO_DIR,
+      workDir,
+      urlCount: URL_COUNT,
+      allowedRps: ALLOWED_RPS,
+      capMs: CAP_S * 1000,
+      retryAfterMs,
+      roundTripMs,
+      log,
+    });
     const table1 = comparisonTable(comparison, ALLOWED_RPS);
     log(`\n${table1}\n`);
     sections.comparison = comparisonSection(table1, calibration);
@@ -95,7 +106,14 @@ try {
 
   if (selected.has('precision')) {
     log(`2. Rate precision: ratefetch --rps R -c ${PRECISION_CONCURRENCY}, about ${PRECISION_SECONDS} s of starts, server without a limit`);
-    precision = await runPrecision({ repoDir: REPO_DIR, workDir, rates: PRECISION_RATES, durationS: PRECISION_SECONDS, concurrency: PRECISION_CONCURRENCY, log });
+    precision = await runPrecision({
+      repoDir: REPO_DIR,
+      workDir,
+      rates: PRECISION_RATES,
+      durationS: PRECISION_SECONDS,
+      concurrency: PRECISION_CONCURRENCY,
+      log,
+    });
     const table2 = precisionTable(precision);
     log(`\n${table2}\n`);
     sections.precision = precisionSection(table2);
@@ -103,7 +121,15 @@ try {
 
   if (selected.has('memory')) {
     log(`3. Peak RSS: ratefetch -c ${MEMORY_CONCURRENCY}, no rate cap, server without a limit`);
-    memory = await runMemory({ repoDir: REPO_DIR, workDir, concurrency: MEMORY_CONCURRENCY, stopAfterMs: MEMORY_STOP_MS, heapCapMiB: HEAP_CAP_MIB, heapCapStopAfterMs: HEAP_CAP_STOP_MS, log });
+    memory = await runMemory({
+      repoDir: REPO_DIR,
+      workDir,
+      concurrency: MEMORY_CONCURRENCY,
+      stopAfterMs: MEMORY_STOP_MS,
+      heapCapMiB: HEAP_CAP_MIB,
+      heapCapStopAfterMs: HEAP_CAP_STOP_MS,
+      log,
+    });
     const table3 = memoryTable(memory);
     log(`\n${table3}\n`);
     sections.memory = memorySection(table3);
@@ -111,7 +137,16 @@ try {
 
   if (selected.has('generated')) {
     log(`4. Generated requests (issue #10): --range id=1..N --dry-run, and a real run over ${GENERATED_REAL_COUNT.toLocaleString('en-US')} of them`);
-    const result = await runGenerated({ repoDir: REPO_DIR, workDir, dryRunCounts: GENERATED_DRY_RUN_COUNTS, dryRunBudgetMs: GENERATED_DRY_RUN_BUDGET_MS, dryRunCapMs: GENERATED_DRY_RUN_CAP_MS, realCount: GENERATED_REAL_COUNT, concurrency: MEMORY_CONCURRENCY, log });
+    const result = await runGenerated({
+      repoDir: REPO_DIR,
+      workDir,
+      dryRunCounts: GENERATED_DRY_RUN_COUNTS,
+      dryRunBudgetMs: GENERATED_DRY_RUN_BUDGET_MS,
+      dryRunCapMs: GENERATED_DRY_RUN_CAP_MS,
+      realCount: GENERATED_REAL_COUNT,
+      concurrency: MEMORY_CONCURRENCY,
+      log,
+    });
     generated = result.rows;
     const table4 = generatedTable(generated);
     log(`\n${table4}\n`);
@@ -120,7 +155,18 @@ try {
 
   if (selected.has('limits') && calibration) {
     log(`5. Quota headers and limit modes (issue #11): ${URL_COUNT} URLs, server allowing ${ALLOWED_RPS} per client per ${LIMIT_WINDOW_MS / 1000} s window`);
-    const limitsConfig = { repoDir: REPO_DIR, workDir, urlCount: URL_COUNT, limitPerWindow: ALLOWED_RPS, windowMs: LIMIT_WINDOW_MS, halveAfterMs: LIMIT_HALVE_AFTER_MS, capMs: LIMIT_CAP_MS, graceMs: calibration.roundTripMs, hitsDir: process.env.BENCH_HITS_DIR || undefined, log };
+    const limitsConfig = {
+      repoDir: REPO_DIR,
+      workDir,
+      urlCount: URL_COUNT,
+      limitPerWindow: ALLOWED_RPS,
+      windowMs: LIMIT_WINDOW_MS,
+      halveAfterMs: LIMIT_HALVE_AFTER_MS,
+      capMs: LIMIT_CAP_MS,
+      graceMs: calibration.roundTripMs,
+      hitsDir: process.env.BENCH_HITS_DIR || undefined,
+      log,
+    };
     const limits = await runLimits(limitsConfig);
     const table5 = limitsTable(limits);
     const readings = limitsObservations(limits, ALLOWED_RPS);
@@ -184,12 +230,18 @@ function readCapSeconds(): number {
 async function describeMachine(): Promise<string[]> {
   const cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
   const nproc = (await capture('nproc', [])).trim();
-  const memLine = (await capture('free', ['-h'])).split('\n').find((line) => line.startsWith('Mem:'))?.replace(/\s+/g, ' ') ?? 'n/a';
+  const memLine =
+    (await capture('free', ['-h']))
+      .split('\n')
+      .find((line) => line.startsWith('Mem:'))
+      ?.replace(/\s+/g, ' ') ?? 'n/a';
   const curl = (await capture('curl', ['--version'])).split('\n')[0] ?? 'n/a';
   const head = (await capture('git', ['rev-parse', '--short', 'HEAD'])).trim();
   const dirty = (await capture('git', ['status', '--porcelain', '--', 'src', 'bin', 'fixtures'])).trim() !== '';
   return [
-    `CPU: ${cpuModel}, nproc ${nproc}; load average at start ${loadavg().map((n) => n.toFixed(2)).join(' ')}`,
+    `CPU: ${cpuModel}, nproc ${nproc}; load average at start ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}`,
     `memory (free -h): ${memLine}`,
     `node ${process.version}; ${curl}`,
     `ratefetch at ${head}${dirty ? ' with uncommitted changes in src/, bin/ or fixtures/' : ''}`,
@@ -218,7 +270,9 @@ ${r.machine.map((line) => `- ${line}`).join('\n')}
 
 The machine is shared and noisy, so read the ratios rather than the absolute times.
 
-${SCENARIOS.map((name) => r.sections[name]).filter((section) => section !== undefined).join('\n')}
+${SCENARIOS.map((name) => r.sections[name])
+  .filter((section) => section !== undefined)
+  .join('\n')}
 ## Observations (computed from the tables above)
 
 ${r.notes.length === 0 ? '- Nothing out of line.' : r.notes.map((note) => `- ${note}`).join('\n')}

@@ -167,7 +167,9 @@ if (args[0] === '--trace') {
   const rps = rpsText === 'auto' ? 'auto' : Number(rpsText);
   if (rps !== 'auto' && !(rps > 0)) usage('rps is auto or a number above 0');
   const run = simulate(model, rps, Number(phaseText), Number(latencyText));
-  process.stdout.write(`span / ideal ${(run.spanMs / model.idealMs).toFixed(3)}, ${run.refused} × 429\nrate changes: ${run.changes.join(' ')}\n429s: ${run.refusals.join(' ')}\n`);
+  process.stdout.write(
+    `span / ideal ${(run.spanMs / model.idealMs).toFixed(3)}, ${run.refused} × 429\nrate changes: ${run.changes.join(' ')}\n429s: ${run.refusals.join(' ')}\n`,
+  );
 } else {
   const names = args.length > 0 ? args : Object.keys(MODELS);
   for (const name of names) if (MODELS[name] === undefined) usage(`unknown model ${JSON.stringify(name)}`);

@@ -174,12 +174,12 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   }
   options.method = options.method.toUpperCase();
   if (!BODY_FORMATS.includes(options.bodyFormat)) {
-    throw new UsageError(
-      `Expected \`bodyFormat\` to be one of ${BODY_FORMATS.join(', ')}, got \`${options.bodyFormat}\`.`,
-    );
+    throw new UsageError(`Expected \`bodyFormat\` to be one of ${BODY_FORMATS.join(', ')}, got \`${options.bodyFormat}\`.`);
   }
   if (options.schema !== undefined && options.bodyFormat !== 'auto' && options.bodyFormat !== 'json') {
-    throw new UsageError(`Expected \`bodyFormat\` (--body-format) to be auto or json with a schema, got \`${options.bodyFormat}\`: the schema checks parsed JSON bodies.`);
+    throw new UsageError(
+      `Expected \`bodyFormat\` (--body-format) to be auto or json with a schema, got \`${options.bodyFormat}\`: the schema checks parsed JSON bodies.`,
+    );
   }
   for (const [name] of options.headers) {
     if (!TOKEN.test(name)) throw new UsageError(`Expected a header name, got \`${name}\`.`);

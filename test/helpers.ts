@@ -28,13 +28,17 @@ export interface RunResult {
 export async function run(input: InputSource, options: Partial<RunOptions> = {}, hooks: RunHooks = {}): Promise<RunResult> {
   const events: RunEvent[] = [];
   const records = await collect(
-    fetchAll(input, { ...FAST, ...options }, {
-      ...hooks,
-      onEvent: (event) => {
-        events.push(event);
-        hooks.onEvent?.(event);
+    fetchAll(
+      input,
+      { ...FAST, ...options },
+      {
+        ...hooks,
+        onEvent: (event) => {
+          events.push(event);
+          hooks.onEvent?.(event);
+        },
       },
-    }),
+    ),
   );
   return { records, events, byLine: new Map(records.map((r) => [r.line, r])) };
 }
@@ -42,7 +46,11 @@ export async function run(input: InputSource, options: Partial<RunOptions> = {},
 /** The house rule: exactly one record per input, and each input line appears once. */
 export function assertOneRecordPerInput(records: readonly FetchRecord[], lines: readonly number[]): void {
   const seen = records.map((r) => r.line).sort((a, b) => a - b);
-  assert.deepEqual(seen, [...lines].sort((a, b) => a - b), 'one record per input line');
+  assert.deepEqual(
+    seen,
+    [...lines].sort((a, b) => a - b),
+    'one record per input line',
+  );
 }
 
 /** 1..n, the line numbers of an array input without blank or comment lines. */

@@ -40,7 +40,10 @@ export function maxInWindow(times: readonly number[], windowMs: number): number 
  * cover it. One client per server, so every 429 applies to every request.
  */
 export function countSentDuringWait(hits: readonly TimedHit[], retryAfterMs: number, roundTripMs: number): number {
-  const t429s = hits.filter((hit) => hit.status === 429).map((hit) => hit.t).sort((a, b) => a - b);
+  const t429s = hits
+    .filter((hit) => hit.status === 429)
+    .map((hit) => hit.t)
+    .sort((a, b) => a - b);
   let count = 0;
   for (const hit of hits) {
     // Inside some window means: a 429 answered at t429 with hit.t − retryAfterMs < t429 < hit.t − roundTripMs.

@@ -9,7 +9,20 @@ import { count, ratio, seconds } from './units.js';
 
 export function limitsTable(rows: readonly LimitsRow[]): string {
   return markdownTable(
-    ['server says', 'client', 'told', 'wall s', 'wall / ideal (ideal s)', 'requests', '429s', 'most 429s in one window (windows with any / all)', 'sent during a wait', 'records complete', 'target', 'result'],
+    [
+      'server says',
+      'client',
+      'told',
+      'wall s',
+      'wall / ideal (ideal s)',
+      'requests',
+      '429s',
+      'most 429s in one window (windows with any / all)',
+      'sent during a wait',
+      'records complete',
+      'target',
+      'result',
+    ],
     rows.map((row) => [
       row.mode.name,
       row.label,
@@ -49,12 +62,16 @@ export function limitsObservations(rows: readonly LimitsRow[], limitPerWindow: n
     const parts = [
       `${what} missed: ${row.result.misses.join('; ')}.`,
       `Its requests fell in ${count(w.windows)} windows (the ideal spans ${seconds(row.idealMs)}); 200s per window, first to last: ${w.ok.join(' ')}.`,
-      meanOk === null ? '' : `Between the first and the last window it got ${meanOk.toFixed(1)} of the ${limitPerWindow} allowed${row.mode.limit.halveAfterMs === undefined ? '' : ` (${Math.floor(limitPerWindow / 2)} after the halving)`} on average.`,
+      meanOk === null
+        ? ''
+        : `Between the first and the last window it got ${meanOk.toFixed(1)} of the ${limitPerWindow} allowed${row.mode.limit.halveAfterMs === undefined ? '' : ` (${Math.floor(limitPerWindow / 2)} after the halving)`} on average.`,
       row.answered429 > 0 ? `429s came in ${count(w.windowsWith429)} of ${count(w.windows)} windows, up to ${count(w.max429)} in one.` : '',
       row.latestOffenceMs === null
         ? ''
-        : `The requests sent during a wait arrived ${describeSpread(row.offencesAtMs.map((ms) => ms / 1000), 's')} into the run, ` +
-          `the latest ${row.latestOffenceMs.toFixed(1)} ms after the wait was told.`,
+        : `The requests sent during a wait arrived ${describeSpread(
+            row.offencesAtMs.map((ms) => ms / 1000),
+            's',
+          )} into the run, ` + `the latest ${row.latestOffenceMs.toFixed(1)} ms after the wait was told.`,
       row.stats ? describeStats(row) : '',
     ];
     notes.push(parts.filter((part) => part !== '').join(' '));

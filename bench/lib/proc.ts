@@ -90,7 +90,12 @@ export async function capture(cmd: string, args: string[], capMs = 10_000): Prom
 
 /** The first line a process printed on stderr that is not in `ignore`, for reports; '' if none. */
 export function firstStderrLine(stderr: string, ignore: (line: string) => boolean = () => false): string {
-  return stderr.split('\n').map((line) => line.trim()).find((line) => line !== '' && !ignore(line)) ?? '';
+  return (
+    stderr
+      .split('\n')
+      .map((line) => line.trim())
+      .find((line) => line !== '' && !ignore(line)) ?? ''
+  );
 }
 
 /** Kills every child the benchmark started that is still running (and their groups). */

@@ -21,12 +21,16 @@ const starts: number[] = [];
 let records = 0;
 let ok = 0;
 const input = readLines(createReadStream(urlsFile));
-for await (const record of fetchAll(input, { rps: Number(rpsText), concurrency: Number(concurrencyText) }, {
-  onEvent: (event) => {
-    // The library's clock is performance.timeOrigin + performance.now(); read the same here.
-    if (event.type === 'attempt-start') starts.push(performance.timeOrigin + performance.now());
+for await (const record of fetchAll(
+  input,
+  { rps: Number(rpsText), concurrency: Number(concurrencyText) },
+  {
+    onEvent: (event) => {
+      // The library's clock is performance.timeOrigin + performance.now(); read the same here.
+      if (event.type === 'attempt-start') starts.push(performance.timeOrigin + performance.now());
+    },
   },
-})) {
+)) {
   records++;
   if (record.ok) ok++;
 }

@@ -38,7 +38,19 @@ export function comparisonTable(rows: readonly ComparisonRow[], allowedRps: numb
 
 export function precisionTable(rows: readonly PrecisionRow[]): string {
   return markdownTable(
-    ['--rps', 'URLs', 'achieved rps (server)', 'achieved ÷ --rps', 'ratefetch says', 'most starts in any 1 s', 'same, after the first second', 'bound: burst + rps', 'within bound', 'limiter\'s own starts: most in 1 s (after the first)', 'ok records'],
+    [
+      '--rps',
+      'URLs',
+      'achieved rps (server)',
+      'achieved ÷ --rps',
+      'ratefetch says',
+      'most starts in any 1 s',
+      'same, after the first second',
+      'bound: burst + rps',
+      'within bound',
+      "limiter's own starts: most in 1 s (after the first)",
+      'ok records',
+    ],
     rows.map((row) => [
       String(row.rps),
       count(row.urlCount),
@@ -136,7 +148,12 @@ function summarizeSamples(samples: ReadonlyArray<[number, number]>): string {
 }
 
 /** Plain statements of what the numbers show, for the lead to read first. */
-export function observations(comparison: readonly ComparisonRow[], precision: readonly PrecisionRow[], memory: readonly MemoryRow[], allowedRps: number): string[] {
+export function observations(
+  comparison: readonly ComparisonRow[],
+  precision: readonly PrecisionRow[],
+  memory: readonly MemoryRow[],
+  allowedRps: number,
+): string[] {
   const notes: string[] = [];
   for (const row of comparison) {
     const goodput = goodputRatio(row, allowedRps);
@@ -187,7 +204,9 @@ export function observations(comparison: readonly ComparisonRow[], precision: re
   }
   for (const row of memory) {
     if (row.outcome.includes('out of memory')) {
-      notes.push(`${count(row.inputLines)} lines, ${row.how}: ran out of memory after ${count(row.requests)} requests, so live memory grows with the input read: a leak.`);
+      notes.push(
+        `${count(row.inputLines)} lines, ${row.how}: ran out of memory after ${count(row.requests)} requests, so live memory grows with the input read: a leak.`,
+      );
     }
   }
   return notes;

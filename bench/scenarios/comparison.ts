@@ -88,7 +88,9 @@ async function runOne(config: ComparisonConfig, planFor: PlanFor): Promise<Compa
       stderrLine: firstStderrLine(exit.stderr, (line) => /^\d{3}$/.test(line)),
       stats: plan.readStats?.(),
     };
-    config.log(`  done: ${row.label}, told ${row.told}: ${(row.wallMs / 1000).toFixed(1)} s${stopped ? ' (stopped at the cap)' : ''}, ${row.complete}/${row.urlCount} complete, ${row.requests} requests, ${row.answered429} × 429, ${row.sentDuringWait} sent during a wait`);
+    config.log(
+      `  done: ${row.label}, told ${row.told}: ${(row.wallMs / 1000).toFixed(1)} s${stopped ? ' (stopped at the cap)' : ''}, ${row.complete}/${row.urlCount} complete, ${row.requests} requests, ${row.answered429} × 429, ${row.sentDuringWait} sent during a wait`,
+    );
     if (row.stderrLine !== '') config.log(`    stderr: ${row.stderrLine}`);
     return row;
   } finally {

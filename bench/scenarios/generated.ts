@@ -81,35 +81,50 @@ export async function runGenerated(config: GeneratedConfig): Promise<GeneratedRe
       const projectedMs = previous === undefined ? 0 : (previous.wallMs * n) / previous.generated;
       const capped = i === counts.length - 1 && projectedMs > config.dryRunBudgetMs;
       if (capped) {
-        config.log(`  ${count(n)} dry run: ${count(previous!.generated)} took ${(previous!.wallMs / 1000).toFixed(1)} s, so about ${(projectedMs / 1000).toFixed(0)} s projected; stopping it after ${config.dryRunCapMs / 1000} s`);
+        config.log(
+          `  ${count(n)} dry run: ${count(previous!.generated)} took ${(previous!.wallMs / 1000).toFixed(1)} s, so about ${(projectedMs / 1000).toFixed(0)} s projected; stopping it after ${config.dryRunCapMs / 1000} s`,
+        );
       }
-      const row = await runOne(config, dir, template, {
-        mode: '--dry-run',
-        n,
-        extraArgs: ['--dry-run'],
-        // The capped run writes nowhere, so it leaves no 10M-line file behind.
-        toFile: !capped,
-        capMs: capped ? config.dryRunCapMs : null,
-      }, () => null);
+      const row = await runOne(
+        config,
+        dir,
+        template,
+        {
+          mode: '--dry-run',
+          n,
+          extraArgs: ['--dry-run'],
+          // The capped run writes nowhere, so it leaves no 10M-line file behind.
+          toFile: !capped,
+          capMs: capped ? config.dryRunCapMs : null,
+        },
+        () => null,
+      );
       if (row.linesWritten !== null && row.linesWritten === n) {
         // Check the line-length formula the capped run's estimate relies on against a real file.
         const expected = dryRunBytes(template, n);
-        estimateCheck = row.outputBytes === expected
-          ? `the formula gives the ${count(n)}-line output's size exactly (${count(expected)} bytes)`
-          : `the ${count(n)}-line output is ${count(row.outputBytes ?? 0)} bytes where the formula says ${count(expected)}, so the estimate is off by about ${(Math.abs((row.outputBytes ?? 0) - expected) / expected * 100).toFixed(1)} %`;
+        estimateCheck =
+          row.outputBytes === expected
+            ? `the formula gives the ${count(n)}-line output's size exactly (${count(expected)} bytes)`
+            : `the ${count(n)}-line output is ${count(row.outputBytes ?? 0)} bytes where the formula says ${count(expected)}, so the estimate is off by about ${((Math.abs((row.outputBytes ?? 0) - expected) / expected) * 100).toFixed(1)} %`;
       }
       logRow(config, row);
       rows.push(row);
     }
 
     const before = server.countRequests();
-    const real = await runOne(config, dir, template, {
-      mode: `-c ${config.concurrency}`,
-      n: config.realCount,
-      extraArgs: ['-c', String(config.concurrency)],
-      toFile: true,
-      capMs: null,
-    }, () => server.countRequests() - before);
+    const real = await runOne(
+      config,
+      dir,
+      template,
+      {
+        mode: `-c ${config.concurrency}`,
+        n: config.realCount,
+        extraArgs: ['-c', String(config.concurrency)],
+        toFile: true,
+        capMs: null,
+      },
+      () => server.countRequests() - before,
+    );
     logRow(config, real);
     rows.push(real);
     return { rows: rows.map(({ outputBytes: _unused, ...row }) => row), estimateCheck };
@@ -138,10 +153,13 @@ async function runOne(config: GeneratedConfig, dir: string, template: string, sh
   const isReal = shape.mode !== '--dry-run';
   const ratefetch = [
     join(config.repoDir, 'bin/ratefetch.js'),
-    '--range', `id=1..${shape.n}`,
-    '-t', template,
+    '--range',
+    `id=1..${shape.n}`,
+    '-t',
+    template,
     ...shape.extraArgs,
-    '-o', outPath,
+    '-o',
+    outPath,
     '--quiet',
     ...(isReal ? ['--stats-file', statsPath] : []),
   ];
@@ -245,9 +263,16 @@ async function runOne(config: GeneratedConfig, dir: string, template: string, sh
 }
 
 function logRow(config: GeneratedConfig, row: GeneratedRow): void {
-  const lines = row.linesWritten !== null ? `${count(row.linesWritten)} lines written` : row.linesEstimated !== null ? `about ${count(row.linesEstimated)} lines written` : 'lines not counted';
+  const lines =
+    row.linesWritten !== null
+      ? `${count(row.linesWritten)} lines written`
+      : row.linesEstimated !== null
+        ? `about ${count(row.linesEstimated)} lines written`
+        : 'lines not counted';
   const requests = row.requests === null ? '' : `, ${count(row.requests)} requests, ${row.ok === null ? 'n/a' : count(row.ok)} ok`;
-  config.log(`  ${row.mode} ${count(row.generated)}, ${row.how}: ${row.outcome} in ${(row.wallMs / 1000).toFixed(1)} s; peak RSS ${(row.peakKiB / 1024).toFixed(1)} MiB; ${lines}${requests}`);
+  config.log(
+    `  ${row.mode} ${count(row.generated)}, ${row.how}: ${row.outcome} in ${(row.wallMs / 1000).toFixed(1)} s; peak RSS ${(row.peakKiB / 1024).toFixed(1)} MiB; ${lines}${requests}`,
+  );
   if (row.stderrLine !== '') config.log(`    stderr: ${row.stderrLine}`);
 }
 
@@ -322,4 +347,3 @@ async function countLines(path: string): Promise<number> {
   }
   return lines;
 }
-

@@ -88,7 +88,12 @@ export interface LimitsRow {
 
 export function limitModes(config: Pick<LimitsConfig, 'halveAfterMs' | 'graceMs' | 'limitPerWindow'>): LimitMode[] {
   // Header modes also send Retry-After on a 429, as GitHub and the IETF drafts' examples do.
-  const headers = (key: string, name: string, limit: LimitMode['limit']): LimitMode => ({ key, name, hints: 'headers', limit: { retryAfter: 'seconds', ...limit } });
+  const headers = (key: string, name: string, limit: LimitMode['limit']): LimitMode => ({
+    key,
+    name,
+    hints: 'headers',
+    limit: { retryAfter: 'seconds', ...limit },
+  });
   return [
     headers('x-epoch-s', 'X-RateLimit, Reset in epoch seconds', { headers: 'x-ratelimit', reset: 'epoch-seconds' }),
     headers('x-delta-s', 'X-RateLimit, Reset in delta seconds', { headers: 'x-ratelimit', reset: 'delta-seconds' }),
@@ -99,7 +104,12 @@ export function limitModes(config: Pick<LimitsConfig, 'halveAfterMs' | 'graceMs'
     { key: 'retry-after', name: 'Retry-After only', hints: 'retry-after', limit: { headers: 'none', retryAfter: 'seconds' } },
     { key: 'no-hints', name: 'no hints (bare 429)', hints: 'none', limit: { headers: 'none', retryAfter: 'none' } },
     // The measure counts per clock second; a server's windows need not turn over with them.
-    { key: 'off-clock', name: 'Retry-After only, windows turn over at x.5 s (off the clock)', hints: 'retry-after', limit: { headers: 'none', retryAfter: 'seconds', phaseMs: 500 } },
+    {
+      key: 'off-clock',
+      name: 'Retry-After only, windows turn over at x.5 s (off the clock)',
+      hints: 'retry-after',
+      limit: { headers: 'none', retryAfter: 'seconds', phaseMs: 500 },
+    },
     {
       key: 'halving',
       name: `Retry-After only, limit halves to ${Math.floor(config.limitPerWindow / 2)} after ${config.halveAfterMs / 1000} s`,
@@ -114,8 +124,20 @@ export function limitModes(config: Pick<LimitsConfig, 'halveAfterMs' | 'graceMs'
       limit: { headers: 'none', retryAfter: 'seconds', punish: { factor: 2, graceMs: config.graceMs, maxWaitMs: 30_000 } },
     },
     // Not fixed windows: nginx's limit_req without burst refuses two requests closer than its interval.
-    { key: 'bucket-1', name: 'Retry-After only, token bucket of depth 1 (no two requests closer than the interval)', hints: 'retry-after', limit: { headers: 'none', retryAfter: 'seconds' }, tokenBucketDepth: 1 },
-    { key: 'bucket-5', name: 'Retry-After only, token bucket of depth 5', hints: 'retry-after', limit: { headers: 'none', retryAfter: 'seconds' }, tokenBucketDepth: 5 },
+    {
+      key: 'bucket-1',
+      name: 'Retry-After only, token bucket of depth 1 (no two requests closer than the interval)',
+      hints: 'retry-after',
+      limit: { headers: 'none', retryAfter: 'seconds' },
+      tokenBucketDepth: 1,
+    },
+    {
+      key: 'bucket-5',
+      name: 'Retry-After only, token bucket of depth 5',
+      hints: 'retry-after',
+      limit: { headers: 'none', retryAfter: 'seconds' },
+      tokenBucketDepth: 5,
+    },
   ];
 }
 
@@ -130,7 +152,11 @@ export async function runLimits(config: LimitsConfig): Promise<LimitsRow[]> {
   const mode = (key: string): LimitMode => modes.get(key)!;
   const right = config.limitPerWindow / (config.windowMs / 1000);
   const twice = right * 2;
-  const rf = (key: string, rps: number | 'auto' | null, told: string): RunPlan => ({ mode: mode(key), client: 'ratefetch', plan: (s) => ratefetchPlan(s, rps, told) });
+  const rf = (key: string, rps: number | 'auto' | null, told: string): RunPlan => ({
+    mode: mode(key),
+    client: 'ratefetch',
+    plan: (s) => ratefetchPlan(s, rps, told),
+  });
   const curl = (key: string, rps: number): RunPlan => ({
     mode: mode(key),
     client: 'curl',
@@ -138,24 +164,42 @@ export async function runLimits(config: LimitsConfig): Promise<LimitsRow[]> {
   });
   // ratefetch and curl alternate so that two runs, each with its own server, go side by side.
   const runs: RunPlan[] = [
-    rf('x-epoch-s', null, 'nothing (headers pace it)'), curl('x-epoch-s', right),
-    rf('x-delta-s', null, 'nothing (headers pace it)'), curl('x-epoch-s', twice),
-    rf('x-epoch-ms', null, 'nothing (headers pace it)'), curl('retry-after', right),
-    rf('ietf-draft', null, 'nothing (headers pace it)'), curl('retry-after', twice),
-    rf('ietf-combined', null, 'nothing (headers pace it)'), curl('no-hints', right),
-    rf('ietf-structured', null, 'nothing (headers pace it)'), curl('no-hints', twice),
-    rf('retry-after', null, 'nothing'), curl('halving', right),
-    rf('retry-after', twice, `${twice} rps (2x)`), curl('halving', twice),
-    rf('no-hints', 'auto', 'auto'), curl('punish', right),
-    rf('halving', 'auto', 'auto'), curl('punish', twice),
-    rf('punish', null, 'nothing'), rf('punish', 'auto', 'auto'),
+    rf('x-epoch-s', null, 'nothing (headers pace it)'),
+    curl('x-epoch-s', right),
+    rf('x-delta-s', null, 'nothing (headers pace it)'),
+    curl('x-epoch-s', twice),
+    rf('x-epoch-ms', null, 'nothing (headers pace it)'),
+    curl('retry-after', right),
+    rf('ietf-draft', null, 'nothing (headers pace it)'),
+    curl('retry-after', twice),
+    rf('ietf-combined', null, 'nothing (headers pace it)'),
+    curl('no-hints', right),
+    rf('ietf-structured', null, 'nothing (headers pace it)'),
+    curl('no-hints', twice),
+    rf('retry-after', null, 'nothing'),
+    curl('halving', right),
+    rf('retry-after', twice, `${twice} rps (2x)`),
+    curl('halving', twice),
+    rf('no-hints', 'auto', 'auto'),
+    curl('punish', right),
+    rf('halving', 'auto', 'auto'),
+    curl('punish', twice),
+    rf('punish', null, 'nothing'),
+    rf('punish', 'auto', 'auto'),
     // Without --rps the first window is a burst of -c requests; --rps auto starts modestly.
-    rf('retry-after', 'auto', 'auto'), rf('no-hints', twice, `${twice} rps (2x)`),
+    rf('retry-after', 'auto', 'auto'),
+    rf('no-hints', twice, `${twice} rps (2x)`),
     // A ceiling, even twice too high, spares slow start's first second.
-    rf('halving', twice, `${twice} rps (2x)`), rf('punish', twice, `${twice} rps (2x)`),
-    rf('bucket-1', 'auto', 'auto'), rf('bucket-1', twice, `${twice} rps (2x)`), curl('bucket-1', right),
-    rf('bucket-5', 'auto', 'auto'), rf('bucket-5', twice, `${twice} rps (2x)`), curl('bucket-5', right),
-    rf('off-clock', 'auto', 'auto'), rf('off-clock', twice, `${twice} rps (2x)`),
+    rf('halving', twice, `${twice} rps (2x)`),
+    rf('punish', twice, `${twice} rps (2x)`),
+    rf('bucket-1', 'auto', 'auto'),
+    rf('bucket-1', twice, `${twice} rps (2x)`),
+    curl('bucket-1', right),
+    rf('bucket-5', 'auto', 'auto'),
+    rf('bucket-5', twice, `${twice} rps (2x)`),
+    curl('bucket-5', right),
+    rf('off-clock', 'auto', 'auto'),
+    rf('off-clock', twice, `${twice} rps (2x)`),
   ];
   const rows: LimitsRow[] = [];
   config.log(`  ${runs.length} runs, two at a time, each stopped after ${config.capMs / 1000} s at most…`);
@@ -223,7 +267,10 @@ async function runOne(config: LimitsConfig, run: RunPlan): Promise<LimitsRow> {
       mkdirSync(config.hitsDir, { recursive: true });
       const name = `${run.mode.key}--${plan.label}--${plan.told}`.replace(/[^A-Za-z0-9.-]+/g, '_');
       const hits = server.hits.map(({ t, status, toldToWait, punished }) => ({ t, status, toldToWait, punished }));
-      writeFileSync(join(config.hitsDir, `${name}.json`), JSON.stringify({ mode: run.mode, label: plan.label, told: plan.told, graceMs: config.graceMs, hits }));
+      writeFileSync(
+        join(config.hitsDir, `${name}.json`),
+        JSON.stringify({ mode: run.mode, label: plan.label, told: plan.told, graceMs: config.graceMs, hits }),
+      );
     }
     config.log(
       `  done: ${row.mode.name} / ${row.label}, told ${row.told}: ${(row.wallMs / 1000).toFixed(1)} s${row.stopped ? ' (stopped at the cap)' : ''}, ` +

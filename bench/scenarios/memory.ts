@@ -68,7 +68,9 @@ export async function runMemory(config: MemoryConfig): Promise<MemoryRow[]> {
       const input = join(dir, `urls-${shape.lines}.txt`);
       if (!existsSync(input)) await writeUrls(input, server.url, shape.lines);
       const row = await runOne(config, dir, input, shape, () => server.countRequests());
-      config.log(`  ${shape.lines.toLocaleString('en-US')} lines, ${row.how}: ${row.outcome}; peak RSS ${(row.peakKiB / 1024).toFixed(1)} MiB, ${row.records?.toLocaleString('en-US') ?? 'no stats file, so unknown'} records, ${row.requests.toLocaleString('en-US')} requests`);
+      config.log(
+        `  ${shape.lines.toLocaleString('en-US')} lines, ${row.how}: ${row.outcome}; peak RSS ${(row.peakKiB / 1024).toFixed(1)} MiB, ${row.records?.toLocaleString('en-US') ?? 'no stats file, so unknown'} records, ${row.requests.toLocaleString('en-US')} requests`,
+      );
       if (row.stderrLine !== '') config.log(`    stderr: ${row.stderrLine}`);
       rows.push(row);
     }
@@ -91,7 +93,17 @@ async function runOne(config: MemoryConfig, dir: string, input: string, shape: R
   const name = `${lines}-${heapCapMiB ?? 'default'}`;
   const statsPath = join(dir, `stats-${name}.json`);
   const timeOut = join(dir, `time-${name}.txt`);
-  const ratefetch = [join(config.repoDir, 'bin/ratefetch.js'), input, '-c', String(config.concurrency), '-o', '/dev/null', '--quiet', '--stats-file', statsPath];
+  const ratefetch = [
+    join(config.repoDir, 'bin/ratefetch.js'),
+    input,
+    '-c',
+    String(config.concurrency),
+    '-o',
+    '/dev/null',
+    '--quiet',
+    '--stats-file',
+    statsPath,
+  ];
   const { cmd, args, timed: hasTime } = underGnuTime(ratefetch, timeOut);
 
   const samples: Array<[number, number]> = [];

@@ -53,8 +53,12 @@ export async function runPrecision(config: PrecisionConfig): Promise<PrecisionRo
   for (const rps of config.rates) {
     const row = await runOne(config, rps);
     if (row.maxInAnySecond > row.bound) row.limiter = await recordLimiterStarts(config, rps, row.urlCount);
-    config.log(`  --rps ${rps}: achieved ${row.achievedRps?.toFixed(2) ?? 'n/a'}/s (${row.urlCount} URLs), most in any 1 s ${row.maxInAnySecond} (${row.maxInSteadySecond} after the first second; bound ${row.bound}), ${row.ok}/${row.urlCount} ok` +
-        (row.limiter === null ? '' : `; limiter's own starts: most in any 1 s ${row.limiter.maxInAnySecond} (${row.limiter.maxInSteadySecond} after the first second)`));
+    config.log(
+      `  --rps ${rps}: achieved ${row.achievedRps?.toFixed(2) ?? 'n/a'}/s (${row.urlCount} URLs), most in any 1 s ${row.maxInAnySecond} (${row.maxInSteadySecond} after the first second; bound ${row.bound}), ${row.ok}/${row.urlCount} ok` +
+        (row.limiter === null
+          ? ''
+          : `; limiter's own starts: most in any 1 s ${row.limiter.maxInAnySecond} (${row.limiter.maxInSteadySecond} after the first second)`),
+    );
     rows.push(row);
   }
   return rows;
@@ -73,7 +77,19 @@ async function runOne(config: PrecisionConfig, rps: number): Promise<PrecisionRo
     const statsPath = join(dir, 'stats.json');
     const exit = await runCapped({
       cmd: process.execPath,
-      args: [join(config.repoDir, 'bin/ratefetch.js'), join(dir, 'urls.txt'), '--rps', String(rps), '-c', String(config.concurrency), '-o', out, '--quiet', '--stats-file', statsPath],
+      args: [
+        join(config.repoDir, 'bin/ratefetch.js'),
+        join(dir, 'urls.txt'),
+        '--rps',
+        String(rps),
+        '-c',
+        String(config.concurrency),
+        '-o',
+        out,
+        '--quiet',
+        '--stats-file',
+        statsPath,
+      ],
       cwd: config.repoDir,
       // Three times the expected duration, plus start-up: generous, but bounded.
       capMs: config.durationS * 3_000 + 10_000,
@@ -88,7 +104,10 @@ async function runOne(config: PrecisionConfig, rps: number): Promise<PrecisionRo
       achievedRps: achievedRate(times),
       reportedRps: readStatsFile(statsPath)?.achievedRps ?? null,
       maxInAnySecond: maxInWindow(times, 1000),
-      maxInSteadySecond: maxInWindow(times.filter((t) => t >= first + 1000), 1000),
+      maxInSteadySecond: maxInWindow(
+        times.filter((t) => t >= first + 1000),
+        1000,
+      ),
       bound: burst + rps,
       ok: readOkRecords(out),
       requests: server.countRequests(),
@@ -121,7 +140,10 @@ async function recordLimiterStarts(config: PrecisionConfig, rps: number, urlCoun
     const first = Math.min(...starts);
     return {
       maxInAnySecond: maxInWindow(starts, 1000),
-      maxInSteadySecond: maxInWindow(starts.filter((t) => t >= first + 1000), 1000),
+      maxInSteadySecond: maxInWindow(
+        starts.filter((t) => t >= first + 1000),
+        1000,
+      ),
       achievedRps: achievedRate(starts),
     };
   } finally {

@@ -40,7 +40,9 @@ export async function openResume(flags: CliFlags, io: CliIo): Promise<Resume | u
   if (flags.dryRun === true) throw new UsageError('--resume and --dry-run do not go together: --dry-run would write planned requests into the records file.');
   const resume = await loadResume(flags.output, { retryFailed: flags.retryFailed === true });
   if (resume.truncatedBytes > 0) {
-    io.stderr.write(`ratefetch: ${flags.output} ended in a half-written record (${resume.truncatedBytes} bytes, left by a crash); cut it off, and its input will be fetched again.\n`);
+    io.stderr.write(
+      `ratefetch: ${flags.output} ended in a half-written record (${resume.truncatedBytes} bytes, left by a crash); cut it off, and its input will be fetched again.\n`,
+    );
   }
   return resume;
 }
@@ -48,7 +50,8 @@ export async function openResume(flags: CliFlags, io: CliIo): Promise<Resume | u
 /** What a resumed run says at its end; when nothing was left to fetch, that line is all it says. */
 export function resumeNote(resume: Resume, recordsWritten: number, stopped: boolean): { line: string; nothingLeft: boolean } | undefined {
   if (resume.skipped === 0) return undefined;
-  if (recordsWritten === 0 && !stopped) return { line: `ratefetch: every input already has a final record in ${resume.path}; nothing to fetch.\n`, nothingLeft: true };
+  if (recordsWritten === 0 && !stopped)
+    return { line: `ratefetch: every input already has a final record in ${resume.path}; nothing to fetch.\n`, nothingLeft: true };
   return { line: `ratefetch: skipped ${resume.skipped} inputs that already had a final record in ${resume.path}.\n`, nothingLeft: false };
 }
 

@@ -94,11 +94,14 @@ function readHeaders(args: readonly string[], env: NodeJS.ProcessEnv | undefined
       secretHeaders.push(header[0]);
     });
   }
-  const expanded = env === undefined ? headers : headers.map(([name, value]): [string, string] => {
-    const filled = expandEnv(value, name, env);
-    if (filled !== value) secretHeaders.push(name);
-    return [name, filled];
-  });
+  const expanded =
+    env === undefined
+      ? headers
+      : headers.map(([name, value]): [string, string] => {
+          const filled = expandEnv(value, name, env);
+          if (filled !== value) secretHeaders.push(name);
+          return [name, filled];
+        });
   for (const [name, value] of expanded) {
     // undici refuses such a value on every request; say so once, before anything is sent.
     if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) {

@@ -33,7 +33,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     } catch (error) {
       if (error instanceof CommanderError) {
         if (error.exitCode === 0) return EXIT.ok; // --help, --version
-        throw new UsageError(error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
+        throw new UsageError(
+          error.message
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')
+            .trim(),
+        );
       }
       throw error;
     }
@@ -59,11 +64,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): Promise<number> {
   const source = openItems(inputPath, flags, io);
   const options = resolveOptions(toRunOptions(flags, source.template, io.env));
-  checkPlaceholders(createPlanner(options).names, source, (flags.range ?? flags.values ?? []).map(({ spec }) => spec.split('=')[0] ?? ''));
+  checkPlaceholders(
+    createPlanner(options).names,
+    source,
+    (flags.range ?? flags.values ?? []).map(({ spec }) => spec.split('=')[0] ?? ''),
+  );
   const resume = await openResume(flags, io);
   const appending = flags.append === true || resume !== undefined;
   const output = openOutput(flags.output, appending, io);
-  if (flags.dryRun) return dryRun(source, options, createNdjsonSink<PlannedLine>(output.stream, output.name, output.owned), io.signals, () => source.stream?.destroy());
+  if (flags.dryRun)
+    return dryRun(source, options, createNdjsonSink<PlannedLine>(output.stream, output.name, output.owned), io.signals, () => source.stream?.destroy());
   const sink = createNdjsonSink(output.stream, output.name, output.owned);
   const failedOutput = flags.failedOutput === undefined ? undefined : openOutput(flags.failedOutput, appending, io);
   const failedSink = failedOutput && createNdjsonSink(failedOutput.stream, failedOutput.name, true);
@@ -71,16 +81,20 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   const chalk = createStderrChalk({ isTTY: io.stderr.isTTY === true, env: io.env });
   const stats = new RunStats();
   const showBar = flags.progress ?? io.stderr.isTTY === true;
-  const display = flags.quiet || flags.progress === false
-    ? undefined
-    : showBar
-      // cli-progress takes about 40 ms to load: only a run that draws the bar pays for it.
-      ? (await import('../report/progress-tty.js')).startTtyProgress(stats, io.stderr, { chalk })
-      : startPlainProgress(stats, io.stderr);
+  const display =
+    flags.quiet || flags.progress === false
+      ? undefined
+      : showBar
+        ? // cli-progress takes about 40 ms to load: only a run that draws the bar pays for it.
+          (await import('../report/progress-tty.js')).startTtyProgress(stats, io.stderr, { chalk })
+        : startPlainProgress(stats, io.stderr);
   // Human lines go above the live bar when there is one.
   const say = (line: string) => (display ? display.log(line) : io.stderr.write(`${line}\n`));
   // Resuming, the inputs already done will not come through the run.
-  Promise.resolve(source.total).then((total) => stats.setTotal(total === undefined || !resume ? total : Math.max(0, total - resume.done)), () => undefined);
+  Promise.resolve(source.total).then(
+    (total) => stats.setTotal(total === undefined || !resume ? total : Math.max(0, total - resume.done)),
+    () => undefined,
+  );
   if (flags.verbose && !flags.quiet && flags.inputFormat === undefined && inputPath !== undefined && source.format !== 'lines') {
     say(`ratefetch: reading ${inputPath} as ${source.format} (from its extension; --input-format to choose)`);
   }
@@ -161,7 +175,13 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
 }
 
 /** --dry-run: one planned line per input, nothing sent; exit 0 unless an input is invalid. */
-async function dryRun(source: ItemSource, options: RunOptions, sink: RecordSink<PlannedLine>, signals: NodeJS.EventEmitter | undefined, close: () => void): Promise<number> {
+async function dryRun(
+  source: ItemSource,
+  options: RunOptions,
+  sink: RecordSink<PlannedLine>,
+  signals: NodeJS.EventEmitter | undefined,
+  close: () => void,
+): Promise<number> {
   let allOk = true;
   let stoppedBy: number | undefined;
   const stopListening = listenForStop(signals, (signal) => (stoppedBy = exitCodeFor(signal)));
@@ -184,4 +204,3 @@ async function dryRun(source: ItemSource, options: RunOptions, sink: RecordSink<
   if (stoppedBy !== undefined) return stoppedBy;
   return allOk ? EXIT.ok : EXIT.notOk;
 }
-

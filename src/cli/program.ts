@@ -85,14 +85,20 @@ export function buildProgram(): Command {
     .allowExcessArguments(false);
 
   program.optionsGroup('Input:');
-  program.addOption(new Option('-t, --template <url>', "URL template: {name} from a column or generator, {} the whole line, {name:raw} unencoded; curl globs [1-100] {a,b}"));
-  program.addOption(new Option('--input-format <format>', 'how to read the input (default: from the file extension, else lines)').choices(['lines', 'csv', 'tsv', 'ndjson']));
+  program.addOption(
+    new Option('-t, --template <url>', 'URL template: {name} from a column or generator, {} the whole line, {name:raw} unencoded; curl globs [1-100] {a,b}'),
+  );
+  program.addOption(
+    new Option('--input-format <format>', 'how to read the input (default: from the file extension, else lines)').choices(['lines', 'csv', 'tsv', 'ndjson']),
+  );
   const generators: GeneratorFlag[] = [];
   const addGenerator = (kind: GeneratorFlag['kind']) => (spec: string) => {
     generators.push({ kind, spec });
     return generators;
   };
-  program.addOption(new Option('--range <name=a..b[..step]>', 'generate values instead of reading input (repeatable: cartesian product)').argParser(addGenerator('range')));
+  program.addOption(
+    new Option('--range <name=a..b[..step]>', 'generate values instead of reading input (repeatable: cartesian product)').argParser(addGenerator('range')),
+  );
   program.addOption(new Option('--values <name=a,b,c>', 'generate listed values instead of reading input (repeatable)').argParser(addGenerator('values')));
   program.addOption(new Option('-g, --globoff', 'send [ ] { } in the template as they are, as curl -g does'));
   program.addOption(new Option('--dedupe', 'fetch identical requests once; each duplicate still gets its record (duplicateOf)'));
@@ -100,28 +106,40 @@ export function buildProgram(): Command {
 
   program.optionsGroup('Rate:');
   program.addOption(
-    new Option('--rps <rate|auto>', "starts per second for the whole run (5, 0.5, 30/min); a ceiling the run drops below after a 429; 'auto' finds the limit (default: no cap)").argParser(rpsOrAuto),
+    new Option(
+      '--rps <rate|auto>',
+      "starts per second for the whole run (5, 0.5, 30/min); a ceiling the run drops below after a 429; 'auto' finds the limit (default: no cap)",
+    ).argParser(rpsOrAuto),
   );
-  program.addOption(new Option('--rps-max <rate>', "with --rps auto: never go above this rate").argParser(rate('--rps-max')));
+  program.addOption(new Option('--rps-max <rate>', 'with --rps auto: never go above this rate').argParser(rate('--rps-max')));
   program.addOption(new Option('--host-rps <rate>', 'starts per second for each host (hostname and port)').argParser(rate('--host-rps')));
   program.addOption(new Option('--host-concurrency <n>', 'requests in flight per host at most').argParser(wholeNumber(1)));
   program.addOption(
-    new Option('--limit <pattern=rate[,n]>', "a limit for a host or route, e.g. 'api.example.com/media/*=30/min,2' (repeatable; every limit that applies holds)").argParser(collectLimit),
+    new Option(
+      '--limit <pattern=rate[,n]>',
+      "a limit for a host or route, e.g. 'api.example.com/media/*=30/min,2' (repeatable; every limit that applies holds)",
+    ).argParser(collectLimit),
   );
   program.addOption(new Option('--burst <n>', 'starts allowed back to back (default: 1, or rps × 20 ms when larger)').argParser(wholeNumber(1)));
   program.addOption(new Option('-c, --concurrency <n>', 'requests in flight at most').default(DEFAULTS.concurrency).argParser(wholeNumber(1)));
 
   program.addOption(new Option('--max-requests <n>', 'send at most n requests, retries and redirects included; then stop (exit 3)').argParser(wholeNumber(1)));
-  program.addOption(new Option('--max-error-rate <fraction>', 'stop (exit 3) when more than this fraction of the last 100 attempts failed').argParser(fraction));
   program.addOption(
-    new Option('--max-connection-failures <n>', 'stop (exit 3) after n connection failures in a row; 0 = never').default(DEFAULTS.maxConnectionFailures).argParser(wholeNumber(0)),
+    new Option('--max-error-rate <fraction>', 'stop (exit 3) when more than this fraction of the last 100 attempts failed').argParser(fraction),
+  );
+  program.addOption(
+    new Option('--max-connection-failures <n>', 'stop (exit 3) after n connection failures in a row; 0 = never')
+      .default(DEFAULTS.maxConnectionFailures)
+      .argParser(wholeNumber(0)),
   );
 
   program.optionsGroup('Retries:');
   program.addOption(new Option('--retries <n>', 'retries per input after the first attempt').default(DEFAULTS.retries).argParser(wholeNumber(0)));
   program.addOption(new Option('--max-backoff <seconds>', 'cap on computed backoff').default(DEFAULTS.maxBackoffMs / 1000).argParser(nonNegativeNumber));
   program.addOption(
-    new Option('--max-retry-after <seconds>', 'fail a record (RETRY_AFTER_TOO_LONG) rather than wait longer than this').default(DEFAULTS.maxRetryAfterMs / 1000).argParser(nonNegativeNumber),
+    new Option('--max-retry-after <seconds>', 'fail a record (RETRY_AFTER_TOO_LONG) rather than wait longer than this')
+      .default(DEFAULTS.maxRetryAfterMs / 1000)
+      .argParser(nonNegativeNumber),
   );
   program.addOption(new Option('--timeout <seconds>', 'whole attempt, connect to last body byte').default(DEFAULTS.timeoutMs / 1000).argParser(positiveNumber));
 
@@ -137,14 +155,18 @@ export function buildProgram(): Command {
   program.optionsGroup('Output:');
   program.addOption(new Option('-o, --output <file>', 'write records to a file instead of stdout'));
   program.addOption(new Option('--append', 'append to the -o file instead of replacing it'));
-  program.addOption(new Option('--resume', 'skip every input that already has a final record in the -o file and append the rest (a missing file starts afresh)'));
+  program.addOption(
+    new Option('--resume', 'skip every input that already has a final record in the -o file and append the rest (a missing file starts afresh)'),
+  );
   program.addOption(new Option('--retry-failed', 'with --resume: fetch again every input whose last record is not ok'));
   program.addOption(
     new Option('--body-format <format>', 'how bodies go into records (auto: JSON if the type says so, text for text types, else base64)')
       .choices(['auto', 'json', 'text', 'base64', 'none'])
       .default(DEFAULTS.bodyFormat),
   );
-  program.addOption(new Option('--max-body <bytes>', 'largest decoded body kept; larger ones are BODY_TOO_LARGE').default(DEFAULTS.maxBodyBytes).argParser(wholeNumber(0)));
+  program.addOption(
+    new Option('--max-body <bytes>', 'largest decoded body kept; larger ones are BODY_TOO_LARGE').default(DEFAULTS.maxBodyBytes).argParser(wholeNumber(0)),
+  );
   program.addOption(new Option('--include-headers', 'put response headers in each record'));
   program.addOption(new Option('--expect-status <list>', "statuses that count as ok, e.g. '200,404' or '2xx' (default: 2xx)"));
   program.addOption(new Option('--schema <file.json>', 'JSON Schema each JSON body must match; a mismatch is SCHEMA_MISMATCH'));

@@ -67,9 +67,7 @@ export function checkPlaceholders(names: readonly string[], source: ItemSource, 
   if (names.length === 0) return;
   const list = names.map((name) => `{${name}}`).join(', ');
   if (source.format === 'lines' || source.format === 'glob') {
-    throw new UsageError(
-      `the template uses ${list}, but line input only fills {} (the whole line): use --input-format csv or ndjson, or --range/--values.`,
-    );
+    throw new UsageError(`the template uses ${list}, but line input only fills {} (the whole line): use --input-format csv or ndjson, or --range/--values.`);
   }
   if (source.format === 'generated') {
     const unknown = names.filter((name) => !generatorNames.includes(name));

@@ -35,7 +35,6 @@ export interface AttemptSettings {
   mayGoOnTheWire?: (() => boolean) | undefined;
 }
 
-
 class AttemptTimeout extends Error {}
 class BodyTooLarge extends Error {}
 class HeldBack extends Error {}
@@ -65,7 +64,14 @@ export async function attempt(req: AttemptRequest, settings: AttemptSettings): P
     });
     const headers = normalizeHeaders(response.headers);
     const contentType = firstHeaderValue(headers['content-type']) ?? null;
-    const base = { kind: 'response' as const, status: response.statusCode, statusText: response.statusText, headers, contentType, ...wireOffsets(wire, started) };
+    const base = {
+      kind: 'response' as const,
+      status: response.statusCode,
+      statusText: response.statusText,
+      headers,
+      contentType,
+      ...wireOffsets(wire, started),
+    };
 
     const isHop = settings.followRedirects && REDIRECT_STATUSES.has(response.statusCode) && headers.location !== undefined;
     if (isHop || req.method === 'HEAD') {
@@ -116,22 +122,23 @@ interface WireTimes {
  * 20-40 ms, over a network a round trip or more.
  */
 function timed(dispatcher: Dispatcher, wire: WireTimes, onWire: () => void): Dispatcher {
-  return dispatcher.compose((dispatch) => (options, handler) =>
-    dispatch(options, {
-      onRequestStart: (controller, context) => {
-        wire.sentAt = performance.now();
-        handler.onRequestStart?.(controller, context);
-        onWire();
-      },
-      onRequestUpgrade: (controller, statusCode, headers, socket) => handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
-      onResponseStart: (controller, statusCode, headers, statusMessage) => {
-        wire.answeredAt = performance.now();
-        handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
-      },
-      onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
-      onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
-      onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
-    }),
+  return dispatcher.compose(
+    (dispatch) => (options, handler) =>
+      dispatch(options, {
+        onRequestStart: (controller, context) => {
+          wire.sentAt = performance.now();
+          handler.onRequestStart?.(controller, context);
+          onWire();
+        },
+        onRequestUpgrade: (controller, statusCode, headers, socket) => handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+        onResponseStart: (controller, statusCode, headers, statusMessage) => {
+          wire.answeredAt = performance.now();
+          handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
+        },
+        onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+        onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+        onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+      }),
   );
 }
 
@@ -140,12 +147,7 @@ function wireOffsets(wire: WireTimes, started: number): Pick<ResponseOutcome, 's
   return { sentMs: wire.sentAt - started, roundTripMs: wire.answeredAt - wire.sentAt };
 }
 
-async function readBody(
-  body: Readable,
-  contentEncoding: string | undefined,
-  maxBodyBytes: number,
-  keep: boolean,
-): Promise<{ bytes: number; buffer: Buffer }> {
+async function readBody(body: Readable, contentEncoding: string | undefined, maxBodyBytes: number, keep: boolean): Promise<{ bytes: number; buffer: Buffer }> {
   const chunks: Buffer[] = [];
   let bytes = 0;
   const decoders = decodersFor(contentEncoding);
@@ -173,7 +175,11 @@ async function readBody(
 /** Content-Encoding lists codings in the order applied, so they are undone in reverse. */
 function decodersFor(contentEncoding: string | undefined): Transform[] {
   if (!contentEncoding) return [];
-  const codings = contentEncoding.toLowerCase().split(',').map((c) => c.trim()).filter((c) => c && c !== 'identity');
+  const codings = contentEncoding
+    .toLowerCase()
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c && c !== 'identity');
   const decoders: Transform[] = [];
   for (const coding of codings.reverse()) {
     if (coding === 'gzip' || coding === 'x-gzip') decoders.push(createGunzip());

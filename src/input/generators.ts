@@ -30,9 +30,7 @@ export function parseRange(spec: string): ValueGenerator {
   const [name, body] = splitNameAndBody('--range', spec, 'name=start..end[..step], like id=1..100');
   const match = RANGE.exec(body);
   if (match === null) {
-    throw new UsageError(
-      `Expected --range to be name=start..end[..step] with whole numbers, like id=1..100 or id=0..1000..10, got \`${spec}\`.`,
-    );
+    throw new UsageError(`Expected --range to be name=start..end[..step] with whole numbers, like id=1..100 or id=0..1000..10, got \`${spec}\`.`);
   }
   const [, startText = '', endText = '', stepText] = match;
   const start = Number(startText);
@@ -48,8 +46,7 @@ export function parseRange(spec: string): ValueGenerator {
     throw new UsageError(`Expected the step in --range to be a whole number above 0, got \`${spec}\`.`);
   }
   const width = padWidth(startText, endText);
-  const format = (n: number): string =>
-    width === 0 ? String(n) : `${n < 0 ? '-' : ''}${String(Math.abs(n)).padStart(width, '0')}`;
+  const format = (n: number): string => (width === 0 ? String(n) : `${n < 0 ? '-' : ''}${String(Math.abs(n)).padStart(width, '0')}`);
   const count = Math.floor((end - start) / step) + 1;
   return {
     name,
@@ -66,9 +63,7 @@ export function parseValues(spec: string): ValueGenerator {
   const [name, body] = splitNameAndBody('--values', spec, 'name=a,b,c');
   const values = body.split(',');
   if (values.some((value) => value === '')) {
-    throw new UsageError(
-      `Expected --values to list one or more non-empty values separated by commas, like color=red,green, got \`${spec}\`.`,
-    );
+    throw new UsageError(`Expected --values to list one or more non-empty values separated by commas, like color=red,green, got \`${spec}\`.`);
   }
   return { name, count: values.length, flag: `--values ${spec}`, values: () => values.values() };
 }
@@ -135,9 +130,7 @@ function splitNameAndBody(flagName: string, spec: string, shape: string): [name:
   if (eq === -1) throw new UsageError(`Expected ${flagName} to be ${shape}, got \`${spec}\`.`);
   const name = spec.slice(0, eq);
   if (!NAME.test(name)) {
-    throw new UsageError(
-      `Expected ${flagName} to start with a placeholder name (letters, digits and _, not starting with a digit), got \`${spec}\`.`,
-    );
+    throw new UsageError(`Expected ${flagName} to start with a placeholder name (letters, digits and _, not starting with a digit), got \`${spec}\`.`);
   }
   return [name, spec.slice(eq + 1)];
 }

@@ -20,10 +20,7 @@ export interface NdjsonOptions {
 
 const SPEC_KEYS: readonly string[] = ['url', 'method', 'headers', 'body', 'meta'];
 
-export async function* readNdjson(
-  source: AsyncIterable<Uint8Array | string>,
-  options: NdjsonOptions,
-): AsyncGenerator<InputItem> {
+export async function* readNdjson(source: AsyncIterable<Uint8Array | string>, options: NdjsonOptions): AsyncGenerator<InputItem> {
   const maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
   for await (const { line, text, tooLong } of readLines(source, maxLineBytes)) {
     const invalid = (why: string): InputItem => ({ line, text, invalid: { code: 'INVALID_INPUT', message: `line ${line}: ${why}` } });

@@ -18,10 +18,7 @@ export function formatByteCap(bytes: number): string {
 }
 const KEPT_PREFIX_BYTES = 256;
 
-export async function* readLines(
-  source: AsyncIterable<Uint8Array | string>,
-  maxLineBytes = MAX_LINE_BYTES,
-): AsyncGenerator<InputItem> {
+export async function* readLines(source: AsyncIterable<Uint8Array | string>, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<InputItem> {
   let lineNumber = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;

@@ -36,12 +36,18 @@ export interface SinkSyncOptions {
   fsync?: (fd: number) => Promise<void>;
 }
 
-export function createNdjsonSink<T extends object = FetchRecord>(stream: Writable, target: string, ownsStream: boolean, sync: SinkSyncOptions = {}): RecordSink<T> {
+export function createNdjsonSink<T extends object = FetchRecord>(
+  stream: Writable,
+  target: string,
+  ownsStream: boolean,
+  sync: SinkSyncOptions = {},
+): RecordSink<T> {
   let failure: Error | undefined;
   const fail = (error: NodeJS.ErrnoException) => {
-    failure ??= error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED'
-      ? new OutputClosed('output closed')
-      : new OutputError(`cannot write records to ${target}: ${describeErrno(error)}`, { cause: error });
+    failure ??=
+      error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED'
+        ? new OutputClosed('output closed')
+        : new OutputError(`cannot write records to ${target}: ${describeErrno(error)}`, { cause: error });
   };
   stream.on('error', fail);
   const fd = sync.fd ?? (ownsStream ? regularFileFd(stream) : undefined);
@@ -89,11 +95,13 @@ function createSyncer(fd: number, options: SinkSyncOptions, fail: (error: NodeJS
     if (unsynced === 0 || disabled) return last;
     unsynced = 0;
     // Chained, so two syncs never overlap and close() waits for the one under way.
-    last = last.then(() => syncFile(fd)).catch((error: NodeJS.ErrnoException) => {
-      // A file system that cannot sync this file (EINVAL) has nothing to promise: stop asking.
-      if (error.code === 'EINVAL' || error.code === 'ENOTSUP') disabled = true;
-      else fail(error);
-    });
+    last = last
+      .then(() => syncFile(fd))
+      .catch((error: NodeJS.ErrnoException) => {
+        // A file system that cannot sync this file (EINVAL) has nothing to promise: stop asking.
+        if (error.code === 'EINVAL' || error.code === 'ENOTSUP') disabled = true;
+        else fail(error);
+      });
     return last;
   };
   return {

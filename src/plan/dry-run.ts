@@ -26,7 +26,15 @@ export async function* planOnly(input: InputSource, partial: Partial<RunOptions>
   for await (const plan of planAll(input, createPlanner(options))) {
     const identity = { ...(plan.identity.vars && { vars: plan.identity.vars }), ...(plan.identity.meta !== undefined && { meta: plan.identity.meta }) };
     if (plan.kind === 'invalid') {
-      yield { line: plan.line, key: plan.key, ok: false, method: '', url: redactor.text(plan.text), ...identity, error: { code: plan.code, message: redactor.text(plan.message) } };
+      yield {
+        line: plan.line,
+        key: plan.key,
+        ok: false,
+        method: '',
+        url: redactor.text(plan.text),
+        ...identity,
+        error: { code: plan.code, message: redactor.text(plan.message) },
+      };
       continue;
     }
     const line: PlannedLine = {

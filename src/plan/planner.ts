@@ -42,7 +42,8 @@ export interface InvalidInput {
 
 export type PlanResult = PlannedRequest | InvalidInput;
 
-export type PlanOptions = Pick<RunOptions, 'method' | 'body' | 'headers' | 'userAgent'> & Partial<Pick<RunOptions, 'template' | 'redactParams' | 'literalHeaders'>>;
+export type PlanOptions = Pick<RunOptions, 'method' | 'body' | 'headers' | 'userAgent'> &
+  Partial<Pick<RunOptions, 'template' | 'redactParams' | 'literalHeaders'>>;
 
 export interface Planner {
   /** Every named placeholder in the URL template, header values and body. */
@@ -225,7 +226,11 @@ function identityOf(item: InputItem, secretNames: ReadonlySet<string>): InputIde
  * Names whose values fill a secret header, a secret query parameter or the URL's userinfo:
  * redacted in `vars` and in any raw text a record shows.
  */
-function findSecretNames(urlTemplate: string | undefined, headers: Array<{ name: string; template: TextTemplate }>, extraParams: readonly string[]): Set<string> {
+function findSecretNames(
+  urlTemplate: string | undefined,
+  headers: Array<{ name: string; template: TextTemplate }>,
+  extraParams: readonly string[],
+): Set<string> {
   const secret = new Set<string>();
   for (const { name, template } of headers) {
     if (SECRET_HEADERS.has(name.toLowerCase())) for (const used of template.names) secret.add(used);

@@ -17,17 +17,7 @@ export const SECRET_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 /** Query (and fragment) parameter names whose values are replaced; matched case-insensitively. */
-export const SECRET_PARAMS: readonly string[] = [
-  'api_key',
-  'apikey',
-  'key',
-  'token',
-  'access_token',
-  'client_secret',
-  'signature',
-  'sig',
-  'password',
-];
+export const SECRET_PARAMS: readonly string[] = ['api_key', 'apikey', 'key', 'token', 'access_token', 'client_secret', 'signature', 'sig', 'password'];
 
 /** decodeURIComponent that gives the text back instead of throwing on a bad escape. */
 export function safeDecode(s: string): string {

@@ -73,7 +73,6 @@ export function startToReachSecond(second: number, toServerMs: number): number {
   return second * 1000 - toServerMs + ADAPTIVE.nextSecondMarginMs;
 }
 
-
 export interface RateChange {
   rps: number;
   reason: RateChangeReason;
@@ -297,8 +296,13 @@ export class AdaptiveRate {
     }
     // A probe step refused right away, where the measure saw only the rate before it: the limit
     // lies between the two. Rest on the rate that held, briefly, and probe again in small steps.
-    const isOvershoot = !isDrop && !isLongWait && !this.#slowStart && this.#raisedAt <= startedAt &&
-      startedAt < this.#raisedAt + ADAPTIVE.climbStepMs && sending > this.#previousRps * ADAPTIVE.overshootStep &&
+    const isOvershoot =
+      !isDrop &&
+      !isLongWait &&
+      !this.#slowStart &&
+      this.#raisedAt <= startedAt &&
+      startedAt < this.#raisedAt + ADAPTIVE.climbStepMs &&
+      sending > this.#previousRps * ADAPTIVE.overshootStep &&
       measured < this.#previousRps * ADAPTIVE.climbFactor;
     const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : isOvershoot ? Math.max(measured, this.#previousRps) : measured;
     // Only a count of one clock second says what a window on the clock holds.
@@ -419,7 +423,16 @@ export class AdaptiveRate {
     const fill = this.#fill;
     if (fill === undefined || !this.#isFillStart(startedAt)) return undefined;
     fill.accepted = (fill.accepted ?? 0) + 1;
-    if (this.#windowCount !== undefined || this.#windowsRefused || this.#fillRefused || this.#strictSpacing || fill.active || fill.accepted < fill.started || fill.started < 2) return undefined;
+    if (
+      this.#windowCount !== undefined ||
+      this.#windowsRefused ||
+      this.#fillRefused ||
+      this.#strictSpacing ||
+      fill.active ||
+      fill.accepted < fill.started ||
+      fill.started < 2
+    )
+      return undefined;
     // A count under the rate was a ramp's (see deepestCut), not the limit.
     if (fill.count < this.#rps) return undefined;
     this.#windowSince = now;
@@ -534,7 +547,10 @@ export class SlidingCount {
   readonly #counter: WindowCounter;
   #firstAt: number | undefined;
 
-  constructor(readonly windowMs: number, slots = 20) {
+  constructor(
+    readonly windowMs: number,
+    slots = 20,
+  ) {
     this.#counter = new WindowCounter(windowMs, windowMs / slots);
   }
 
@@ -554,4 +570,3 @@ export class SlidingCount {
     return (this.count(now) * 1000) / spanMs;
   }
 }
-

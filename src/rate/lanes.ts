@@ -163,7 +163,8 @@ export class Lanes {
     const controller = this.#controllers.get(lane.pauseBucket);
     if (controller === undefined || answer === 'failed') return undefined;
     const { startedAt, arrivedAt } = times;
-    const change = answer === 'throttled' ? controller.noteThrottled(now, startedAt, retryAfterMs, arrivedAt) : controller.noteAccepted(now, startedAt, arrivedAt);
+    const change =
+      answer === 'throttled' ? controller.noteThrottled(now, startedAt, retryAfterMs, arrivedAt) : controller.noteAccepted(now, startedAt, arrivedAt);
     return change && this.#apply(lane, change);
   }
 

@@ -26,10 +26,17 @@ export interface LimitRule {
 }
 
 const UNIT_SECONDS: { [unit: string]: number } = {
-  s: 1, sec: 1, second: 1,
-  m: 60, min: 60, minute: 60,
-  h: 3600, hr: 3600, hour: 3600,
-  d: 86400, day: 86400,
+  s: 1,
+  sec: 1,
+  second: 1,
+  m: 60,
+  min: 60,
+  minute: 60,
+  h: 3600,
+  hr: 3600,
+  hour: 3600,
+  d: 86400,
+  day: 86400,
 };
 
 const RATE = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(?:\/\s*([a-z]+)\s*)?$/i;
@@ -104,6 +111,9 @@ function defaultPort(url: URL): string {
 
 function globToRegExp(glob: string): RegExp {
   // `*` is any run of characters, `?` any one; the rest is literal.
-  const body = glob.split('*').map((part) => part.split('?').map(escapeRegExp).join('.')).join('.*');
+  const body = glob
+    .split('*')
+    .map((part) => part.split('?').map(escapeRegExp).join('.'))
+    .join('.*');
   return new RegExp(`^${body}$`, 's');
 }

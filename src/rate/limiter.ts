@@ -114,9 +114,7 @@ export class TokenBucketLimiter implements Limiter {
   /** The earliest time this bucket allows one start. */
   #readyAt(bucket: Bucket, now: number): number {
     if (bucket.pausedUntil > now) {
-      return Number.isFinite(bucket.rps) && bucket.tokens < 1
-        ? bucket.pausedUntil + ((1 - bucket.tokens) * 1000) / bucket.rps
-        : bucket.pausedUntil;
+      return Number.isFinite(bucket.rps) && bucket.tokens < 1 ? bucket.pausedUntil + ((1 - bucket.tokens) * 1000) / bucket.rps : bucket.pausedUntil;
     }
     if (!Number.isFinite(bucket.rps)) return now;
     this.#refill(bucket, now);

@@ -126,4 +126,3 @@ export function checkResponse(status: number, statusText: string, body: unknown,
 function isSuccess(status: number): boolean {
   return status >= 200 && status < 300;
 }
-

@@ -36,13 +36,10 @@ const URL_IN_TEXT = /\b[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s<>"'`]+/g;
 const URL_HEAD = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#\\]*)/;
 const PARAM_SEPARATORS = /([&;?])/;
 // `Bearer <token68>` / `Basic <token68>`, but not the auth-params of a WWW-Authenticate challenge.
-const CREDENTIALS =
-  /(?<![A-Za-z0-9_-])(Bearer|Basic)([ \t]+)(?!(?:realm|charset|scope|error_description|error_uri|error)[ \t]*=)[A-Za-z0-9._~+/-]+=*/gi;
+const CREDENTIALS = /(?<![A-Za-z0-9_-])(Bearer|Basic)([ \t]+)(?!(?:realm|charset|scope|error_description|error_uri|error)[ \t]*=)[A-Za-z0-9._~+/-]+=*/gi;
 
 export function createRedactor(extraParams: string[] = [], secrets: string[] = []): Redactor {
-  const secretParams = new Set(
-    [...SECRET_PARAMS, ...extraParams].map((name) => String(name).trim().toLowerCase()).filter(Boolean),
-  );
+  const secretParams = new Set([...SECRET_PARAMS, ...extraParams].map((name) => String(name).trim().toLowerCase()).filter(Boolean));
   const isSecretParam = (name: string): boolean => {
     const decoded = decodeParamName(name);
     // Form-style nesting (`user[password]`) is judged by its last key.
@@ -50,10 +47,7 @@ export function createRedactor(extraParams: string[] = [], secrets: string[] = [
     return secretParams.has(decoded) || secretParams.has(nested);
   };
 
-  const headerPattern = new RegExp(
-    `(?<![A-Za-z0-9_-])(${alternation([...SECRET_HEADERS])})("?[ \\t]*[:=][ \\t]*)("[^"\\r\\n]*"?|[^\\r\\n]*)`,
-    'gi',
-  );
+  const headerPattern = new RegExp(`(?<![A-Za-z0-9_-])(${alternation([...SECRET_HEADERS])})("?[ \\t]*[:=][ \\t]*)("[^"\\r\\n]*"?|[^\\r\\n]*)`, 'gi');
   const paramPattern = new RegExp(`(?<![A-Za-z0-9_-])(${alternation([...secretParams])})=([^\\s&;#"'<>]+)`, 'gi');
 
   const literals = new Set<string>();

@@ -58,9 +58,7 @@ export function compileSchema(schema: unknown, source: string, options: CompileS
     validator = ajv.compile(schema as object | boolean);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    const hint = /no schema with key or ref/.test(reason) && typeof declared === 'string'
-      ? ' (supported $schema: draft-07, 2019-09, 2020-12)'
-      : '';
+    const hint = /no schema with key or ref/.test(reason) && typeof declared === 'string' ? ' (supported $schema: draft-07, 2019-09, 2020-12)' : '';
     throw new UsageError(`\`--schema\` ${name} is not a valid JSON Schema: ${toOneLine(reason, 300).replace(/\.$/, '')}${hint}.`, { cause: error });
   }
 

@@ -10,9 +10,7 @@ export class LatencyHistogram {
   private readonly gamma = (1 + LatencyHistogram.ALPHA) / (1 - LatencyHistogram.ALPHA);
   private readonly lnGamma = Math.log(this.gamma);
   private readonly minIndex = Math.ceil(Math.log(LatencyHistogram.MIN_MS) / this.lnGamma);
-  private readonly counts = new Float64Array(
-    Math.ceil(Math.log(LatencyHistogram.MAX_MS) / this.lnGamma) - this.minIndex + 1,
-  );
+  private readonly counts = new Float64Array(Math.ceil(Math.log(LatencyHistogram.MAX_MS) / this.lnGamma) - this.minIndex + 1);
   private zeros = 0;
   private n = 0;
   private min = Number.POSITIVE_INFINITY;

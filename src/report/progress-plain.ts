@@ -23,11 +23,7 @@ export interface PlainProgressOptions {
  * For a stderr that is not a terminal (CI logs, files): one plain line per interval, no
  * ANSI and no carriage returns, and nothing at all for a run shorter than one interval.
  */
-export function startPlainProgress(
-  stats: RunStats,
-  stream: NodeJS.WritableStream,
-  opts: PlainProgressOptions = {},
-): ProgressHandle {
+export function startPlainProgress(stats: RunStats, stream: NodeJS.WritableStream, opts: PlainProgressOptions = {}): ProgressHandle {
   const intervalMs = opts.intervalMs ?? 10_000;
   let stopped = false;
   const timer = setInterval(() => {
@@ -53,11 +49,7 @@ export function startPlainProgress(
  */
 export function formatPlainLine(s: StatsSnapshot): string {
   const parts: string[] = [];
-  parts.push(
-    s.total === null
-      ? `${formatCount(s.done)} done`
-      : `${formatCount(s.done)}/${formatCount(s.total)} done (${progressPercent(s.done, s.total)}%)`,
-  );
+  parts.push(s.total === null ? `${formatCount(s.done)} done` : `${formatCount(s.done)}/${formatCount(s.total)} done (${progressPercent(s.done, s.total)}%)`);
   parts.push(formatRate(s.recentRps));
   const limit = formatLaneLimit(s);
   if (limit !== undefined) parts.push(limit);

@@ -43,8 +43,7 @@ export function startTtyProgress(
 ): ProgressHandle {
   const isTTY = stream.isTTY === true;
   const intervalMs = opts.intervalMs ?? (isTTY ? 200 : 1000);
-  const render = (width: number): string =>
-    formatTtyLine(stats.snapshot(), { chalk: opts.chalk, total: opts.total ?? null, width });
+  const render = (width: number): string => formatTtyLine(stats.snapshot(), { chalk: opts.chalk, total: opts.total ?? null, width });
 
   const bar = new UnrefSingleBar({
     stream,
@@ -112,10 +111,7 @@ const BAR_PRIORITY = 5.5;
  * 98.3% ok · eta 15s · waiting 12s: 429 from api.example.com`, at most `width` columns:
  * the least useful parts are left out first, and a line still too long is cut with an ellipsis.
  */
-export function formatTtyLine(
-  s: StatsSnapshot,
-  opts: { chalk: ChalkInstance; width: number; total?: number | null },
-): string {
+export function formatTtyLine(s: StatsSnapshot, opts: { chalk: ChalkInstance; width: number; total?: number | null }): string {
   const { chalk, width } = opts;
   const total = s.total ?? opts.total ?? null;
   const segments: Segment[] = [];
@@ -152,9 +148,7 @@ export function formatTtyLine(
   // Keep the most useful parts that fit, highest priority first (the bar counts as one part
   // at its minimum size), and show them in their usual order.
   const BAR = -1;
-  const byPriority = [...segments.keys(), ...(total === null ? [] : [BAR])].sort(
-    (a, b) => priorityOf(b) - priorityOf(a),
-  );
+  const byPriority = [...segments.keys(), ...(total === null ? [] : [BAR])].sort((a, b) => priorityOf(b) - priorityOf(a));
   function priorityOf(i: number): number {
     return i === BAR ? BAR_PRIORITY : segments[i]!.priority;
   }

@@ -142,10 +142,7 @@ export class RunStats {
       attemptsStarted: this.attemptsStarted,
       inFlight: Math.max(0, this.attemptsStarted - this.attemptsEnded),
       successRate: this.done === 0 ? null : this.ok / this.done,
-      achievedRps:
-        this.firstStartAt === null
-          ? null
-          : this.attemptsStarted / (Math.max(1, now - this.firstStartAt) / 1000),
+      achievedRps: this.firstStartAt === null ? null : this.attemptsStarted / (Math.max(1, now - this.firstStartAt) / 1000),
       recentRps,
       latencyMs: {
         p50: this.latency.quantile(0.5),

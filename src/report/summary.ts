@@ -29,14 +29,10 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
     lines.push(`${label('not final')}${chalk.yellow(formatCount(s.notFinal))} (worth retrying in a later run)`);
   }
 
-  lines.push(
-    `${label('retries')}${formatCount(s.retries)} · 429 received: ${formatCount(s.received429)}`,
-  );
+  lines.push(`${label('retries')}${formatCount(s.retries)} · 429 received: ${formatCount(s.received429)}`);
 
   const rps = s.achievedRps === null ? 'no requests' : `${formatRate(s.achievedRps)} achieved`;
-  lines.push(
-    `${label('wall time')}${formatDuration(s.elapsedMs)} · ${rps} (${formatCount(s.attemptsStarted)} attempts)`,
-  );
+  lines.push(`${label('wall time')}${formatDuration(s.elapsedMs)} · ${rps} (${formatCount(s.attemptsStarted)} attempts)`);
 
   const { p50, p95, p99 } = s.latencyMs;
   lines.push(

@@ -27,10 +27,7 @@ export function formatVerboseLine(e: RunEvent): string | undefined {
   switch (e.type) {
     case 'retry':
       // `attempt` is the attempt that just failed; the retry is attempt + 1.
-      return (
-        `retry line ${e.line} after attempt ${e.attempt} ${e.host}: ${toOneLine(e.reason)}; ` +
-        `waiting ${formatDuration(e.delayMs)} (${e.source})`
-      );
+      return `retry line ${e.line} after attempt ${e.attempt} ${e.host}: ${toOneLine(e.reason)}; ` + `waiting ${formatDuration(e.delayMs)} (${e.source})`;
     case 'pause':
       return `pause ${e.host} for ${formatDuration(e.delayMs)}: ${toOneLine(e.reason)} (${e.source})`;
     case 'rate':

@@ -54,15 +54,20 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
 
   try {
     const plans = planAll(input, planner);
-    yield* schedule(hooks.skip ? withoutSkipped(plans, hooks.skip) : plans, options, {
-      checks,
-      limiter,
-      clock,
-      redactor,
-      random: hooks.random ?? Math.random,
-      emit: hooks.onEvent ?? (() => undefined),
-      send: (request, hardStop, mayGoOnTheWire) => attempt(request, { ...settings, signal: hardStop, mayGoOnTheWire }),
-    }, hooks.signal);
+    yield* schedule(
+      hooks.skip ? withoutSkipped(plans, hooks.skip) : plans,
+      options,
+      {
+        checks,
+        limiter,
+        clock,
+        redactor,
+        random: hooks.random ?? Math.random,
+        emit: hooks.onEvent ?? (() => undefined),
+        send: (request, hardStop, mayGoOnTheWire) => attempt(request, { ...settings, signal: hardStop, mayGoOnTheWire }),
+      },
+      hooks.signal,
+    );
   } finally {
     if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
   }

@@ -41,7 +41,8 @@ export function decideNextStep(job: Job, outcome: AttemptOutcome, hints: AnswerH
   if (outcome.kind === 'failure' && outcome.code === 'INTERRUPTED') return { kind: 'interrupted' };
   if (outcome.kind === 'response' && settings.maxRedirects > 0 && REDIRECT_STATUSES.has(outcome.status)) {
     const location = firstHeaderValue(outcome.headers.location);
-    if (location === undefined) return { kind: 'finish', failure: { code: 'BAD_REDIRECT', what: `${outcome.status} redirect without a Location` }, final: true };
+    if (location === undefined)
+      return { kind: 'finish', failure: { code: 'BAD_REDIRECT', what: `${outcome.status} redirect without a Location` }, final: true };
     const step = nextHop(job.request, outcome.status, location, job.hops, settings.maxRedirects, job.visited, settings.locationTrusted);
     if (step.kind === 'stop') return { kind: 'finish', failure: { code: step.code, what: step.message }, final: true };
     return { kind: 'redirect', request: step.request };

@@ -189,7 +189,15 @@ export async function* schedule(
       return enqueue(job);
     }
 
-    emit({ type: 'retry', line: job.plan.line, host: job.host, attempt: job.attempts, delayMs: step.delayMs, source: step.source, reason: redactor.text(step.reason) });
+    emit({
+      type: 'retry',
+      line: job.plan.line,
+      host: job.host,
+      attempt: job.attempts,
+      delayMs: step.delayMs,
+      source: step.source,
+      reason: redactor.text(step.reason),
+    });
     // The lane that answered is the one told to wait, even on a redirect hop.
     const answeredBy = job.lane;
     if (step.pause) pacing.pause(answeredBy, step.pause);

@@ -80,7 +80,11 @@ test('TTY: the live bar is drawn on the terminal, the summary follows, stdout (a
   if (!hasScript()) return t.skip(NO_SCRIPT);
   const server = await startServer(t);
   const dir = tempDir(t);
-  const input = writeLines(dir, 'urls.txt', range(20).map((i) => `${server.url}/items/${i}`));
+  const input = writeLines(
+    dir,
+    'urls.txt',
+    range(20).map((i) => `${server.url}/items/${i}`),
+  );
   const out = join(dir, 'out.ndjson');
   // About one second at 20/s: several redraws at the 200 ms TTY interval.
   const result = await runInPty(`${cliCommand([input, '--rps', '20'])} >${shq(out)}`);
@@ -115,7 +119,11 @@ test('TTY with --no-progress: no bar, the summary still prints', async (t) => {
   if (!hasScript()) return t.skip(NO_SCRIPT);
   const server = await startServer(t);
   const dir = tempDir(t);
-  const input = writeLines(dir, 'urls.txt', range(10).map((i) => `${server.url}/items/${i}`));
+  const input = writeLines(
+    dir,
+    'urls.txt',
+    range(10).map((i) => `${server.url}/items/${i}`),
+  );
   const result = await runInPty(`${cliCommand([input, '--rps', '20', '--no-progress'])} >${shq(join(dir, 'out'))}`);
   assert.equal(result.code, 0, result.stdout);
   assert.doesNotMatch(result.stdout, /[█░]/);
@@ -126,7 +134,11 @@ test('TTY, Ctrl-C twice: exit 130 and the terminal is given back with line-wrap 
   if (!hasScript()) return t.skip(NO_SCRIPT);
   const server = await startServer(t);
   const dir = tempDir(t);
-  const input = writeLines(dir, 'urls.txt', range(20).map((i) => `${server.url}/hang?i=${i}`));
+  const input = writeLines(
+    dir,
+    'urls.txt',
+    range(20).map((i) => `${server.url}/hang?i=${i}`),
+  );
   const pidFile = join(dir, 'pid');
   // `exec` keeps the pid written by the shell, so the test can signal the CLI itself.
   const command = `echo $$ >${shq(pidFile)}; exec ${cliCommand([input, '-c', '2', '--timeout', '60'])} >${shq(join(dir, 'out'))}`;

@@ -101,10 +101,7 @@ test('no argument and stdin on a terminal: usage error instead of waiting for ty
   const dir = tempDir(t);
   // stdout and stderr go to files so the checks see exactly the CLI's streams; stdin is the pty.
   const result = await runInPty(`${cliCommand([])} >${dir}/out 2>${dir}/err`, { timeoutMs: 20_000 });
-  assertUsageError(
-    { ...result, stdout: readFileSync(`${dir}/out`, 'utf8'), stderr: readFileSync(`${dir}/err`, 'utf8') },
-    /input|stdin/,
-  );
+  assertUsageError({ ...result, stdout: readFileSync(`${dir}/out`, 'utf8'), stderr: readFileSync(`${dir}/err`, 'utf8') }, /input|stdin/);
 });
 
 test('-o /dev/full: exit 74 with one clear sentence, no stack', async (t) => {
@@ -212,7 +209,11 @@ test('--help exits 0 and shows every option with its default, the help groups an
     assert.ok(entry !== undefined, `--help lists ${flag}`);
     if (defaultText) assert.match(entry, defaultText, `${flag} shows its default: ${entry}`);
   }
-  assert.deepEqual([...entries.keys()].filter((f) => !(f in expected)), [], 'every listed option is checked here');
+  assert.deepEqual(
+    [...entries.keys()].filter((f) => !(f in expected)),
+    [],
+    'every listed option is checked here',
+  );
   // The exit codes a script needs are documented.
   for (const code of ['0', '1', '2', '74', '130']) assert.match(help, new RegExp(`\\b${code}\\b`), `exit code ${code} in --help`);
 });

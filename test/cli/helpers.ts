@@ -230,7 +230,11 @@ export function parseRecords(text: string, what = 'stdout'): CliRecord[] {
 /** Exactly one record per expected input line, each line once. */
 export function assertOneRecordPerLine(records: readonly CliRecord[], lines: readonly number[]): void {
   const seen = records.map((r) => r.line).sort((a, b) => a - b);
-  assert.deepEqual(seen, [...lines].sort((a, b) => a - b), 'one record per input line, each line once');
+  assert.deepEqual(
+    seen,
+    [...lines].sort((a, b) => a - b),
+    'one record per input line, each line once',
+  );
 }
 
 /** 1..n. */

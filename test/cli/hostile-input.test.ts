@@ -10,7 +10,21 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { assertOneRecordPerLine, assertUsageError, BIN, cleanEnv, collectChild, parseRecords, range, runCli, STACK_LINE, startServer, tempDir, writeLines, type CliResult } from './helpers.ts';
+import {
+  assertOneRecordPerLine,
+  assertUsageError,
+  BIN,
+  cleanEnv,
+  collectChild,
+  parseRecords,
+  range,
+  runCli,
+  STACK_LINE,
+  startServer,
+  tempDir,
+  writeLines,
+  type CliResult,
+} from './helpers.ts';
 
 /** The conventional uid and gid of `nobody`, for checks that root would pass by privilege. */
 const NOBODY = 65534;
@@ -101,7 +115,9 @@ test('#12: binary bytes, NULs and invalid UTF-8 are INVALID_URL records, one per
   assert.doesNotMatch(result.stdout, /[\u0000-\u0009\u000b-\u001f]/);
 });
 
-test('#12: file:, data:, ftp: and javascript: URLs are INVALID_URL records with their line; user:password URLs are fetched, redacted', { timeout: 30_000 }, async (t) => {
+test('#12: file:, data:, ftp: and javascript: URLs are INVALID_URL records with their line; user:password URLs are fetched, redacted', {
+  timeout: 30_000,
+}, async (t) => {
   const server = await startServer(t);
   const dir = tempDir(t);
   const withUser = `http://user:HOSTILE-PASS-77@${new URL(server.url).host}`;
@@ -137,7 +153,12 @@ test('#12: file:, data:, ftp: and javascript: URLs are INVALID_URL records with 
   }
   assert.equal(server.hits.length, 1, 'only the http URL was fetched');
   assert.equal(server.hits[0]!.headers.authorization, `Basic ${Buffer.from('user:HOSTILE-PASS-77').toString('base64')}`);
-  for (const [what, text] of [['records', readFileSync(out, 'utf8')], ['stderr', result.stderr], ['stats', readFileSync(stats, 'utf8')], ['failed', readFileSync(join(dir, 'failed.ndjson'), 'utf8')]]) {
+  for (const [what, text] of [
+    ['records', readFileSync(out, 'utf8')],
+    ['stderr', result.stderr],
+    ['stats', readFileSync(stats, 'utf8')],
+    ['failed', readFileSync(join(dir, 'failed.ndjson'), 'utf8')],
+  ]) {
     assert.ok(!text!.includes('HOSTILE-PASS-77'), `${what} shows the password`);
   }
 });
@@ -147,7 +168,10 @@ test('#12: an empty input exits 0 with a summary of zero records', async (t) => 
   const empty = join(dir, 'empty.txt');
   writeFileSync(empty, '');
   const stats = join(dir, 'stats.json');
-  for (const [args, stdin] of [[[empty, '--stats-file', stats], undefined], [['-'], '']] as const) {
+  for (const [args, stdin] of [
+    [[empty, '--stats-file', stats], undefined],
+    [['-'], ''],
+  ] as const) {
     const result = await runCli([...args], stdin === undefined ? {} : { stdin });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, '');
@@ -177,7 +201,8 @@ test('#12: an input path that is a directory, missing or unreadable is a usage e
     chmodSync(dir, 0o755);
     const child = spawn(process.execPath, [BIN, locked], { cwd: dir, env: cleanEnv(), uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'pipe'] });
     const result = await collectChild(child, 20_000).catch((error: NodeJS.ErrnoException) => error);
-    if (result instanceof Error) return st.skip(`running as root and cannot run the CLI as nobody (${result.code}): the unreadable-input check needs a normal user`);
+    if (result instanceof Error)
+      return st.skip(`running as root and cannot run the CLI as nobody (${result.code}): the unreadable-input check needs a normal user`);
     // A checkout under a folder nobody may enter (mktemp -d is 0700) shows as EACCES or as a missing module.
     if (/EACCES|Cannot find module/.test(result.stderr) && !result.stderr.includes('locked.txt')) {
       return st.skip('running as root, and nobody cannot load the CLI here: the unreadable-input check needs a normal user');

@@ -56,15 +56,22 @@ test('redaction: no secret in stdout, stderr (--verbose, retries, summary) or th
   const result = await runCli(
     [
       input,
-      '-H', `Authorization: Bearer ${SECRETS.bearer}`,
-      '-H', `Cookie: session=${SECRETS.cookie}`,
-      '-H', `X-Api-Key: ${SECRETS.xApiKey}`,
-      '--redact-param', 'session_id',
+      '-H',
+      `Authorization: Bearer ${SECRETS.bearer}`,
+      '-H',
+      `Cookie: session=${SECRETS.cookie}`,
+      '-H',
+      `X-Api-Key: ${SECRETS.xApiKey}`,
+      '--redact-param',
+      'session_id',
       '--verbose',
       '--include-headers',
-      '--retries', '1',
-      '--max-backoff', '0.1',
-      '--stats-file', stats,
+      '--retries',
+      '1',
+      '--max-backoff',
+      '0.1',
+      '--stats-file',
+      stats,
     ],
     { timeoutMs: 30_000 },
   );
@@ -109,7 +116,10 @@ test('redaction: URL user:password is sent as Basic auth and never shown, in eit
   const stats = join(dir, 'stats.json');
   const result = await runCli([input, '--verbose', '--include-headers', '--retries', '1', '--max-backoff', '0.1', '--stats-file', stats]);
   assert.equal(result.code, 1, result.stderr);
-  assert.ok(server.hits.some((h) => h.headers.authorization === `Basic ${BASIC}`), 'the server got the Basic header');
+  assert.ok(
+    server.hits.some((h) => h.headers.authorization === `Basic ${BASIC}`),
+    'the server got the Basic header',
+  );
   assert.equal(parseRecords(result.stdout).length, 3);
   assertNoSecret(result.stdout, 'stdout');
   assertNoSecret(result.stderr, 'stderr');
@@ -142,7 +152,10 @@ test('redaction: a URL carried, encoded, in a query parameter (/redirect-to?url=
   const result = await runCli([input, '--include-headers', '--verbose', '--retries', '1', '--max-backoff', '0.1']);
   const records = parseRecords(result.stdout);
   assert.equal(records.length, 2);
-  assert.ok(server.hits.some((h) => h.path.startsWith(`/items/1?token=${SECRETS.token}`)), 'the redirect was followed');
+  assert.ok(
+    server.hits.some((h) => h.path.startsWith(`/items/1?token=${SECRETS.token}`)),
+    'the redirect was followed',
+  );
   for (const record of records) {
     for (const field of ['url', 'finalUrl', 'headers', 'error'] as const) {
       assertNoSecret(JSON.stringify(record[field] ?? null), `line ${record.line} field "${field}"`);

@@ -63,7 +63,10 @@ test('#12: lines appended to the input: only the new ones are fetched, and their
   appendFileSync(input, `${server.url}/items/4\n# a comment\n${server.url}/items/5\n`);
   const resumed = await runCli([input, '-o', out, '--resume', '--no-progress']);
   assert.equal(resumed.code, 0);
-  assert.match(resumed.stderr, new RegExp(`^ratefetch: skipped 3 inputs that already had a final record in ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\n`));
+  assert.match(
+    resumed.stderr,
+    new RegExp(`^ratefetch: skipped 3 inputs that already had a final record in ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\n`),
+  );
   assert.match(resumed.stderr, /records\s+2\b/, 'the summary counts this run');
   for (const n of [1, 2, 3]) assert.equal(hitsFor(server, `/items/${n}`), 1, `/items/${n} fetched once`);
   for (const n of [4, 5]) assert.equal(hitsFor(server, `/items/${n}`), 1);
@@ -75,7 +78,11 @@ test('#12: lines appended to the input: only the new ones are fetched, and their
 test('#12: after a run stopped early, --resume fetches what has no final record; the last record per input is final', async (t) => {
   const server = await startServer(t);
   const dir = tempDir(t);
-  const input = writeLines(dir, 'urls.txt', [1, 2, 3, 4, 5, 6].map((n) => `${server.url}/items/${n}`));
+  const input = writeLines(
+    dir,
+    'urls.txt',
+    [1, 2, 3, 4, 5, 6].map((n) => `${server.url}/items/${n}`),
+  );
   const out = join(dir, 'out.ndjson');
   const stopped = await runCli([input, '-o', out, '--max-requests', '2', '-c', '1', '--quiet']);
   assert.equal(stopped.code, 3);
@@ -102,7 +109,10 @@ test('#12: the README jq line leaves one record per input, the last one', async 
   const out = join(dir, 'out.ndjson');
   const rec = (line: number, key: string, ok: boolean, final: boolean) => JSON.stringify({ line, key, ok, final, error: null });
   // Line 2 interrupted then fetched; lines 3 and 4 the same request, each with its own record.
-  writeFileSync(out, [rec(1, 'a', true, true), rec(2, 'b', false, false), rec(3, 'k', true, true), rec(2, 'b', true, true), rec(4, 'k', false, true)].join('\n') + '\n');
+  writeFileSync(
+    out,
+    [rec(1, 'a', true, true), rec(2, 'b', false, false), rec(3, 'k', true, true), rec(2, 'b', true, true), rec(4, 'k', false, true)].join('\n') + '\n',
+  );
   const result = await runShell(`jq -c -n 'reduce inputs as $r ({}; .["\\($r.line) \\($r.key)"] = $r) | .[]' ${shq(out)}`);
   assert.equal(result.code, 0, result.stderr);
   const records = parseRecords(result.stdout);
@@ -162,7 +172,11 @@ test('#12: the same URL on two lines: the line that has no record is fetched, th
 test('#12: a half-written last line is cut off with one line on stderr (even with --quiet), nothing before it changes', async (t) => {
   const server = await startServer(t);
   const dir = tempDir(t);
-  const input = writeLines(dir, 'urls.txt', [1, 2, 3].map((n) => `${server.url}/items/${n}`));
+  const input = writeLines(
+    dir,
+    'urls.txt',
+    [1, 2, 3].map((n) => `${server.url}/items/${n}`),
+  );
   const out = join(dir, 'out.ndjson');
   assert.equal((await runCli([input, '-o', out, '-c', '1', '--quiet'])).code, 0);
   const [one, two, three] = readFileSync(out, 'utf8').split('\n');
@@ -279,8 +293,14 @@ test('#12: killed with SIGKILL at random moments and resumed each time: one fina
   for (const record of records) byLine.set(record.line, [...(byLine.get(record.line) ?? []), record]);
   const lost = urls.map((_, i) => i + 1).filter((line) => !byLine.get(line)?.some((r) => r.final));
   assert.deepEqual(lost, [], `every input has a final record; ${context()}\n${log.join('\n')}`);
-  assertOneRecordPerLine(records, urls.map((_, i) => i + 1));
-  assert.ok(records.every((r) => r.final), 'a killed run writes no INTERRUPTED records, and nothing final was fetched twice');
+  assertOneRecordPerLine(
+    records,
+    urls.map((_, i) => i + 1),
+  );
+  assert.ok(
+    records.every((r) => r.final),
+    'a killed run writes no INTERRUPTED records, and nothing final was fetched twice',
+  );
   assert.equal(byLine.get(7)![0]!.key, byLine.get(150)![0]!.key, 'lines 7 and 150 are the same request, each with its record');
   assert.equal(byLine.get(100)![0]!.error?.code, 'INVALID_URL');
   const notOk = urls.filter((url) => url.includes('/status/404')).length + 1;
@@ -289,6 +309,8 @@ test('#12: killed with SIGKILL at random moments and resumed each time: one fina
   // A kill can cost what was in flight (and a record half-written), never more.
   const refetched = server.hits.length - (inputs - 1);
   assert.ok(refetched >= 0 && refetched <= kills * 2 * concurrency, `refetched ${refetched} after ${kills} kills; ${context()}`);
-  t.diagnostic(`seed ${seed}: ${kills} SIGKILLs (${killsMidRun} after records were written), ${truncations} half-written lines cut, ${inputs} inputs, ${records.length} records, 0 lost, ${refetched} refetched`);
+  t.diagnostic(
+    `seed ${seed}: ${kills} SIGKILLs (${killsMidRun} after records were written), ${truncations} half-written lines cut, ${inputs} inputs, ${records.length} records, 0 lost, ${refetched} refetched`,
+  );
   t.diagnostic(log.join('; '));
 });

@@ -85,7 +85,9 @@ test('#12: a token from the environment or a -H @file is sent as it is, braces a
   const braced = `${ENV_TOKEN}{cd}x`;
   const headers = join(dir, 'headers.txt');
   writeFileSync(headers, `X-File-Key: ${FILE_TOKEN}{ab}\n`);
-  const result = await runCli([input, '-t', `${server.url}/items/{}`, '--env-headers', '-H', 'Authorization: Bearer $API_TOKEN', '-H', `@${headers}`], { env: { API_TOKEN: braced } });
+  const result = await runCli([input, '-t', `${server.url}/items/{}`, '--env-headers', '-H', 'Authorization: Bearer $API_TOKEN', '-H', `@${headers}`], {
+    env: { API_TOKEN: braced },
+  });
   assert.equal(result.code, 0, result.stderr);
   assert.equal(server.hits[0]!.headers.authorization, `Bearer ${braced}`);
   assert.equal(server.hits[0]!.headers['x-file-key'], `${FILE_TOKEN}{ab}`);
@@ -121,8 +123,14 @@ test('#12: --location-trusted sends the token on to another host; without it the
     assert.equal(result.code, 0, result.stderr);
     assertRunLeaksNothing(result, []);
   }
-  assert.deepEqual(a.hits.map((h) => h.headers.authorization), [`Bearer ${ENV_TOKEN}`, `Bearer ${ENV_TOKEN}`]);
-  assert.deepEqual(b.hits.map((h) => h.headers.authorization), [undefined, `Bearer ${ENV_TOKEN}`]);
+  assert.deepEqual(
+    a.hits.map((h) => h.headers.authorization),
+    [`Bearer ${ENV_TOKEN}`, `Bearer ${ENV_TOKEN}`],
+  );
+  assert.deepEqual(
+    b.hits.map((h) => h.headers.authorization),
+    [undefined, `Bearer ${ENV_TOKEN}`],
+  );
 });
 
 test('#12: no byte of any run holds a token (-H @file or env), a URL password or a secret query parameter', { timeout: 60_000 }, async (t) => {
@@ -154,13 +162,20 @@ test('#12: no byte of any run holds a token (-H @file or env), a URL password or
 
   const runs: Array<{ what: string; args: string[]; env?: Record<string, string> }> = [
     { what: '-H @file', args: ['-H', `@${headersFile}`] },
-    { what: '--env-headers', args: ['--env-headers', '-H', 'Authorization: Bearer ${API_TOKEN}', '-H', 'X-Vendor-Key: $KEY'], env: { API_TOKEN: ENV_TOKEN, KEY: FILE_TOKEN } },
+    {
+      what: '--env-headers',
+      args: ['--env-headers', '-H', 'Authorization: Bearer ${API_TOKEN}', '-H', 'X-Vendor-Key: $KEY'],
+      env: { API_TOKEN: ENV_TOKEN, KEY: FILE_TOKEN },
+    },
   ];
   for (const { what, args, env } of runs) {
     const out = join(dir, `out-${runs.findIndex((r) => r.what === what)}`);
     const files = [`${out}.ndjson`, `${out}.stats.json`, `${out}.failed.ndjson`];
     const hitsBefore = a.hits.length;
-    const toFile = await runCli([input, ...args, ...common, '-o', files[0]!, '--stats-file', files[1]!, '--failed-output', files[2]!], { env, timeoutMs: 30_000 });
+    const toFile = await runCli([input, ...args, ...common, '-o', files[0]!, '--stats-file', files[1]!, '--failed-output', files[2]!], {
+      env,
+      timeoutMs: 30_000,
+    });
     const toStdout = await runCli([input, ...args, ...common], { env, timeoutMs: 30_000 });
     const dryRun = await runCli([input, ...args, '--dry-run'], { env });
 
@@ -176,11 +191,24 @@ test('#12: no byte of any run holds a token (-H @file or env), a URL password or
     );
     assert.equal(byLine.get(2)!.attempts, 2, `${what}: the 500 was retried`);
     assert.match(String(byLine.get(7)!.finalUrl), /\/items\/3\?note=\[REDACTED\]&other=\[REDACTED\]$/, what);
-    assert.equal(dryRun.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown).length, lines.length, `${what}: --dry-run plans every line`);
+    assert.equal(
+      dryRun.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown).length,
+      lines.length,
+      `${what}: --dry-run plans every line`,
+    );
     // The secrets were really in play: the servers got the token, on both origins.
     const token = what === '-H @file' ? FILE_TOKEN : ENV_TOKEN;
-    assert.ok(a.hits.slice(hitsBefore).every((h) => h.headers.authorization === `Bearer ${token}`), `${what}: every request to a had the token`);
-    assert.ok(b.hits.some((h) => h.headers.authorization === `Bearer ${token}`), `${what}: --location-trusted took it to b`);
+    assert.ok(
+      a.hits.slice(hitsBefore).every((h) => h.headers.authorization === `Bearer ${token}`),
+      `${what}: every request to a had the token`,
+    );
+    assert.ok(
+      b.hits.some((h) => h.headers.authorization === `Bearer ${token}`),
+      `${what}: --location-trusted took it to b`,
+    );
     assert.match(toStdout.stderr, /^retry line 2 /m, `${what}: a --verbose retry line`);
     assert.match(toStdout.stderr, /^pause /m, `${what}: a --verbose pause line`);
 

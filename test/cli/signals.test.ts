@@ -29,7 +29,11 @@ function assertOkOrInterrupted(records: readonly CliRecord[]): void {
 
 /** 30 slow URLs, two at a time: a run of several seconds that a signal cuts short. */
 function slowList(t: Parameters<typeof tempDir>[0], server: FixtureServer, route: string, n = 30): string {
-  return writeLines(tempDir(t), 'urls.txt', range(n).map((i) => `${server.url}${route}?i=${i}`));
+  return writeLines(
+    tempDir(t),
+    'urls.txt',
+    range(n).map((i) => `${server.url}${route}?i=${i}`),
+  );
 }
 
 for (const [signal, code] of [

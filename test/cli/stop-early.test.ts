@@ -16,7 +16,11 @@ test('#11: --max-requests: exit 3, one sentence on stderr even with --quiet, a r
 });
 
 test('#11: bad --max-error-rate and --max-requests values are usage errors', async () => {
-  for (const args of [['--max-error-rate', '1.5'], ['--max-error-rate', 'x'], ['--max-requests', '0']]) {
+  for (const args of [
+    ['--max-error-rate', '1.5'],
+    ['--max-error-rate', 'x'],
+    ['--max-requests', '0'],
+  ]) {
     const result = await runCli(['-', ...args], { stdin: 'http://127.0.0.1:9/\n' });
     assert.equal(result.code, 2, args.join(' '));
     assert.match(result.stderr, /^ratefetch: .*\nRun 'ratefetch --help' for usage\.\n$/);

@@ -5,18 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  STACK_LINE,
-  assertOneRecordPerLine,
-  cliCommand,
-  parseRecords,
-  range,
-  runCli,
-  runShell,
-  startServer,
-  tempDir,
-  writeLines,
-} from './helpers.ts';
+import { STACK_LINE, assertOneRecordPerLine, cliCommand, parseRecords, range, runCli, runShell, startServer, tempDir, writeLines } from './helpers.ts';
 
 test('stdout is NDJSON records only, one per input line; blank and # lines are not inputs; the human text is on stderr', async (t) => {
   const server = await startServer(t);
@@ -93,7 +82,13 @@ test('--append adds to the -o file and keeps what was there', async (t) => {
   assert.ok(after.startsWith(before), 'the earlier records are kept as they were');
   const records = parseRecords(after, out);
   assert.equal(records.length, 3);
-  assert.deepEqual(records.slice(0, 2).map((r) => new URL(r.url).pathname).sort(), ['/items/1', '/items/2']);
+  assert.deepEqual(
+    records
+      .slice(0, 2)
+      .map((r) => new URL(r.url).pathname)
+      .sort(),
+    ['/items/1', '/items/2'],
+  );
   assert.equal(new URL(records[2]!.url).pathname, '/items/3', 'the appended record comes last');
 });
 
@@ -109,7 +104,11 @@ test('--append to a file that does not exist yet creates it', async (t) => {
 test('`| head -n 3` ends quickly and quietly with exactly 3 whole lines', async (t) => {
   const server = await startServer(t);
   const dir = tempDir(t);
-  const input = writeLines(dir, 'urls.txt', range(200).map((i) => `${server.url}/items/${i}`));
+  const input = writeLines(
+    dir,
+    'urls.txt',
+    range(200).map((i) => `${server.url}/items/${i}`),
+  );
   // 200 URLs at 50/s would take 4 s; a reader that leaves after 3 lines must end it well before.
   const result = await runShell(`${cliCommand([input, '--rps', '50'])} | head -n 3`, { timeoutMs: 20_000 });
   assert.equal(result.code, 0, result.stderr);
@@ -125,13 +124,16 @@ test('`| head -n 3` ends quickly and quietly with exactly 3 whole lines', async 
 test('`| head -n 3`: no internal error, and --stats-file says the run was cut short', async (t) => {
   const server = await startServer(t);
   const dir = tempDir(t);
-  const input = writeLines(dir, 'urls.txt', range(200).map((i) => `${server.url}/items/${i}`));
+  const input = writeLines(
+    dir,
+    'urls.txt',
+    range(200).map((i) => `${server.url}/items/${i}`),
+  );
   const stats = join(dir, 'stats.json');
   // The subshell reports ratefetch's own exit status on stderr (sh has no pipefail).
-  const result = await runShell(
-    `{ ${cliCommand([input, '--rps', '50', '--quiet', '--stats-file', stats])}; echo "exit=$?" >&2; } | head -n 3 >/dev/null`,
-    { timeoutMs: 20_000 },
-  );
+  const result = await runShell(`{ ${cliCommand([input, '--rps', '50', '--quiet', '--stats-file', stats])}; echo "exit=$?" >&2; } | head -n 3 >/dev/null`, {
+    timeoutMs: 20_000,
+  });
   assert.match(result.stderr, /^exit=\d+$/m);
   const code = Number(/exit=(\d+)/.exec(result.stderr)![1]);
   assert.notEqual(code, 70, 'a closed pipe is not an internal error');
@@ -178,7 +180,10 @@ test('--stats-file writes figures that match the run, also under --quiet', async
   assert.equal(json.ok, records.filter((r) => r.ok).length);
   assert.equal(json.ok, 4);
   assert.equal(json.failed, records.filter((r) => !r.ok).length);
-  assert.equal(json.retries, records.reduce((sum, r) => sum + Math.max(0, r.attempts - 1), 0));
+  assert.equal(
+    json.retries,
+    records.reduce((sum, r) => sum + Math.max(0, r.attempts - 1), 0),
+  );
   assert.equal(json.retries, 2);
   assert.equal(json.received429, server.count429());
   assert.equal(json.received429, 1);

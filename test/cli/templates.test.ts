@@ -200,7 +200,10 @@ test('#10: --values × --range: the product in flag order, line = position, stdi
   assertOneRecordPerLine(records, range(6));
   // --values came first, so it is the outer loop; concurrency 1 keeps arrivals in start order.
   const expected = ['b-1', 'b-2', 'b-3', 'a-1', 'a-2', 'a-3'];
-  assert.deepEqual(server.hits.map((h) => h.path), expected.map((e) => `/items/${e}`));
+  assert.deepEqual(
+    server.hits.map((h) => h.path),
+    expected.map((e) => `/items/${e}`),
+  );
   for (const [i, e] of expected.entries()) {
     const [kind, id] = e.split('-');
     assert.deepEqual(get(records, i + 1).vars, { kind, id });
@@ -210,7 +213,10 @@ test('#10: --values × --range: the product in flag order, line = position, stdi
   const stepped = await runWithOpenStdin(['-q', '-c', '1', '--range', 'n=1..1000..400', '-t', `${server.url}/items/{n}`]);
   assert.equal(stepped.code, 0, context(stepped));
   assertOneRecordPerLine(parseRecords(stepped.stdout), [1, 2, 3]);
-  assert.deepEqual(server.hits.map((h) => h.path), ['/items/1', '/items/401', '/items/801']);
+  assert.deepEqual(
+    server.hits.map((h) => h.path),
+    ['/items/1', '/items/401', '/items/801'],
+  );
 });
 
 test('#10: a glob-only template ([1-5], {a,b}) makes the inputs: stdin is not read and the run ends', TEST_TIMEOUT, async (t) => {
@@ -220,13 +226,19 @@ test('#10: a glob-only template ([1-5], {a,b}) makes the inputs: stdin is not re
   const records = parseRecords(result.stdout);
   assertOneRecordPerLine(records, range(5));
   for (const record of records) assert.equal(record.url, `${server.url}/items/${record.line}`);
-  assert.deepEqual(server.hits.map((h) => h.path), ['/items/1', '/items/2', '/items/3', '/items/4', '/items/5']);
+  assert.deepEqual(
+    server.hits.map((h) => h.path),
+    ['/items/1', '/items/2', '/items/3', '/items/4', '/items/5'],
+  );
 
   server.hits.length = 0;
   const braces = await runWithOpenStdin(['-q', '-c', '1', '-t', `${server.url}/{a,b}/[01-03:2]`]);
   assert.equal(braces.code, 0, context(braces));
   assertOneRecordPerLine(parseRecords(braces.stdout), range(4));
-  assert.deepEqual(server.hits.map((h) => h.path), ['/a/01', '/a/03', '/b/01', '/b/03']);
+  assert.deepEqual(
+    server.hits.map((h) => h.path),
+    ['/a/01', '/a/03', '/b/01', '/b/03'],
+  );
 });
 
 test('#10: brackets that are not globs: an IPv6 host, ?filter[name]=y, and anything under -g reach the server as written', TEST_TIMEOUT, async (t) => {
@@ -257,9 +269,18 @@ test('#10: -H and -d placeholders reach /echo; a " in a value is JSON-escaped; a
   const dir = tempDir(t);
   const file = writeLines(dir, 'rows.csv', ['id,name', '1,"say ""hi"""', '2,plain']);
   const result = await runCli([
-    '-q', file, '-t', `${server.url}/echo?id={id}`, '-X', 'POST',
-    '-H', 'X-Name: {name}', '-H', 'Content-Type: application/json',
-    '-d', '{"name":"{name}","literal":"{}","id":{id:raw}}',
+    '-q',
+    file,
+    '-t',
+    `${server.url}/echo?id={id}`,
+    '-X',
+    'POST',
+    '-H',
+    'X-Name: {name}',
+    '-H',
+    'Content-Type: application/json',
+    '-d',
+    '{"name":"{name}","literal":"{}","id":{id:raw}}',
   ]);
   assert.equal(result.code, 0, context(result));
   const records = parseRecords(result.stdout);
@@ -382,7 +403,9 @@ test('#10: a secret value does not leak through a failed record, on stdout, in -
     ['stdout', result.stdout],
     ['--failed-output', failedText],
     ['--dry-run', dry.stdout],
-  ].filter(([, text]) => text!.includes(TOKEN_B)).map(([where]) => where);
+  ]
+    .filter(([, text]) => text!.includes(TOKEN_B))
+    .map(([where]) => where);
   assert.deepEqual(leaks, [], `${TOKEN_B} leaks through the TEMPLATE_MISSING_VALUE line in: ${leaks.join(', ')}\n${result.stdout}`);
   assertNoSecret(result.stdout + failedText + dry.stdout, 'the outputs');
 });
@@ -449,51 +472,67 @@ test('#10: --expect-status 200,404: 404 is ok, other statuses are not', TEST_TIM
   assert.equal(mixed.code, 1, context(mixed));
   const records = parseRecords(mixed.stdout);
   assertOneRecordPerLine(records, [1, 2, 3, 4]);
-  assert.deepEqual(records.filter((r) => !r.ok).map((r) => [r.line, r.status, r.error?.code]).sort(), [[3, 500, 'HTTP_STATUS'], [4, 201, 'HTTP_STATUS']]);
-});
-
-test('#10: --schema mismatches are SCHEMA_MISMATCH with schemaErrors, counted by path on stderr and in --stats-file; --failed-output gets every not-ok record', TEST_TIMEOUT, async (t) => {
-  const server = await startServer(t);
-  const dir = tempDir(t);
-  const schema = join(dir, 'item.json');
-  writeFileSync(schema, JSON.stringify({
-    type: 'object',
-    required: ['id', 'name'],
-    properties: { id: { type: 'string', pattern: '^[0-9]+$' }, name: { type: 'string', maxLength: 6 } },
-  }));
-  const stats = join(dir, 'stats.json');
-  const failed = join(dir, 'failed.ndjson');
-  const result = await runCli(
-    ['--no-progress', '--retries', '0', '--schema', schema, '--stats-file', stats, '--failed-output', failed, '-t', `${server.url}/{:raw}`],
-    { stdin: 'items/1\nitems/x\nitems/12\nitems/abc\nstatus/404\ntext\n' },
+  assert.deepEqual(
+    records
+      .filter((r) => !r.ok)
+      .map((r) => [r.line, r.status, r.error?.code])
+      .sort(),
+    [
+      [3, 500, 'HTTP_STATUS'],
+      [4, 201, 'HTTP_STATUS'],
+    ],
   );
-  assert.equal(result.code, 1, context(result));
-  const records = parseRecords(result.stdout);
-  assertOneRecordPerLine(records, range(6));
-  assert.equal(get(records, 1).ok, true);
-  const expected: Record<number, string[]> = { 2: ['/id'], 3: ['/name'], 4: ['/id', '/name'], 6: ['/'] };
-  for (const [line, errorPaths] of Object.entries(expected)) {
-    const record = get(records, Number(line));
-    assert.equal(record.error?.code, 'SCHEMA_MISMATCH', `line ${line}`);
-    const schemaErrors = record.schemaErrors as Array<{ path: string; message: string }>;
-    assert.deepEqual(schemaErrors.map((e) => e.path).sort(), errorPaths, `line ${line}`);
-    assert.ok(schemaErrors.every((e) => typeof e.message === 'string' && e.message !== ''));
-  }
-  assert.equal(get(records, 5).error?.code, 'HTTP_STATUS');
-
-  assert.match(result.stderr, /^\s*schema\s+mismatches by path: .*$/m);
-  const schemaLine = result.stderr.split('\n').find((l) => /^\s*schema\s/.test(l)) ?? '';
-  assert.match(schemaLine, /\/id ×2/);
-  assert.match(schemaLine, /\/name ×2/);
-  const statsJson = JSON.parse(readFileSync(stats, 'utf8')) as { schemaMismatchesByPath: Record<string, number>; failedByCode: Record<string, number> };
-  assert.deepEqual(statsJson.schemaMismatchesByPath, { '/id': 2, '/name': 2, '/': 1 });
-  assert.deepEqual(statsJson.failedByCode, { SCHEMA_MISMATCH: 4, HTTP_STATUS: 1 });
-
-  // --failed-output: the not-ok records, exactly as on stdout.
-  const failedRecords = parseRecords(readFileSync(failed, 'utf8'), 'failed-output');
-  assertOneRecordPerLine(failedRecords, [2, 3, 4, 5, 6]);
-  for (const record of failedRecords) assert.deepEqual(record, get(records, record.line));
 });
+
+test(
+  '#10: --schema mismatches are SCHEMA_MISMATCH with schemaErrors, counted by path on stderr and in --stats-file; --failed-output gets every not-ok record',
+  TEST_TIMEOUT,
+  async (t) => {
+    const server = await startServer(t);
+    const dir = tempDir(t);
+    const schema = join(dir, 'item.json');
+    writeFileSync(
+      schema,
+      JSON.stringify({
+        type: 'object',
+        required: ['id', 'name'],
+        properties: { id: { type: 'string', pattern: '^[0-9]+$' }, name: { type: 'string', maxLength: 6 } },
+      }),
+    );
+    const stats = join(dir, 'stats.json');
+    const failed = join(dir, 'failed.ndjson');
+    const result = await runCli(
+      ['--no-progress', '--retries', '0', '--schema', schema, '--stats-file', stats, '--failed-output', failed, '-t', `${server.url}/{:raw}`],
+      { stdin: 'items/1\nitems/x\nitems/12\nitems/abc\nstatus/404\ntext\n' },
+    );
+    assert.equal(result.code, 1, context(result));
+    const records = parseRecords(result.stdout);
+    assertOneRecordPerLine(records, range(6));
+    assert.equal(get(records, 1).ok, true);
+    const expected: Record<number, string[]> = { 2: ['/id'], 3: ['/name'], 4: ['/id', '/name'], 6: ['/'] };
+    for (const [line, errorPaths] of Object.entries(expected)) {
+      const record = get(records, Number(line));
+      assert.equal(record.error?.code, 'SCHEMA_MISMATCH', `line ${line}`);
+      const schemaErrors = record.schemaErrors as Array<{ path: string; message: string }>;
+      assert.deepEqual(schemaErrors.map((e) => e.path).sort(), errorPaths, `line ${line}`);
+      assert.ok(schemaErrors.every((e) => typeof e.message === 'string' && e.message !== ''));
+    }
+    assert.equal(get(records, 5).error?.code, 'HTTP_STATUS');
+
+    assert.match(result.stderr, /^\s*schema\s+mismatches by path: .*$/m);
+    const schemaLine = result.stderr.split('\n').find((l) => /^\s*schema\s/.test(l)) ?? '';
+    assert.match(schemaLine, /\/id ×2/);
+    assert.match(schemaLine, /\/name ×2/);
+    const statsJson = JSON.parse(readFileSync(stats, 'utf8')) as { schemaMismatchesByPath: Record<string, number>; failedByCode: Record<string, number> };
+    assert.deepEqual(statsJson.schemaMismatchesByPath, { '/id': 2, '/name': 2, '/': 1 });
+    assert.deepEqual(statsJson.failedByCode, { SCHEMA_MISMATCH: 4, HTTP_STATUS: 1 });
+
+    // --failed-output: the not-ok records, exactly as on stdout.
+    const failedRecords = parseRecords(readFileSync(failed, 'utf8'), 'failed-output');
+    assertOneRecordPerLine(failedRecords, [2, 3, 4, 5, 6]);
+    for (const record of failedRecords) assert.deepEqual(record, get(records, record.line));
+  },
+);
 
 /** A fixture server on ::1, or undefined (that part skipped) where IPv6 loopback is missing. */
 async function startIpv6Server(t: TestContext): Promise<FixtureServer | undefined> {

@@ -69,12 +69,20 @@ async function startSilentServer(t: TestContext): Promise<string> {
 }
 
 function head(status: string, headers: Record<string, string | number>): string {
-  return `HTTP/1.1 ${status}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`;
+  return `HTTP/1.1 ${status}\r\n${Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')}\r\n`;
 }
 
 /** A whole answer with Content-Length, then the connection closes. */
 function answer(contentType: string, body: Buffer, extra: Record<string, string> = {}): RawRoute {
-  return (socket) => socket.end(Buffer.concat([Buffer.from(head('200 OK', { 'Content-Type': contentType, 'Content-Length': body.length, Connection: 'close', ...extra }), 'latin1'), body]));
+  return (socket) =>
+    socket.end(
+      Buffer.concat([
+        Buffer.from(head('200 OK', { 'Content-Type': contentType, 'Content-Length': body.length, Connection: 'close', ...extra }), 'latin1'),
+        body,
+      ]),
+    );
 }
 
 /** Writes, and once it is flushed, resets the connection (RST, not FIN). */
@@ -169,7 +177,10 @@ test('#12: hostile servers: one run, one record per input, each with a clear cod
     [`${raw}/corrupt-br`, { code: 'DECODE_ERROR' }],
     [`${raw}/truncated-gzip`, { code: 'DECODE_ERROR' }],
     // Kept as text; bodyEncoding 'text' under a JSON content type is the flag.
-    [`${raw}/invalid-json`, { code: null, check: (r) => assert.deepEqual([r.bodyEncoding, r.body, r.contentType], ['text', '{"a": 1,,}', 'application/json; charset=utf-8']) }],
+    [
+      `${raw}/invalid-json`,
+      { code: null, check: (r) => assert.deepEqual([r.bodyEncoding, r.body, r.contentType], ['text', '{"a": 1,,}', 'application/json; charset=utf-8']) },
+    ],
     [`${raw}/latin1`, { code: null, check: (r) => assert.deepEqual([r.bodyEncoding, r.body], ['text', 'café crème']) }],
     [`${raw}/bad-utf8`, { code: null, check: (r) => assert.deepEqual([r.bodyEncoding, r.body], ['text', 'ok\ufffd\ufffd\u0000\ufffd']) }],
     [`${raw}/unknown-charset`, { code: null, check: (r) => assert.equal(r.body, 'plain ascii') }],
@@ -245,7 +256,11 @@ test('#12: Retry-After garbage and negative values fall back to backoff; years a
     const what = `Retry-After ${JSON.stringify(value)}: ${JSON.stringify(record!.error)}`;
     if (backoff.includes(value)) {
       assert.deepEqual([record!.ok, record!.attempts], [true, 2], what);
-      assert.deepEqual(retriesIn(events).map((e) => e.source), ['backoff'], what);
+      assert.deepEqual(
+        retriesIn(events).map((e) => e.source),
+        ['backoff'],
+        what,
+      );
     } else {
       assert.deepEqual([record!.ok, record!.error?.code, record!.attempts, record!.final], [false, 'RETRY_AFTER_TOO_LONG', 1, false], what);
     }
@@ -279,5 +294,8 @@ test('#22: a reason phrase with an escape sequence and a NUL reaches the message
   const { records, events } = await run([`${raw}/hostile-phrase`], { retries: 1 });
   assertOneRecordPerInput(records, [1]);
   assert.match(records[0]!.error!.message, /: 503 Down \[31m Now after 2 attempts$/);
-  assert.deepEqual(retriesIn(events).map((e) => e.reason), ['503 Down [31m Now']);
+  assert.deepEqual(
+    retriesIn(events).map((e) => e.reason),
+    ['503 Down [31m Now'],
+  );
 });

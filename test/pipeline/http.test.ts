@@ -22,9 +22,16 @@ test('#7: body formats: JSON parsed, text, base64 for octet-stream, compressed b
   const binary = byLine.get(3)!;
   assert.equal(binary.bodyEncoding, 'base64');
   assert.equal(binary.bytes, 300);
-  assert.deepEqual([...Buffer.from(String(binary.body), 'base64')], Array.from({ length: 300 }, (_, i) => i % 256));
+  assert.deepEqual(
+    [...Buffer.from(String(binary.body), 'base64')],
+    Array.from({ length: 300 }, (_, i) => i % 256),
+  );
 
-  for (const [line, coding] of [[4, 'gzip'], [5, 'deflate'], [6, 'br']] as const) {
+  for (const [line, coding] of [
+    [4, 'gzip'],
+    [5, 'deflate'],
+    [6, 'br'],
+  ] as const) {
     const record = byLine.get(line)!;
     assert.equal(record.ok, true, `${coding}: ${record.error?.message}`);
     assert.equal(record.bodyEncoding, 'json', coding);
@@ -76,7 +83,10 @@ test('#7: HEAD requests get the status and no body', TEST_TIMEOUT, async (t) => 
   for (const record of records) {
     assert.deepEqual([record.ok, record.status, record.method, record.body, record.bodyEncoding], [true, 200, 'HEAD', null, 'none']);
   }
-  assert.deepEqual(server.hits.map((h) => h.method), ['HEAD', 'HEAD']);
+  assert.deepEqual(
+    server.hits.map((h) => h.method),
+    ['HEAD', 'HEAD'],
+  );
 });
 
 test('#7: a redirect chain is followed, every hop a request, with finalUrl the last hop', TEST_TIMEOUT, async (t) => {
@@ -88,7 +98,10 @@ test('#7: a redirect chain is followed, every hop a request, with finalUrl the l
   assert.equal(record!.url, `${server.url}/redirect/3`);
   assert.equal(record!.finalUrl, `${server.url}/redirect/0`);
   assert.equal(record!.attempts, 1, 'hops are not attempts');
-  assert.deepEqual(server.hits.map((h) => h.path), ['/redirect/3', '/redirect/2', '/redirect/1', '/redirect/0']);
+  assert.deepEqual(
+    server.hits.map((h) => h.path),
+    ['/redirect/3', '/redirect/2', '/redirect/1', '/redirect/0'],
+  );
 });
 
 test('#7: maxRedirects and loops end in TOO_MANY_REDIRECTS; maxRedirects 0 returns the 3xx', TEST_TIMEOUT, async (t) => {
@@ -140,7 +153,11 @@ test('#7: a cross-origin redirect drops Authorization and Cookie; same-origin ke
     `${a.url}/redirect-to?url=${encodeURIComponent('/echo?same')}`, // 2: same origin
     `http://bob:hunter22@${hostA}/redirect-to?url=${encodeURIComponent(`${b.url}/echo?from-userinfo`)}`, // 3: URL credentials, cross-origin
   ];
-  const headers: Array<[string, string]> = [['Authorization', 'Bearer tok-0123456789'], ['Cookie', 'sid=abcdef'], ['X-Keep', 'yes']];
+  const headers: Array<[string, string]> = [
+    ['Authorization', 'Bearer tok-0123456789'],
+    ['Cookie', 'sid=abcdef'],
+    ['X-Keep', 'yes'],
+  ];
   const { records, byLine } = await run(inputs, { headers });
   assertOneRecordPerInput(records, lineNumbers(3));
   for (const record of records) assert.equal(record.ok, true, `line ${record.line}: ${record.error?.message}`);
@@ -177,10 +194,7 @@ test('#7: 303 turns a POST into a GET without the body; 307 keeps method and bod
   assert.equal(after303.headers['content-type'], undefined);
   const after307 = byLine.get(2)!.body as { method: string; body: string };
   assert.deepEqual([after307.method, after307.body], ['POST', 'payload=1']);
-  assert.deepEqual(
-    server.hits.map((h) => `${h.method} ${h.path.split('?')[0]}`).sort(),
-    ['GET /echo', 'POST /echo', 'POST /redirect-to', 'POST /redirect-to'],
-  );
+  assert.deepEqual(server.hits.map((h) => `${h.method} ${h.path.split('?')[0]}`).sort(), ['GET /echo', 'POST /echo', 'POST /redirect-to', 'POST /redirect-to']);
 });
 
 test('#7: the deadline is for the whole attempt: a slow drip and a hang are TIMEOUT', TEST_TIMEOUT, async (t) => {
@@ -205,7 +219,11 @@ test('#12: locationTrusted keeps Authorization, Cookie and Proxy-Authorization a
   const a = await startServer(t);
   const b = await startServer(t, { host: '127.0.0.2' });
   const hostA = new URL(a.url).host;
-  const credentials: Array<[string, string]> = [['Authorization', 'Bearer tok-0123456789'], ['Cookie', 'sid=abcdef'], ['Proxy-Authorization', 'Basic cHJveHk6cHc=']];
+  const credentials: Array<[string, string]> = [
+    ['Authorization', 'Bearer tok-0123456789'],
+    ['Cookie', 'sid=abcdef'],
+    ['Proxy-Authorization', 'Basic cHJveHk6cHc='],
+  ];
   const basic = `Basic ${Buffer.from('bob:hunter22').toString('base64')}`;
   const toB = (query: string) => encodeURIComponent(`${b.url}/echo?${query}`);
   const sent = (query: string) => b.hits.find((h) => h.path === `/echo?${query}`)!.headers;

@@ -48,7 +48,11 @@ test('#11: --host-rps paces each host on its own: two hosts at 10/s finish toget
   const elapsedMs = performance.now() - startedAt;
   assertOneRecordPerInput(records, lineNumbers(30));
   assert.ok(records.every((r) => r.ok));
-  for (const server of [a, b]) assertRateBound(server.hits.map((h) => h.t), { rps: 10, burst: 1, jitterMs: 5 });
+  for (const server of [a, b])
+    assertRateBound(
+      server.hits.map((h) => h.t),
+      { rps: 10, burst: 1, jitterMs: 5 },
+    );
   // 15 per host at 10/s is 1.4 s; one shared bucket would need 2.9 s.
   assert.ok(elapsedMs < 2_600, `took ${Math.round(elapsedMs)} ms`);
   // Work waited on the rate nearly all along, with slots free: the stats say so.
@@ -82,12 +86,15 @@ test('#11: a --limit route rule paces its route and leaves the rest of the host 
   assert.ok(records.every((r) => r.ok));
   const slowHits = server.hits.filter((h) => h.path.startsWith('/items/slow-'));
   const fastHits = server.hits.filter((h) => !h.path.startsWith('/items/slow-'));
-  assertRateBound(slowHits.map((h) => h.t), { rps: 5, burst: 1, jitterMs: 5 });
+  assertRateBound(
+    slowHits.map((h) => h.t),
+    { rps: 5, burst: 1, jitterMs: 5 },
+  );
   // The unlimited route is not held behind the paced one: all of it lands before the slow route ends.
   assert.ok(fastHits.at(-1)!.t < slowHits.at(-1)!.t, 'the unlimited route finished first');
 });
 
-test('#11: a 429 on a route with a rule pauses that route only; the host\'s other paths keep going', TEST_TIMEOUT, async (t) => {
+test("#11: a 429 on a route with a rule pauses that route only; the host's other paths keep going", TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
   const host = new URL(server.url).host;
   const inputs = [
@@ -97,13 +104,19 @@ test('#11: a 429 on a route with a rule pauses that route only; the host\'s othe
   ];
   const { records, events } = await run(inputs, { concurrency: 1, limits: [`${host}/flaky/*=1000/s`] });
   assertOneRecordPerInput(records, lineNumbers(14));
-  assert.ok(records.every((r) => r.ok), JSON.stringify(records.filter((r) => !r.ok)));
+  assert.ok(
+    records.every((r) => r.ok),
+    JSON.stringify(records.filter((r) => !r.ok)),
+  );
   const [pause] = pausesIn(events);
   assert.equal(pause?.host, `${host} ${host}/flaky/*=1000/s`, 'the route is what was paused');
   const refusedAt = server.hits.find((h) => h.status === 429)!.t;
   const during = server.hits.filter((h) => h.t > refusedAt + 50 && h.t < refusedAt + 1_950);
   assert.ok(during.length >= 5, `${during.length} requests to other paths during the route's pause`);
-  assert.ok(during.every((h) => h.path.startsWith('/delay/')), `during the pause: ${during.map((h) => h.path).join(' ')}`);
+  assert.ok(
+    during.every((h) => h.path.startsWith('/delay/')),
+    `during the pause: ${during.map((h) => h.path).join(' ')}`,
+  );
 });
 
 test('#11: --rps auto finds an unknown limit: starts modestly, climbs, settles under it with few 429s', TEST_TIMEOUT, async (t) => {
@@ -114,7 +127,10 @@ test('#11: --rps auto finds an unknown limit: starts modestly, climbs, settles u
   assert.ok(records.every((r) => r.ok));
   const rates = ratesIn(events);
   assert.deepEqual([rates[0]?.rps, rates[0]?.reason], [ADAPTIVE.startRps, 'start'], `starts at ${ADAPTIVE.startRps}/s`);
-  assert.ok(rates.some((e) => e.reason === 'clean' && e.rps >= 16), `climbed: ${rates.map((e) => e.rps.toFixed(1)).join(' ')}`);
+  assert.ok(
+    rates.some((e) => e.reason === 'clean' && e.rps >= 16),
+    `climbed: ${rates.map((e) => e.rps.toFixed(1)).join(' ')}`,
+  );
   assert.ok(server.count429() <= 8, `${server.count429()} 429s for 120 requests`);
   // Where each 429 left it; the probes after a rest may still be past the limit when the run
   // ends, the bucket's 5 saved requests hiding the overshoot for a second or two.
@@ -134,12 +150,18 @@ test('#11: a fixed --rps is a ceiling: told twice the real rate, the run drops u
   // At a fixed 40/s every second would bring a 429 (about 4 s of sending → 4+); a ceiling that
   // learns brings a handful at most, mostly while it climbs back.
   assert.ok(server.count429() <= 6, `${server.count429()} 429s`);
-  assert.ok(ratesIn(events).every((e) => e.rps <= 40), 'never above the ceiling');
+  assert.ok(
+    ratesIn(events).every((e) => e.rps <= 40),
+    'never above the ceiling',
+  );
 });
 
 test('#11: with no --rps, the controller stays out of the way until a 429', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
-  const { records, events } = await run(Array.from({ length: 40 }, (_, i) => `${server.url}/items/${i}`), { concurrency: 8 });
+  const { records, events } = await run(
+    Array.from({ length: 40 }, (_, i) => `${server.url}/items/${i}`),
+    { concurrency: 8 },
+  );
   assert.ok(records.every((r) => r.ok));
   assert.deepEqual(ratesIn(events), []);
 });
@@ -161,7 +183,13 @@ test('#11: a request that started in one second and reached the server in the ne
   assert.equal(windows.size, 1, 'the first 21 arrivals share one window');
   const cut = ratesIn(events).find((e) => e.reason === 'throttled');
   // Counted by start, that second would hold 19 (the limit read 19, the rate 18.43/s).
-  assert.equal(cut?.rps, 20 * ADAPTIVE.settleFraction, `cuts: ${ratesIn(events).map((e) => `${e.rps} ${e.reason}`).join(', ')}`);
+  assert.equal(
+    cut?.rps,
+    20 * ADAPTIVE.settleFraction,
+    `cuts: ${ratesIn(events)
+      .map((e) => `${e.rps} ${e.reason}`)
+      .join(', ')}`,
+  );
 });
 
 test('#11: after a 429 from a window on the clock, the rest of the second the pause ends in is filled, faster than the rate', TEST_TIMEOUT, async (t) => {
@@ -191,14 +219,23 @@ test('#11: after a 429 that does not say when, the lane waits at least until the
   const { records, events } = await run(inputs, { rps: 40, concurrency: 8 }, { random: () => 0 });
   assertOneRecordPerInput(records, lineNumbers(60));
   // Retried at once, each into the window that refused, an input would spend its retries there.
-  assert.deepEqual(records.filter((r) => !r.ok).map((r) => r.line), [], 'inputs ran out of retries');
+  assert.deepEqual(
+    records.filter((r) => !r.ok).map((r) => r.line),
+    [],
+    'inputs ran out of retries',
+  );
   const refused = server.hits.filter((h) => h.status === 429);
   const refusedIn = Math.floor(refused[0]!.t / 1000);
-  const figures = `429s at ${refused.map((h) => `${Math.floor(h.t / 1000) - refusedIn}s+${(h.t % 1000).toFixed(0)}ms`).join(' ')}; pauses ${pausesIn(events).map((p) => `${p.delayMs} ms (${p.source})`).join(', ')}`;
+  const figures = `429s at ${refused.map((h) => `${Math.floor(h.t / 1000) - refusedIn}s+${(h.t % 1000).toFixed(0)}ms`).join(' ')}; pauses ${pausesIn(events)
+    .map((p) => `${p.delayMs} ms (${p.source})`)
+    .join(', ')}`;
   // Only requests already on their way when the first 429 came back reach that second after it.
   const lateInRefusedSecond = server.hits.filter((h) => h.t > refused[0]!.t + 20 && Math.floor(h.t / 1000) === refusedIn);
   assert.deepEqual(lateInRefusedSecond, [], figures);
-  assert.ok(refused.every((h) => Math.floor(h.t / 1000) === refusedIn), figures);
+  assert.ok(
+    refused.every((h) => Math.floor(h.t / 1000) === refusedIn),
+    figures,
+  );
 });
 
 test('#11: once a fill is taken whole, every second after takes the limit itself, not 97% of it', TEST_TIMEOUT, async (t) => {
@@ -238,10 +275,17 @@ test('#11: requests queued in undici when a 429 pauses their lane stay unsent un
   // Without the hold, 4 + 3 held + 1 retry = 8 starts would spend a budget of 5.
   const { records, events } = await run(inputs, { concurrency: 4, maxRequests: 5 }, { dispatcher, onEvent: (e) => stats.onEvent(e) });
   assertOneRecordPerInput(records, lineNumbers(4));
-  assert.ok(records.every((r) => r.ok), JSON.stringify(records.filter((r) => !r.ok)));
+  assert.ok(
+    records.every((r) => r.ok),
+    JSON.stringify(records.filter((r) => !r.ok)),
+  );
   const refusedAt = server.hits.find((h) => h.status === 429)!.t;
   const during = server.hits.filter((h) => h.t > refusedAt && h.t < refusedAt + 900);
-  assert.deepEqual(during.map((h) => h.path), [], 'nothing arrived during the told wait');
+  assert.deepEqual(
+    during.map((h) => h.path),
+    [],
+    'nothing arrived during the told wait',
+  );
   assert.equal(server.hits.length, 5);
   const held = events.filter((e) => e.type === 'attempt-held');
   assert.equal(held.length, 3, JSON.stringify(held));
@@ -263,6 +307,9 @@ test('#11: a retry fails at once when a route rule its lane matches is paused pa
     limits: [`${host}/flaky/a*=1000/s`, `${host}/flaky/*=1000/s`],
   });
   assertOneRecordPerInput(records, lineNumbers(2));
-  assert.deepEqual(records.map((r) => [r.line, r.error?.code]).sort(), [[1, 'RETRY_AFTER_TOO_LONG'], [2, 'RETRY_AFTER_TOO_LONG']]);
+  assert.deepEqual(records.map((r) => [r.line, r.error?.code]).sort(), [
+    [1, 'RETRY_AFTER_TOO_LONG'],
+    [2, 'RETRY_AFTER_TOO_LONG'],
+  ]);
   assert.ok(performance.now() - startedAt < 5_000, `took ${Math.round(performance.now() - startedAt)} ms: the retry waited out the pause`);
 });

@@ -17,13 +17,23 @@ test('#8: a bare 429 backs off and pauses the host, so its other requests wait t
   assert.ok(records.every((r) => r.ok));
   assert.equal(records.find((r) => r.line === 1)!.attempts, 2);
 
-  assert.deepEqual(retriesIn(events).map((e) => [e.source, e.delayMs]), [['backoff', 600]]);
+  assert.deepEqual(
+    retriesIn(events).map((e) => [e.source, e.delayMs]),
+    [['backoff', 600]],
+  );
   // #22 §0: the host's pause is at least the backoff; how much longer depends on where in its
   // clock second the 429 landed (waitOutRefusingSecond, tested in virtual time in the unit tests).
   const pauses = pausesIn(events);
-  assert.deepEqual(pauses.map((e) => e.source), ['backoff']);
+  assert.deepEqual(
+    pauses.map((e) => e.source),
+    ['backoff'],
+  );
   assert.ok(pauses[0]!.delayMs >= 600 && pauses[0]!.delayMs <= 600 + 1_000, `pause of ${pauses[0]!.delayMs} ms`);
-  assert.deepEqual(startsDuringPauses(server.hits, 600).map((h) => h.path), [], 'nothing started for the host during the backoff');
+  assert.deepEqual(
+    startsDuringPauses(server.hits, 600).map((h) => h.path),
+    [],
+    'nothing started for the host during the backoff',
+  );
 });
 
 test('#8: one 429 pauses the whole host: told twice the real rate, nothing starts until Retry-After passes', TEST_TIMEOUT, async (t) => {
@@ -35,14 +45,24 @@ test('#8: one 429 pauses the whole host: told twice the real rate, nothing start
   assertOneRecordPerInput(records, lineNumbers(12));
   // With the default retries: a refused request goes first after the pause, so no input is
   // refused again and again until its retries run out.
-  assert.ok(records.every((r) => r.ok), JSON.stringify(records.filter((r) => !r.ok).map((r) => r.error)));
-  assert.ok(records.every((r) => r.attempts <= 3), `attempts: ${records.map((r) => r.attempts).join(',')}`);
+  assert.ok(
+    records.every((r) => r.ok),
+    JSON.stringify(records.filter((r) => !r.ok).map((r) => r.error)),
+  );
+  assert.ok(
+    records.every((r) => r.attempts <= 3),
+    `attempts: ${records.map((r) => r.attempts).join(',')}`,
+  );
 
   assert.ok(server.count429() >= 1, 'twice the real rate must meet the server limit');
   // The fixture's rate-limit 429 says Retry-After: 1 here (it waits at most 50 ms for a token).
   for (const pause of pausesIn(events)) assert.deepEqual([pause.source, pause.delayMs], ['server', 1_000]);
   const early = startsDuringPauses(server.hits, 1_000);
-  assert.deepEqual(early.map((h) => `${h.path} at +${Math.round(h.t - server.hits[0]!.t)} ms`), [], 'requests started during a pause');
+  assert.deepEqual(
+    early.map((h) => `${h.path} at +${Math.round(h.t - server.hits[0]!.t)} ms`),
+    [],
+    'requests started during a pause',
+  );
 });
 
 test('#8: told the real rate (rps 20), 200 URLs meet at most a handful of 429s', { timeout: 60_000 }, async (t) => {
@@ -54,17 +74,16 @@ test('#8: told the real rate (rps 20), 200 URLs meet at most a handful of 429s',
   // The server counts exactly, so a request that arrives a hair early is refused. ratefetch
   // paces 1% under --rps to absorb that; trials gave 0 to 5 refusals per 200.
   assert.ok(server.count429() <= 10, `${server.count429()} 429s at the server's own rate`);
-  assert.deepEqual(startsDuringPauses(server.hits, 1_000).map((h) => h.path), []);
+  assert.deepEqual(
+    startsDuringPauses(server.hits, 1_000).map((h) => h.path),
+    [],
+  );
 });
 
 test('#8: a Retry-After of a year fails at once, and so do the requests queued for that host', TEST_TIMEOUT, async (t) => {
   const a = await startServer(t);
   const b = await startServer(t, { host: '127.0.0.2' });
-  const inputs = [
-    `${a.url}/status/429?retryAfter=31536000`,
-    ...Array.from({ length: 5 }, (_, i) => `${a.url}/items/${i}`),
-    `${b.url}/items/other-host`,
-  ];
+  const inputs = [`${a.url}/status/429?retryAfter=31536000`, ...Array.from({ length: 5 }, (_, i) => `${a.url}/items/${i}`), `${b.url}/items/other-host`];
   const startedAt = performance.now();
   const { records, byLine } = await run(inputs, { concurrency: 1 });
   const elapsedMs = performance.now() - startedAt;
@@ -77,7 +96,11 @@ test('#8: a Retry-After of a year fails at once, and so do the requests queued f
     assert.deepEqual([record.error?.code, record.attempts, record.final], ['RETRY_AFTER_TOO_LONG', 0, false], `line ${line}`);
   }
   assert.equal(byLine.get(7)!.ok, true, 'another host is not affected');
-  assert.deepEqual(a.hits.map((h) => h.path), ['/status/429?retryAfter=31536000'], 'no request was sent for the queued inputs');
+  assert.deepEqual(
+    a.hits.map((h) => h.path),
+    ['/status/429?retryAfter=31536000'],
+    'no request was sent for the queued inputs',
+  );
   assert.ok(elapsedMs < 2_000, `the run took ${Math.round(elapsedMs)} ms`);
 });
 
@@ -110,15 +133,26 @@ test('#8: a 429 on a redirect hop pauses the host that sent it, not the one the 
   ];
   const { records, byLine, events } = await run(inputs, { concurrency: 1 });
   assertOneRecordPerInput(records, lineNumbers(6));
-  assert.ok(records.every((r) => r.ok), JSON.stringify(records.filter((r) => !r.ok).map((r) => r.error)));
+  assert.ok(
+    records.every((r) => r.ok),
+    JSON.stringify(records.filter((r) => !r.ok).map((r) => r.error)),
+  );
   assert.equal(byLine.get(1)!.attempts, 2);
 
   const hostA = new URL(a.url).host;
   const hostB = new URL(b.url).host;
-  assert.deepEqual(pausesIn(events).map((e) => e.host), [hostB], 'the pause is for the host that answered 429');
+  assert.deepEqual(
+    pausesIn(events).map((e) => e.host),
+    [hostB],
+    'the pause is for the host that answered 429',
+  );
   const limited = b.hits.find((h) => h.status === 429)!;
   const early = b.hits.filter((h) => h.t > limited.t + 50 && h.t < limited.t + 1_950);
-  assert.deepEqual(early.map((h) => h.path), [], `host B (${hostB}) got requests while it had asked to wait`);
+  assert.deepEqual(
+    early.map((h) => h.path),
+    [],
+    `host B (${hostB}) got requests while it had asked to wait`,
+  );
   const aItem = a.hits.find((h) => h.path === '/items/a')!;
   assert.ok(aItem.t < limited.t + 1_000, `host A (${hostA}) was held ${Math.round(aItem.t - limited.t)} ms for B's 429`);
 });
@@ -136,5 +170,9 @@ test('#8: a 429 that is not retried (retries used up) still pauses its host', TE
   assert.deepEqual([first.ok, first.status, first.attempts, first.final], [false, 429, 1, false]);
   for (const line of [2, 3, 4, 5]) assert.equal(byLine.get(line)!.ok, true, `line ${line}`);
   const early = startsDuringPauses(server.hits, 2_000);
-  assert.deepEqual(early.map((h) => h.path), [], 'requests started while the host had asked to wait 2 s');
+  assert.deepEqual(
+    early.map((h) => h.path),
+    [],
+    'requests started while the host had asked to wait 2 s',
+  );
 });

@@ -45,7 +45,10 @@ test('#11: X-RateLimit-Remaining 0 pauses the host until the reset: every URL, a
   // spending what the last answer said was left.
   const { records, events } = await run(inputs, { ...FAST, concurrency: 1 });
   assertOneRecordPerInput(records, lineNumbers(25));
-  assert.ok(records.every((r) => r.ok), JSON.stringify(records.filter((r) => !r.ok).map((r) => r.error)));
+  assert.ok(
+    records.every((r) => r.ok),
+    JSON.stringify(records.filter((r) => !r.ok).map((r) => r.error)),
+  );
   assert.equal(server.refused(), 0, 'no 429: the client paused when the quota said none was left');
   const pauses = events.filter((e) => e.type === 'pause');
   assert.ok(pauses.length >= 2, `paused ${pauses.length} times`);
@@ -61,12 +64,22 @@ test('#11: a used-up quota does not hold back requests already started: the paus
   const dispatcher = new Agent({ connections: 1 });
   t.after(() => dispatcher.close());
   const startedAt = performance.now();
-  const { records, events } = await run(Array.from({ length: 4 }, (_, i) => `${server.url}/items/${i}`), { ...FAST, concurrency: 4 }, { dispatcher });
+  const { records, events } = await run(
+    Array.from({ length: 4 }, (_, i) => `${server.url}/items/${i}`),
+    { ...FAST, concurrency: 4 },
+    { dispatcher },
+  );
   const elapsedMs = performance.now() - startedAt;
   assertOneRecordPerInput(records, lineNumbers(4));
   assert.ok(records.every((r) => r.ok));
-  assert.ok(events.some((e) => e.type === 'pause'), 'the quota paused the host');
-  assert.deepEqual(events.filter((e) => e.type === 'attempt-held'), []);
+  assert.ok(
+    events.some((e) => e.type === 'pause'),
+    'the quota paused the host',
+  );
+  assert.deepEqual(
+    events.filter((e) => e.type === 'attempt-held'),
+    [],
+  );
   assert.equal(server.refused(), 0);
   assert.ok(elapsedMs < 1_000, `took ${Math.round(elapsedMs)} ms: the started requests waited for the reset`);
 });
@@ -76,7 +89,10 @@ test('#11: without quota headers nothing changes: a plain server is not paced', 
   await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise((resolve) => plain.close(resolve)));
   const url = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
-  const { records, events } = await run(Array.from({ length: 20 }, (_, i) => `${url}/${i}`), { ...FAST, concurrency: 4 });
+  const { records, events } = await run(
+    Array.from({ length: 20 }, (_, i) => `${url}/${i}`),
+    { ...FAST, concurrency: 4 },
+  );
   assertOneRecordPerInput(records, lineNumbers(20));
   assert.equal(events.filter((e) => e.type === 'pause').length, 0);
 });

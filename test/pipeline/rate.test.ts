@@ -39,7 +39,10 @@ test('#7: a high rate (rps 1000, default burst) keeps the bound within a couple 
   };
   const { records } = await run(urls, { rps: 1000, concurrency: 64 }, { onEvent });
   assertOneRecordPerInput(records, lineNumbers(400));
-  assert.ok(records.every((r) => r.ok), JSON.stringify(records.find((r) => !r.ok)?.error));
+  assert.ok(
+    records.every((r) => r.ok),
+    JSON.stringify(records.find((r) => !r.ok)?.error),
+  );
 
   // The default burst covers 20 ms of starts: 20 at 1000 per second. The limiter's own start
   // times must keep the bound to within a couple of ms.
@@ -48,7 +51,10 @@ test('#7: a high rate (rps 1000, default burst) keeps the bound within a couple 
   // Arrivals at this rate bunch by tens of ms between the limiter and the server (connection
   // set-up, batched socket reads, a busy machine; a server in its own process bunches as much),
   // so the server-side check is a loose one: 100 ms of bunching allowed.
-  assertRateBound(server.hits.map((h) => h.t), { rps: 1000, burst: 20, slackStarts: 1, jitterMs: 100, windowsMs: [100, 200] });
+  assertRateBound(
+    server.hits.map((h) => h.t),
+    { rps: 1000, burst: 20, slackStarts: 1, jitterMs: 100, windowsMs: [100, 200] },
+  );
 });
 
 test('#7: after an idle spell, at most burst starts go back to back', TEST_TIMEOUT, async (t) => {
@@ -96,7 +102,10 @@ test('#7: concurrency 3 against /delay/200 never has more than 3 requests open o
 
   // Every request stays open 200 ms after it arrives, so requests arriving within 190 ms of
   // each other were open together.
-  const together = maxStartsInWindow(server.hits.map((h) => h.t), 190);
+  const together = maxStartsInWindow(
+    server.hits.map((h) => h.t),
+    190,
+  );
   assert.equal(together, 3, `${together} requests open at once`);
 });
 
@@ -141,13 +150,20 @@ test('#7: a host paused by a long Retry-After does not starve another host', TES
   ];
   const { records, byLine } = await run(inputs, { concurrency: 2 });
   assertOneRecordPerInput(records, lineNumbers(13));
-  assert.ok(records.every((r) => r.ok), JSON.stringify(records.filter((r) => !r.ok).map((r) => r.error)));
+  assert.ok(
+    records.every((r) => r.ok),
+    JSON.stringify(records.filter((r) => !r.ok).map((r) => r.error)),
+  );
   assert.equal(byLine.get(1)!.attempts, 2);
 
   const limited = a.hits.find((h) => h.status === 429)!;
   const pauseEnd = limited.t + 2_000;
   const duringPause = (t: number) => t > limited.t + 50 && t < pauseEnd - 50;
-  assert.deepEqual(a.hits.filter((h) => duringPause(h.t)).map((h) => h.path), [], 'host A started nothing while paused');
+  assert.deepEqual(
+    a.hits.filter((h) => duringPause(h.t)).map((h) => h.path),
+    [],
+    'host A started nothing while paused',
+  );
   const bDuring = b.hits.filter((h) => duringPause(h.t)).length;
   assert.ok(bDuring >= 8, `only ${bDuring} of host B's 10 requests arrived during A's pause`);
   assert.ok(a.hits.at(-1)!.t >= pauseEnd - 50, 'A resumed only after its pause');
@@ -195,7 +211,10 @@ test('#7: concurrency above 10 runs without a MaxListenersExceededWarning', TEST
   await new Promise((resolve) => setImmediate(resolve));
   assertOneRecordPerInput(records, lineNumbers(32));
   assert.ok(records.every((r) => r.ok));
-  assert.deepEqual(warnings.map((w) => `${w.name}: ${w.message}`), []);
+  assert.deepEqual(
+    warnings.map((w) => `${w.name}: ${w.message}`),
+    [],
+  );
 });
 
 test('#7: readAhead bounds the inputs read but not yet taken by a slow consumer', TEST_TIMEOUT, async (t) => {

@@ -21,7 +21,10 @@ test('#7: one record per input, line numbers from readLines with blank and # lin
   assert.equal(byLine.get(2)!.url, `${server.url}/items/1`);
   assert.equal(byLine.get(5)!.url, `${server.url}/items/2`);
   assert.equal(byLine.get(7)!.url, `${server.url}/items/3`);
-  assert.ok(records.every((r) => r.ok && r.status === 200), JSON.stringify(records.map((r) => r.error)));
+  assert.ok(
+    records.every((r) => r.ok && r.status === 200),
+    JSON.stringify(records.map((r) => r.error)),
+  );
   assert.deepEqual(server.hits.map((h) => h.path).sort(), ['/items/1', '/items/2', '/items/3']);
 });
 
@@ -154,13 +157,20 @@ test('#7: a failing DNS lookup is DNS_FAILURE, final, and not retried', TEST_TIM
 
 test('#7: user headers are sent, with User-Agent and Accept-Encoding defaults', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
-  const first = await run([`${server.url}/echo`], { headers: [['X-Trace', 'abc-123'], ['Accept', 'application/json']] });
+  const first = await run([`${server.url}/echo`], {
+    headers: [
+      ['X-Trace', 'abc-123'],
+      ['Accept', 'application/json'],
+    ],
+  });
   assertOneRecordPerInput(first.records, [1]);
   const sent = server.hits[0]!.headers;
   assert.equal(sent['x-trace'], 'abc-123');
   assert.equal(sent.accept, 'application/json');
   assert.match(String(sent['user-agent']), /^ratefetch\/\d+\.\d+\.\d+/);
-  const encodings = String(sent['accept-encoding']).split(',').map((s) => s.trim());
+  const encodings = String(sent['accept-encoding'])
+    .split(',')
+    .map((s) => s.trim());
   for (const coding of ['gzip', 'deflate', 'br']) assert.ok(encodings.includes(coding), `accept-encoding: ${sent['accept-encoding']}`);
 
   // Given ones replace the defaults instead of being sent twice.
@@ -207,5 +217,8 @@ test("#22: a server's own reason phrase is what the record's message and the ret
   assertOneRecordPerInput(records, lineNumbers(2));
   assert.match(byLine.get(1)!.error!.message, /^GET http:\/\/127\.0\.0\.1:\d+\/status\/404\?reason=Gone%20Fishing: 404 Gone Fishing$/);
   assert.match(byLine.get(2)!.error!.message, /: 503 Upstream Napping after 2 attempts$/);
-  assert.deepEqual(retriesIn(events).map((e) => e.reason), ['503 Upstream Napping']);
+  assert.deepEqual(
+    retriesIn(events).map((e) => e.reason),
+    ['503 Upstream Napping'],
+  );
 });

@@ -15,7 +15,10 @@ test('#8: 429 with Retry-After in seconds is retried once it has passed', TEST_T
   assert.ok(records[0]!.ms >= 950, `ms ${records[0]!.ms} counts the wait`);
   const gap = gapMs(server.hits, '/flaky/k');
   assert.ok(gap >= 950 && gap < 3_000, `retried after ${Math.round(gap)} ms`);
-  assert.deepEqual(retriesIn(events).map((e) => [e.source, e.delayMs]), [['server', 1_000]]);
+  assert.deepEqual(
+    retriesIn(events).map((e) => [e.source, e.delayMs]),
+    [['server', 1_000]],
+  );
 });
 
 test('#8: Retry-After as an HTTP-date in the future is waited for', TEST_TIMEOUT, async (t) => {
@@ -33,12 +36,18 @@ test('#8: Retry-After as an HTTP-date in the future is waited for', TEST_TIMEOUT
 test('#8: Retry-After as an HTTP-date in the past retries at once', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
   const date = new Date(Date.now() - 60_000).toUTCString();
-  const { records, events } = await run([`${server.url}/flaky/p?fail=1&status=429&retryAfter=${encodeURIComponent(date)}`], { backoffBaseMs: 5_000, maxBackoffMs: 5_000 });
+  const { records, events } = await run([`${server.url}/flaky/p?fail=1&status=429&retryAfter=${encodeURIComponent(date)}`], {
+    backoffBaseMs: 5_000,
+    maxBackoffMs: 5_000,
+  });
   assertOneRecordPerInput(records, [1]);
   assert.deepEqual([records[0]!.ok, records[0]!.attempts], [true, 2]);
   const gap = gapMs(server.hits, '/flaky/p');
   assert.ok(gap < 1_000, `retried after ${Math.round(gap)} ms`);
-  assert.deepEqual(retriesIn(events).map((e) => [e.source, e.delayMs]), [['server', 0]]);
+  assert.deepEqual(
+    retriesIn(events).map((e) => [e.source, e.delayMs]),
+    [['server', 0]],
+  );
 });
 
 test('#8: 503 with Retry-After is waited for', TEST_TIMEOUT, async (t) => {
@@ -48,7 +57,10 @@ test('#8: 503 with Retry-After is waited for', TEST_TIMEOUT, async (t) => {
   assert.deepEqual([records[0]!.ok, records[0]!.attempts], [true, 2]);
   const gap = gapMs(server.hits, '/flaky/u');
   assert.ok(gap >= 950 && gap < 3_000, `retried after ${Math.round(gap)} ms`);
-  assert.deepEqual(retriesIn(events).map((e) => [e.source, e.delayMs]), [['server', 1_000]]);
+  assert.deepEqual(
+    retriesIn(events).map((e) => [e.source, e.delayMs]),
+    [['server', 1_000]],
+  );
 });
 
 test('#8: GET is retried on 500, 502, 504 and a reset connection', TEST_TIMEOUT, async (t) => {
@@ -130,13 +142,19 @@ test('#8: onEvent gets retry and pause events with source server or backoff', TE
   const hostA = new URL(a.url).host;
   const hostB = new URL(b.url).host;
   const retries = retriesIn(events);
-  assert.deepEqual(retries.map((e) => [e.line, e.host, e.source, e.attempt]).sort(), [[1, hostA, 'server', 1], [2, hostB, 'backoff', 1]]);
+  assert.deepEqual(retries.map((e) => [e.line, e.host, e.source, e.attempt]).sort(), [
+    [1, hostA, 'server', 1],
+    [2, hostB, 'backoff', 1],
+  ]);
   assert.equal(retries.find((e) => e.line === 1)!.delayMs, 1_000);
   assert.match(retries.find((e) => e.line === 1)!.reason, /429 Too Many Requests, Retry-After 1s/);
   assert.ok(retries.find((e) => e.line === 2)!.delayMs < 1_000);
   // A 500 backs off one request; only the 429 pauses its host.
   const pauses = pausesIn(events);
-  assert.deepEqual(pauses.map((e) => [e.host, e.source, e.delayMs]), [[hostA, 'server', 1_000]]);
+  assert.deepEqual(
+    pauses.map((e) => [e.host, e.source, e.delayMs]),
+    [[hostA, 'server', 1_000]],
+  );
   assert.ok(pauses[0]!.untilMs > Date.now() - 10_000);
 });
 
@@ -148,7 +166,10 @@ test('#22: a 503 with an unparsable Retry-After is a plain 503: backoff, no paus
   const inputs = [...items, `${server.url}/flaky/bad?fail=3&status=503&retryAfter=soon`];
   const { records, events } = await run(inputs, { rps: 40, concurrency: 2 });
   assertOneRecordPerInput(records, lineNumbers(11));
-  assert.ok(records.every((r) => r.ok), JSON.stringify(records.filter((r) => !r.ok)));
+  assert.ok(
+    records.every((r) => r.ok),
+    JSON.stringify(records.filter((r) => !r.ok)),
+  );
   assert.equal(records.find((r) => r.line === 11)!.attempts, 4);
   const retries = retriesIn(events);
   assert.equal(retries.length, 3);

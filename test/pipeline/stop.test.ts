@@ -36,7 +36,10 @@ test('#7: aborting hooks.signal gives every input read a record, INTERRUPTED one
 
 test('#7: in-flight requests get their grace period; past it they are INTERRUPTED', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
-  for (const [graceMs, expected] of [[1_500, 'ok'], [50, 'INTERRUPTED']] as const) {
+  for (const [graceMs, expected] of [
+    [1_500, 'ok'],
+    [50, 'INTERRUPTED'],
+  ] as const) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), 100);
     t.after(() => clearTimeout(timer));

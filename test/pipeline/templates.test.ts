@@ -54,7 +54,10 @@ test('#10: {} is the whole line, percent-encoded for the path and the query', TE
   const { records } = await run(readLines(bytes(lines.join('\n'))), { template: `${server.url}/p/{}?q={}` });
 
   assertOneRecordPerInput(records, lineNumbers(lines.length));
-  assert.ok(records.every((r) => r.ok), JSON.stringify(records.map((r) => r.error)));
+  assert.ok(
+    records.every((r) => r.ok),
+    JSON.stringify(records.map((r) => r.error)),
+  );
   const encoded = ['1', 'a%20b', 'x%2Fy%3Fz%23w', '%C3%BC%26%3D%2B', 'it%27s%28%2A%29%21'];
   assert.deepEqual(paths(server), encoded.map((e) => `/p/${e}?q=${e}`).sort());
   // Each record names the URL that was sent for its own line.
@@ -88,12 +91,7 @@ test('#10: CSV: the header names placeholders, quoted commas and newlines surviv
   assert.deepEqual(get(records, 3).vars, { id: '2', name: 'two\r\nlines' });
   assert.deepEqual(get(records, 8).vars, { id: '6', name: 'say "hi"' });
   for (const line of [2, 3, 6, 8]) assert.equal(get(records, line).ok, true, `line ${line}: ${get(records, line).error?.message}`);
-  assert.deepEqual(paths(server), [
-    '/items/1?name=Smith%2C%20J',
-    '/items/2?name=two%0D%0Alines',
-    '/items/4?name=plain',
-    '/items/6?name=say%20%22hi%22',
-  ]);
+  assert.deepEqual(paths(server), ['/items/1?name=Smith%2C%20J', '/items/2?name=two%0D%0Alines', '/items/4?name=plain', '/items/6?name=say%20%22hi%22']);
 });
 
 test('#10: TSV rows fill placeholders; {name:raw} goes in unencoded', TEST_TIMEOUT, async (t) => {
@@ -102,7 +100,10 @@ test('#10: TSV rows fill placeholders; {name:raw} goes in unencoded', TEST_TIMEO
   const { records } = await run(tsv(text), { template: `${server.url}/p/{path:raw}/end?q={q}` });
 
   assertOneRecordPerInput(records, [2, 3]);
-  assert.ok(records.every((r) => r.ok), JSON.stringify(records.map((r) => r.error)));
+  assert.ok(
+    records.every((r) => r.ok),
+    JSON.stringify(records.map((r) => r.error)),
+  );
   assert.deepEqual(get(records, 2).vars, { path: 'a/b', q: 'x,y "z"' });
   assert.deepEqual(paths(server), ['/p/a/b/end?q=x%2Cy%20%22z%22', '/p/c/end?q=']);
 });
@@ -128,10 +129,7 @@ test('#10: NDJSON objects fill placeholders; a non-object line is an INVALID_INP
     assert.match(record.error?.message ?? '', new RegExp(`^line ${line}: `));
   }
   assert.deepEqual(get(records, 1).vars, { id: '1', tags: '["a","b"]', on: 'true', c: 'x y' });
-  assert.deepEqual(paths(server), [
-    '/items/1?tags=%5B%22a%22%2C%22b%22%5D&on=true&c=x%20y',
-    '/items/two?tags=%7B%7D&on=false&c=',
-  ]);
+  assert.deepEqual(paths(server), ['/items/1?tags=%5B%22a%22%2C%22b%22%5D&on=true&c=x%20y', '/items/two?tags=%7B%7D&on=false&c=']);
 });
 
 test('#10: NDJSON request specs: own method, headers and JSON body reach the server; meta is copied verbatim', TEST_TIMEOUT, async (t) => {
@@ -182,7 +180,10 @@ test('#10: --range × --values: the cartesian product in a stable order, line = 
 
   assertOneRecordPerInput(records, lineNumbers(6));
   const expected = ['b-1', 'a-1', 'b-2', 'a-2', 'b-3', 'a-3'];
-  assert.deepEqual(server.hits.map((h) => h.path), expected.map((e) => `/items/${e}`));
+  assert.deepEqual(
+    server.hits.map((h) => h.path),
+    expected.map((e) => `/items/${e}`),
+  );
   for (const [i, e] of expected.entries()) {
     const record = get(records, i + 1);
     const [kind, id] = e.split('-');
@@ -196,7 +197,10 @@ test('#10: --range with a step and zero padding', TEST_TIMEOUT, async (t) => {
   const { items } = generateItems([parseRange('n=00..20..10')]);
   const { records } = await run(items, { template: `${server.url}/items/{n}`, concurrency: 1 });
   assertOneRecordPerInput(records, [1, 2, 3]);
-  assert.deepEqual(server.hits.map((h) => h.path), ['/items/00', '/items/10', '/items/20']);
+  assert.deepEqual(
+    server.hits.map((h) => h.path),
+    ['/items/00', '/items/10', '/items/20'],
+  );
 });
 
 test('#10: a glob-only template expands [1-5], [001-003], [a-e:2] and {a,b} in curl order', TEST_TIMEOUT, async (t) => {
@@ -205,14 +209,20 @@ test('#10: a glob-only template expands [1-5], [001-003], [a-e:2] and {a,b} in c
 
   const five = await run(expand(`${server.url}/items/[1-5]`), { concurrency: 1 });
   assertOneRecordPerInput(five.records, lineNumbers(5));
-  assert.deepEqual(server.hits.map((h) => h.path), ['/items/1', '/items/2', '/items/3', '/items/4', '/items/5']);
+  assert.deepEqual(
+    server.hits.map((h) => h.path),
+    ['/items/1', '/items/2', '/items/3', '/items/4', '/items/5'],
+  );
 
   server.hits.length = 0;
   const mixed = await run(expand(`${server.url}/{a,b}/[001-003:2]/[a-e:2]`), { concurrency: 1 });
   // 2 × 2 × 3, the first glob outermost and the last varying fastest.
   const expected = ['a', 'b'].flatMap((x) => ['001', '003'].flatMap((n) => ['a', 'c', 'e'].map((c) => `/${x}/${n}/${c}`)));
   assertOneRecordPerInput(mixed.records, lineNumbers(12));
-  assert.deepEqual(server.hits.map((h) => h.path), expected);
+  assert.deepEqual(
+    server.hits.map((h) => h.path),
+    expected,
+  );
   for (const [i, path] of expected.entries()) assert.equal(get(mixed.records, i + 1).url, `${server.url}${path}`);
 });
 
@@ -228,7 +238,10 @@ test('#10: an IPv6 host is never globbed, and ?filter[name]=x goes to the server
   const templated = await run(['7'], { template: `${server.url}/items/{}?filter[name]=y` });
   assertOneRecordPerInput(globbed.records, [1, 2]);
   assertOneRecordPerInput(templated.records, [1]);
-  assert.ok([...globbed.records, ...templated.records].every((r) => r.ok), JSON.stringify(globbed.records.map((r) => r.error)));
+  assert.ok(
+    [...globbed.records, ...templated.records].every((r) => r.ok),
+    JSON.stringify(globbed.records.map((r) => r.error)),
+  );
   assert.deepEqual(paths(server), ['/items/1?filter[name]=x', '/items/2?filter[name]=x', '/items/7?filter[name]=y']);
   assert.equal(get(templated.records, 1).url, `${server.url}/items/7?filter[name]=y`);
 });
@@ -242,7 +255,10 @@ test('#10: placeholders in -H values and -d bodies: JSON-escaped in a JSON body,
   const { records } = await run(csv(text), {
     template: `${server.url}/echo?id={id}`,
     method: 'POST',
-    headers: [['X-Name', 'n={name}'], ['X-Fixed', '{} stays']],
+    headers: [
+      ['X-Name', 'n={name}'],
+      ['X-Fixed', '{} stays'],
+    ],
     body: '{"name":"{name}","note":"{note}","literal":"{}","id":{id:raw}}',
   });
 
@@ -267,7 +283,10 @@ test('#10: a CR/LF in a value filling a header never injects a header', TEST_TIM
   assertOneRecordPerInput(records, [2, 4]);
   assert.equal(get(records, 2).ok, false, 'the request with a line break in a header value is not sent');
   assert.equal(get(records, 4).ok, true);
-  assert.ok(server.hits.every((h) => h.headers['x-injected'] === undefined), 'no injected header reached the server');
+  assert.ok(
+    server.hits.every((h) => h.headers['x-injected'] === undefined),
+    'no injected header reached the server',
+  );
   assert.deepEqual(paths(server), ['/echo?id=2']);
 });
 
@@ -292,7 +311,10 @@ test('#10: a placeholder with no value is a TEMPLATE_MISSING_VALUE record for th
   const { records } = await run(input, { template: `${server.url}/items/{id}?c={c}`, headers: [['X-C', '{c}']] });
 
   assertOneRecordPerInput(records, [1, 2, 3, 4]);
-  for (const [line, name] of [[2, 'c'], [4, 'id']] as const) {
+  for (const [line, name] of [
+    [2, 'c'],
+    [4, 'id'],
+  ] as const) {
     const record = get(records, line);
     assert.equal(record.ok, false);
     assert.equal(record.final, true);
@@ -354,7 +376,10 @@ test('#10: a value filling a secret header or query parameter is redacted in var
   const planned = await collect(planOnly(csv(text), options));
 
   assertOneRecordPerInput(records, [2, 3]);
-  assert.deepEqual(planned.map((p) => p.line), [2, 3]);
+  assert.deepEqual(
+    planned.map((p) => p.line),
+    [2, 3],
+  );
   for (const record of [...records, ...planned]) {
     assert.deepEqual(record.vars, { id: String(record.line - 1), token: '[REDACTED]', key: '[REDACTED]' });
   }
@@ -369,7 +394,10 @@ test('#10: a value filling a secret header or query parameter is redacted in var
 test('#10: a secret value does not leak through the raw text of a TEMPLATE_MISSING_VALUE record', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
   const options: Partial<RunOptions> = { template: `${server.url}/items/{id}?c={c}`, headers: [['Authorization', 'Bearer {token}']] };
-  const lines = [{ id: 1, token: TOKEN_A, c: 'x' }, { id: 2, token: TOKEN_B }];
+  const lines = [
+    { id: 1, token: TOKEN_A, c: 'x' },
+    { id: 2, token: TOKEN_B },
+  ];
   const { records } = await run(ndjson(lines, true), options);
   const planned = await collect(planOnly(ndjson(lines, true), options));
   assertOneRecordPerInput(records, [1, 2]);
@@ -437,22 +465,26 @@ test('#10: --dedupe fetches each request once; every duplicate gets its own reco
   assert.equal(get(records, 6).error?.code, 'HTTP_STATUS');
 });
 
-test('#10: --dedupe keys on the filled request: each duplicate keeps its own vars; a header value that differs is a different request', TEST_TIMEOUT, async (t) => {
-  const server = await startServer(t);
-  const text = 'id,note,token\n' + '1,first,tok-a\n' + '1,second,tok-a\n' + '1,third,tok-b\n' + '2,x,tok-a\n';
-  const { records } = await run(csv(text), {
-    template: `${server.url}/items/{id}`,
-    headers: [['X-Token', '{token}']],
-    dedupe: true,
-  });
+test(
+  '#10: --dedupe keys on the filled request: each duplicate keeps its own vars; a header value that differs is a different request',
+  TEST_TIMEOUT,
+  async (t) => {
+    const server = await startServer(t);
+    const text = 'id,note,token\n' + '1,first,tok-a\n' + '1,second,tok-a\n' + '1,third,tok-b\n' + '2,x,tok-a\n';
+    const { records } = await run(csv(text), {
+      template: `${server.url}/items/{id}`,
+      headers: [['X-Token', '{token}']],
+      dedupe: true,
+    });
 
-  assertOneRecordPerInput(records, [2, 3, 4, 5]);
-  assert.equal(server.hits.length, 3, JSON.stringify(server.hits.map((h) => [h.path, h.headers['x-token']])));
-  assert.equal(get(records, 3).duplicateOf, 2);
-  assert.deepEqual(get(records, 3).vars, { id: '1', note: 'second', token: 'tok-a' });
-  assert.equal(get(records, 4).duplicateOf, undefined, 'another X-Token value is another request');
-  assert.deepEqual(get(records, 2).vars, { id: '1', note: 'first', token: 'tok-a' });
-});
+    assertOneRecordPerInput(records, [2, 3, 4, 5]);
+    assert.equal(server.hits.length, 3, JSON.stringify(server.hits.map((h) => [h.path, h.headers['x-token']])));
+    assert.equal(get(records, 3).duplicateOf, 2);
+    assert.deepEqual(get(records, 3).vars, { id: '1', note: 'second', token: 'tok-a' });
+    assert.equal(get(records, 4).duplicateOf, undefined, 'another X-Token value is another request');
+    assert.deepEqual(get(records, 2).vars, { id: '1', note: 'first', token: 'tok-a' });
+  },
+);
 
 test('#10: --dedupe copies each duplicate its own meta from an NDJSON spec', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
@@ -474,12 +506,18 @@ test('#10: planOnly plans every input with the keys a real run uses, redacted, a
   const options: Partial<RunOptions> = {
     template: `${server.url}/echo?id={id}`,
     method: 'POST',
-    headers: [['Authorization', 'Bearer {token}'], ['X-Id', '{id}']],
+    headers: [
+      ['Authorization', 'Bearer {token}'],
+      ['X-Id', '{id}'],
+    ],
     body: '{"id":"{id}"}',
   };
   const planned = await collect(planOnly(csv(text), options));
   assert.equal(server.hits.length, 0, 'nothing is sent');
-  assert.deepEqual(planned.map((p) => p.line), [2, 3, 4]);
+  assert.deepEqual(
+    planned.map((p) => p.line),
+    [2, 3, 4],
+  );
 
   const first = planned[0]!;
   assert.equal(first.ok, true);

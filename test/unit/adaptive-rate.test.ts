@@ -213,7 +213,10 @@ describe('#11: AdaptiveRate: slow start', () => {
     const { changes } = drive(controller, { from: 0, to: 5_000 });
     const doublings: number[] = [];
     for (let rps = 2 * ADAPTIVE.startRps; rps < 20; rps *= 2) doublings.push(rps);
-    assert.deepEqual(changes.map((change) => change.rps), [...doublings, 20]);
+    assert.deepEqual(
+      changes.map((change) => change.rps),
+      [...doublings, 20],
+    );
     assert.equal(controller.rps, 20);
   });
 
@@ -342,7 +345,7 @@ describe('#11: AdaptiveRate: cuts', () => {
     near(measuredAt10(8).noteThrottled(3_000, 2_990)?.rps, 8 * ADAPTIVE.shallowestCut, 'rps');
   });
 
-  test('#11: the sending rate is the controller\'s own once it has one', () => {
+  test("#11: the sending rate is the controller's own once it has one", () => {
     const controller = measuredAt10(20);
     near(controller.noteThrottled(3_000, 2_990)?.rps, 10 * ADAPTIVE.settleFraction, 'first cut'); // 9.7
     // Clean at 9.7/s (its plateau, so no climb): seconds 3 and 4 accept 10 each.
@@ -358,7 +361,9 @@ describe('#11: AdaptiveRate: cuts', () => {
     const slowStart = (): AdaptiveRate => {
       const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
       assert.deepEqual(
-        acceptAt(controller, 2 * s, 0, 750).filter(Boolean).map((change) => change!.rps),
+        acceptAt(controller, 2 * s, 0, 750)
+          .filter(Boolean)
+          .map((change) => change!.rps),
         [2 * s, 4 * s, 8 * s],
       );
       return controller;
@@ -552,7 +557,11 @@ describe('#11: AdaptiveRate: climbing', () => {
       previous = change;
     }
     // Up to the plateau it climbs back to a limit found; past it, it probes.
-    assert.deepEqual(changes.map((c) => c.reason), ['clean', 'clean', 'probe', 'probe'], figures);
+    assert.deepEqual(
+      changes.map((c) => c.reason),
+      ['clean', 'clean', 'probe', 'probe'],
+      figures,
+    );
     // 9 → 9.45 (+5%, more than half the gap) → 9.5 (the plateau) … probeAfterMs later → 9.975 → 10 (the ceiling)
     assert.equal(changes.length, 4, figures);
     near(changes[0]!.rps, 9 * ADAPTIVE.climbFactor, 'first step');
@@ -725,7 +734,6 @@ function spaced(from: number, count: number, interval: number): number[] {
 }
 
 describe('#11: AdaptiveRate: filling the second after a pause', () => {
-
   test('#11: a cut that counted a clock second fills the rest of the second the pause ends in: 97% of the count, faster, one start at a time', () => {
     const controller = measuredAt10(40);
     // 10 in second 2; sending 40/s, so the cut stops at a quarter of that: 10/s.
@@ -889,25 +897,26 @@ describe('#11: AdaptiveRate against a fixed-window server', () => {
     // The second cut counts the new limit in one second, and a fill shows the window is still on the clock.
     assert.equal(controller.windowCount, L / 2, figures);
     near(after.at(-1)!.rps, L / 2, figures);
-    assert.deepEqual(refused.filter((t) => t >= 17_000), [], `the new rate holds: ${figures}`);
+    assert.deepEqual(
+      refused.filter((t) => t >= 17_000),
+      [],
+      `the new rate holds: ${figures}`,
+    );
   });
 
-  test(
-    '#11: L = 100: a slow-start overshoot into a used-up fixed window cuts once, not once per refused request, and settles near the limit',
-    () => {
-      const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
-      const run = drive(controller, { from: 0, to: 30_000, server: fixedWindowServer(() => 100) });
-      const lastTwenty = run.acceptedStarts.filter((t) => t >= 10_000).length / 20;
-      const firstCut = run.changes.findIndex((c) => c.reason === 'throttled');
-      const lowest = Math.min(...run.changes.slice(firstCut).map((c) => c.rps));
-      const announced = run.changes.at(-1)!.rps;
-      const figures = `lowest ${lowest.toFixed(2)}/s, end ${announced.toFixed(2)}/s, ${run.throttled} of ${run.total} throttled, ${lastTwenty.toFixed(2)}/s accepted over the last 20 s`;
-      assert.ok(lowest >= 0.5 * 100, figures);
-      assert.ok(announced >= 0.9 * 100 && announced <= 100, figures);
-      assert.ok(run.throttled / run.total < 0.05, figures);
-      assert.ok(lastTwenty >= 0.9 * 100, figures);
-    },
-  );
+  test('#11: L = 100: a slow-start overshoot into a used-up fixed window cuts once, not once per refused request, and settles near the limit', () => {
+    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const run = drive(controller, { from: 0, to: 30_000, server: fixedWindowServer(() => 100) });
+    const lastTwenty = run.acceptedStarts.filter((t) => t >= 10_000).length / 20;
+    const firstCut = run.changes.findIndex((c) => c.reason === 'throttled');
+    const lowest = Math.min(...run.changes.slice(firstCut).map((c) => c.rps));
+    const announced = run.changes.at(-1)!.rps;
+    const figures = `lowest ${lowest.toFixed(2)}/s, end ${announced.toFixed(2)}/s, ${run.throttled} of ${run.total} throttled, ${lastTwenty.toFixed(2)}/s accepted over the last 20 s`;
+    assert.ok(lowest >= 0.5 * 100, figures);
+    assert.ok(announced >= 0.9 * 100 && announced <= 100, figures);
+    assert.ok(run.throttled / run.total < 0.05, figures);
+    assert.ok(lastTwenty >= 0.9 * 100, figures);
+  });
 });
 
 describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds', () => {
@@ -945,14 +954,21 @@ describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds',
     const figures = `fills at ${run.fillStarts.map((f) => `${f.at.toFixed(0)}${f.refused ? '×' : ''}`).join(' ')}`;
     // The bucket refuses a fill (its 5 saved starts run out well before the second does), once.
     assert.equal(refused.length, 1, figures);
-    assert.deepEqual(run.fillStarts.filter((f) => f.at > refused[0]!.at), [], figures);
+    assert.deepEqual(
+      run.fillStarts.filter((f) => f.at > refused[0]!.at),
+      [],
+      figures,
+    );
   });
 
   test('#11: a limit halved: no fill in the pause after the drop, then the new limit is filled', () => {
     const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 600 });
     const run = drive(controller, { from: 600, to: 25_000, server: fixedWindowServer((t) => (t < 15_000 ? 20 : 10)), wholeSeconds: true, ceilingRps: 40 });
     const figures = `changes ${run.changes.map((c) => `${(c.at / 1000).toFixed(2)}s→${c.rps.toFixed(1)}`).join(' ')}; fills at ${run.fillStarts.map((f) => `${f.at.toFixed(0)}${f.refused ? '×' : ''}`).join(' ')}`;
-    assert.ok(run.fillStarts.every((f) => !f.refused), figures);
+    assert.ok(
+      run.fillStarts.every((f) => !f.refused),
+      figures,
+    );
     const drop = run.changes.find((c) => c.at >= 15_000)!;
     const afterDrop = run.fillStarts.filter((f) => f.at >= 15_000);
     // The pause after the drop ends about 1 s after it; the next fill comes after the measured cut.
@@ -1026,7 +1042,7 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
     assert.equal(controller.windowCount, undefined);
   });
 
-  test('#11: windows refused in a second they paced whole, after a little under the count: they go on with that second\'s count', () => {
+  test("#11: windows refused in a second they paced whole, after a little under the count: they go on with that second's count", () => {
     // Windows of 21 (one request counted in the wrong second): second 5 takes 20 and refuses the 21st.
     const { controller } = inWindows(21);
     acceptStarts(controller, spaced(5_000, 20, 1000 / controller.rps));
@@ -1066,7 +1082,7 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
     assert.equal(controller.windowCount, 10);
   });
 
-  test('#11: no windows from a count under the rate: a ramp\'s, not the limit', () => {
+  test("#11: no windows from a count under the rate: a ramp's, not the limit", () => {
     // --rps 64 from 0.5 s meets a window of 8 in second 1: the cut stops at a quarter of 64.
     const ramp = new AdaptiveRate({ auto: false, ceilingRps: 64, now: 0 });
     for (let t = 500; t < 1_000; t += 125) ramp.noteStart(t);

@@ -5,7 +5,15 @@ import type { AttemptOutcome } from '../../src/http/outcome.ts';
 
 const refused: AttemptOutcome = { kind: 'failure', code: 'CONNECTION_REFUSED', message: 'connection refused', latencyMs: 1 };
 const status = (code: number): AttemptOutcome => ({
-  kind: 'response', status: code, statusText: '', headers: {}, contentType: null, bytes: 0, bodyEncoding: 'none', body: null, latencyMs: 1,
+  kind: 'response',
+  status: code,
+  statusText: '',
+  headers: {},
+  contentType: null,
+  bytes: 0,
+  bodyEncoding: 'none',
+  body: null,
+  latencyMs: 1,
 });
 const settings = { maxErrorRate: undefined, maxConnectionFailures: 3, windowSize: 10, minSamples: 4 };
 

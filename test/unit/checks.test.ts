@@ -1,13 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.ts';
-import {
-  checkResponse,
-  MAX_SCHEMA_ERRORS,
-  parseExpectStatus,
-  type CheckResult,
-  type SchemaError,
-} from '../../src/record/checks.ts';
+import { checkResponse, MAX_SCHEMA_ERRORS, parseExpectStatus, type CheckResult, type SchemaError } from '../../src/record/checks.ts';
 import { schemaPathPattern } from '../../src/report/stats.ts';
 import { compileSchema } from '../../src/record/schema.ts';
 
@@ -161,7 +155,11 @@ describe('compileSchema: errors', () => {
       [{ path: '/address/zip', message: 'must match pattern "^[0-9]{5}$"' }],
     ],
     ['array item', { id: 'a', name: 'A', tags: ['ok', 3] }, [{ path: '/tags/1', message: 'must be string' }]],
-    ['enum lists the allowed values', { id: 'a', name: 'A', role: 'root' }, [{ path: '/role', message: 'must be equal to one of the allowed values: "admin", "user"' }]],
+    [
+      'enum lists the allowed values',
+      { id: 'a', name: 'A', role: 'root' },
+      [{ path: '/role', message: 'must be equal to one of the allowed values: "admin", "user"' }],
+    ],
     ['const names the constant', { id: 'a', name: 'A', version: 3 }, [{ path: '/version', message: 'must be equal to constant: 2' }]],
     ['minLength', { id: 'a', name: '' }, [{ path: '/name', message: 'must NOT have fewer than 1 characters' }]],
     [
@@ -217,9 +215,15 @@ describe('compileSchema: errors', () => {
 
   test('no message carries a value from the body', () => {
     const secret = 'tok_SECRET_123';
-    const errors = validate({ id: secret, name: { nested: secret }, role: secret, version: secret, address: { zip: secret }, tags: [secret, { secret }] }, 'json');
+    const errors = validate(
+      { id: secret, name: { nested: secret }, role: secret, version: secret, address: { zip: secret }, tags: [secret, { secret }] },
+      'json',
+    );
     assert.ok(errors.length > 0);
-    assert.ok(errors.every((e) => !e.message.includes(secret) && !e.path.includes(secret)), JSON.stringify(errors));
+    assert.ok(
+      errors.every((e) => !e.message.includes(secret) && !e.path.includes(secret)),
+      JSON.stringify(errors),
+    );
   });
 });
 
@@ -328,7 +332,13 @@ describe('checkResponse: schema', () => {
 
   test('exactly the cap: every error is kept', () => {
     const items = compileSchema({ type: 'array', items: { type: 'string' } }, 'list.json');
-    const result = checkResponse(200, 'OK', Array.from({ length: MAX_SCHEMA_ERRORS }, () => 0), 'json', { validate: items });
+    const result = checkResponse(
+      200,
+      'OK',
+      Array.from({ length: MAX_SCHEMA_ERRORS }, () => 0),
+      'json',
+      { validate: items },
+    );
     assert.ok(!result.ok && result.schemaErrors?.length === MAX_SCHEMA_ERRORS);
   });
 

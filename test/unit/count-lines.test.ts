@@ -66,9 +66,7 @@ describe('countInputLines', () => {
     const lines: string[] = [];
     for (let i = 0; i < 5_000; i++) {
       const kind = i % 7;
-      lines.push(
-        kind === 0 ? '# comment' : kind === 1 ? '  ' : kind === 2 ? '' : kind === 3 ? ` https://a.example/${i} ` : `https://b.example/${i}`,
-      );
+      lines.push(kind === 0 ? '# comment' : kind === 1 ? '  ' : kind === 2 ? '' : kind === 3 ? ` https://a.example/${i} ` : `https://b.example/${i}`);
     }
     for (const eol of ['\n', '\r\n']) {
       await writeFile(path, lines.join(eol));

@@ -107,18 +107,12 @@ const cases: Array<{ name: string; input: string; delimiter?: Delimiter; expecte
   {
     name: 'a quote inside an unquoted CSV field; the next row is read',
     input: 'a,b\n1,5" screen\n2,ok\n',
-    expected: [
-      '2 INVALID line 2: a quote inside an unquoted field (quote the whole field and double the quotes inside it)',
-      '3 "2,ok" -> {"a":"2","b":"ok"}',
-    ],
+    expected: ['2 INVALID line 2: a quote inside an unquoted field (quote the whole field and double the quotes inside it)', '3 "2,ok" -> {"a":"2","b":"ok"}'],
   },
   {
     name: 'text after a closing quote; reading resumes after the line with the error',
     input: 'a,b\n1,"x\ny"z\n2,ok\n',
-    expected: [
-      '2 INVALID line 2: a closing quote is followed by text instead of a comma or the end of the line',
-      '4 "2,ok" -> {"a":"2","b":"ok"}',
-    ],
+    expected: ['2 INVALID line 2: a closing quote is followed by text instead of a comma or the end of the line', '4 "2,ok" -> {"a":"2","b":"ok"}'],
   },
   {
     name: 'an unclosed quote: the row is its first line, and the rows after it are read',
@@ -168,7 +162,10 @@ test('a row over the cap is one invalid item with only its start kept; reading g
   const long = 'x'.repeat(500);
   for (const chunks of [[`a,b\n1,2\n${long},1\n3,4\n`], bytewise(`a,b\n1,2\n${long},1\n3,4\n`)]) {
     const items = await read(chunks, ',', 100);
-    assert.deepEqual(items.map((i) => i.line), [2, 3, 4]);
+    assert.deepEqual(
+      items.map((i) => i.line),
+      [2, 3, 4],
+    );
     assert.equal(items[1]?.invalid?.message, 'line 3: the row is longer than 100 bytes');
     // Only the start is kept: at most 256 characters (fewer when the cap is tiny and the row arrives in pieces).
     const text = items[1]?.text ?? '';

@@ -112,7 +112,7 @@ test('/status passes Retry-After through verbatim, garbage included', async (t) 
   assert.equal(await res.text(), 'status 503');
 });
 
-test('/status?reason= answers with that reason phrase instead of Node\'s', async (t) => {
+test("/status?reason= answers with that reason phrase instead of Node's", async (t) => {
   const server = await start(t);
   const res = await fetch(`${server.url}/status/503?reason=${encodeURIComponent('Upstream Napping')}`);
   assert.deepEqual([res.status, res.statusText, await res.text()], [503, 'Upstream Napping', 'status 503']);
@@ -184,7 +184,10 @@ test('/bytes, /echo, HEAD and the fault routes', async (t) => {
 
   await assert.rejects(fetch(`${server.url}/reset`));
   await assert.rejects(async () => (await fetch(`${server.url}/reset-body`)).arrayBuffer());
-  assert.deepEqual(server.hits.slice(-2).map((h) => h.status), [0, 200]);
+  assert.deepEqual(
+    server.hits.slice(-2).map((h) => h.status),
+    [0, 200],
+  );
 });
 
 test('latencyMs delays every answer', async (t) => {
@@ -245,7 +248,10 @@ test('#11: phaseMs shifts every window past the clock second: 2 per window turni
   assert.equal(refused.admitted, false);
   assert.equal(refused.resetAtMs, 1_500, 'the window ends at the phase, not the whole second');
   // The whole second 2 s turns over nothing: 1.5 s … 2.5 s is one window.
-  assert.deepEqual([1_500, 1_999, 2_001].map((t) => admit(t).admitted), [true, true, false]);
+  assert.deepEqual(
+    [1_500, 1_999, 2_001].map((t) => admit(t).admitted),
+    [true, true, false],
+  );
   assert.equal(admit(2_500).admitted, true);
   assert.throws(() => new WindowLimiter({ limit: 2, phaseMs: 1_000 }), /phaseMs/);
   assert.throws(() => new WindowLimiter({ limit: 2, phaseMs: -1 }), /phaseMs/);
@@ -278,10 +284,26 @@ test('#11: X-RateLimit on every answer, with the Reset as epoch seconds, delta s
     await atWindowStart(1000);
     const answers = await getSeveral(`${server.url}/items/1`, 3);
     const windowEnd = assertOneWindow(server, 1000);
-    assert.deepEqual(answers.map((a) => a.status), [200, 200, 429], reset);
-    assert.deepEqual(answers.map((a) => [a.headers['x-ratelimit-limit'], a.headers['x-ratelimit-remaining']]), [['2', '1'], ['2', '0'], ['2', '0']], reset);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 429],
+      reset,
+    );
+    assert.deepEqual(
+      answers.map((a) => [a.headers['x-ratelimit-limit'], a.headers['x-ratelimit-remaining']]),
+      [
+        ['2', '1'],
+        ['2', '0'],
+        ['2', '0'],
+      ],
+      reset,
+    );
     const expectedReset = { 'epoch-seconds': String(windowEnd / 1000), 'delta-seconds': '1', 'epoch-ms': String(windowEnd) }[reset];
-    assert.deepEqual(answers.map((a) => a.headers['x-ratelimit-reset']), [expectedReset, expectedReset, expectedReset], reset);
+    assert.deepEqual(
+      answers.map((a) => a.headers['x-ratelimit-reset']),
+      [expectedReset, expectedReset, expectedReset],
+      reset,
+    );
     assert.equal(answers[2]!.headers['retry-after'], '1');
     // ratefetch's own parser reads the reset back as the window's end (delta seconds: rounded up).
     const quota = parseQuotaHeaders(answers[1]!.headers, server.hits[1]!.t);
@@ -290,7 +312,11 @@ test('#11: X-RateLimit on every answer, with the Reset as epoch seconds, delta s
     if (reset === 'delta-seconds') assert.ok(quota!.resetAtMs! >= windowEnd && quota!.resetAtMs! <= windowEnd + 1000, reset);
     else assert.equal(quota?.resetAtMs, windowEnd, reset);
     // "Remaining 0" told the client to wait until the reset, so the third request arrived inside that wait.
-    assert.deepEqual(server.hits.map((h) => h.toldToWait === null), [true, true, false], reset);
+    assert.deepEqual(
+      server.hits.map((h) => h.toldToWait === null),
+      [true, true, false],
+      reset,
+    );
     const told = server.hits[2]!.toldToWait!;
     assert.ok(told.since >= server.hits[1]!.t && told.since <= server.hits[2]!.t, reset);
     if (reset !== 'delta-seconds') assert.equal(told.until, windowEnd, reset);
@@ -309,7 +335,7 @@ test('#11: a delta-seconds Reset counts whole seconds to the window end, rounded
   assert.ok(reset >= 1 && reset <= 10);
 });
 
-test('#11: each IETF shape (drafts 00–06, draft 07, draft 08 on), read back by ratefetch\'s parser', async (t) => {
+test("#11: each IETF shape (drafts 00–06, draft 07, draft 08 on), read back by ratefetch's parser", async (t) => {
   const cases = [
     ['ietf-draft', 'ratelimit-draft', { 'ratelimit-limit': '2', 'ratelimit-remaining': '0', 'ratelimit-reset': '1' }],
     ['ietf-combined', 'ratelimit-combined', { ratelimit: 'limit=2, remaining=0, reset=1', 'ratelimit-policy': '2;w=1' }],
@@ -320,7 +346,11 @@ test('#11: each IETF shape (drafts 00–06, draft 07, draft 08 on), read back by
     await atWindowStart(1000);
     const answers = await getSeveral(`${server.url}/ok`, 3);
     const windowEnd = assertOneWindow(server, 1000);
-    assert.deepEqual(answers.map((a) => a.status), [200, 200, 429], shape);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 429],
+      shape,
+    );
     const quotaHeaders = (a: Answer) => Object.fromEntries(Object.entries(a.headers).filter(([name]) => name.startsWith('ratelimit')));
     assert.deepEqual(quotaHeaders(answers[1]!), expected, shape);
     assert.deepEqual(quotaHeaders(answers[2]!), expected, shape);
@@ -346,7 +376,10 @@ test('#11: windows turn over on the clock and each client address counts on its 
   const answers = await getSeveral(`${server.url}/ok`, 3);
   const other = await getAs(`${server.url}/ok`, '127.0.0.2');
   assertOneWindow(server, 1000);
-  assert.deepEqual([...answers, other].map((a) => a.status), [200, 200, 429, 200]);
+  assert.deepEqual(
+    [...answers, other].map((a) => a.status),
+    [200, 200, 429, 200],
+  );
   // No quota headers in this mode; the refusal says Retry-After only.
   assert.equal(answers[2]!.headers['retry-after'], '1');
   assert.ok(!Object.keys(answers[2]!.headers).some((name) => name.includes('ratelimit')));
@@ -360,9 +393,15 @@ test('#11: no hints at all: a bare 429, and no wait is recorded as told', async 
   await atWindowStart(1000);
   const answers = await getSeveral(`${server.url}/ok`, 3);
   assertOneWindow(server, 1000);
-  assert.deepEqual(answers.map((a) => a.status), [200, 429, 429]);
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    [200, 429, 429],
+  );
   for (const answer of answers) assert.ok(!Object.keys(answer.headers).some((name) => name.includes('ratelimit') || name === 'retry-after'));
-  assert.deepEqual(server.hits.map((h) => h.toldToWait), [null, null, null]);
+  assert.deepEqual(
+    server.hits.map((h) => h.toldToWait),
+    [null, null, null],
+  );
 });
 
 test('#11: Retry-After as an HTTP-date names the window end exactly', async (t) => {
@@ -377,7 +416,14 @@ test('#11: Retry-After as an HTTP-date names the window end exactly', async (t) 
 test('#11: a Retry-After wait is recorded on the requests that arrive inside it, token bucket included', async (t) => {
   const bucket = await start(t, { rps: 1 });
   await getSeveral(`${bucket.url}/ok`, 3);
-  assert.deepEqual(bucket.hits.map((h) => [h.status, h.toldToWait === null]), [[200, true], [429, true], [429, false]]);
+  assert.deepEqual(
+    bucket.hits.map((h) => [h.status, h.toldToWait === null]),
+    [
+      [200, true],
+      [429, true],
+      [429, false],
+    ],
+  );
   const told = bucket.hits[2]!.toldToWait!;
   assert.ok(told.since >= bucket.hits[1]!.t && told.since <= bucket.hits[2]!.t);
   assert.ok(Math.abs(told.until - told.since - 1000) < 1, `told ${told.until - told.since} ms`);
@@ -387,7 +433,14 @@ test('#11: a Retry-After wait is recorded on the requests that arrive inside it,
   await getSeveral(`${windows.url}/ok`, 2);
   await sleep(1020); // obey the Retry-After: 1
   await getSeveral(`${windows.url}/ok`, 1);
-  assert.deepEqual(windows.hits.map((h) => [h.status, h.toldToWait === null]), [[200, true], [429, true], [200, true]]);
+  assert.deepEqual(
+    windows.hits.map((h) => [h.status, h.toldToWait === null]),
+    [
+      [200, true],
+      [429, true],
+      [200, true],
+    ],
+  );
 });
 
 test('#11: halveAfterMs halves the limit once, counted from the first request', async (t) => {
@@ -396,8 +449,24 @@ test('#11: halveAfterMs halves the limit once, counted from the first request', 
   const before = await getSeveral(`${server.url}/ok`, 5);
   await atWindowStart(1000);
   const after = await getSeveral(`${server.url}/ok`, 3);
-  assert.deepEqual(before.map((a) => [a.status, a.headers['x-ratelimit-limit']]), [[200, '4'], [200, '4'], [200, '4'], [200, '4'], [429, '4']]);
-  assert.deepEqual(after.map((a) => [a.status, a.headers['x-ratelimit-limit'], a.headers['x-ratelimit-remaining']]), [[200, '2', '1'], [200, '2', '0'], [429, '2', '0']]);
+  assert.deepEqual(
+    before.map((a) => [a.status, a.headers['x-ratelimit-limit']]),
+    [
+      [200, '4'],
+      [200, '4'],
+      [200, '4'],
+      [200, '4'],
+      [429, '4'],
+    ],
+  );
+  assert.deepEqual(
+    after.map((a) => [a.status, a.headers['x-ratelimit-limit'], a.headers['x-ratelimit-remaining']]),
+    [
+      [200, '2', '1'],
+      [200, '2', '0'],
+      [429, '2', '0'],
+    ],
+  );
 });
 
 test('#11: punish: a request sent while told to wait is refused and the wait grows; an obedient client is not punished', async (t) => {
@@ -405,20 +474,39 @@ test('#11: punish: a request sent while told to wait is refused and the wait gro
   await atWindowStart(1000);
   const obedient = [await getAs(`${server.url}/ok`, '127.0.0.2'), await getAs(`${server.url}/ok`, '127.0.0.2')];
   const offender = await getSeveral(`${server.url}/ok`, 4);
-  assert.deepEqual(obedient.map((a) => [a.status, a.headers['retry-after']]), [[200, undefined], [429, '1']]);
-  assert.deepEqual(offender.slice(0, 3).map((a) => [a.status, a.headers['retry-after']]), [[200, undefined], [429, '1'], [429, '2']]);
+  assert.deepEqual(
+    obedient.map((a) => [a.status, a.headers['retry-after']]),
+    [
+      [200, undefined],
+      [429, '1'],
+    ],
+  );
+  assert.deepEqual(
+    offender.slice(0, 3).map((a) => [a.status, a.headers['retry-after']]),
+    [
+      [200, undefined],
+      [429, '1'],
+      [429, '2'],
+    ],
+  );
   // Punished again: blocked for twice the whole wait it had been told (1 s, then 2 s more).
   assert.equal(offender[3]!.status, 429);
   assert.ok(Number(offender[3]!.headers['retry-after']) >= 5, `Retry-After ${offender[3]!.headers['retry-after']}`);
   const offenderHits = server.hits.filter((h) => h.client === '127.0.0.1');
-  assert.deepEqual(offenderHits.map((h) => h.punished), [false, false, true, true]);
+  assert.deepEqual(
+    offenderHits.map((h) => h.punished),
+    [false, false, true, true],
+  );
   assert.ok(offenderHits.slice(2).every((h) => h.toldToWait !== null));
 
   await sleep(1020); // the obedient client waits out its Retry-After: 1
   assert.equal((await getAs(`${server.url}/ok`, '127.0.0.2')).status, 200);
   // The offender is still blocked although a new window has begun; a request now is punished again.
   assert.equal((await getAs(`${server.url}/ok`)).status, 429);
-  assert.deepEqual(server.hits.filter((h) => h.client === '127.0.0.2').map((h) => h.punished), [false, false, false]);
+  assert.deepEqual(
+    server.hits.filter((h) => h.client === '127.0.0.2').map((h) => h.punished),
+    [false, false, false],
+  );
   assert.equal(server.hits.filter((h) => h.punished).length, 3);
 });
 
@@ -426,8 +514,18 @@ test('#11: punish spares requests that arrive within the grace', async (t) => {
   const server = await start(t, { limit: { limit: 1, punish: { graceMs: 60_000 } } });
   await atWindowStart(1000);
   const answers = await getSeveral(`${server.url}/ok`, 3);
-  assert.deepEqual(answers.map((a) => [a.status, a.headers['retry-after']]), [[200, undefined], [429, '1'], [429, '1']]);
-  assert.deepEqual(server.hits.map((h) => h.punished), [false, false, false]);
+  assert.deepEqual(
+    answers.map((a) => [a.status, a.headers['retry-after']]),
+    [
+      [200, undefined],
+      [429, '1'],
+      [429, '1'],
+    ],
+  );
+  assert.deepEqual(
+    server.hits.map((h) => h.punished),
+    [false, false, false],
+  );
 });
 
 test('#11: limit options are checked', async () => {

@@ -49,7 +49,10 @@ const badRanges: Array<[spec: string, message: string]> = [
 
 for (const [spec, message] of badRanges) {
   test(`--range ${spec} is a usage error`, () => {
-    assert.throws(() => parseRange(spec), (error: unknown) => error instanceof UsageError && error.message === message);
+    assert.throws(
+      () => parseRange(spec),
+      (error: unknown) => error instanceof UsageError && error.message === message,
+    );
   });
 }
 
@@ -72,7 +75,10 @@ const badValues: Array<[spec: string, message: string]> = [
 
 for (const [spec, message] of badValues) {
   test(`--values ${spec} is a usage error`, () => {
-    assert.throws(() => parseValues(spec), (error: unknown) => error instanceof UsageError && error.message === message);
+    assert.throws(
+      () => parseValues(spec),
+      (error: unknown) => error instanceof UsageError && error.message === message,
+    );
   });
 }
 
@@ -99,10 +105,20 @@ test('several generators: the cartesian product, the first flag the outermost lo
     }
   }
   const list = [...items];
-  assert.deepEqual(list.map((i) => i.text), expected);
-  assert.deepEqual(list.map((i) => i.line), expected.map((_, i) => i + 1));
+  assert.deepEqual(
+    list.map((i) => i.text),
+    expected,
+  );
+  assert.deepEqual(
+    list.map((i) => i.line),
+    expected.map((_, i) => i + 1),
+  );
   assert.deepEqual(list[5], { line: 6, text: 'eu,3,csv', fields: { region: 'eu', page: '3', fmt: 'csv' } });
-  assert.deepEqual([...items].map((i) => i.text), expected, 'items can be iterated again');
+  assert.deepEqual(
+    [...items].map((i) => i.text),
+    expected,
+    'items can be iterated again',
+  );
 });
 
 test('the total is the product of the counts', () => {
@@ -115,8 +131,7 @@ test('a name given twice is a usage error naming both flags', () => {
   assert.throws(
     () => generateItems([parseRange('id=1..3'), parseValues('x=a'), parseValues('id=a,b')]),
     (error: unknown) =>
-      error instanceof UsageError &&
-      error.message === 'Expected each placeholder name to be given once, got `id` twice (--range id=1..3 and --values id=a,b).',
+      error instanceof UsageError && error.message === 'Expected each placeholder name to be given once, got `id` twice (--range id=1..3 and --values id=a,b).',
   );
 });
 

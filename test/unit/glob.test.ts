@@ -134,13 +134,20 @@ test('a range-shaped bracket that is not a valid range is a UsageError', () => {
     ['https://a/ok/[1-2]/[9-3]', /\[9-3\]/],
   ];
   for (const [template, message] of cases) {
-    assert.throws(() => compileUrlGlob(template, { globoff: false }), (e: unknown) => e instanceof UsageError && message.test(e.message), template);
+    assert.throws(
+      () => compileUrlGlob(template, { globoff: false }),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+      template,
+    );
   }
   for (const [template] of cases) assert.throws(() => compileUrlGlob(template, { globoff: false }), /--globoff/);
 });
 
 test('more than 10^12 URLs is a UsageError', () => {
-  assert.throws(() => compileUrlGlob('https://a/[1-1000000]/[1-1000000]/{a,b}', { globoff: false }), (e: unknown) => e instanceof UsageError && /10\^12/.test(e.message));
+  assert.throws(
+    () => compileUrlGlob('https://a/[1-1000000]/[1-1000000]/{a,b}', { globoff: false }),
+    (e: unknown) => e instanceof UsageError && /10\^12/.test(e.message),
+  );
   assert.throws(() => compileUrlGlob('https://a/[0-9007199254740991]', { globoff: false }), UsageError);
 });
 

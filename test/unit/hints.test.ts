@@ -42,7 +42,11 @@ const ANSWERS: Array<[string, ResponseOutcome, AnswerHints]> = [
   ['503 without Retry-After', response(503), hints(false)],
   ['500 with Retry-After: a wait, not a throttle', response(500, { 'retry-after': '3' }), hints(false, 3_000)],
   ['200 with quota headers', response(200, QUOTA_HEADERS), hints(false, undefined, false, QUOTA)],
-  ['429 with quota headers: read too (the lane pacing decides which counts)', response(429, { 'retry-after': '1', ...QUOTA_HEADERS }), hints(true, 1_000, false, QUOTA)],
+  [
+    '429 with quota headers: read too (the lane pacing decides which counts)',
+    response(429, { 'retry-after': '1', ...QUOTA_HEADERS }),
+    hints(true, 1_000, false, QUOTA),
+  ],
   ['200 with nothing to say', response(200), hints(false)],
 ];
 
@@ -57,7 +61,13 @@ describe('#22: readHints', () => {
 /** Lanes that remember the answer each settled request was judged to be. */
 class RecordingLanes extends Lanes {
   readonly answers: string[] = [];
-  override settled(lane: Lane, now: number, times: RequestTimes, answer: 'accepted' | 'throttled' | 'failed', retryAfterMs?: number): LaneRateChange | undefined {
+  override settled(
+    lane: Lane,
+    now: number,
+    times: RequestTimes,
+    answer: 'accepted' | 'throttled' | 'failed',
+    retryAfterMs?: number,
+  ): LaneRateChange | undefined {
     this.answers.push(answer);
     return super.settled(lane, now, times, answer, retryAfterMs);
   }
@@ -90,15 +100,21 @@ describe('#22: the retry policy and the lane pacing agree on every answer', () =
   test('#22: a 503 with an unparsable Retry-After is a plain 503: backoff, no host pause, no rate cut', () => {
     const answer = response(503, { 'retry-after': 'soon' });
     const read = readHints(answer, NOW);
-    assert.deepEqual(decideRetry(answer, read, 1, 'GET', POLICY, () => 0.5), {
-      retry: true,
-      delayMs: 500,
-      source: 'backoff',
-      pauseHost: false,
-      reason: '503 Service Unavailable, unparsable Retry-After ignored',
-    });
+    assert.deepEqual(
+      decideRetry(answer, read, 1, 'GET', POLICY, () => 0.5),
+      {
+        retry: true,
+        delayMs: 500,
+        source: 'backoff',
+        pauseHost: false,
+        reason: '503 Service Unavailable, unparsable Retry-After ignored',
+      },
+    );
     const paced = paceOne(answer, read);
     assert.equal(paced.answer, 'accepted', 'the rate controller hears an accepted answer, not a throttle');
-    assert.deepEqual(paced.events.filter((e) => e.type === 'pause' || (e.type === 'rate' && e.reason === 'throttled')), []);
+    assert.deepEqual(
+      paced.events.filter((e) => e.type === 'pause' || (e.type === 'rate' && e.reason === 'throttled')),
+      [],
+    );
   });
 });

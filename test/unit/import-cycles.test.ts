@@ -55,7 +55,15 @@ test('#22: the check finds a cycle through a type import', () => {
     ['d.ts', ['a.ts']],
   ]);
   assert.deepEqual(findCycles(graph), [['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
-  assert.deepEqual(findCycles(new Map([['a.ts', ['b.ts']], ['b.ts', []]])), []);
+  assert.deepEqual(
+    findCycles(
+      new Map([
+        ['a.ts', ['b.ts']],
+        ['b.ts', []],
+      ]),
+    ),
+    [],
+  );
 });
 
 test('#22: no import cycle among the sources, type imports included', () => {

@@ -5,8 +5,7 @@ import { parseLimitRule, parseRate } from '../../src/rate/limit-rules.ts';
 
 /** A UsageError of one line whose message matches every pattern given. */
 function isUsageError(...patterns: RegExp[]) {
-  return (error: unknown) =>
-    error instanceof UsageError && !error.message.includes('\n') && patterns.every((pattern) => pattern.test(error.message));
+  return (error: unknown) => error instanceof UsageError && !error.message.includes('\n') && patterns.every((pattern) => pattern.test(error.message));
 }
 
 /** True when `rule` (PATTERN=1/s) matches `url`. */
@@ -154,14 +153,11 @@ describe('#11: parseLimitRule', () => {
     }
   });
 
-  test(
-    '#11: a concurrency in hex or exponent form is refused like any other non-decimal text',
-    () => {
-      for (const text of ['a.com=5/s,0x10', 'a.com=5/s,1e1']) {
-        assert.throws(() => parseLimitRule(text), isUsageError(/--limit/, /concurrency/), text);
-      }
-    },
-  );
+  test('#11: a concurrency in hex or exponent form is refused like any other non-decimal text', () => {
+    for (const text of ['a.com=5/s,0x10', 'a.com=5/s,1e1']) {
+      assert.throws(() => parseLimitRule(text), isUsageError(/--limit/, /concurrency/), text);
+    }
+  });
 
   test('#11: more than one comma after the rate is a UsageError', () => {
     for (const text of ['a.com=5/s,2,3', 'a.com=5/s,,', 'a.com=5/s,2,']) {
@@ -181,14 +177,11 @@ describe('#11: parseLimitRule', () => {
     }
   });
 
-  test(
-    '#11: a scheme in the pattern (https://a.com=5/s) is a UsageError',
-    () => {
-      for (const text of ['https://a.com=5/s', 'http://a.com/x=5/s', 'HTTPS://a.com=5/s']) {
-        assert.throws(() => parseLimitRule(text), isUsageError(/--limit/, /no scheme/), text);
-      }
-    },
-  );
+  test('#11: a scheme in the pattern (https://a.com=5/s) is a UsageError', () => {
+    for (const text of ['https://a.com=5/s', 'http://a.com/x=5/s', 'HTTPS://a.com=5/s']) {
+      assert.throws(() => parseLimitRule(text), isUsageError(/--limit/, /no scheme/), text);
+    }
+  });
 });
 
 describe('#11: LimitRule.matches', () => {
@@ -295,11 +288,8 @@ describe('#11: LimitRule.matches', () => {
     assert.equal(matches('[::1]:80', 'http://[::1]/'), true);
   });
 
-  test(
-    '#11: an IPv6 literal without a port matches every port, as a name does',
-    () => {
-      assert.equal(matches('[::1]', 'http://[::1]:8080/'), true);
-      assert.equal(matches('[::1]', 'http://[::1]/'), true);
-    },
-  );
+  test('#11: an IPv6 literal without a port matches every port, as a name does', () => {
+    assert.equal(matches('[::1]', 'http://[::1]:8080/'), true);
+    assert.equal(matches('[::1]', 'http://[::1]/'), true);
+  });
 });

@@ -54,7 +54,12 @@ test('0.5 rps: one start every 2 s', () => {
 });
 
 test('starts in any window never exceed burst + rps × W, at 0.5, 20 and 5,000 rps', () => {
-  for (const [rps, burst] of [[0.5, 1], [20, 1], [20, 4], [5000, 100]] as const) {
+  for (const [rps, burst] of [
+    [0.5, 1],
+    [20, 1],
+    [20, 4],
+    [5000, 100],
+  ] as const) {
     const clock = fakeClock();
     const limiter = new TokenBucketLimiter(clock);
     limiter.setRate(GLOBAL_BUCKET, rps, burst);

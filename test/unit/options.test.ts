@@ -36,7 +36,10 @@ test('bad values are UsageErrors that name the option and the value', () => {
     [{ schema: { document: {}, source: 's.json' }, bodyFormat: 'text' }, /--body-format.*schema/],
   ];
   for (const [partial, message] of cases) {
-    assert.throws(() => resolveOptions(partial), (error: unknown) => error instanceof UsageError && message.test(error.message));
+    assert.throws(
+      () => resolveOptions(partial),
+      (error: unknown) => error instanceof UsageError && message.test(error.message),
+    );
   }
 });
 

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { planRequest } from '../../src/plan/planner.ts';
 
 const options = { method: 'GET', body: undefined, headers: [], userAgent: 'ratefetch/test' };
-const DEFAULT_HEADERS = [['user-agent', 'ratefetch/test'], ['accept-encoding', 'gzip, deflate, br']];
+const DEFAULT_HEADERS = [
+  ['user-agent', 'ratefetch/test'],
+  ['accept-encoding', 'gzip, deflate, br'],
+];
 
 test('#7: lines that are not absolute http(s) URLs are INVALID_URL values, not exceptions', () => {
   const cases = [
@@ -65,9 +68,22 @@ test('the key is stable, and differs by method, URL and body', () => {
 });
 
 test('user headers follow the defaults, and replace them when named alike', () => {
-  const result = planRequest({ line: 1, text: 'http://a/' }, { ...options, headers: [['User-Agent', 'mine'], ['x-k', 'v']] });
+  const result = planRequest(
+    { line: 1, text: 'http://a/' },
+    {
+      ...options,
+      headers: [
+        ['User-Agent', 'mine'],
+        ['x-k', 'v'],
+      ],
+    },
+  );
   assert.ok(result.kind === 'request');
-  assert.deepEqual(result.headers, [['accept-encoding', 'gzip, deflate, br'], ['User-Agent', 'mine'], ['x-k', 'v']]);
+  assert.deepEqual(result.headers, [
+    ['accept-encoding', 'gzip, deflate, br'],
+    ['User-Agent', 'mine'],
+    ['x-k', 'v'],
+  ]);
 });
 
 test('a user-set Authorization wins over URL credentials', () => {
@@ -82,7 +98,10 @@ test('run-wide headers are not part of the key (a token may change between runs)
 });
 
 test('#12: literalHeaders are sent as given: braces in a token are not placeholders', () => {
-  const headers: Array<[string, string]> = [['Authorization', 'Bearer t{ok}en'], ['X-Tenant', '{tenant}']];
+  const headers: Array<[string, string]> = [
+    ['Authorization', 'Bearer t{ok}en'],
+    ['X-Tenant', '{tenant}'],
+  ];
   const item = { line: 1, text: 'https://api.example.com/a', fields: { tenant: 'acme' } };
   const result = planRequest(item, { ...options, headers, literalHeaders: ['authorization'] });
   assert.equal(result.kind, 'request');

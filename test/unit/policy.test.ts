@@ -2,12 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { describeOutcome, type AttemptOutcome } from '../../src/http/outcome.js';
 import type { ErrorCode } from '../../src/record/error-codes.js';
-import {
-  computeBackoffMs,
-  decideRetry,
-  isRetryable,
-  type RetryPolicy,
-} from '../../src/retry/policy.js';
+import { computeBackoffMs, decideRetry, isRetryable, type RetryPolicy } from '../../src/retry/policy.js';
 import { NO_HINTS, readHints, type AnswerHints } from '../../src/retry/hints.js';
 
 const NOW = Date.UTC(2025, 0, 1);
@@ -241,13 +236,7 @@ describe('decideRetry: backoff', () => {
         reason: '503 Service Unavailable, unparsable Retry-After ignored',
       },
     ],
-    [
-      '502',
-      response(502),
-      'GET',
-      1,
-      { retry: true, delayMs: 500, source: 'backoff', pauseHost: false, reason: '502 Bad Gateway' },
-    ],
+    ['502', response(502), 'GET', 1, { retry: true, delayMs: 500, source: 'backoff', pauseHost: false, reason: '502 Bad Gateway' }],
     [
       'connection reset',
       failure('CONNECTION_RESET', 'other side closed'),
@@ -262,13 +251,7 @@ describe('decideRetry: backoff', () => {
       1,
       { retry: true, delayMs: 500, source: 'backoff', pauseHost: false, reason: 'connection refused' },
     ],
-    [
-      'timeout',
-      failure('TIMEOUT', 'timed out after 30s'),
-      'GET',
-      3,
-      { retry: true, delayMs: 2_000, source: 'backoff', pauseHost: false, reason: 'timed out' },
-    ],
+    ['timeout', failure('TIMEOUT', 'timed out after 30s'), 'GET', 3, { retry: true, delayMs: 2_000, source: 'backoff', pauseHost: false, reason: 'timed out' }],
   ];
   for (const [name, outcome, method, attempt, expected] of rows) {
     test(name, () => {

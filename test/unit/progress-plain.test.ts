@@ -55,17 +55,11 @@ function collector(): { stream: Writable; writes: Array<{ at: number; text: stri
 
 describe('formatPlainLine', () => {
   test('with a total', () => {
-    assert.equal(
-      formatPlainLine(snapshot()),
-      'ratefetch: 120/300 done (40%), 12.0 req/s, 3 retries, 1×429, 2 failed, eta 15s',
-    );
+    assert.equal(formatPlainLine(snapshot()), 'ratefetch: 120/300 done (40%), 12.0 req/s, 3 retries, 1×429, 2 failed, eta 15s');
   });
 
   test('without a total (stdin): counts only, no eta', () => {
-    assert.equal(
-      formatPlainLine(snapshot({ total: null, etaMs: null, retries: 1 })),
-      'ratefetch: 120 done, 12.0 req/s, 1 retry, 1×429, 2 failed',
-    );
+    assert.equal(formatPlainLine(snapshot({ total: null, etaMs: null, retries: 1 })), 'ratefetch: 120 done, 12.0 req/s, 1 retry, 1×429, 2 failed');
   });
 
   test('#11: the rate the controller holds the run to, slowest lane first', () => {
@@ -73,9 +67,19 @@ describe('formatPlainLine', () => {
       formatPlainLine(snapshot({ laneRates: [{ lane: 'a', rps: 18.44, found: true, settledRps: 18.44 }] })),
       'ratefetch: 120/300 done (40%), 12.0 req/s, limit 18.4/s, 3 retries, 1×429, 2 failed, eta 15s',
     );
-    const two = formatPlainLine(snapshot({ laneRates: [{ lane: 'a', rps: 0.5, found: true, settledRps: 0.5 }, { lane: 'b', rps: 9, found: false, settledRps: 9 }] }));
+    const two = formatPlainLine(
+      snapshot({
+        laneRates: [
+          { lane: 'a', rps: 0.5, found: true, settledRps: 0.5 },
+          { lane: 'b', rps: 9, found: false, settledRps: 9 },
+        ],
+      }),
+    );
     assert.ok(two.includes(', limit 30.0/min (+1),'), two);
-    const tty = formatTtyLine(snapshot({ laneRates: [{ lane: 'a', rps: 18.44, found: true, settledRps: 18.44 }] }), { chalk: new Chalk({ level: 0 }), width: 200 });
+    const tty = formatTtyLine(snapshot({ laneRates: [{ lane: 'a', rps: 18.44, found: true, settledRps: 18.44 }] }), {
+      chalk: new Chalk({ level: 0 }),
+      width: 200,
+    });
     assert.ok(tty.includes('12.0 req/s · limit 18.4/s'), tty);
   });
 
@@ -158,7 +162,17 @@ describe('formatTtyLine', () => {
 
   test('a wide terminal shows everything', () => {
     const line = formatTtyLine(paused, { chalk: plain, width: 200 });
-    for (const part of ['40% 120/300', '12.0 req/s', '6 in flight', '3 retries', '1×429', '2 errors', '98.3% ok', 'eta 15s', 'waiting 12s: 429 from api.example.com']) {
+    for (const part of [
+      '40% 120/300',
+      '12.0 req/s',
+      '6 in flight',
+      '3 retries',
+      '1×429',
+      '2 errors',
+      '98.3% ok',
+      'eta 15s',
+      'waiting 12s: 429 from api.example.com',
+    ]) {
       assert.ok(line.includes(part), `${part} missing from ${line}`);
     }
     assert.match(line, /^\[█+░+\] /);

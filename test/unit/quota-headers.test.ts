@@ -43,9 +43,17 @@ describe('#11: X-RateLimit-* and X-Rate-Limit-*', () => {
       { source: X, remaining: 599, resetAtMs: NOW + 280 * SECOND },
     ],
     ['a fractional remaining rounds down', { 'x-ratelimit-remaining': '4.9' }, { source: X, remaining: 4 }],
-    ['epoch-ms reset', { 'x-ratelimit-remaining': '5', 'x-ratelimit-reset': String(NOW + 30 * SECOND) }, { source: X, remaining: 5, resetAtMs: NOW + 30 * SECOND }],
+    [
+      'epoch-ms reset',
+      { 'x-ratelimit-remaining': '5', 'x-ratelimit-reset': String(NOW + 30 * SECOND) },
+      { source: X, remaining: 5, resetAtMs: NOW + 30 * SECOND },
+    ],
     ['epoch seconds with a fraction (Discord)', { 'x-ratelimit-reset': `${NOW_S + 1}.5` }, { source: X, resetAtMs: NOW + 1500 }],
-    ['HTTP-date reset', { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': 'Wed, 01 Jan 2025 00:00:30 GMT' }, { source: X, remaining: 0, resetAtMs: NOW + 30 * SECOND }],
+    [
+      'HTTP-date reset',
+      { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': 'Wed, 01 Jan 2025 00:00:30 GMT' },
+      { source: X, remaining: 0, resetAtMs: NOW + 30 * SECOND },
+    ],
     ['HTTP-date in the past → now', { 'x-ratelimit-reset': 'Tue, 31 Dec 2024 23:59:00 GMT' }, { source: X, resetAtMs: NOW }],
     ['header names in any case', { 'X-RateLimit-Remaining': '5', 'X-RATELIMIT-LIMIT': '10' }, { source: X, remaining: 5, limit: 10 }],
     ['surrounding whitespace', { 'x-ratelimit-remaining': ' 5\t' }, { source: X, remaining: 5 }],
@@ -152,11 +160,7 @@ describe('#11: early drafts, separate RateLimit-Limit/-Remaining/-Reset', () => 
       { 'ratelimit-limit': 'many', 'ratelimit-remaining': '7', 'ratelimit-reset': '3' },
       { source: DRAFT, remaining: 7, resetAtMs: NOW + 3 * SECOND },
     ],
-    [
-      'conflicting repeated limits are ignored',
-      { 'ratelimit-limit': ['100', '200'], 'ratelimit-remaining': '7' },
-      { source: DRAFT, remaining: 7 },
-    ],
+    ['conflicting repeated limits are ignored', { 'ratelimit-limit': ['100', '200'], 'ratelimit-remaining': '7' }, { source: DRAFT, remaining: 7 }],
     ['negative reset ignored', { 'ratelimit-remaining': '7', 'ratelimit-reset': '-3' }, { source: DRAFT, remaining: 7 }],
   ]);
 });
@@ -179,9 +183,21 @@ describe('#11: draft-07 combined RateLimit dictionary', () => {
       { source: COMBINED, limit: 12, remaining: 3, resetAtMs: NOW + SECOND, windowMs: SECOND },
     ],
     ['without a policy', { ratelimit: 'limit=100, remaining=50, reset=30' }, { source: COMBINED, limit: 100, remaining: 50, resetAtMs: NOW + 30 * SECOND }],
-    ['members in any order, no spaces', { ratelimit: 'reset=30,remaining=0,limit=10' }, { source: COMBINED, limit: 10, remaining: 0, resetAtMs: NOW + 30 * SECOND }],
-    ['parameters on members are ignored', { ratelimit: 'limit=100;x=1, remaining=50, reset=30' }, { source: COMBINED, limit: 100, remaining: 50, resetAtMs: NOW + 30 * SECOND }],
-    ['split over two field lines', { ratelimit: ['limit=100, remaining=50', 'reset=30'] }, { source: COMBINED, limit: 100, remaining: 50, resetAtMs: NOW + 30 * SECOND }],
+    [
+      'members in any order, no spaces',
+      { ratelimit: 'reset=30,remaining=0,limit=10' },
+      { source: COMBINED, limit: 10, remaining: 0, resetAtMs: NOW + 30 * SECOND },
+    ],
+    [
+      'parameters on members are ignored',
+      { ratelimit: 'limit=100;x=1, remaining=50, reset=30' },
+      { source: COMBINED, limit: 100, remaining: 50, resetAtMs: NOW + 30 * SECOND },
+    ],
+    [
+      'split over two field lines',
+      { ratelimit: ['limit=100, remaining=50', 'reset=30'] },
+      { source: COMBINED, limit: 100, remaining: 50, resetAtMs: NOW + 30 * SECOND },
+    ],
     ['remaining missing', { ratelimit: 'limit=100, reset=30' }, { source: COMBINED, limit: 100, resetAtMs: NOW + 30 * SECOND }],
     ['decimal remaining ignored', { ratelimit: 'limit=100, remaining=50.5, reset=30' }, { source: COMBINED, limit: 100, resetAtMs: NOW + 30 * SECOND }],
     ['string remaining ignored', { ratelimit: 'limit=100, remaining="50", reset=30' }, { source: COMBINED, limit: 100, resetAtMs: NOW + 30 * SECOND }],
@@ -207,7 +223,11 @@ describe('#11: structured RateLimit and RateLimit-Policy (draft-08 on)', () => {
       { 'ratelimit-policy': '"trial";q=1000', ratelimit: '"trial";r=999;pk=:dHJpYWwxMjEzMjM=:' },
       { source: STRUCTURED, limit: 1000, remaining: 999 },
     ],
-    ['a token name (IETF 117 proposal) is accepted', { ratelimit: 'protection;r=50; t=30' }, { source: STRUCTURED, remaining: 50, resetAtMs: NOW + 30 * SECOND }],
+    [
+      'a token name (IETF 117 proposal) is accepted',
+      { ratelimit: 'protection;r=50; t=30' },
+      { source: STRUCTURED, remaining: 50, resetAtMs: NOW + 30 * SECOND },
+    ],
     [
       'a policy with partition key and qu="requests"',
       { 'ratelimit-policy': '"peruser";q=100;qu="requests";w=60;pk=:cHsdsRa894==:', ratelimit: '"peruser";r=1;t=10' },
@@ -224,7 +244,11 @@ describe('#11: structured RateLimit and RateLimit-Policy (draft-08 on)', () => {
     ['decimal r', { ratelimit: '"default";r=5.5;t=30' }, undefined],
     ['negative t: remaining only', { ratelimit: '"default";r=5;t=-3' }, { source: STRUCTURED, remaining: 5 }],
     ['huge t: remaining only', { ratelimit: `"default";r=5;t=${'9'.repeat(15)}` }, { source: STRUCTURED, remaining: 5 }],
-    ['w=0 is no window', { 'ratelimit-policy': '"d";q=10;w=0', ratelimit: '"d";r=5;t=3' }, { source: STRUCTURED, limit: 10, remaining: 5, resetAtMs: NOW + 3 * SECOND }],
+    [
+      'w=0 is no window',
+      { 'ratelimit-policy': '"d";q=10;w=0', ratelimit: '"d";r=5;t=3' },
+      { source: STRUCTURED, limit: 10, remaining: 5, resetAtMs: NOW + 3 * SECOND },
+    ],
     ['an unterminated string fails the field', { ratelimit: '"default;r=5;t=3' }, undefined],
     ['an inner list fails the field', { ratelimit: '("a" "b");r=5;t=3' }, undefined],
     ['free text', { ratelimit: 'please slow down' }, undefined],
@@ -247,16 +271,8 @@ describe('#11: several quotas → the tightest', () => {
       { 'ratelimit-policy': ['"burst";q=100;w=60', '"daily";q=1000;w=86400'], ratelimit: ['"burst";r=2;t=30', '"daily";r=900;t=3600'] },
       { source: STRUCTURED, limit: 100, windowMs: 60 * SECOND, remaining: 2, resetAtMs: NOW + 30 * SECOND },
     ],
-    [
-      'remaining 0 beats any positive rate',
-      { ratelimit: '"a";r=1;t=86400, "b";r=0;t=1' },
-      { source: STRUCTURED, remaining: 0, resetAtMs: NOW + SECOND },
-    ],
-    [
-      'among zeros, the longest reset',
-      { ratelimit: '"a";r=0;t=5, "b";r=0;t=60, "c";r=0' },
-      { source: STRUCTURED, remaining: 0, resetAtMs: NOW + 60 * SECOND },
-    ],
+    ['remaining 0 beats any positive rate', { ratelimit: '"a";r=1;t=86400, "b";r=0;t=1' }, { source: STRUCTURED, remaining: 0, resetAtMs: NOW + SECOND }],
+    ['among zeros, the longest reset', { ratelimit: '"a";r=0;t=5, "b";r=0;t=60, "c";r=0' }, { source: STRUCTURED, remaining: 0, resetAtMs: NOW + 60 * SECOND }],
     [
       'a timed quota beats an untimed one (it can be paced by)',
       { ratelimit: '"trial";r=3, "burst";r=500;t=10' },

@@ -20,8 +20,14 @@ test('lines keep their source line numbers; blank and # lines are not inputs', a
 
 test('CRLF is accepted and a line may span chunks', async () => {
   const items = await read(['http://a/1\r\nhttp://', 'a/2\r', '\nhttp://a/3\r\n']);
-  assert.deepEqual(items.map((i) => i.text), ['http://a/1', 'http://a/2', 'http://a/3']);
-  assert.deepEqual(items.map((i) => i.line), [1, 2, 3]);
+  assert.deepEqual(
+    items.map((i) => i.text),
+    ['http://a/1', 'http://a/2', 'http://a/3'],
+  );
+  assert.deepEqual(
+    items.map((i) => i.line),
+    [1, 2, 3],
+  );
 });
 
 test('a multi-byte character split across chunks decodes whole', async () => {

@@ -181,7 +181,11 @@ describe('text()', () => {
     ['bare Bearer token', 'rejected Bearer eyJhbGciOi.xx-yy_zz= (expired)', `rejected Bearer ${R} (expired)`],
     ['bare Basic credential', 'tried Basic dXNlcjpwYXNz', `tried Basic ${R}`],
     ['lower-case bearer', 'bearer abc123', `bearer ${R}`],
-    ['a challenge realm is not a credential', 'www-authenticate: Bearer realm="api", error="invalid_token"', 'www-authenticate: Bearer realm="api", error="invalid_token"'],
+    [
+      'a challenge realm is not a credential',
+      'www-authenticate: Bearer realm="api", error="invalid_token"',
+      'www-authenticate: Bearer realm="api", error="invalid_token"',
+    ],
     ['a secret parameter outside a URL', 'body password=hunter22&user=me', `body password=${R}&user=me`],
     ['a dotted prefix is not a different name', 'config.password=abc', `config.password=${R}`],
     ['similar names are left alone', 'monkey=1 keys=2 api_keys=3', 'monkey=1 keys=2 api_keys=3'],
@@ -228,13 +232,7 @@ describe('value(): registered literals', () => {
 });
 
 describe('totality', () => {
-  const junk = [
-    '\u0000\u0001\u00ff\ud800\udfff\ud800',
-    'https://\u0000:\u0000@\u0000/',
-    'https://h/?%E0%A4%A=1&token=%ZZ',
-    'http://[::1]:80/?token=x',
-    '%',
-  ];
+  const junk = ['\u0000\u0001\u00ff\ud800\udfff\ud800', 'https://\u0000:\u0000@\u0000/', 'https://h/?%E0%A4%A=1&token=%ZZ', 'http://[::1]:80/?token=x', '%'];
   for (const input of junk) {
     test(`junk ${JSON.stringify(input)}`, () => {
       assert.equal(typeof redact.text(input), 'string');

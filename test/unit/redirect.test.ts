@@ -6,7 +6,12 @@ import type { AttemptRequest } from '../../src/http/attempt.ts';
 const base = (method = 'GET', body?: string): AttemptRequest => ({
   method,
   url: new URL('https://api.example.com/a/b'),
-  headers: [['authorization', 'Bearer t'], ['cookie', 'c=1'], ['content-type', 'application/json'], ['x-other', '1']],
+  headers: [
+    ['authorization', 'Bearer t'],
+    ['cookie', 'c=1'],
+    ['content-type', 'application/json'],
+    ['x-other', '1'],
+  ],
   body,
 });
 

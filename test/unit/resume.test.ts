@@ -66,10 +66,21 @@ test('#12: an empty output is a resume with nothing done', async (t) => {
 });
 
 test('#12: a final record makes its input done, ok or not; a non-final one does not', async (t) => {
-  const path = writeOutput(t, record({ line: 1, key: 'a' }) + record({ line: 2, key: 'b', ok: false }) + record({ line: 3, key: 'c', ok: false, final: false, code: 'INTERRUPTED' }));
+  const path = writeOutput(
+    t,
+    record({ line: 1, key: 'a' }) + record({ line: 2, key: 'b', ok: false }) + record({ line: 3, key: 'c', ok: false, final: false, code: 'INTERRUPTED' }),
+  );
   const resume = await loadResume(path);
   assert.equal(resume.done, 2);
-  assert.deepEqual(ask(resume, [['a', 1], ['b', 2], ['c', 3], ['d', 4]]), [true, true, false, false]);
+  assert.deepEqual(
+    ask(resume, [
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+      ['d', 4],
+    ]),
+    [true, true, false, false],
+  );
   assert.equal(resume.skipped, 2);
 });
 
@@ -83,7 +94,16 @@ test('#12: with retryFailed only ok records count, but an input error stays done
       record({ line: 5, key: 'e', ok: false, code: 'TIMEOUT' }),
   );
   const resume = await loadResume(path, { retryFailed: true });
-  assert.deepEqual(ask(resume, [['a', 1], ['b', 2], ['c', 3], ['d', 4], ['e', 5]]), [true, false, true, true, false]);
+  assert.deepEqual(
+    ask(resume, [
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+      ['d', 4],
+      ['e', 5],
+    ]),
+    [true, false, true, true, false],
+  );
 });
 
 test('#12: for each input the last record wins', async (t) => {
@@ -97,35 +117,81 @@ test('#12: for each input the last record wins', async (t) => {
   );
   const resume = await loadResume(path);
   assert.equal(resume.done, 1);
-  assert.deepEqual(ask(resume, [['a', 1], ['b', 2]]), [true, false]);
+  assert.deepEqual(
+    ask(resume, [
+      ['a', 1],
+      ['b', 2],
+    ]),
+    [true, false],
+  );
 });
 
 test('#12: the same request on two lines: the line says which one is done', async (t) => {
   // Lines 6 and 9 are the same URL; 9 finished before a crash, 6 did not.
   const resume = await loadResume(writeOutput(t, record({ line: 9, key: 'k' }) + record({ line: 2, key: 'x' })));
-  assert.deepEqual(ask(resume, [['x', 2], ['k', 6], ['k', 9]]), [true, false, true]);
+  assert.deepEqual(
+    ask(resume, [
+      ['x', 2],
+      ['k', 6],
+      ['k', 9],
+    ]),
+    [true, false, true],
+  );
 });
 
 test('#12: duplicates, each with its record, are each done once; the last-wins rule is per line', async (t) => {
   const content = [1, 3, 5].map((line) => record({ line, key: 'k' })).join('') + record({ line: 3, key: 'k', ok: false, final: false, code: 'INTERRUPTED' });
   const resume = await loadResume(writeOutput(t, content));
   assert.equal(resume.done, 2);
-  assert.deepEqual(ask(resume, [['k', 1], ['k', 3], ['k', 5], ['k', 7]]), [true, false, true, false]);
+  assert.deepEqual(
+    ask(resume, [
+      ['k', 1],
+      ['k', 3],
+      ['k', 5],
+      ['k', 7],
+    ]),
+    [true, false, true, false],
+  );
 });
 
 test('#12: lines inserted above: a record whose line went by without its key vouches for the moved input', async (t) => {
-  const resume = await loadResume(writeOutput(t, record({ line: 1, key: 'a' }) + record({ line: 2, key: 'b' }) + record({ line: 3, key: 'k' }) + record({ line: 4, key: 'k' })));
+  const resume = await loadResume(
+    writeOutput(t, record({ line: 1, key: 'a' }) + record({ line: 2, key: 'b' }) + record({ line: 3, key: 'k' }) + record({ line: 4, key: 'k' })),
+  );
   // New input: a new line on top pushes everything down by one.
-  assert.deepEqual(ask(resume, [['new', 1], ['a', 2], ['b', 3], ['k', 4], ['k', 5]]), [false, true, true, true, true]);
+  assert.deepEqual(
+    ask(resume, [
+      ['new', 1],
+      ['a', 2],
+      ['b', 3],
+      ['k', 4],
+      ['k', 5],
+    ]),
+    [false, true, true, true, true],
+  );
   assert.equal(resume.skipped, 4);
 });
 
 test('#12: a record vouches for one input at most, and never for one above its own line', async (t) => {
   const single = await loadResume(writeOutput(t, record({ line: 2, key: 'a' })));
   // Line 1 may not take line 2's record: line 2 could be the same request (it is, here).
-  assert.deepEqual(ask(single, [['a', 1], ['a', 2], ['a', 3]]), [false, true, false]);
+  assert.deepEqual(
+    ask(single, [
+      ['a', 1],
+      ['a', 2],
+      ['a', 3],
+    ]),
+    [false, true, false],
+  );
   const moved = await loadResume(writeOutput(t, record({ line: 1, key: 'a' })));
-  assert.deepEqual(ask(moved, [['b', 1], ['a', 2], ['a', 3]]), [false, true, false]);
+  assert.deepEqual(
+    ask(moved, [
+      ['b', 1],
+      ['a', 2],
+      ['a', 3],
+    ]),
+    [false, true, false],
+  );
 });
 
 test('DoneInputs: many inputs with one key stay fast (no scan per input)', () => {
@@ -137,7 +203,7 @@ test('DoneInputs: many inputs with one key stay fast (no scan per input)', () =>
   const started = performance.now();
   let taken = 0;
   for (let line = 1; line <= n; line += 1) if (done.take('same', line)) taken += 1;
-  assert.equal(taken, n / 2, 'each even line is done, and no odd line takes an even line\'s record');
+  assert.equal(taken, n / 2, "each even line is done, and no odd line takes an even line's record");
   assert.ok(performance.now() - started < 1_000, 'linear, not quadratic');
 });
 
@@ -148,7 +214,14 @@ test('#12: a half-written last line is cut off, and nothing before it changes', 
   const resume = await loadResume(path);
   assert.equal(resume.truncatedBytes, Buffer.byteLength(cut));
   assert.equal(readFileSync(path, 'utf8'), whole);
-  assert.deepEqual(ask(resume, [['a', 1], ['b', 2], ['c', 3]]), [true, true, false]);
+  assert.deepEqual(
+    ask(resume, [
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ]),
+    [true, true, false],
+  );
 });
 
 test('#12: a cut anywhere counts, even in the first bytes or just before the newline', async (t) => {
@@ -159,7 +232,13 @@ test('#12: a cut anywhere counts, even in the first bytes or just before the new
     assert.equal(resume.truncatedBytes, fragment.length, JSON.stringify(fragment));
     assert.equal(readFileSync(path, 'utf8'), whole);
     // A record that lost only its newline is not trusted: its input is fetched again.
-    assert.deepEqual(ask(resume, [['a', 1], ['b', 2]]), [true, false]);
+    assert.deepEqual(
+      ask(resume, [
+        ['a', 1],
+        ['b', 2],
+      ]),
+      [true, false],
+    );
   }
   const onlyFragment = writeOutput(t, '{"line":1,"url":"http');
   assert.equal((await loadResume(onlyFragment)).truncatedBytes, 21);
@@ -200,10 +279,22 @@ test('#12: a directory is a usage error', async (t) => {
 
 test('#12: records are read across chunk boundaries, large bodies and split UTF-8 included', async (t) => {
   const big = 'é'.repeat(700_000); // 1.4 MB: longer than one read, and a read ends inside a character
-  const lines = [record({ line: 1, key: 'a', body: big }), ...Array.from({ length: 5000 }, (_, i) => record({ line: i + 2, key: `k${i + 2}` })), record({ line: 5002, key: 'z', body: big })];
+  const lines = [
+    record({ line: 1, key: 'a', body: big }),
+    ...Array.from({ length: 5000 }, (_, i) => record({ line: i + 2, key: `k${i + 2}` })),
+    record({ line: 5002, key: 'z', body: big }),
+  ];
   const path = writeOutput(t, lines.join(''));
   const resume = await loadResume(path);
   assert.equal(resume.done, 5002);
   assert.equal(resume.truncatedBytes, 0);
-  assert.deepEqual(ask(resume, [['a', 1], ['k2', 2], ['k5001', 5001], ['z', 5002]]), [true, true, true, true]);
+  assert.deepEqual(
+    ask(resume, [
+      ['a', 1],
+      ['k2', 2],
+      ['k5001', 5001],
+      ['z', 5002],
+    ]),
+    [true, true, true, true],
+  );
 });

@@ -47,7 +47,10 @@ test('#12: a file is synced every N records and at close, and holds whole lines'
   assert.deepEqual(counter.calls, [fd, fd, fd], 'after the 3rd and 6th record, and the 7th at close');
   const lines = readFileSync(path, 'utf8').split('\n');
   assert.equal(lines.pop(), '');
-  assert.deepEqual(lines.map((l) => JSON.parse(l).line), [1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(
+    lines.map((l) => JSON.parse(l).line),
+    [1, 2, 3, 4, 5, 6, 7],
+  );
   // Each sync came after the lines it covers were in the file.
   const lineBytes = Buffer.byteLength(`${lines[0]}\n`);
   assert.ok(counter.sizes[0]! >= 3 * lineBytes, `first sync saw ${counter.sizes[0]} bytes`);

@@ -23,7 +23,7 @@ const settleMicrotasks = () => new Promise<void>((resolve) => setImmediate(resol
 function gateHarness(t: TestContext, partial: Partial<RunOptions>) {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   let now = T0;
-  const clock: Clock = { now: () => now, sleep: () => Promise.reject(new Error('unused')) };
+  const clock: Clock = { now: () => now };
   const options = resolveOptions(partial);
   const limiter = new TokenBucketLimiter(clock);
   const lanes = new Lanes(options, limiter, clock.now);
@@ -46,7 +46,9 @@ function gateHarness(t: TestContext, partial: Partial<RunOptions>) {
         onWire.set(nameOf(job), { job, end: (error) => (error ? reject(error) : resolve()) });
         onStart(job);
       }),
-    onBudgetSpent: () => void (budgetSpent += 1),
+    onBudgetSpent: () => {
+      budgetSpent += 1;
+    },
     onDefect: (error) => void defects.push(error),
   });
   t.after(() => gate.close());
@@ -64,7 +66,9 @@ function gateHarness(t: TestContext, partial: Partial<RunOptions>) {
     started,
     defects,
     budgetSpent: () => budgetSpent,
-    onStart: (callback: (job: Job) => void) => void (onStart = callback),
+    onStart: (callback: (job: Job) => void) => {
+      onStart = callback;
+    },
     now: () => now,
     add(url: string, first = false): Job {
       const plan = planRequest({ line: started.length + onWire.size + 1, text: url }, options);
@@ -89,7 +93,10 @@ function gateHarness(t: TestContext, partial: Partial<RunOptions>) {
     /** p-queue's view: requests on the wire, and nothing waiting inside it, ever. */
     assertSlots(pending: number, label: string): void {
       assert.equal(gate.slots.size, 0, `${label}: nothing waits inside p-queue`);
-      assert.ok(sizes.every((size) => size === 0), `${label}: p-queue sizes seen at its events: ${sizes.join(',')}`);
+      assert.ok(
+        sizes.every((size) => size === 0),
+        `${label}: p-queue sizes seen at its events: ${sizes.join(',')}`,
+      );
       assert.equal(gate.slots.pending, pending, `${label}: slots taken`);
       assert.equal(onWire.size, pending, `${label}: one slot per request on the wire`);
     },
@@ -128,7 +135,9 @@ test('#22: through a paused run, p-queue size stays 0 and a job waiting for the 
 test('#22: a request held back frees its slot when its start settles, costs no budget, and goes first', async (t) => {
   const h = gateHarness(t, { concurrency: 1, maxRequests: 2 });
   let held: Job | undefined;
-  h.onStart((job) => void (held ??= job));
+  h.onStart((job) => {
+    held ??= job;
+  });
   h.add('http://a.test/1');
   h.add('http://a.test/2');
   // What the scheduler's holdBack does before its start settles: refund the budget, queue the job first.

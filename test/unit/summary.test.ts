@@ -70,10 +70,7 @@ describe('formatSummary', () => {
   });
 
   test('an interrupted run says so, with what was left', () => {
-    const text = formatSummary(
-      snapshot({ interrupted: true, interruptReason: 'SIGINT', done: 120, ok: 118, failed: 2 }),
-      plain,
-    );
+    const text = formatSummary(snapshot({ interrupted: true, interruptReason: 'SIGINT', done: 120, ok: 118, failed: 2 }), plain);
     assert.match(text, /^ratefetch: interrupted/);
     assert.match(text, /records +120 of 300 inputs/);
     assert.match(text, /interrupted +SIGINT, 180 inputs not finished/);
@@ -82,9 +79,22 @@ describe('formatSummary', () => {
   test('an empty run prints n/a rather than NaN', () => {
     const text = formatSummary(
       snapshot({
-        total: 0, read: 0, done: 0, ok: 0, failed: 0, notFinal: 0, byStatus: {}, byErrorCode: {}, schemaMismatchByPath: {},
-        retries: 0, received429: 0, attemptsStarted: 0, successRate: null, achievedRps: null,
-        latencyMs: { p50: null, p95: null, p99: null }, rateWaitMs: 0,
+        total: 0,
+        read: 0,
+        done: 0,
+        ok: 0,
+        failed: 0,
+        notFinal: 0,
+        byStatus: {},
+        byErrorCode: {},
+        schemaMismatchByPath: {},
+        retries: 0,
+        received429: 0,
+        attemptsStarted: 0,
+        successRate: null,
+        achievedRps: null,
+        latencyMs: { p50: null, p95: null, p99: null },
+        rateWaitMs: 0,
       }),
       plain,
     );
@@ -95,19 +105,28 @@ describe('formatSummary', () => {
 
   test('#11: the rate the controller settled at, per host or route, and whether a 429 found it', () => {
     const text = formatSummary(
-      snapshot({ laneRates: [{ lane: 'api.example.com', rps: 18.44, found: true, settledRps: 18.44 }, { lane: 'slow.example.com', rps: 0.05, found: false, settledRps: 0.05 }] }),
+      snapshot({
+        laneRates: [
+          { lane: 'api.example.com', rps: 18.44, found: true, settledRps: 18.44 },
+          { lane: 'slow.example.com', rps: 0.05, found: false, settledRps: 0.05 },
+        ],
+      }),
       plain,
     );
     assert.match(text, /rate found +settled at 18\.4\/s for api\.example\.com/);
     assert.match(text, /rate found +climbed to \(no 429 seen\) 3\.0\/min for slow\.example\.com/);
     assert.doesNotMatch(formatSummary(snapshot(), plain), /rate found/, 'nothing when no controller engaged');
-    assert.deepEqual(toStatsJson(snapshot({ laneRates: [{ lane: 'a', rps: 18.444, found: true, settledRps: 18.444 }] })).laneRates, [{ lane: 'a', rps: 18.44, found: true, settledRps: 18.44 }]);
+    assert.deepEqual(toStatsJson(snapshot({ laneRates: [{ lane: 'a', rps: 18.444, found: true, settledRps: 18.444 }] })).laneRates, [
+      { lane: 'a', rps: 18.44, found: true, settledRps: 18.44 },
+    ]);
   });
 
   test('#11: a run that ends while probing past the limit found says where it settled, and the probe', () => {
     const text = formatSummary(snapshot({ laneRates: [{ lane: 'api.example.com', rps: 23.28, found: true, settledRps: 19.4 }] }), plain);
     assert.match(text, /rate found +settled at 19\.4\/s for api\.example\.com \(probing 23\.3\/s at the end\)/);
-    assert.deepEqual(toStatsJson(snapshot({ laneRates: [{ lane: 'a', rps: 23.28, found: true, settledRps: 19.4 }] })).laneRates, [{ lane: 'a', rps: 23.28, found: true, settledRps: 19.4 }]);
+    assert.deepEqual(toStatsJson(snapshot({ laneRates: [{ lane: 'a', rps: 23.28, found: true, settledRps: 19.4 }] })).laneRates, [
+      { lane: 'a', rps: 23.28, found: true, settledRps: 19.4 },
+    ]);
   });
 
   test('colours appear when the chalk has a level', () => {
@@ -119,9 +138,27 @@ describe('toStatsJson', () => {
   test('has the documented fields, rounded, and survives JSON', () => {
     const json = toStatsJson(snapshot());
     assert.deepEqual(Object.keys(json), [
-      'version', 'startedAt', 'wallMs', 'interrupted', 'interruptReason', 'inputs', 'records', 'ok',
-      'failed', 'notFinal', 'failedByStatus', 'failedByCode', 'schemaMismatchesByPath', 'attempts', 'retries', 'received429',
-      'successRate', 'achievedRps', 'latencyMs', 'rateWaitMs', 'laneRates',
+      'version',
+      'startedAt',
+      'wallMs',
+      'interrupted',
+      'interruptReason',
+      'inputs',
+      'records',
+      'ok',
+      'failed',
+      'notFinal',
+      'failedByStatus',
+      'failedByCode',
+      'schemaMismatchesByPath',
+      'attempts',
+      'retries',
+      'received429',
+      'successRate',
+      'achievedRps',
+      'latencyMs',
+      'rateWaitMs',
+      'laneRates',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
     assert.equal(json.version, 1);
@@ -199,14 +236,23 @@ describe('formatVerboseLine', () => {
   test('retry, pause and interrupt get one line each', () => {
     assert.equal(
       formatVerboseLine({
-        type: 'retry', line: 17, host: 'api.example.com', attempt: 1, delayMs: 1_200, source: 'backoff',
+        type: 'retry',
+        line: 17,
+        host: 'api.example.com',
+        attempt: 1,
+        delayMs: 1_200,
+        source: 'backoff',
         reason: '503 Service Unavailable',
       }),
       'retry line 17 after attempt 1 api.example.com: 503 Service Unavailable; waiting 1.2s (backoff)',
     );
     assert.equal(
       formatVerboseLine({
-        type: 'pause', host: 'api.example.com', untilMs: 0, delayMs: 5_000, source: 'server',
+        type: 'pause',
+        host: 'api.example.com',
+        untilMs: 0,
+        delayMs: 5_000,
+        source: 'server',
         reason: '429 Too Many Requests',
       }),
       'pause api.example.com for 5s: 429 Too Many Requests (server)',
@@ -216,7 +262,12 @@ describe('formatVerboseLine', () => {
 
   test('server text cannot break the line or inject escapes', () => {
     const line = formatVerboseLine({
-      type: 'pause', host: 'h', untilMs: 0, delayMs: 1_000, source: 'server', reason: 'bad\r\nnews\u001b[2J',
+      type: 'pause',
+      host: 'h',
+      untilMs: 0,
+      delayMs: 1_000,
+      source: 'server',
+      reason: 'bad\r\nnews\u001b[2J',
     });
     assert.equal(line, 'pause h for 1s: bad news [2J (server)');
   });
