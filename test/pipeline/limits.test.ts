@@ -257,8 +257,12 @@ test('#11: once a fill is taken whole, every second after takes the limit itself
   const figures = `rates ${rates.map((e) => `${e.rps.toFixed(1)} ${e.reason}`).join(', ')}; accepted per whole second after the fill: ${seconds.join(' ')}; ${server.count429()} × 429`;
   assert.equal(windows?.rps, 20, figures);
   assert.ok(seconds.length >= 3, figures);
-  // At 97% of the limit the seconds would take 19 and 20 by turns.
-  assert.ok(seconds.reduce((sum, n) => sum + n, 0) / seconds.length >= 19.75, figures);
+  // #22 §0: that each whole second then takes exactly the limit (not 19 and 20 by turns, as 97%
+  // would) is proved in virtual time in adaptive-rate.test.ts ("a window on the clock, 20 s at
+  // --rps 40"). Over real HTTP on a busy 2-core machine a start can land in the wrong second
+  // (this asserted an average of 19.75 and failed 2 runs in 4 alone, before and after #22), so
+  // here the wiring is checked: windows set at the limit, seconds near it, hardly any 429.
+  assert.ok(seconds.reduce((sum, n) => sum + n, 0) / seconds.length >= 18, figures);
   assert.ok(server.count429() <= 2, figures);
 });
 
