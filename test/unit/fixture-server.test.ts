@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startFixtureServer, type FixtureServer, type FixtureServerOptions } from '../../fixtures/server.js';
 import { parseQuotaHeaders } from '../../src/retry/quota-headers.js';
 import { WindowLimiter } from '../../fixtures/window-limit.js';
+import { getMode, type ModelAnswer, type ServerModel } from '../../fixtures/limiters/index.js';
 
 async function start(t: TestContext, opts?: FixtureServerOptions): Promise<FixtureServer> {
   const server = await startFixtureServer(opts);
@@ -533,4 +534,106 @@ test('#11: limit options are checked', async () => {
   await assert.rejects(startFixtureServer({ limit: { limit: 0 } }), RangeError);
   await assert.rejects(startFixtureServer({ limit: { limit: 1, windowMs: 0 } }), RangeError);
   await assert.rejects(startFixtureServer({ limit: { limit: 1, punish: { factor: 0.5 } } }), RangeError);
+});
+
+// ---- Model mode: every request answered by a server model (issue #23) --------------------
+
+interface RawAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** Body bytes received before the message ended or the connection closed. */
+  received: number;
+  /** The whole message arrived. */
+  complete: boolean;
+}
+
+/** GET on a fresh connection: the answer however it ended, or the socket error that ended it first. */
+function getRaw(url: string): Promise<RawAnswer | NodeJS.ErrnoException> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false }, (res) => {
+      let received = 0;
+      res.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+      });
+      res.on('error', () => {}); // a cut body ends in 'close' with complete false
+      res.on('close', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, received, complete: res.complete }));
+    });
+    req.on('error', resolve);
+  });
+}
+
+test('#23: model mode: a 429 from the model carries its headers, and the wait it told is recorded', async (t) => {
+  // count 10 sizes the window's quota at 2, so the third request is refused for the rest of the minute.
+  const server = await start(t, { model: getMode('client-window-60s').create({ count: 10, headers: 'x-ratelimit', reset: 'delta-seconds' }) });
+  const answers = await getSeveral(`${server.url}/items/1`, 4);
+  assert.deepEqual(
+    answers.map((a) => [a.status, a.headers['x-ratelimit-limit'], a.headers['x-ratelimit-remaining']]),
+    [
+      [200, '2', '1'],
+      [200, '2', '0'],
+      [429, '2', '0'],
+      [429, '2', '0'],
+    ],
+  );
+  const retryAfterS = Number(answers[2]!.headers['retry-after']);
+  assert.ok(retryAfterS >= 50 && retryAfterS <= 60, `Retry-After ${retryAfterS}`);
+  assert.equal(answers[2]!.headers['x-ratelimit-reset'], String(retryAfterS));
+  assert.deepEqual(
+    server.hits.map((h) => [h.path, h.status, h.toldToWait !== null]),
+    [
+      ['/items/1', 200, false],
+      ['/items/1', 200, false],
+      ['/items/1', 429, false],
+      ['/items/1', 429, true],
+    ],
+  );
+  assert.equal(server.count429(), 2);
+});
+
+test('#23: model mode: a reset is a reset, a truncated body is short, latency delays, a hang waits for close()', async (t) => {
+  const model: ServerModel = {
+    answer({ path }): ModelAnswer {
+      if (path === '/reset') return { kind: 'reset', latencyMs: 0 };
+      if (path === '/truncated') return { kind: 'truncated', status: 200, headers: { 'x-model': 'cut' }, latencyMs: 0 };
+      if (path === '/hang') return { kind: 'hang' };
+      return { kind: 'response', status: 503, headers: { 'retry-after': '1' }, latencyMs: 100 };
+    },
+  };
+  const server = await start(t, { model });
+
+  const reset = await getRaw(`${server.url}/reset`);
+  assert.ok(reset instanceof Error && reset.code === 'ECONNRESET', `not a reset: ${String(reset)}`);
+
+  const truncated = await getRaw(`${server.url}/truncated`);
+  assert.ok(!(truncated instanceof Error), String(truncated));
+  const declared = Number(truncated.headers['content-length']);
+  assert.deepEqual([truncated.status, truncated.headers['x-model'], truncated.complete], [200, 'cut', false]);
+  assert.ok(truncated.received > 0 && truncated.received < declared, `${truncated.received} of ${declared} bytes`);
+
+  const started = performance.now();
+  const slow = await getRaw(`${server.url}/anything`);
+  assert.ok(!(slow instanceof Error) && slow.status === 503 && slow.headers['retry-after'] === '1');
+  assert.ok(performance.now() - started >= 95);
+
+  const pending = getRaw(`${server.url}/hang`);
+  while (server.hits.length < 4) await sleep(5);
+  const closing = performance.now();
+  await server.close();
+  assert.ok(performance.now() - closing < 500, 'close() waited for the hanging socket');
+  assert.ok((await pending) instanceof Error);
+  assert.deepEqual(
+    server.hits.map((h) => [h.path, h.status]),
+    [
+      ['/reset', 0],
+      ['/truncated', 200],
+      ['/anything', 503],
+      ['/hang', 0],
+    ],
+  );
+});
+
+test('#23: model mode answers every request itself: rps and limit cannot be set with it', async () => {
+  const model = getMode('tb1').create();
+  await assert.rejects(startFixtureServer({ model, rps: 1 }), RangeError);
+  await assert.rejects(startFixtureServer({ model, limit: { limit: 1 } }), RangeError);
 });
