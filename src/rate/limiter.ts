@@ -21,7 +21,7 @@ export interface Limiter {
 
 export type TakeResult = { ok: true } | { ok: false; retryAtMs: number };
 
-/** Epoch ms. It only tells the time: the scheduler sets the run's timers, so tests fake `now` alone. */
+/** Epoch ms. It only tells the time: the run loop sets its timers through `Timers` (run/timers.ts), so tests fake `now` alone. */
 export interface Clock {
   now(): number;
 }

@@ -13,6 +13,7 @@ import { createPlanner, planAll, type InputSource, type PlanResult } from '../pl
 import type { FetchRecord } from '../record/record.js';
 import { createRunRedactor } from '../record/redact.js';
 import { schedule } from './scheduler.js';
+import { systemTimers } from './timers.js';
 
 export interface RunHooks {
   /** Receives every RunEvent (progress, stats, verbose logging). */
@@ -61,6 +62,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
         checks,
         limiter,
         clock,
+        timers: systemTimers,
         redactor,
         random: hooks.random ?? Math.random,
         emit: hooks.onEvent ?? (() => undefined),

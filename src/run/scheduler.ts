@@ -25,12 +25,15 @@ import type { RunOptions } from '../options.js';
 import type { PlanResult } from '../plan/planner.js';
 import { NO_HINTS, readHints, type AnswerHints } from '../retry/hints.js';
 import { readAhead } from './read-ahead.js';
+import type { TimerHandle, Timers } from './timers.js';
 import { invalidRecord, type FetchRecord } from '../record/record.js';
 import type { Redactor } from '../record/redact.js';
 
 export interface SchedulerDeps {
   limiter: Limiter;
   clock: Clock;
+  /** The backoff sleeps, and the start gate's timers. */
+  timers: Timers;
   /** One attempt; `hardStop` aborts it at once, and `mayGoOnTheWire` false holds it back unsent. */
   send: (request: AttemptRequest, hardStop: AbortSignal, mayGoOnTheWire: () => boolean) => Promise<AttemptOutcome | HeldOutcome>;
   emit: (event: RunEvent) => void;
@@ -46,7 +49,7 @@ export async function* schedule(
   deps: SchedulerDeps,
   stopSignal?: AbortSignal,
 ): AsyncGenerator<FetchRecord> {
-  const { limiter, clock, emit, redactor } = deps;
+  const { limiter, clock, timers, emit, redactor } = deps;
   const hardStop = new AbortController();
   // Every request in flight listens to it: more than the default 10 is expected.
   setMaxListeners(0, hardStop.signal);
@@ -56,6 +59,7 @@ export async function* schedule(
     lanes,
     limiter,
     clock,
+    timers,
     emit,
     concurrency: options.concurrency,
     maxRequests: options.maxRequests,
@@ -66,7 +70,7 @@ export async function* schedule(
       signalChange();
     },
   });
-  const backingOff = new Map<NodeJS.Timeout, Job>(); // jobs sleeping before a retry
+  const backingOff = new Map<TimerHandle, Job>(); // jobs sleeping before a retry
   const finished: FetchRecord[] = [];
   const dedupe = options.dedupe ? new Deduplicator(redactor) : undefined;
   let open = 0; // inputs read whose record the consumer has not taken yet
@@ -204,7 +208,7 @@ export async function* schedule(
     restartJob(job, lanes.laneFor(job.plan.url));
     // Waiting in the queue of a paused lane holds no slot and starts right at the pause end.
     if (step.pause && answeredBy === job.lane) return enqueue(job);
-    const timer: NodeJS.Timeout = setTimeout(() => {
+    const timer: TimerHandle = timers.setTimer(() => {
       backingOff.delete(timer);
       enqueue(job);
     }, step.delayMs);
@@ -249,7 +253,7 @@ export async function* schedule(
     emit({ type: 'interrupt', reason, cause });
     ending.abort();
     const queued = gate.stop();
-    for (const timer of backingOff.keys()) clearTimeout(timer);
+    for (const timer of backingOff.keys()) timers.clearTimer(timer);
     const waiting = [...backingOff.values(), ...queued];
     backingOff.clear();
     for (const job of waiting) stopJob(job);
@@ -284,7 +288,7 @@ export async function* schedule(
     stopping = true;
     ending.abort();
     gate.close();
-    for (const timer of backingOff.keys()) clearTimeout(timer);
+    for (const timer of backingOff.keys()) timers.clearTimer(timer);
     hardStop.abort(new Error('run ended'));
   }
 }

@@ -13,11 +13,14 @@ import { LaneQueues } from './lane-queues.js';
 import type { Job } from './job.js';
 import type { Lanes } from '../rate/lanes.js';
 import type { Clock, Limiter } from '../rate/limiter.js';
+import { systemTimers, type TimerHandle, type Timers } from './timers.js';
 
 export interface StartGateDeps {
   lanes: Lanes;
   limiter: Limiter;
   clock: Clock;
+  /** The wake and grace timers. @default systemTimers */
+  timers?: Timers;
   emit: (event: RunEvent) => void;
   /** Requests on the wire at once (--concurrency). */
   concurrency: number;
@@ -41,9 +44,10 @@ export class StartGate {
    */
   readonly slots: PQueue;
   readonly #deps: StartGateDeps;
+  readonly #timers: Timers;
   readonly #ready = new LaneQueues<Job>(); // jobs that may start once their buckets allow, by lane
   #sent = 0; // requests started, retries and redirect hops included (--max-requests)
-  #wakeTimer: NodeJS.Timeout | undefined;
+  #wakeTimer: TimerHandle | undefined;
   #throttledSince: number | null = null;
   #stopped = false;
   // A freed slot may start the next job; p-queue says so after the caller acted on the outcome.
@@ -51,6 +55,7 @@ export class StartGate {
 
   constructor(deps: StartGateDeps) {
     this.#deps = deps;
+    this.#timers = deps.timers ?? systemTimers;
     this.slots = new PQueue({ concurrency: deps.concurrency });
     this.slots.on('next', this.#onSlotFreed);
   }
@@ -71,7 +76,7 @@ export class StartGate {
     if (this.#stopped) return;
     const { lanes, limiter, clock, maxRequests } = this.#deps;
     const { slots } = this;
-    clearTimeout(this.#wakeTimer);
+    this.#timers.clearTimer(this.#wakeTimer);
     this.#wakeTimer = undefined;
     let earliest = Infinity;
     while (slots.pending < slots.concurrency) {
@@ -94,7 +99,7 @@ export class StartGate {
     const throttled = slots.pending < slots.concurrency && this.#ready.laneCount > 0 && Number.isFinite(earliest);
     this.#noteThrottle(throttled, now);
     if (throttled) {
-      this.#wakeTimer = setTimeout(() => this.pump(), Math.max(0, earliest - now));
+      this.#wakeTimer = this.#timers.setTimer(() => this.pump(), Math.max(0, earliest - now));
     }
   }
 
@@ -104,11 +109,12 @@ export class StartGate {
    */
   settledWithin(graceMs: number, signal: AbortSignal): Promise<boolean> {
     const { slots } = this;
+    const timers = this.#timers;
     if (slots.pending === 0) return Promise.resolve(true);
     if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (allOff: boolean) => {
-        clearTimeout(timer);
+        timers.clearTimer(timer);
         slots.off('pendingZero', onAllOff);
         signal.removeEventListener('abort', onAbort);
         resolve(allOff);
@@ -116,7 +122,7 @@ export class StartGate {
       const onAllOff = () => done(true);
       const onAbort = () => done(false);
       // Unref'd: the requests on the wire keep the process alive, not the wait for them.
-      const timer = setTimeout(onAbort, graceMs).unref();
+      const timer = timers.setTimer(onAbort, graceMs, { unref: true });
       slots.on('pendingZero', onAllOff);
       signal.addEventListener('abort', onAbort, { once: true });
     });
@@ -130,7 +136,7 @@ export class StartGate {
   /** The run stops: start nothing more, end a throttled stretch, and return every job still waiting. */
   stop(): Job[] {
     this.#stopped = true;
-    clearTimeout(this.#wakeTimer);
+    this.#timers.clearTimer(this.#wakeTimer);
     this.#noteThrottle(false, this.#deps.clock.now());
     return this.#ready.drain();
   }
@@ -138,7 +144,7 @@ export class StartGate {
   /** The run is over: start nothing more. */
   close(): void {
     this.#stopped = true;
-    clearTimeout(this.#wakeTimer);
+    this.#timers.clearTimer(this.#wakeTimer);
     this.slots.off('next', this.#onSlotFreed);
   }
 
