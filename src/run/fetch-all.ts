@@ -5,8 +5,8 @@
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import type { RunEventListener } from '../events.js';
 import { attempt } from '../http/attempt.js';
-import { PACING_MARGIN } from '../rate/pacing-margin.js';
-import { GLOBAL_BUCKET, TokenBucketLimiter, systemClock, type Clock, type Limiter } from '../rate/limiter.js';
+import { applyRunRate } from '../rate/pacing-margin.js';
+import { TokenBucketLimiter, systemClock, type Clock, type Limiter } from '../rate/limiter.js';
 import { resolveOptions, type RunOptions } from '../options.js';
 import { parseExpectStatus, type ResponseChecks } from '../record/checks.js';
 import { createPlanner, planAll, type InputSource, type PlanResult } from '../plan/planner.js';
@@ -40,7 +40,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   const redactor = createRunRedactor(options.headers, options.redactParams, options.secretHeaders);
   const clock = hooks.clock ?? systemClock;
   const limiter = hooks.limiter ?? new TokenBucketLimiter(clock);
-  if (Number.isFinite(options.rps)) limiter.setRate(GLOBAL_BUCKET, options.rps * (1 - PACING_MARGIN), options.burst);
+  applyRunRate(limiter, options);
   const ownDispatcher = hooks.dispatcher === undefined;
   // As curl: http:// URLs go to an http proxy in absolute form; only https:// needs a CONNECT
   // tunnel (many proxies allow CONNECT to port 443 alone).
