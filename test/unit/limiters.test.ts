@@ -301,3 +301,13 @@ test('#23: every mode answers a first request 200, and names are checked', () =>
   assert.throws(() => getMode('token-bucket'), /unknown mode "token-bucket": expected one of tb1, tb5/);
   assert.throws(() => getMode('tb1').create({ faults: { rate: 1 } }), /faults.rate must be >= 0 and < 1/);
 });
+
+test('#23: a mode says what it goes by: its limit, latency, hints and faults, with options on top', () => {
+  const slow = getMode('slow').settings();
+  assert.deepEqual([slow.rps, slow.latencyMs, slow.headers, slow.retryAfter, slow.faults], [5, 1000, undefined, 'seconds', undefined]);
+  assert.deepEqual(getMode('tb1').settings({ latencyMs: 5 }), { ...getMode('tb1').settings(), latencyMs: 5 });
+  assert.equal(getMode('tb5').settings().retryAfter, 'none');
+  assert.equal(getMode('quota-rounded-short').settings().headers, 'x-ratelimit');
+  assert.deepEqual(getMode('sliding-log+faults30').settings({ faults: { seed: 7 } }).faults, { rate: 0.3, seed: 7 });
+  assert.equal(getMode('fw1s').settings({ faults: { seed: 7 } }).faults?.rate, undefined);
+});
