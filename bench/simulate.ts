@@ -1,40 +1,51 @@
 /**
- * `npm run simulate`: the real run loop against model servers in virtual time
+ * `npm run simulate`: the real run loop against every mode of fixtures/limiters/ in virtual time
  * (bench/lib/simulated-run.ts). No network and no wall clock: the same figures every run, in
  * seconds, where `npm run bench` takes minutes and its figures move with the machine's load.
  *
- *   npm run simulate                           the whole table; writes bench/SIMULATE.md
- *   npm run simulate -- tb5 off                only those models (printed, not written)
- *   npm run simulate -- --trace tb5 40 219 25  one run: model, client (auto, none or an rps),
- *                                              start phase ms, latency ms; every rate change,
- *                                              pause, refusal and fault
+ *   npm run simulate                              the whole table; writes bench/SIMULATE.md
+ *   npm run simulate -- tb5 fw1s+faults10         only those modes (printed, not written)
+ *   npm run simulate -- --trace tb5 40 219 25     one run: mode (any name fixtures/limiters
+ *                                                 takes), client (auto, none, twice or an rps),
+ *                                                 start phase ms, latency ms on top of the
+ *                                                 mode's own; every rate change, pause, refusal
+ *                                                 and fault
  *
  * The table and how to read it: bench/lib/simulate-table.ts. test/unit/simulate-table.test.ts
- * fails when bench/SIMULATE.md is not what this writes.
+ * fails when rows of bench/SIMULATE.md are not what this writes.
  */
 import { writeFileSync } from 'node:fs';
 import type { RunEvent } from '../src/events.js';
 import type { RunOptions } from '../src/options.js';
-import { MODELS } from './lib/sim-models.js';
-import { TABLE_FILE, buildTable, measureRun } from './lib/simulate-table.js';
+import { type SimMode, simMode } from './lib/sim-modes.js';
+import { misses, rowFigures, targetText } from './lib/sim-targets.js';
+import { TABLE_FILE, buildTable, clientLabel, clientOptions, measureRun } from './lib/simulate-table.js';
 
 function usage(message: string): never {
-  process.stderr.write(`simulate: ${message}\nmodels: ${Object.keys(MODELS).join(', ')}\n`);
+  process.stderr.write(`simulate: ${message}\nusage: npm run simulate [-- MODE…] | [-- --trace MODE [auto|twice|none|RPS] [PHASE_MS] [LATENCY_MS]]\n`);
   process.exit(2);
 }
 
-/** `auto` → --rps auto, `none` → no --rps, a number → --rps N. */
-function parseClient(text: string): Partial<RunOptions> {
-  if (text === 'auto') return { autoRate: true };
-  if (text === 'none') return {};
+function simModeOrUsage(name: string): SimMode {
+  try {
+    return simMode(name);
+  } catch (error) {
+    usage(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** `auto` → --rps auto, `twice` → --rps twice the limit, `none` → no --rps, a number → --rps N. */
+function parseClient(text: string, sim: SimMode): Partial<RunOptions> {
+  if (text === 'auto' || text === 'twice' || text === 'none') return clientOptions(text, sim);
   const rps = Number(text);
-  if (!(rps > 0)) usage(`client is auto, none or an rps above 0, got ${JSON.stringify(text)}`);
+  if (!(rps > 0)) usage(`client is auto, twice, none or an rps above 0, got ${JSON.stringify(text)}`);
   return { rps };
 }
 
 async function trace(args: string[]): Promise<void> {
   const [name = '', clientText = 'auto', phaseText = '0', latencyText = '25'] = args;
-  if (MODELS[name] === undefined) usage(`unknown model ${JSON.stringify(name)}`);
+  const sim = simModeOrUsage(name);
+  const client = parseClient(clientText, sim);
   const lines: string[] = [];
   let startMs: number | undefined;
   const at = (now: number) => `${((now - (startMs ?? now)) / 1000).toFixed(3).padStart(8)} s  `;
@@ -47,13 +58,18 @@ async function trace(args: string[]): Promise<void> {
       lines.push(`${at(now)}${event.status ?? event.code} for line ${event.line}, attempt ${event.attempt}`);
     }
   };
-  const figures = await measureRun(name, parseClient(clientText), Number(phaseText), Number(latencyText), onEvent);
+  const figures = await measureRun(sim, client, Number(phaseText), Number(latencyText), onEvent);
   const { efficiency, spanMs, idealMs, refused, ok, rateFound } = figures;
   const rate = rateFound === undefined ? 'none found' : `${rateFound.toFixed(1)}/s`;
+  // The target of the table's row for this client, when it is one of the table's.
+  const kind = clientText === 'auto' || clientText === 'twice' || clientText === 'none' ? clientText : undefined;
+  const missed = kind === undefined ? [] : misses(sim, kind, rowFigures([figures]));
+  const verdict = kind === undefined ? '' : `target (${targetText(sim, kind)}): ${missed.length === 0 ? 'met' : `missed: ${missed.join('; ')}`}\n`;
+  const flags = kind === undefined ? `--rps ${client.rps}${sim.flags ? ` ${sim.flags}` : ''}` : clientLabel(kind, sim);
   process.stdout.write(
-    `${name} (${MODELS[name]!.describe}), client ${clientText}, start ${phaseText} ms past a second, latency ${latencyText} ms\n` +
+    `${name} (${sim.mode.describe}), ${flags}, start ${phaseText} ms past a second, answers ${latencyText} ms later than the mode's own\n` +
       `efficiency ${efficiency.toFixed(3)} (span ${(spanMs / 1000).toFixed(3)} s, ideal ${(idealMs / 1000).toFixed(3)} s), ` +
-      `${refused} × 429, ${ok} records ok, rate found ${rate}\n${lines.join('\n')}\n`,
+      `${refused} × 429, ${ok} records ok, rate found ${rate}\n${verdict}${lines.join('\n')}\n`,
   );
 }
 
@@ -67,7 +83,7 @@ const args = process.argv.slice(2);
 if (args[0] === '--trace') {
   await trace(args.slice(1));
 } else {
-  for (const name of args) if (MODELS[name] === undefined) usage(`unknown model ${JSON.stringify(name)}`);
+  for (const name of args) simModeOrUsage(name);
   const startedAt = performance.now();
   const table = await buildTable(args.length > 0 ? args : undefined);
   process.stdout.write(table);
