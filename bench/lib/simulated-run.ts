@@ -15,7 +15,7 @@ import { createRunRedactor } from '../../src/record/redact.js';
 import { RunStats, type StatsSnapshot } from '../../src/report/stats.js';
 import { schedule } from '../../src/run/scheduler.js';
 import type { ServerModel } from '../../fixtures/limiters/model.js';
-import { seededRandom } from './seeded-random.js';
+import { seededRandom } from '../../fixtures/limiters/prng.js';
 import { simulatedSend, type Arrival } from './simulated-send.js';
 import { VirtualTime } from './virtual-time.js';
 
