@@ -6,9 +6,11 @@
  *   npm run bench                      every scenario; rewrites bench/RESULTS.md
  *   npm run bench -- limits [memory …] only those; replaces only their sections of RESULTS.md
  *
- * Scenarios: comparison, precision, memory, generated, limits. Environment:
- *   BENCH_CAP_S     cap on each client run in the comparison, seconds (default 45 = 3 × ideal)
- *   BENCH_HITS_DIR  if set, the limits scenario writes each run's server hit log there as JSON
+ * Scenarios: comparison, precision, memory, generated, limits, shapes. Environment:
+ *   BENCH_CAP_S         cap on each client run in the comparison, seconds (default 45 = 3 × ideal)
+ *   BENCH_HITS_DIR      if set, the limits scenario writes each run's server hit log there as JSON
+ *   BENCH_REPEAT        how many times the shapes scenario runs; its table gives min–median–max (default 1)
+ *   BENCH_SHAPES_MODES  comma-separated modes for the shapes scenario (default: all of them)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,6 +23,8 @@ import { calibrate, type Calibration } from './scenarios/calibrate.js';
 import { runComparison, type ComparisonRow } from './scenarios/comparison.js';
 import { runGenerated, type GeneratedRow } from './scenarios/generated.js';
 import { limitModes, runLimits } from './scenarios/limits.js';
+import { runShapes, type ShapeRow } from './scenarios/shapes.js';
+import { shapesObservations, shapesTable } from './lib/shapes-report.js';
 import { runMemory, type MemoryRow } from './scenarios/memory.js';
 import { runPrecision, type PrecisionRow } from './scenarios/precision.js';
 
@@ -44,10 +48,13 @@ const GENERATED_REAL_COUNT = 200_000;
 const LIMIT_WINDOW_MS = 1000;
 const LIMIT_HALVE_AFTER_MS = 10_000;
 const LIMIT_CAP_MS = 60_000;
+const SHAPES_CAP_FACTOR = 3;
+const SHAPES_CAP_MS = 120_000;
+const SHAPES_REPEAT = readRepeat();
 
-const SCENARIOS = ['comparison', 'precision', 'memory', 'generated', 'limits'] as const;
+const SCENARIOS = ['comparison', 'precision', 'memory', 'generated', 'limits', 'shapes'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
-const SECTION_NUMBERS: Record<ScenarioName, number> = { comparison: 1, precision: 2, memory: 3, generated: 4, limits: 5 };
+const SECTION_NUMBERS: Record<ScenarioName, number> = { comparison: 1, precision: 2, memory: 3, generated: 4, limits: 5, shapes: 6 };
 const selected = readSelection(process.argv.slice(2));
 const isFullRun = selected.size === SCENARIOS.length;
 
@@ -175,6 +182,23 @@ try {
     sections.limits = limitsSection(table5, readings, calibration);
   }
 
+  if (selected.has('shapes')) {
+    log(`6. Limiter shapes (issue #23): every mode of fixtures/limiters/, ${SHAPES_REPEAT} time(s)`);
+    const only = process.env.BENCH_SHAPES_MODES?.split(',').filter((name) => name !== '');
+    const shapes: ShapeRow[] = [];
+    for (let i = 1; i <= SHAPES_REPEAT; i++) {
+      if (SHAPES_REPEAT > 1) log(`  repeat ${i} of ${SHAPES_REPEAT}`);
+      const started = performance.now();
+      shapes.push(...(await runShapes({ repoDir: REPO_DIR, workDir, capFactor: SHAPES_CAP_FACTOR, capMs: SHAPES_CAP_MS, only, log })));
+      log(`  repeat ${i} took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    }
+    const table6 = shapesTable(shapes);
+    const readings = shapesObservations(shapes);
+    log(`\n${table6}\n`);
+    if (readings.length > 0) log(`Readings:\n${readings.map((note) => `  - ${note}`).join('\n')}\n`);
+    sections.shapes = shapesSection(table6, readings);
+  }
+
   const notes = [...observations(comparison, precision, memory, ALLOWED_RPS), ...generatedObservations(generated)];
   log(`Observations:\n${notes.length === 0 ? '  (none)' : notes.map((note) => `  - ${note}`).join('\n')}\n`);
 
@@ -217,6 +241,14 @@ function replaceSection(text: string, name: ScenarioName, section: string): stri
   }
   const next = text.indexOf('\n## ', start + 1);
   return `${text.slice(0, start + 1)}${section}${next === -1 ? '' : `\n${text.slice(next + 1)}`}`;
+}
+
+function readRepeat(): number {
+  const text = process.env.BENCH_REPEAT;
+  if (text === undefined || text === '') return 1;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 10) throw new Error(`BENCH_REPEAT must be an integer in [1, 10], got ${JSON.stringify(text)}`);
+  return value;
 }
 
 function readCapSeconds(): number {
@@ -422,4 +454,40 @@ ${table}
   only ≤ 1.10 × ideal and at most one 429 in any window; no hints ≤ 1.20 × ideal and 429s under 5%
   of requests; in every mode nothing sent during a wait. curl rows are judged by the same target.
 ${readings.length === 0 ? '' : `\nReadings from the hit log, for each ratefetch run that missed:\n\n${readings.map((note) => `- ${note}`).join('\n')}\n`}`;
+}
+
+function shapesSection(table: string, readings: string[]): string {
+  const repeat = SHAPES_REPEAT === 1 ? 'one run' : `${SHAPES_REPEAT} runs; each figure is min–median–max over them`;
+  return `## 6. Every limiter shape (issue #23)
+
+Each mode of \`fixtures/limiters/\` that issue #23 names, against its own in-process fixture server
+in the model mode (\`startFixtureServer({model: getMode(name).create({count})})\`), ${repeat}.
+Per mode: ratefetch \`--rps auto -c 10\`, ratefetch told twice the limit (\`--rps 40 -c 10\` where the
+limit is 20/s), and serial \`curl --rate R/s --retry 5\` told the right rate R. The fault modes
+(\`faults10\`, \`faults30\`: 10% or 30% of accepted requests answer 500, 502, 503 with \`Retry-After: 1\`,
+a reset, a truncated body or headers after 3 s) run ratefetch with \`--timeout 2\` and curl with
+\`--max-time 2\`. N = 600 inputs, limit 20/s, except: the slow API (1 s per answer, 5/s) runs 300
+(60 s of ideal instead of 120 s); the 60 s-window modes keep N = 600, but their quota is capped at
+N / 5 = 120 a window so the run spans five windows, so their limit is 2/s and curl is told that.
+
+- **ideal**: the mode's \`ideal(count, {startMs})\`: the least time, from the first request's arrival
+  (\`startMs\`, which matters for windows on the clock) to the last answer's headers, that the
+  modelled limiter allows the requests the run needs, found by sending each at the earliest
+  moment the limiter would accept it; with faults, every failed attempt retried (and spending
+  quota) first. **efficiency** = ideal ÷ wall, wall from spawn to exit, start-up included: 1.0 is
+  the physical limit. A run still going at its cap (min(${SHAPES_CAP_FACTOR} × ideal, ${SHAPES_CAP_MS / 1000} s); ideal + 60 s for the long
+  modes) is stopped (ratefetch with SIGINT): its efficiency is then an upper bound, marked \`<\`.
+- **requests**, **429s**: counted by the server. **most 429s in 10 s after the first**: the most
+  429s in any sliding 10 s, leaving out the run's first 429 (the one that finds the limit).
+- **records ok**: ratefetch's \`"ok": true\` lines; curl's \`200\` lines of \`-w '%{http_code}'\`.
+- **rate found**: \`settledRps\` of the slowest lane in ratefetch's \`--stats-file\` \`laneRates\`.
+- **halving**, **doubling**: the limit (1 s windows on the clock) halves to 10/s 10 s after the first
+  request; \`doubling\` goes back to 20/s 10 s later. "Held" = 200s at ≥ 0.9 × the new limit from 5 s
+  to 10 s after the change (or to the run's last request).
+- Short runs go two at a time; the long ones (60 s windows, the slow API) run three at a time
+  beside them, since each spends minutes waiting for its windows: up to five clients at once, on
+  a shared machine, so expect noise.
+
+${table}
+${readings.length === 0 ? '' : `\nReadings (ratefetch \`--rps auto\` missing its target in every run):\n\n${readings.map((note) => `- ${note}`).join('\n')}\n`}`;
 }

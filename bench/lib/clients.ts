@@ -33,7 +33,7 @@ export interface RatefetchStats {
   /** Time requests were ready but a rate limit or host pause let none start (newer builds). */
   rateWaitMs?: number;
   /** The rates the rate controller held each host to at the end (newer builds). */
-  laneRates?: Array<{ lane: string; rps: number; found: boolean }>;
+  laneRates?: Array<{ lane: string; rps: number; found: boolean; settledRps?: number }>;
 }
 
 export interface ClientSetup {
@@ -89,14 +89,14 @@ export function ratefetchPlan(setup: ClientSetup, rps: number | 'auto' | null, t
 }
 
 /** Serial curl paced by `--rate`, the only mode in which curl paces at all. */
-export function curlSerialPlan(setup: ClientSetup, rps: number, told: string): ClientPlan {
+export function curlSerialPlan(setup: ClientSetup, rps: number, told: string, extraArgs: string[] = []): ClientPlan {
   const dir = prepare(setup);
   return {
-    label: `curl --rate ${rps}/s --retry ${RETRIES} (serial)`,
+    label: `curl --rate ${rps}/s --retry ${RETRIES}${extraArgs.length > 0 ? ` ${extraArgs.join(' ')}` : ''} (serial)`,
     told,
     spec: {
       cmd: 'curl',
-      args: ['-s', '--rate', `${rps}/s`, '--retry', String(RETRIES), '-w', CODE_TO_STDERR, '-K', join(dir, 'curl.cfg')],
+      args: ['-s', '--rate', `${rps}/s`, '--retry', String(RETRIES), ...extraArgs, '-w', CODE_TO_STDERR, '-K', join(dir, 'curl.cfg')],
       capMs: setup.capMs,
     },
     countComplete: (exit) => countLinesEqual(exit.stderr, '200'),
