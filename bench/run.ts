@@ -475,8 +475,8 @@ N / 5 = 120 a window so the run spans five windows, so their limit is 2/s and cu
   modelled limiter allows the requests the run needs, found by sending each at the earliest
   moment the limiter would accept it; with faults, every failed attempt retried (and spending
   quota) first. **efficiency** = ideal ÷ wall, wall from spawn to exit, start-up included: 1.0 is
-  the physical limit. A run still going at its cap (min(${SHAPES_CAP_FACTOR} × ideal, ${SHAPES_CAP_MS / 1000} s); ideal + 60 s for the long
-  modes) is stopped (ratefetch with SIGINT): its efficiency is then an upper bound, marked \`<\`.
+  the physical limit. A run still going at its cap (min(${SHAPES_CAP_FACTOR} × ideal, ${SHAPES_CAP_MS / 1000} s); max(ideal + 60 s, 1.25 × N ÷ the
+  limit) for the long modes) is stopped (ratefetch with SIGINT): its efficiency is then an upper bound, marked \`<\`.
 - **requests**, **429s**: counted by the server. **most 429s in 10 s after the first**: the most
   429s in any sliding 10 s, leaving out the run's first 429 (the one that finds the limit).
 - **records ok**: ratefetch's \`"ok": true\` lines; curl's \`200\` lines of \`-w '%{http_code}'\`.

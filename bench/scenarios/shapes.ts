@@ -19,7 +19,7 @@ import { runCapped } from '../lib/proc.js';
 export interface ShapesConfig {
   repoDir: string;
   workDir: string;
-  /** Each run is capped at min(capFactor × ideal, capMs), or ideal + 60 s for the long modes. */
+  /** Each run is capped at min(capFactor × ideal, capMs); a long mode's at max(ideal + 60 s, 1.25 × count / limit). */
   capFactor: number;
   capMs: number;
   /** Only these modes, if set (e.g. from BENCH_SHAPES_MODES). */
@@ -124,7 +124,11 @@ async function runOne(config: ShapesConfig, run: Run): Promise<ShapeRow> {
   const server = await startFixtureServer({ model: model.create({ count: run.mode.count }), keepLog: true });
   try {
     const roughIdealMs = model.ideal(run.mode.count);
-    const capMs = run.mode.long ? roughIdealMs + 60_000 : Math.min(config.capFactor * roughIdealMs, config.capMs);
+    // A long mode's client told the right rate needs count / limit, more than its ideal (which
+    // takes a first window's quota at once): cap it a quarter past that.
+    const capMs = run.mode.long
+      ? Math.max(roughIdealMs + 60_000, (1250 * run.mode.count) / run.mode.limitRps)
+      : Math.min(config.capFactor * roughIdealMs, config.capMs);
     const urls = Array.from({ length: run.mode.count }, (_, i) => `${server.url}/items/${i + 1}`);
     const plan = planFor(run, { repoDir: config.repoDir, workDir: config.workDir, urls, capMs });
     const exit = await runCapped({ ...plan.spec, cwd: config.repoDir });
