@@ -47,10 +47,14 @@ export type RunEvent =
       reason: string;
     }
   /**
-   * A lane's rate changed: the controller found or probed a limit (`throttled`, `clean`),
-   * `--rps auto` started (`start`), or quota headers took over (`quota`; rps Infinity).
+   * A lane's rate changed, or was kept for a reason worth telling: the controller cut it after a
+   * refusal (`throttled`), paced it without catch-up (`spacing`), raised or probed it (`clean`,
+   * `probe`), paced windows on the clock (`window`), kept it through a long window's wait
+   * (`kept`), undid a cut for 503s that proved noise (`undo`), `--rps auto` started (`start`),
+   * or quota headers took over (`quota`; rps Infinity). `why` says it in
+   * words for --verbose; `heldRps` is the rate the server was last seen to accept whole.
    */
-  | { type: 'rate'; lane: string; rps: number; reason: RateChangeReason }
+  | { type: 'rate'; lane: string; rps: number; reason: RateChangeReason; why: string; heldRps: number | undefined }
   /**
    * A stretch of time in which a slot was free and requests were waiting, but the limiter
    * (a rate or a pause) let none start. Summed, it is the time the run spent rate-limited.
@@ -69,10 +73,9 @@ export type RunEventType = RunEvent['type'];
 export type StopCause = 'signal' | 'budget' | 'breaker';
 
 /**
- * Why a lane's rate changed. The rate controller (rate/adaptive-rate.ts) names them; the
- * reporter words them. `probe`: a clean step past the limit found, which the next step or a
- * 429 will test.
+ * Why a lane's rate changed. The rate controller (rate/controller/) names them; the reporter
+ * words them. `probe`: a step past the rate that held, which the next step or a 429 will test.
  */
-export type RateChangeReason = 'start' | 'throttled' | 'spacing' | 'clean' | 'probe' | 'quota' | 'window';
+export type RateChangeReason = 'start' | 'throttled' | 'spacing' | 'clean' | 'probe' | 'quota' | 'window' | 'kept' | 'undo';
 
 export type RunEventListener = (event: RunEvent) => void;

@@ -30,6 +30,13 @@ export const ADAPTIVE = {
   heldCleanMs: 5_000,
   /** A Retry-After longer than this says the server's windows are longer than a second. */
   longWaitMs: 2_000,
+  /**
+   * A Retry-After at least this long says a long window's count ran out, not that the rate was
+   * too high: the lane waits it out and keeps its rate, so the next window is used whole (a cut
+   * would spread it thin and leave most of it unused). One refusal a window is then at most one
+   * per 10 s.
+   */
+  longWindowMs: 10_000,
   measureWindowMs: 2_000,
   /** Lateness a start may catch up on; see pacingBurst. */
   lateCreditMs: 30,
@@ -205,7 +212,7 @@ export class AdaptiveRate {
   }
 
   /**
-   * A clean answer (anything but a 429) to a request started at `startedAt`, which reached the
+   * An answer the server counted and did not refuse (faults included) to a request started at `startedAt`, which reached the
    * server at about `arrivedAt`.
    */
   noteAccepted(now: number, startedAt: number, arrivedAt = startedAt): RateChange | undefined {
@@ -253,14 +260,18 @@ export class AdaptiveRate {
   }
 
   /**
-   * A 429 (or a 503 with Retry-After) to a request started at `startedAt`, which reached the
-   * server at about `arrivedAt`; `retryAfterMs` is the wait it asked for, when it said.
+   * A refusal (a 429, or a 503 judged load shedding) to a request started at `startedAt`, which
+   * reached the server at about `arrivedAt`; `retryAfterMs` is the wait it asked for, when it said.
    */
   noteThrottled(now: number, startedAt: number, retryAfterMs?: number, arrivedAt = startedAt): RateChange | undefined {
     if (this.#windowCount === undefined && this.#isFillStart(startedAt)) this.#fillRefused = true;
     // One cut per episode: a request sent before the last cut, or within a second after it, was
     // not refused for the new rate (a used-up fixed window refuses everything until it ends).
     if (startedAt < this.#cutAt + ADAPTIVE.cutHoldMs) return undefined;
+    if (retryAfterMs !== undefined && retryAfterMs >= ADAPTIVE.longWindowMs) {
+      this.#cutAt = now;
+      return Number.isFinite(this.#rps) ? { rps: this.#rps, reason: 'kept' } : undefined;
+    }
     const recount = this.#recountWindows(now, arrivedAt);
     if (recount !== undefined) return recount;
     // Soon after the windows began, the server is not a window on the clock after all: back to the
@@ -486,6 +497,12 @@ export class AdaptiveRate {
   #isFillStart(startedAt: number): boolean {
     const fill = this.#fill;
     return fill?.firstAt !== undefined && startedAt >= fill.firstAt && startedAt <= fill.lastAt!;
+  }
+
+  /** A cut for 503s that proved noise: back to `rps`, resting there as if it had held. */
+  undoCut(now: number, rps: number): void {
+    this.#plateau = Infinity;
+    this.#change(rps, now, 'undo');
   }
 
   /** The server sent quota headers: they pace the run better than probing does. */

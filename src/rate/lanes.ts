@@ -8,12 +8,13 @@
  *   host:<authority>    --host-rps; pauses for the host
  *   rule:<i>:<authority> --limit rule i, for each host it matches; pauses for a route rule
  *   quota:<pause>       what the server's quota headers allow
- *   adaptive:<pause>    what the rate controller has found (src/adaptive-rate.ts)
+ *   adaptive:<pause>    what the rate controller has found (rate/controller/)
  *
  * where <pause> is the bucket a "slow down" pauses: the first route rule the request matches,
  * else its host. So a 429 from /media pauses the media route and the rest of the host goes on.
  */
-import { AdaptiveRate, type RateChange } from './adaptive-rate.js';
+import type { AdaptiveRate } from './adaptive-rate.js';
+import { type AnswerEvidence, type ExplainedChange, RateController } from './controller/rate-controller.js';
 import { GLOBAL_BUCKET, hostBucket, type Limiter } from './limiter.js';
 import { parseLimitRule, type LimitRule } from './limit-rules.js';
 import { defaultBurst, type RunOptions } from '../options.js';
@@ -35,7 +36,7 @@ export interface Lane {
   ceilingRps: number;
 }
 
-export type LaneRateChange = RateChange & { lane: string };
+export type LaneRateChange = ExplainedChange & { lane: string };
 
 /** The bucket of a lane's rate controller; its pauses are the controller's own, not the server's. */
 export function adaptiveBucket(pauseBucket: string): string {
@@ -54,7 +55,7 @@ export class Lanes {
   readonly #rules: LimitRule[];
   readonly #lanes = new Map<string, Lane>();
   readonly #inFlight = new Map<string, number>();
-  readonly #controllers = new Map<string, AdaptiveRate>();
+  readonly #controllers = new Map<string, RateController>();
   readonly #quotaPaced = new Set<string>();
   readonly #fixedRates = new Set<string>();
 
@@ -115,10 +116,10 @@ export class Lanes {
     // The controller's rate holds from the lane's first request, not from its first answer:
     // otherwise --rps auto would open with a burst of --concurrency requests.
     if (!this.#controllers.has(pauseBucket)) {
-      const controller = new AdaptiveRate({ auto: this.#options.autoRate, ceilingRps: lane.ceilingRps, now: this.#now() });
+      const controller = new RateController({ auto: this.#options.autoRate, ceilingRps: lane.ceilingRps, now: this.#now() });
       this.#controllers.set(pauseBucket, controller);
-      if (Number.isFinite(controller.rps)) {
-        this.#setPace(pauseBucket, controller);
+      if (Number.isFinite(controller.machine.rps)) {
+        this.#setPace(pauseBucket, controller.machine);
         this.#unannounced.add(pauseBucket);
       }
     }
@@ -147,25 +148,24 @@ export class Lanes {
   /** A request of this lane went on the wire; returns a rate change the first time in auto mode. */
   started(lane: Lane, now: number): LaneRateChange | undefined {
     for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
-    const controller = this.#controllers.get(lane.pauseBucket)!;
+    const controller = this.#controllers.get(lane.pauseBucket)!.machine;
     const filled = controller.noteStart(now);
     if (filled !== undefined) {
       this.#setPace(lane.pauseBucket, controller);
       if (filled.holdUntil > now) this.#limiter.pause(adaptiveBucket(lane.pauseBucket), filled.holdUntil);
     }
     if (!this.#unannounced.delete(lane.pauseBucket)) return undefined;
-    return { rps: controller.rps, reason: 'start', lane: lane.label };
+    return { rps: controller.rps, reason: 'start', why: '--rps auto starts here', heldRps: undefined, lane: lane.label };
   }
 
-  /** Its answer came back: `throttled` for a throttle (a 429, or a 503 with a readable Retry-After), `accepted` for any other response. */
-  settled(lane: Lane, now: number, times: RequestTimes, answer: 'accepted' | 'throttled' | 'failed', retryAfterMs?: number): LaneRateChange | undefined {
+  /**
+   * Its answer came back. The controller reads it: whether the server refused it for the rate
+   * (a 429, or a 503 it judges load shedding), and any change of rate that follows.
+   */
+  settled(lane: Lane, now: number, answer: AnswerEvidence): { isRefusal: boolean; change: LaneRateChange | undefined } {
     this.unstarted(lane);
-    const controller = this.#controllers.get(lane.pauseBucket);
-    if (controller === undefined || answer === 'failed') return undefined;
-    const { startedAt, arrivedAt } = times;
-    const change =
-      answer === 'throttled' ? controller.noteThrottled(now, startedAt, retryAfterMs, arrivedAt) : controller.noteAccepted(now, startedAt, arrivedAt);
-    return change && this.#apply(lane, change);
+    const reading = this.#controllers.get(lane.pauseBucket)!.noteAnswer(now, answer);
+    return { isRefusal: reading.isRefusal, change: reading.change && this.#apply(lane, reading.change) };
   }
 
   /** A request of this lane that started is off the wire, or never went on it. */
@@ -175,7 +175,7 @@ export class Lanes {
 
   /** The lane is paused until `untilMs` (a Retry-After, a used-up quota, a backoff). */
   paused(lane: Lane, now: number, untilMs: number): void {
-    const controller = this.#controllers.get(lane.pauseBucket);
+    const controller = this.#controllers.get(lane.pauseBucket)?.machine;
     if (controller === undefined) return;
     controller.notePause(now, untilMs);
     if (!Number.isFinite(controller.rps)) return;
@@ -202,8 +202,8 @@ export class Lanes {
     return change && this.#apply(lane, change);
   }
 
-  #apply(lane: Lane, change: RateChange): LaneRateChange {
-    this.#setPace(lane.pauseBucket, this.#controllers.get(lane.pauseBucket)!);
+  #apply(lane: Lane, change: ExplainedChange): LaneRateChange {
+    this.#setPace(lane.pauseBucket, this.#controllers.get(lane.pauseBucket)!.machine);
     return { ...change, lane: lane.label };
   }
 

@@ -52,6 +52,8 @@ export interface StatsJson {
   rateWaitMs: number;
   /** The rates the rate controller held each host or route to at the end, and the last that held. */
   laneRates: Array<{ lane: string; rps: number; found: boolean; settledRps: number }>;
+  /** Every change of a lane's rate (the last thousand), ms after the start, with why. Infinity (quota headers pace it) is null. */
+  rateTimeline: Array<{ atMs: number; lane: string; rps: number | null; reason: string; why: string }>;
 }
 
 export function toStatsJson(s: StatsSnapshot): StatsJson {
@@ -81,6 +83,7 @@ export function toStatsJson(s: StatsSnapshot): StatsJson {
     },
     rateWaitMs: Math.round(s.rateWaitMs),
     laneRates: s.laneRates.map((rate) => ({ ...rate, rps: Math.round(rate.rps * 100) / 100, settledRps: Math.round(rate.settledRps * 100) / 100 })),
+    rateTimeline: s.rateTimeline.map((entry) => ({ ...entry, atMs: Math.round(entry.atMs), rps: roundOrNull(entry.rps, 2) })),
   };
 }
 

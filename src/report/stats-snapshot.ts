@@ -1,3 +1,4 @@
+import type { RateChangeReason } from '../events.js';
 /** What RunStats reports at one instant: the data every reporter and --stats-file read. */
 
 /** Latency percentiles in ms; null when no record carried a latency. */
@@ -20,10 +21,19 @@ export interface PausedHost {
 export interface LaneRate {
   lane: string;
   rps: number;
-  /** True once a 429 set it: the limit was found, not just climbed to. */
+  /** True once a refusal showed a limit: found, not just climbed to. */
   found: boolean;
-  /** The rate that held: `rps` itself, unless that is a probe step nothing has tested yet. */
+  /** The rate the server was last seen to accept whole (`rps` itself until a limit is found). */
   settledRps: number;
+}
+
+/** One change of a lane's rate (or a reason it was kept), `atMs` after the run's start. */
+export interface RateTimelineEntry {
+  atMs: number;
+  lane: string;
+  rps: number;
+  reason: RateChangeReason;
+  why: string;
 }
 
 /** Everything the reporters show, at one instant. Plain data: safe to keep or serialise. */
@@ -68,6 +78,8 @@ export interface StatsSnapshot {
   pausedHosts: PausedHost[];
   /** Rates the run holds itself to now, found by the rate controller (or --rps auto's climb), slowest first. */
   laneRates: LaneRate[];
+  /** The rate changes, oldest first (the last thousand). */
+  rateTimeline: RateTimelineEntry[];
   interrupted: boolean;
   interruptReason: string | null;
   /** From the record completion rate over the last ~5 s; null when unknown or stalled. */

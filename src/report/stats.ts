@@ -2,13 +2,15 @@
 import type { RunEvent } from '../events.js';
 import { WindowCounter } from '../rate/window-counter.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import type { LaneRate, PausedHost, StatsSnapshot } from './stats-snapshot.js';
+import type { LaneRate, PausedHost, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
 
-export type { LaneRate, LatencyPercentiles, PausedHost, StatsSnapshot } from './stats-snapshot.js';
+export type { LaneRate, LatencyPercentiles, PausedHost, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
 
 /** Width of the sliding window behind `recentRps` and the ETA. */
 const RECENT_WINDOW_MS = 5_000;
 const RECENT_BUCKET_MS = 100;
+/** Rate changes kept for --stats-file: a long run probes every 30 s, some 120 an hour. */
+const RATE_TIMELINE_MAX = 1_000;
 /** A window shorter than this (the first second of a run) is stretched, so one start is not "1000 req/s". */
 const MIN_RATE_SPAN_MS = 1_000;
 
@@ -40,6 +42,8 @@ export class RunStats {
   private rateWaitMs = 0;
   private readonly pauses = new Map<string, PausedHost>();
   private readonly laneRates = new Map<string, LaneRate>();
+  /** The last RATE_TIMELINE_MAX rate changes, for --stats-file. */
+  private readonly rateTimeline: RateTimelineEntry[] = [];
   private interruptReason: string | null = null;
 
   constructor(now: () => number = Date.now) {
@@ -87,12 +91,12 @@ export class RunStats {
         break;
       }
       case 'rate': {
-        const before = this.laneRates.get(e.lane);
-        const found = e.reason === 'throttled' || e.reason === 'spacing' || (before?.found ?? false);
-        // A probe step is taken after a clean step at the rate before it: that rate held.
-        const settledRps = e.reason === 'probe' && before !== undefined ? before.rps : e.rps;
+        const found = e.heldRps !== undefined;
+        const settledRps = e.heldRps ?? e.rps;
         if (Number.isFinite(e.rps)) this.laneRates.set(e.lane, { lane: e.lane, rps: e.rps, found, settledRps });
         else this.laneRates.delete(e.lane);
+        if (this.rateTimeline.length === RATE_TIMELINE_MAX) this.rateTimeline.shift();
+        this.rateTimeline.push({ atMs: this.now() - this.startedAt, lane: e.lane, rps: e.rps, reason: e.reason, why: e.why });
         break;
       }
       case 'rate-wait':
@@ -152,6 +156,7 @@ export class RunStats {
       rateWaitMs: this.rateWaitMs,
       pausedHosts: this.activePauses(now),
       laneRates: [...this.laneRates.values()].sort((a, b) => a.rps - b.rps),
+      rateTimeline: [...this.rateTimeline],
       interrupted: this.interruptReason !== null,
       interruptReason: this.interruptReason,
       etaMs: estimateEta(total, this.done, recentDoneRate),

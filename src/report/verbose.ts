@@ -1,17 +1,7 @@
-import type { RateChangeReason, RunEvent } from '../events.js';
+import type { RunEvent } from '../events.js';
 import { formatDuration } from '../text.js';
 import { toOneLine } from '../text.js';
 import { formatLimit } from './summary.js';
-
-const RATE_REASONS: { [reason in RateChangeReason]: string } = {
-  start: '--rps auto starts here',
-  throttled: 'cut after a 429',
-  spacing: 'same rate, no catch-up: a 429 to a request sent early',
-  clean: 'raised: answers are clean',
-  probe: 'probing past the limit found: answers are clean',
-  quota: 'quota headers pace it instead',
-  window: 'a window on the clock: this many each second',
-};
 
 /**
  * One `--verbose` line (no trailing newline) for the events worth a line of their own:
@@ -20,7 +10,7 @@ const RATE_REASONS: { [reason in RateChangeReason]: string } = {
  *
  *   retry line 17 after attempt 1 api.example.com: 503 Service Unavailable; waiting 1.2s (backoff)
  *   pause api.example.com for 5s: 429 Too Many Requests (server)
- *   rate api.example.com: 18.4/s (cut after a 429)
+ *   rate api.example.com: 19.6/s (cut: 429 at 21.3/s, the server accepted 20.0/s)
  *   interrupt: SIGINT
  */
 export function formatVerboseLine(e: RunEvent): string | undefined {
@@ -31,7 +21,7 @@ export function formatVerboseLine(e: RunEvent): string | undefined {
     case 'pause':
       return `pause ${e.host} for ${formatDuration(e.delayMs)}: ${toOneLine(e.reason)} (${e.source})`;
     case 'rate':
-      return `rate ${e.lane}: ${Number.isFinite(e.rps) ? formatLimit(e.rps) : 'no limit'} (${RATE_REASONS[e.reason]})`;
+      return `rate ${e.lane}: ${Number.isFinite(e.rps) ? formatLimit(e.rps) : 'no limit'} (${toOneLine(e.why)})`;
     case 'interrupt':
       return `interrupt: ${toOneLine(e.reason)}`;
     default:

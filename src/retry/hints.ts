@@ -9,9 +9,9 @@ import { parseRetryAfter } from './retry-after.js';
 
 export interface AnswerHints {
   /**
-   * The server said "slow down": a 429, or a 503 with a Retry-After we can read. A 503 whose
-   * Retry-After we cannot read is a plain 503: bad server hints make us fall back, so it neither
-   * pauses the host nor cuts the rate.
+   * The server said "slow down": a 429. readHints reads no more; the lane's rate controller then
+   * judges a 503 (issue #23): one when its 503s prove to be load shedding, else a fault, whose
+   * Retry-After delays that request's retry alone (lane-pacing.ts hands the judged hints on).
    */
   isThrottle: boolean;
   /** The wait the server asked for (Retry-After), in ms from `now`; on any status, as the retry table decides what it is worth. */
@@ -29,9 +29,8 @@ export const NO_HINTS: AnswerHints = Object.freeze({ isThrottle: false, retryAft
 export function readHints(response: ResponseOutcome, now: number): AnswerHints {
   const header = response.headers['retry-after'];
   const retryAfterMs = parseRetryAfter(header, now);
-  const isThrottle = response.status === 429 || (response.status === 503 && retryAfterMs !== undefined);
   return {
-    isThrottle,
+    isThrottle: response.status === 429,
     retryAfterMs,
     hasUnreadableRetryAfter: header !== undefined && retryAfterMs === undefined,
     quota: parseQuotaHeaders(response.headers, now),

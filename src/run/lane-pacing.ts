@@ -60,21 +60,22 @@ export class LanePacing {
   }
 
   /**
-   * An attempt that started at `startedAt` came back with `outcome`, whose `hints` the retry
-   * decision gets too: whether it was a throttle is judged there (retry/hints.ts), not here.
+   * An attempt that started at `startedAt` came back with `outcome`. Returns its `hints` as the
+   * retry decision is to read them: whether it was a refusal for the rate (`isThrottle`) is the
+   * lane's controller's reading, since a 503 is one only when it judges them load shedding.
    */
-  settled(lane: Lane, startedAt: number, outcome: AttemptOutcome, hints: AnswerHints): void {
+  settled(lane: Lane, startedAt: number, outcome: AttemptOutcome, hints: AnswerHints): AnswerHints {
     const { lanes, clock } = this.#deps;
     const response = outcome.kind === 'response' ? outcome : null;
-    const { isThrottle, retryAfterMs } = hints;
     const now = clock.now();
     const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
-    if (isThrottle && retryAfterMs === undefined) this.#bareRefusal.set(lane.pauseBucket, { startedAt, arrivedAt });
+    const reading = lanes.settled(lane, now, { startedAt, arrivedAt, status: response?.status ?? null, retryAfterMs: hints.retryAfterMs });
+    if (reading.isRefusal && hints.retryAfterMs === undefined) this.#bareRefusal.set(lane.pauseBucket, { startedAt, arrivedAt });
     else this.#bareRefusal.delete(lane.pauseBucket);
-    const answer = response === null ? 'failed' : isThrottle ? 'throttled' : 'accepted';
-    this.#noteRate(lanes.settled(lane, now, { startedAt, arrivedAt }, answer, retryAfterMs));
+    this.#noteRate(reading.change);
     // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
     if (response !== null && response.status !== 429) this.#paceByQuota(lane, hints.quota);
+    return reading.isRefusal === hints.isThrottle ? hints : { ...hints, isThrottle: reading.isRefusal };
   }
 
   /** Pauses the lane, unless it is paused until then or later already; `quota` for a used-up quota. */
@@ -127,7 +128,9 @@ export class LanePacing {
   }
 
   #noteRate(change: LaneRateChange | undefined): void {
-    if (change !== undefined) this.#deps.emit({ type: 'rate', lane: change.lane, rps: change.rps, reason: change.reason });
+    if (change === undefined) return;
+    const { lane, rps, reason, why, heldRps } = change;
+    this.#deps.emit({ type: 'rate', lane, rps, reason, why, heldRps });
   }
 }
 

@@ -163,8 +163,7 @@ export async function* schedule(
   function settle(job: Job, outcome: AttemptOutcome): void {
     job.outcome = outcome;
     // Read once: the lane pacing and the retry decision act on the same reading of the answer.
-    const hints = outcome.kind === 'response' ? readHints(outcome, clock.now()) : NO_HINTS;
-    pacing.settled(job.lane, job.startedAt, outcome, hints);
+    const hints = pacing.settled(job.lane, job.startedAt, outcome, outcome.kind === 'response' ? readHints(outcome, clock.now()) : NO_HINTS);
     emit({
       type: 'attempt-end',
       line: job.plan.line,

@@ -443,24 +443,33 @@ describe('#11: AdaptiveRate: cuts', () => {
       controller.noteStart(1_550);
       return { controller, change: controller.noteThrottled(2_000, 1_500, retryAfterMs) };
     };
-    // Before any pause, from the first start: 30 in (2 s + 58 s) = 0.5/s. No deepestCut floor: a quarter of the
-    // 40/s sent would be 20 times the measure.
-    const told58 = refusedAfter30(58_000);
-    near(told58.change?.rps, ((30 * 1000) / (2_000 + 58_000)) * ADAPTIVE.settleFraction, '58 s'); // 0.485
-    assert.equal(told58.controller.settled, true);
-    // 30 in (2 s + 28 s): 1/s.
-    const { controller, change } = refusedAfter30(28_000);
-    near(change?.rps, ((30 * 1000) / (2_000 + 28_000)) * ADAPTIVE.settleFraction, '28 s'); // 0.97
-    controller.notePause(2_000, 30_000);
+    // Before any pause, from the first start: 30 in (2 s + 8 s) = 3/s. No deepestCut floor: a quarter of the
+    // 40/s sent would be over three times the measure.
+    const { controller, change } = refusedAfter30(8_000);
+    near(change?.rps, ((30 * 1000) / (2_000 + 8_000)) * ADAPTIVE.settleFraction, '8 s'); // 2.91
+    assert.equal(controller.settled, true);
+    controller.notePause(2_000, 10_000);
     // Accepted during the pause, but sent before it: not of the next window.
     controller.noteAccepted(2_100, 1_550);
-    // From the pause end: 20 accepted, then refused again with 28 s to wait: 20 in (2 s + 28 s).
-    for (let startedAt = 30_000; startedAt < 32_000; startedAt += 100) {
+    // From the pause end: 20 accepted, then refused again with 8 s to wait: 20 in (2 s + 8 s).
+    for (let startedAt = 10_000; startedAt < 12_000; startedAt += 100) {
       controller.noteStart(startedAt);
       controller.noteAccepted(startedAt + 5, startedAt);
     }
-    // 0.647, under 0.9 × 0.97 (the rate sent): no shallowestCut bound.
-    near(controller.noteThrottled(32_000, 31_990, 28_000)?.rps, ((20 * 1000) / (2_000 + 28_000)) * ADAPTIVE.settleFraction, 'since the pause');
+    // 1.94, under 0.9 × 2.91 (the rate sent): no shallowestCut bound.
+    near(controller.noteThrottled(12_000, 11_990, 8_000)?.rps, ((20 * 1000) / (2_000 + 8_000)) * ADAPTIVE.settleFraction, 'since the pause');
+  });
+
+  test('#23: a Retry-After of longWindowMs or more says a long window ran out: the rate is kept, once per episode', () => {
+    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    for (let startedAt = 0; startedAt < 1_500; startedAt += 50) controller.noteAccepted(startedAt + 5, startedAt);
+    assert.equal(controller.noteThrottled(2_000, 1_500, 58_000), undefined, 'no rate to keep while the controller stands aside');
+    const paced = measuredAt10(20);
+    paced.noteThrottled(3_000, 2_990);
+    const rps = paced.rps;
+    assert.deepEqual(paced.noteThrottled(10_000, 9_000, ADAPTIVE.longWindowMs), { rps, reason: 'kept' });
+    assert.equal(paced.noteThrottled(10_010, 9_010, ADAPTIVE.longWindowMs), undefined, 'the same episode');
+    assert.equal(paced.rps, rps);
   });
 
   test('#11: a Retry-After of longWaitMs or less is still measured by the clock seconds', () => {
@@ -521,21 +530,21 @@ describe('#11: AdaptiveRate: cuts', () => {
     near(controller.rps, 10 * ADAPTIVE.settleFraction, 'rps');
     // Nothing accepted since the last pause end either, with a long Retry-After.
     controller.notePause(6_000, 8_000);
-    assert.equal(controller.noteThrottled(9_000, 8_500, 60_000), undefined, 'nothing since the pause');
+    assert.equal(controller.noteThrottled(9_000, 8_500, 8_000), undefined, 'nothing since the pause');
     near(controller.rps, 10 * ADAPTIVE.settleFraction, 'rps');
   });
 
   test('#11: the rate never goes below floorRps, however many cuts', () => {
     const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
-    const waitMs = 600_000;
-    for (let i = 0; i < 30; i++) {
-      // Each time, one request accepted after the pause, the next refused with 10 min to wait: 1 in 10 min.
+    const waitMs = 9_000;
+    for (let i = 0; i < 40; i++) {
+      // Each time, one request accepted after the pause, the next refused with 9 s to wait: 1 in 9 s.
       const t = i * (waitMs + 1_000);
       controller.noteStart(t);
       controller.noteAccepted(t + 5, t);
       controller.noteStart(t + 10);
       const change = controller.noteThrottled(t + 15, t + 10, waitMs);
-      // The measure, 1 / 600 s × 0.97, is under a request a minute (and each later cut is under 0.9 × the rate).
+      // The measure, 1 / 9 s × 0.97, then each later cut under 0.9 × the rate, until a request a minute.
       assert.ok(change !== undefined && change.rps >= ADAPTIVE.floorRps, `cut ${i}: ${change?.rps}`);
       controller.notePause(t + 15, t + 15 + waitMs);
     }

@@ -1,10 +1,13 @@
 // #22 §3: an answer's hints are read once (readHints) and the same reading goes to the retry
 // decision and to the lane pacing, so the two cannot disagree on whether it was a throttle.
+// #23: a 503 is a throttle only when the lane's controller judges its 503s load shedding: the
+// retry decision reads the hints as the lane pacing hands them on.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ResponseOutcome } from '../../src/http/outcome.js';
 import { resolveOptions } from '../../src/options.js';
-import { Lanes, type Lane, type LaneRateChange, type RequestTimes } from '../../src/rate/lanes.js';
+import { Lanes, type Lane, type LaneRateChange } from '../../src/rate/lanes.js';
+import type { AnswerEvidence } from '../../src/rate/controller/rate-controller.js';
 import { TokenBucketLimiter, type Clock } from '../../src/rate/limiter.js';
 import { createRedactor } from '../../src/record/redact.js';
 import { readHints, type AnswerHints } from '../../src/retry/hints.js';
@@ -33,9 +36,9 @@ const ANSWERS: Array<[string, ResponseOutcome, AnswerHints]> = [
   ['429 with Retry-After in seconds', response(429, { 'retry-after': '5' }), hints(true, 5_000)],
   ['429 without Retry-After', response(429), hints(true)],
   ['429 with an unparsable Retry-After', response(429, { 'retry-after': 'soon' }), hints(true, undefined, true)],
-  ['503 with Retry-After in seconds', response(503, { 'retry-after': '120' }), hints(true, 120_000)],
-  ['503 with Retry-After as an HTTP-date', response(503, { 'retry-after': 'Wed, 01 Jan 2025 00:00:30 GMT' }), hints(true, 30_000)],
-  ['503 with an HTTP-date in the past', response(503, { 'retry-after': 'Sun, 06 Nov 1994 08:49:37 GMT' }), hints(true, 0)],
+  ['503 with Retry-After in seconds: a fault until 503s prove load shedding', response(503, { 'retry-after': '120' }), hints(false, 120_000)],
+  ['503 with Retry-After as an HTTP-date', response(503, { 'retry-after': 'Wed, 01 Jan 2025 00:00:30 GMT' }), hints(false, 30_000)],
+  ['503 with an HTTP-date in the past', response(503, { 'retry-after': 'Sun, 06 Nov 1994 08:49:37 GMT' }), hints(false, 0)],
   ['503 with an unparsable Retry-After', response(503, { 'retry-after': 'soon' }), hints(false, undefined, true)],
   ['503 with a negative Retry-After', response(503, { 'retry-after': '-1' }), hints(false, undefined, true)],
   ['503 with an empty Retry-After', response(503, { 'retry-after': '' }), hints(false, undefined, true)],
@@ -58,23 +61,18 @@ describe('#22: readHints', () => {
   }
 });
 
-/** Lanes that remember the answer each settled request was judged to be. */
+/** Lanes that remember whether each settled request was read as a refusal. */
 class RecordingLanes extends Lanes {
   readonly answers: string[] = [];
-  override settled(
-    lane: Lane,
-    now: number,
-    times: RequestTimes,
-    answer: 'accepted' | 'throttled' | 'failed',
-    retryAfterMs?: number,
-  ): LaneRateChange | undefined {
-    this.answers.push(answer);
-    return super.settled(lane, now, times, answer, retryAfterMs);
+  override settled(lane: Lane, now: number, answer: AnswerEvidence): { isRefusal: boolean; change: LaneRateChange | undefined } {
+    const reading = super.settled(lane, now, answer);
+    this.answers.push(reading.isRefusal ? 'throttled' : 'accepted');
+    return reading;
   }
 }
 
 /** One answer through the lane pacing of a fresh --rps 40 lane (its controller may cut), on a clock stopped at NOW. */
-function paceOne(answer: ResponseOutcome, read: AnswerHints): { answer: string | undefined; events: RunEvent[] } {
+function paceOne(answer: ResponseOutcome, read: AnswerHints): { answer: string | undefined; events: RunEvent[]; hints: AnswerHints } {
   const clock: Clock = { now: () => NOW };
   const limiter = new TokenBucketLimiter(clock);
   const lanes = new RecordingLanes(resolveOptions({ rps: 40 }), limiter, clock.now);
@@ -82,16 +80,15 @@ function paceOne(answer: ResponseOutcome, read: AnswerHints): { answer: string |
   const pacing = new LanePacing({ lanes, limiter, clock, emit: (e) => events.push(e), redactor: createRedactor(), onPaused: () => undefined });
   const lane = lanes.laneFor(new URL('http://api.test/items/1'));
   pacing.started(lane, NOW);
-  pacing.settled(lane, NOW, answer, read);
-  return { answer: lanes.answers[0], events };
+  const hints = pacing.settled(lane, NOW, answer, read);
+  return { answer: lanes.answers[0], events, hints };
 }
 
 describe('#22: the retry policy and the lane pacing agree on every answer', () => {
   for (const [name, answer] of ANSWERS) {
     test(`#22: ${name}`, () => {
-      const read = readHints(answer, NOW);
-      const decision = decideRetry(answer, read, 1, 'GET', POLICY, () => 0.5);
-      const paced = paceOne(answer, read);
+      const paced = paceOne(answer, readHints(answer, NOW));
+      const decision = decideRetry(answer, paced.hints, 1, 'GET', POLICY, () => 0.5);
       // The host is paused exactly when the rate controller is told of a throttle.
       assert.equal(decision.retry && decision.pauseHost, paced.answer === 'throttled', JSON.stringify({ decision, answer: paced.answer }));
     });

@@ -133,9 +133,9 @@ describe('decideRetry: Retry-After', () => {
       { retry: true, delayMs: 5_000, source: 'server', pauseHost: true, reason: '429 Too Many Requests, Retry-After 5s' },
     ],
     [
-      '503 with seconds pauses the host',
+      "#23: 503 with seconds: its own retry waits; the host pauses only once the lane's 503s prove load shedding",
       response(503, { 'retry-after': '120' }),
-      { retry: true, delayMs: 120_000, source: 'server', pauseHost: true, reason: '503 Service Unavailable, Retry-After 2m00s' },
+      { retry: true, delayMs: 120_000, source: 'server', pauseHost: false, reason: '503 Service Unavailable, Retry-After 2m00s' },
     ],
     [
       '429 with an HTTP-date',
@@ -145,7 +145,7 @@ describe('decideRetry: Retry-After', () => {
     [
       'HTTP-date in the past retries at once',
       response(503, { 'retry-after': 'Sun, 06 Nov 1994 08:49:37 GMT' }),
-      { retry: true, delayMs: 0, source: 'server', pauseHost: true, reason: '503 Service Unavailable, Retry-After 0ms' },
+      { retry: true, delayMs: 0, source: 'server', pauseHost: false, reason: '503 Service Unavailable, Retry-After 0ms' },
     ],
     [
       'repeated header: the first value counts',

@@ -11,6 +11,7 @@ const T0 = 1_700_000_000_000;
 
 function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
   return {
+    rateTimeline: [],
     startedAt: T0,
     elapsedMs: 10_000,
     total: 300,

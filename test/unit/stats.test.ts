@@ -257,18 +257,34 @@ describe('RunStats', () => {
     assert.equal(s.interruptReason, 'SIGINT');
   });
 
-  test('#11: lane rates: a probe step is untested, so the rate before it is where the lane settled; a cut settles again', () => {
-    const stats = new RunStats(fakeClock().now);
-    const rate = (rps: number, reason: 'start' | 'throttled' | 'clean' | 'probe'): RunEvent => ({ type: 'rate', lane: 'a', rps, reason });
+  test('#23: lane rates: the rate found is the one the controller says held; every change goes on the timeline', () => {
+    let now = 1_000;
+    const stats = new RunStats(() => now);
+    const rate = (rps: number, reason: 'start' | 'throttled' | 'clean' | 'probe', heldRps?: number): RunEvent => ({
+      type: 'rate',
+      lane: 'a',
+      rps,
+      reason,
+      why: `${reason} ${rps}`,
+      heldRps,
+    });
     stats.onEvent(rate(8, 'start'));
+    now += 250;
     stats.onEvent(rate(16, 'clean'));
     assert.deepEqual(stats.snapshot().laneRates, [{ lane: 'a', rps: 16, found: false, settledRps: 16 }]);
-    stats.onEvent(rate(19.4, 'throttled'));
-    stats.onEvent(rate(20.4, 'probe'));
-    stats.onEvent(rate(22.4, 'probe'));
-    assert.deepEqual(stats.snapshot().laneRates, [{ lane: 'a', rps: 22.4, found: true, settledRps: 20.4 }]);
-    stats.onEvent(rate(20.1, 'throttled'));
-    assert.deepEqual(stats.snapshot().laneRates, [{ lane: 'a', rps: 20.1, found: true, settledRps: 20.1 }]);
+    now += 500;
+    stats.onEvent(rate(19.4, 'throttled', 19.4));
+    stats.onEvent(rate(20.4, 'probe', 19.4));
+    assert.deepEqual(stats.snapshot().laneRates, [{ lane: 'a', rps: 20.4, found: true, settledRps: 19.4 }]);
+    assert.deepEqual(
+      stats.snapshot().rateTimeline.map((e) => [e.atMs, e.rps, e.reason, e.why]),
+      [
+        [0, 8, 'start', 'start 8'],
+        [250, 16, 'clean', 'clean 16'],
+        [750, 19.4, 'throttled', 'throttled 19.4'],
+        [750, 20.4, 'probe', 'probe 20.4'],
+      ],
+    );
   });
 
   test('a snapshot is a copy: later events do not change it', () => {

@@ -13,6 +13,7 @@ const ANSI = /\u001b\[/;
 
 function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
   return {
+    rateTimeline: [],
     startedAt: Date.UTC(2025, 0, 2, 3, 4, 5),
     elapsedMs: 25_100,
     total: 300,
@@ -121,6 +122,21 @@ describe('formatSummary', () => {
     ]);
   });
 
+  test('#23: --stats-file has the timeline of rate changes, with why; no rate (quota headers pace it) is null', () => {
+    const rateTimeline = [
+      { atMs: 0.4, lane: 'a', rps: 8, reason: 'start' as const, why: '--rps auto starts here' },
+      { atMs: 1_234.56, lane: 'a', rps: 19.4321, reason: 'throttled' as const, why: 'cut: 429 at 32.0/s' },
+      { atMs: 2_000, lane: 'a', rps: Infinity, reason: 'quota' as const, why: 'quota headers pace it instead' },
+    ];
+    const json = toStatsJson(snapshot({ rateTimeline }));
+    assert.deepEqual(json.rateTimeline, [
+      { atMs: 0, lane: 'a', rps: 8, reason: 'start', why: '--rps auto starts here' },
+      { atMs: 1_235, lane: 'a', rps: 19.43, reason: 'throttled', why: 'cut: 429 at 32.0/s' },
+      { atMs: 2_000, lane: 'a', rps: null, reason: 'quota', why: 'quota headers pace it instead' },
+    ]);
+    assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
+  });
+
   test('#11: a run that ends while probing past the limit found says where it settled, and the probe', () => {
     const text = formatSummary(snapshot({ laneRates: [{ lane: 'api.example.com', rps: 23.28, found: true, settledRps: 19.4 }] }), plain);
     assert.match(text, /rate found +settled at 19\.4\/s for api\.example\.com \(probing 23\.3\/s at the end\)/);
@@ -159,6 +175,7 @@ describe('toStatsJson', () => {
       'latencyMs',
       'rateWaitMs',
       'laneRates',
+      'rateTimeline',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
     assert.equal(json.version, 1);

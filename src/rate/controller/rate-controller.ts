@@ -1,0 +1,108 @@
+/**
+ * One lane's rate controller as the run sees it: reads each answer as a refusal, a fault or an
+ * accepted request, hands it to the limit-finding machine (rate/adaptive-rate.ts), and says in
+ * words why each change of rate happened.
+ *
+ * - A 429 is a refusal. A 503 is one only when the SheddingJudge finds them load shedding;
+ *   otherwise it is a fault, like a 500, 502, 504, reset, timeout or truncated body.
+ * - Faults never lower the rate. They count as accepted: the server counted them against the
+ *   quota all the same, so "what the server accepted" includes them.
+ * - A cut for 503s that proves noise is undone: the rate goes back to what it was.
+ */
+import { AdaptiveRate, type RateChange } from '../adaptive-rate.js';
+import type { RateChangeReason } from '../../events.js';
+import { SheddingJudge } from './shedding.js';
+
+/** An answer, as the controller reads it. */
+export interface AnswerEvidence {
+  startedAt: number;
+  /** When the request most likely reached the server, which counts it then. */
+  arrivedAt: number;
+  /** The status, or null when no response came (a reset, a timeout). */
+  status: number | null;
+  /** The wait the server asked for, when it said. */
+  retryAfterMs: number | undefined;
+}
+
+/** A change of rate, with why in words (for --verbose and --stats-file) and the rate that held. */
+export interface ExplainedChange {
+  rps: number;
+  reason: RateChangeReason;
+  why: string;
+  /** The rate the server was last seen to accept whole; undefined until a refusal showed a limit. */
+  heldRps: number | undefined;
+}
+
+export interface AnswerReading {
+  /** The server refused it for the rate: pause the lane (a 429, or a 503 judged load shedding). */
+  isRefusal: boolean;
+  change?: ExplainedChange;
+}
+
+export class RateController {
+  readonly #machine: AdaptiveRate;
+  readonly #shedding = new SheddingJudge();
+  #heldRps: number | undefined;
+  /** The pace before a trial cut for 503s, put back if they prove to be noise. */
+  #beforeTrial: number | undefined;
+
+  constructor(options: { auto: boolean; ceilingRps: number; now: number }) {
+    this.#machine = new AdaptiveRate(options);
+  }
+
+  /** The machine itself, for the lane's pacing (its rate, burst, holds and pauses). */
+  get machine(): AdaptiveRate {
+    return this.#machine;
+  }
+
+  noteAnswer(now: number, answer: AnswerEvidence): AnswerReading {
+    const { status, startedAt, arrivedAt, retryAfterMs } = answer;
+    const before = this.#machine.rps;
+    const verdict = status === 429 ? undefined : this.#shedding.judge(status === 503, startedAt, now);
+    if (verdict?.kind === 'undo') {
+      const rps = this.#beforeTrial ?? before;
+      this.#beforeTrial = undefined;
+      this.#machine.undoCut(now, rps);
+      return { isRefusal: false, change: this.#explain({ rps, reason: 'undo' }, verdict.why) };
+    }
+    if (verdict === undefined || verdict.kind === 'refusal') {
+      if (verdict?.trial === true) this.#beforeTrial = before;
+      const what = status === 429 ? '429' : verdict?.trial === true ? '503 (testing for load shedding)' : '503 (load shedding)';
+      const change = this.#machine.noteThrottled(now, startedAt, retryAfterMs, arrivedAt);
+      return { isRefusal: true, change: change && this.#explain(change, whyRefused(change, what, before, retryAfterMs)) };
+    }
+    const change = this.#machine.noteAccepted(now, startedAt, arrivedAt);
+    return { isRefusal: false, change: change && this.#explain(change, whyAccepted(change, before)) };
+  }
+
+  #explain(change: RateChange, why: string): ExplainedChange {
+    // A probe step is taken after a clean step at the rate before it: that rate held.
+    if (change.reason === 'throttled' || change.reason === 'spacing' || change.reason === 'window' || change.reason === 'undo') this.#heldRps = change.rps;
+    return { ...change, why, heldRps: this.#heldRps };
+  }
+
+  /** Quota headers pace the lane better than probing: slow start steps aside. */
+  noteQuotaHeaders(now: number): ExplainedChange | undefined {
+    const change = this.#machine.noteQuotaHeaders(now);
+    return change && this.#explain(change, 'quota headers pace it instead');
+  }
+}
+
+function whyRefused(change: RateChange, what: string, before: number, retryAfterMs: number | undefined): string {
+  const sent = Number.isFinite(before) ? ` at ${perSecond(before)}` : '';
+  if (change.reason === 'kept') return `kept: ${what} with Retry-After ${Math.round((retryAfterMs ?? 0) / 1000)}s, a long window's count ran out, not the rate`;
+  if (change.reason === 'spacing') return `same rate, no catch-up: ${what} to a request sent early`;
+  if (change.reason === 'window') return `${what}${sent}: a window on the clock, this many each second`;
+  return `cut: ${what}${sent}`;
+}
+
+function whyAccepted(change: RateChange, before: number): string {
+  const at = Number.isFinite(before) ? ` at ${perSecond(before)}` : '';
+  if (change.reason === 'window') return `answers accepted whole after a fill: a window on the clock, this many each second`;
+  if (change.reason === 'probe') return `probe: answers accepted${at}`;
+  return `raised: answers accepted${at}`;
+}
+
+export function perSecond(rps: number): string {
+  return `${rps >= 10 ? rps.toFixed(1) : rps.toPrecision(2)}/s`;
+}
