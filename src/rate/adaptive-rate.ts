@@ -499,6 +499,22 @@ export class AdaptiveRate {
     return fill?.firstAt !== undefined && startedAt >= fill.firstAt && startedAt <= fill.lastAt!;
   }
 
+  /** A cut decided elsewhere (a trial for load shedding, rate/controller/): rests at `rps` like any cut. */
+  cutTo(now: number, rps: number): RateChange {
+    this.#leaveWindows();
+    this.#cutAt = now;
+    this.#slowStart = false;
+    const target = this.#bounded(Math.min(rps, this.#rps));
+    this.#plateau = target;
+    this.#restMs = ADAPTIVE.probeAfterMs;
+    return this.#change(target, now, 'throttled');
+  }
+
+  /** What the lane sent per second lately. */
+  sentRps(now: number): number {
+    return this.#starts.perSecond(now);
+  }
+
   /** A cut for 503s that proved noise: back to `rps`, resting there as if it had held. */
   undoCut(now: number, rps: number): void {
     this.#plateau = Infinity;

@@ -102,7 +102,7 @@ describe('#23: SheddingJudge: are the 503s load shedding?', () => {
   test('#23: a high share starts one trial cut; a share that halves after it confirms load shedding', () => {
     const judge = new SheddingJudge();
     const before = feed(judge, 0, SHEDDING.sample, 0.5);
-    assert.deepEqual(before.at(-1), { kind: 'refusal', trial: true }, 'the 503 that reached the share is the trial cut');
+    assert.deepEqual(before.at(-1), { kind: 'refusal', trial: true, share503: 0.5 }, 'the 503 that reached the share is the trial cut');
     assert.equal(before.filter((v) => v.kind === 'refusal').length, 1, 'one trial');
     const after = feed(judge, 10_000, SHEDDING.sample + 10, 0.1);
     assert.equal(after.filter((v) => v.kind === 'undo').length, 0);
@@ -146,5 +146,37 @@ describe('#23: RateController: 503s through the judge', () => {
       [['undo', false]],
     );
     assert.equal(controller.machine.rps, 40, 'back to the rate before the trial');
+  });
+});
+
+describe('#23: RateController: the rate found', () => {
+  test('#23: none before a refusal; then the rate cut to, a climb that held, and under a probe step the rate before it', () => {
+    const controller = new RateController({ auto: true, ceilingRps: 40, now: 0 });
+    const held: Array<[string, number | undefined]> = [];
+    let t = 0;
+    for (; t < 1_000; t += 50) {
+      const change = controller.noteAnswer(...answer(t, 200)).change;
+      if (change) held.push([change.reason, change.heldRps]);
+    }
+    const cut = controller.noteAnswer(...answer(t, 429, 1_000)).change!;
+    held.push([cut.reason, cut.heldRps]);
+    for (t += 1_100; t < 60_000; t += 80) {
+      const change = controller.noteAnswer(...answer(t, 200)).change;
+      if (change) held.push([change.reason, change.heldRps]);
+    }
+    const cutAt = held.findIndex(([reason]) => reason === 'throttled');
+    assert.ok(cutAt > 0, 'slow start raised the rate before the cut');
+    assert.deepEqual(
+      held.slice(0, cutAt).map(([, rps]) => rps),
+      Array(cutAt).fill(undefined),
+      'no rate found before a refusal',
+    );
+    const afterCut = held.slice(cutAt);
+    assert.equal(afterCut[0]![1], cut.rps, 'the rate cut to');
+    for (let i = 1; i < afterCut.length; i++) {
+      const [reason, rps] = afterCut[i]!;
+      assert.ok(rps !== undefined, 'found stays found');
+      if (reason === 'probe') assert.ok(rps <= controller.machine.rps, `a probe step holds the rate before it: ${JSON.stringify(afterCut)}`);
+    }
   });
 });

@@ -9,7 +9,7 @@
  *   quota all the same, so "what the server accepted" includes them.
  * - A cut for 503s that proves noise is undone: the rate goes back to what it was.
  */
-import { AdaptiveRate, type RateChange } from '../adaptive-rate.js';
+import { ADAPTIVE, AdaptiveRate, type RateChange } from '../adaptive-rate.js';
 import type { RateChangeReason } from '../../events.js';
 import { SheddingJudge } from './shedding.js';
 
@@ -43,8 +43,8 @@ export class RateController {
   readonly #machine: AdaptiveRate;
   readonly #shedding = new SheddingJudge();
   #heldRps: number | undefined;
-  /** The pace before a trial cut for 503s, put back if they prove to be noise. */
-  #beforeTrial: number | undefined;
+  /** The pace and the rate found before a trial cut for 503s, put back if they prove to be noise. */
+  #beforeTrial: { rps: number; heldRps: number | undefined } | undefined;
 
   constructor(options: { auto: boolean; ceilingRps: number; now: number }) {
     this.#machine = new AdaptiveRate(options);
@@ -60,24 +60,35 @@ export class RateController {
     const before = this.#machine.rps;
     const verdict = status === 429 ? undefined : this.#shedding.judge(status === 503, startedAt, now);
     if (verdict?.kind === 'undo') {
-      const rps = this.#beforeTrial ?? before;
+      const rps = this.#beforeTrial?.rps ?? before;
+      this.#heldRps = this.#beforeTrial?.heldRps;
       this.#beforeTrial = undefined;
       this.#machine.undoCut(now, rps);
-      return { isRefusal: false, change: this.#explain({ rps, reason: 'undo' }, verdict.why) };
+      return { isRefusal: false, change: { rps, reason: 'undo', why: verdict.why, heldRps: this.#heldRps } };
+    }
+    if (verdict?.kind === 'refusal' && verdict.trial) {
+      // The trial cuts to what the server answered without a 503: if they were load shedding,
+      // that rate sheds little; if noise, the share stays as it was.
+      this.#beforeTrial = { rps: before, heldRps: this.#heldRps };
+      const sending = Number.isFinite(before) ? before : this.#machine.sentRps(now);
+      const change = this.#machine.cutTo(now, sending * (1 - verdict.share503) * ADAPTIVE.settleFraction);
+      const why = `cut: 503s were ${Math.round(verdict.share503 * 100)}% of answers at ${perSecond(sending)}, testing for load shedding`;
+      return { isRefusal: true, change: this.#explain(change, why) };
     }
     if (verdict === undefined || verdict.kind === 'refusal') {
-      if (verdict?.trial === true) this.#beforeTrial = before;
-      const what = status === 429 ? '429' : verdict?.trial === true ? '503 (testing for load shedding)' : '503 (load shedding)';
+      const what = status === 429 ? '429' : '503 (load shedding)';
       const change = this.#machine.noteThrottled(now, startedAt, retryAfterMs, arrivedAt);
       return { isRefusal: true, change: change && this.#explain(change, whyRefused(change, what, before, retryAfterMs)) };
     }
     const change = this.#machine.noteAccepted(now, startedAt, arrivedAt);
-    return { isRefusal: false, change: change && this.#explain(change, whyAccepted(change, before)) };
+    return { isRefusal: false, change: change && this.#explain(change, whyAccepted(change, before), before) };
   }
 
-  #explain(change: RateChange, why: string): ExplainedChange {
-    // A probe step is taken after a clean step at the rate before it: that rate held.
-    if (change.reason === 'throttled' || change.reason === 'spacing' || change.reason === 'window' || change.reason === 'undo') this.#heldRps = change.rps;
+  /** `before` is the rate the change leaves. */
+  #explain(change: RateChange, why: string, before = change.rps): ExplainedChange {
+    const found = this.#heldRps !== undefined || change.reason === 'throttled' || change.reason === 'spacing' || change.reason === 'window';
+    // A probe step is untested: the rate before it held. A climb under the limit found holds; a kept rate is unchanged.
+    if (found && change.reason !== 'kept') this.#heldRps = change.reason === 'probe' ? before : change.rps;
     return { ...change, why, heldRps: this.#heldRps };
   }
 

@@ -18,7 +18,9 @@ export type SheddingVerdict =
   /** A fault: retry the request, leave the rate alone. */
   | { kind: 'fault' }
   /** A refusal: pause the lane, cut the rate. */
-  | { kind: 'refusal'; trial: boolean }
+  | { kind: 'refusal'; trial: false }
+  /** The trial: cut to what the server answered other than 503 (`1 − share503` of the rate sent). */
+  | { kind: 'refusal'; trial: true; share503: number }
   /** The trial showed noise: put the rate back to what it was. */
   | { kind: 'undo'; why: string };
 
@@ -54,7 +56,7 @@ export class SheddingJudge {
     const shareNow = share(this.#recent);
     if (!is503 || this.#recent.length < SHEDDING.sample || shareNow < SHEDDING.trialShare) return { kind: 'fault' };
     this.#state = { kind: 'trial', shareBefore: shareNow, cutAt: now, after: [] };
-    return { kind: 'refusal', trial: true };
+    return { kind: 'refusal', trial: true, share503: shareNow };
   }
 }
 
