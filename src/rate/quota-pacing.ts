@@ -8,8 +8,10 @@
  */
 import { effectiveResetMs, type QuotaState } from '../retry/quota-state.js';
 import { SECOND_MS } from '../retry/quota-values.js';
+import type { QuotaWindow } from './quota-windows.js';
 
-export type QuotaPacing = { pauseUntilMs: number } | { rps: number };
+/** Pause until `pauseUntilMs`, and/or hold the rate to `rps` (after the pause too). */
+export type QuotaPacing = { pauseUntilMs: number; rps?: number } | { rps: number };
 
 /** Tuning for `decideQuotaPacing`, in one table. */
 export const QUOTA_PACING = {
@@ -18,6 +20,14 @@ export const QUOTA_PACING = {
   /** The spread rate never drops below this (one request per 10 s): with so little left, the
    * next response's `remaining: 0` turns into a pause until reset anyway. */
   minRps: 0.1,
+  /**
+   * Windows no longer than this, as the turns of windows bound them (quota-windows.ts), are
+   * paced evenly at `paceShare` of limit ÷ window: resets in whole seconds all name the same
+   * second for them, and a pause to it would idle several windows. Longer ones are used as they
+   * come, with a pause at the end of each (the end the turns show, when sooner than the reset's).
+   */
+  longestPacedWindowMs: 1_000,
+  paceShare: 0.97,
 } as const;
 
 /**
@@ -25,21 +35,35 @@ export const QUOTA_PACING = {
  * not the one whose response carried the headers; they will all be charged against what
  * remains. Without a reset time, one window from now stands in for it (the latest a window
  * can end); without either there is no time to spread over, and the decision is undefined.
+ * `window` is what the turns of windows showed (quota-windows.ts): a window that opened at
+ * `openedAt` has turned by `longestMs` later, whatever a reset rounded up to whole seconds says.
  * - nothing left (remaining, less what is in flight, ≤ 0) → pause until the reset;
  * - low (≤ `lowFraction` of the limit, or ≤ inFlight + 1) → the rate that spreads what is
  *   left over the time left, at least `minRps`. It is a ceiling: the scheduler takes the
  *   lower of it and the configured rate;
+ * - a short window of known length → `paceShare` of limit ÷ window, evenly;
  * - otherwise, or when the window has already reset → undefined (no change).
  */
-export function decideQuotaPacing(quota: QuotaState, inFlight: number, nowMs: number): QuotaPacing | undefined {
+export function decideQuotaPacing(quota: QuotaState, inFlight: number, nowMs: number, window?: QuotaWindow): QuotaPacing | undefined {
   const { remaining, limit } = quota;
-  const resetAtMs = effectiveResetMs(quota, nowMs);
-  if (remaining === undefined || resetAtMs === undefined || !(resetAtMs > nowMs)) return undefined;
+  const statedResetMs = effectiveResetMs(quota, nowMs);
+  // Paced by the longest a window can be, each gets its quota at most. Before two turns bound
+  // it, the current window's quota is spread to its stated reset: that too keeps each window
+  // to its quota, and the turns it then sees bound the length.
+  const firstSpanMs = window !== undefined && statedResetMs !== undefined ? statedResetMs - window.openedAt : undefined;
+  const lengthMs = quota.windowMs === undefined ? (window?.longestMs ?? firstSpanMs) : undefined;
+  const paced = limit !== undefined && lengthMs !== undefined && lengthMs > 0 && lengthMs <= QUOTA_PACING.longestPacedWindowMs;
+  const evenRps = paced ? { rps: ((limit * SECOND_MS) / lengthMs) * QUOTA_PACING.paceShare } : undefined;
+  const windowEndMs = quota.windowMs === undefined && window?.longestMs !== undefined ? window.openedAt + window.longestMs : undefined;
+  const resetAtMs = windowEndMs !== undefined && windowEndMs > nowMs && statedResetMs !== undefined ? Math.min(statedResetMs, windowEndMs) : statedResetMs;
+  if (remaining === undefined || resetAtMs === undefined || !(resetAtMs > nowMs)) return evenRps;
   const pending = Number.isFinite(inFlight) && inFlight > 0 ? inFlight : 0;
   const available = remaining - pending;
-  if (available <= 0) return { pauseUntilMs: resetAtMs };
+  // A window paced evenly stays paced after the pause: the next one would be burst away otherwise.
+  if (available <= 0) return evenRps === undefined ? { pauseUntilMs: resetAtMs } : { pauseUntilMs: resetAtMs, ...evenRps };
   const isLow = (limit !== undefined && remaining <= limit * QUOTA_PACING.lowFraction) || remaining <= pending + 1;
-  if (!isLow) return undefined;
+  // Paced evenly, a window's last requests are no sign of running short.
+  if (!isLow || evenRps !== undefined) return evenRps;
   const secondsLeft = (resetAtMs - nowMs) / SECOND_MS;
   return { rps: Math.max(QUOTA_PACING.minRps, available / secondsLeft) };
 }

@@ -12,6 +12,7 @@ import type { Clock, Limiter } from '../rate/limiter.js';
 import type { Redactor } from '../record/redact.js';
 import type { AnswerHints } from '../retry/hints.js';
 import { decideQuotaPacing } from '../rate/quota-pacing.js';
+import { QuotaWindows } from '../rate/quota-windows.js';
 import type { QuotaState } from '../retry/quota-headers.js';
 import { startToReachSecond } from '../rate/adaptive-rate.js';
 import { RecentMinimum } from '../rate/recent-minimum.js';
@@ -32,6 +33,8 @@ export class LanePacing {
   readonly #roundTrips = new Map<string, RecentMinimum>();
   /** Per pause bucket: until when it holds back requests not yet on the wire (see isWaiting). */
   readonly #holdUntil = new Map<string, number>();
+  /** Per pause bucket: when its quota windows open, and how long they are. */
+  readonly #quotaWindows = new Map<string, QuotaWindows>();
   /** Per pause bucket: the times of a 429 that did not say when, until its pause is decided. */
   readonly #bareRefusal = new Map<string, RequestTimes>();
 
@@ -74,7 +77,7 @@ export class LanePacing {
     else this.#bareRefusal.delete(lane.pauseBucket);
     this.#noteRate(reading.change);
     // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
-    if (response !== null && response.status !== 429) this.#paceByQuota(lane, hints.quota);
+    if (response !== null && response.status !== 429) this.#paceByQuota(lane, hints.quota, arrivedAt);
     return reading.isRefusal === hints.isThrottle ? hints : { ...hints, isThrottle: reading.isRefusal };
   }
 
@@ -99,16 +102,22 @@ export class LanePacing {
    * pause until the reset; little left → spread it over the time to the reset; plenty → the
    * lane goes back to the run's pace.
    */
-  #paceByQuota(lane: Lane, quota: QuotaState | undefined): void {
+  #paceByQuota(lane: Lane, quota: QuotaState | undefined, arrivedAt: number): void {
     if (quota === undefined) return;
     const { lanes, clock } = this.#deps;
     const now = clock.now();
-    const pacing = decideQuotaPacing(quota, lanes.inFlight(lane), now);
+    let windows = this.#quotaWindows.get(lane.pauseBucket);
+    if (windows === undefined) {
+      windows = new QuotaWindows();
+      this.#quotaWindows.set(lane.pauseBucket, windows);
+    }
+    const window = windows.note(quota.limit, quota.remaining, arrivedAt);
+    const pacing = decideQuotaPacing(quota, lanes.inFlight(lane), now, window);
     if (pacing !== undefined && 'pauseUntilMs' in pacing) {
       const reason = `quota used up (${quota.source} headers)`;
       this.pause(lane, { untilMs: pacing.pauseUntilMs, delayMs: pacing.pauseUntilMs - now, source: 'server', reason }, true);
     }
-    this.#noteRate(lanes.paceByQuota(lane, pacing !== undefined && 'rps' in pacing ? pacing.rps : undefined, now));
+    this.#noteRate(lanes.paceByQuota(lane, pacing?.rps, now));
   }
 
   /**

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decideQuotaPacing } from '../../src/rate/quota-pacing.js';
+import { QUOTA_PACING, decideQuotaPacing } from '../../src/rate/quota-pacing.js';
+import { type QuotaWindow, QuotaWindows } from '../../src/rate/quota-windows.js';
 import { parseQuotaHeaders, parseReset, type QuotaState } from '../../src/retry/quota-headers.js';
 
 const NOW = Date.UTC(2025, 0, 1, 0, 0, 0); // Wed, 01 Jan 2025 00:00:00 GMT
@@ -338,5 +339,77 @@ describe('#11: decideQuotaPacing', () => {
     const quota = parseQuotaHeaders({ 'x-ratelimit-remaining': '0', 'x-ratelimit-limit': '5000', 'x-ratelimit-reset': String(NOW_S + 120) }, NOW);
     assert.ok(quota);
     assert.deepEqual(decideQuotaPacing(quota, 2, NOW), { pauseUntilMs: NOW + 120 * SECOND });
+  });
+});
+
+describe('#23: QuotaWindows: the turns of windows bound their length', () => {
+  /** Answers to requests arriving every `everyMs` from `from` to `to` at a server of `limit` per `windowMs` windows on the clock. */
+  function clockWindows(windows: QuotaWindows, limit: number, windowMs: number, everyMs: number, from: number, to: number): QuotaWindow | undefined {
+    let seen: QuotaWindow | undefined;
+    const counts = new Map<number, number>();
+    for (let t = from; t < to; t += everyMs) {
+      const window = Math.floor(t / windowMs);
+      const used = (counts.get(window) ?? 0) + 1;
+      counts.set(window, used);
+      if (used <= limit) seen = windows.note(limit, limit - used, t);
+    }
+    return seen;
+  }
+
+  test('#23: nothing known before a first answer of a window; no bound before two turns', () => {
+    const windows = new QuotaWindows();
+    assert.equal(windows.note(5, 3, 100), undefined, 'no opening seen');
+    assert.deepEqual(windows.note(5, 4, 200), { openedAt: 200, longestMs: undefined });
+    assert.deepEqual(windows.note(undefined, undefined, 300), { openedAt: 200, longestMs: undefined }, 'an answer without a quota changes nothing');
+  });
+
+  const CASES: Array<[string, number, number]> = [
+    ['250 ms windows, one request every 40 ms', 250, 40],
+    ['250 ms windows, one request every 110 ms', 250, 110],
+    ['1.5 s windows, one request every 60 ms', 1_500, 60],
+  ];
+  for (const [name, windowMs, everyMs] of CASES) {
+    test(`#23: ${name}: the bound is never under the window, and closes in on it`, () => {
+      const windows = new QuotaWindows();
+      const seen = clockWindows(windows, 5, windowMs, everyMs, 17, 40 * windowMs);
+      assert.ok(seen?.longestMs !== undefined && seen.longestMs > windowMs, JSON.stringify(seen));
+      // Within 5%: the gap around each turn counts once over the turns the bound spans.
+      assert.ok(seen.longestMs < windowMs * 1.05, `${seen.longestMs} ms for ${windowMs} ms windows`);
+    });
+  }
+
+  test('#23: windows opened by the first request (INCR + EXPIRE) with idle gaps: the bound is never under the window', () => {
+    const windows = new QuotaWindows();
+    // Each window opens at its first request and takes 3; the client idles a while between windows.
+    let t = 0;
+    for (let i = 0; i < 20; i++) {
+      for (let used = 1; used <= 3; used++) windows.note(3, 3 - used, t + used * 10);
+      t += 400 + (i % 3) * 50; // windows of 400 ms, then 0–100 ms idle
+    }
+    const seen = windows.note(3, 2, t + 10);
+    // Each window opens at its first request (10 ms into each step of the loop) and lasts 400 ms.
+    assert.ok(seen!.longestMs! > 400, JSON.stringify(seen));
+  });
+});
+
+describe('#23: decideQuotaPacing with the turns of windows', () => {
+  const reset = NOW + 800; // rounded up to the next whole second
+  test('#23: a window bound under a second paces evenly at limit ÷ bound, and the pause for a used-up one ends at its turn, not the rounded reset', () => {
+    const window = { openedAt: NOW - 100, longestMs: 260 };
+    const quota: QuotaState = { source: X, limit: 5, remaining: 3, resetAtMs: reset };
+    assert.deepEqual(decideQuotaPacing(quota, 0, NOW, window), { rps: (5_000 / 260) * QUOTA_PACING.paceShare });
+    assert.deepEqual(decideQuotaPacing({ ...quota, remaining: 0 }, 0, NOW, window), { pauseUntilMs: NOW + 160, rps: (5_000 / 260) * QUOTA_PACING.paceShare });
+  });
+
+  test('#23: before a bound, the first window is spread to its stated reset', () => {
+    const quota: QuotaState = { source: X, limit: 5, remaining: 4, resetAtMs: reset };
+    assert.deepEqual(decideQuotaPacing(quota, 0, NOW, { openedAt: NOW, longestMs: undefined }), { rps: (5_000 / 800) * QUOTA_PACING.paceShare });
+  });
+
+  test('#23: windows longer than a second are not paced; a policy window (w=) leaves the turns aside', () => {
+    const quota: QuotaState = { source: X, limit: 30, remaining: 20, resetAtMs: NOW + 2_000 };
+    assert.equal(decideQuotaPacing(quota, 0, NOW, { openedAt: NOW - 200, longestMs: 1_600 }), undefined);
+    const policy: QuotaState = { source: X, limit: 20, remaining: 0, resetAtMs: NOW + 1_000, windowMs: 1_000 };
+    assert.deepEqual(decideQuotaPacing(policy, 0, NOW, { openedAt: NOW - 900, longestMs: 300 }), { pauseUntilMs: NOW + 1_000 });
   });
 });
