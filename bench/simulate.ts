@@ -10,6 +10,9 @@
  *                                                 start phase ms, latency ms on top of the
  *                                                 mode's own; every rate change, pause, refusal
  *                                                 and fault
+ *   npm run simulate -- --chart fw1s auto 219 5   the same run as an SVG picture on stdout: the
+ *                                                 pace, what the server accepted each second,
+ *                                                 its limit and the 429s (docs/rate-control.md)
  *
  * The table and how to read it: bench/lib/simulate-table.ts. test/unit/simulate-table.test.ts
  * fails when rows of bench/SIMULATE.md are not what this writes.
@@ -20,9 +23,10 @@ import type { RunOptions } from '../src/options.js';
 import { type SimMode, simMode } from './lib/sim-modes.js';
 import { misses, rowFigures, targetText } from './lib/sim-targets.js';
 import { TABLE_FILE, buildTable, clientLabel, clientOptions, measureRun } from './lib/simulate-table.js';
+import { renderRateChart } from './lib/rate-chart.js';
 
 function usage(message: string): never {
-  process.stderr.write(`simulate: ${message}\nusage: npm run simulate [-- MODE…] | [-- --trace MODE [auto|twice|none|RPS] [PHASE_MS] [LATENCY_MS]]\n`);
+  process.stderr.write(`simulate: ${message}\nusage: npm run simulate [-- MODE…] | [-- --trace|--chart MODE [auto|twice|none|RPS] [PHASE_MS] [LATENCY_MS]]\n`);
   process.exit(2);
 }
 
@@ -73,6 +77,35 @@ async function trace(args: string[]): Promise<void> {
   );
 }
 
+/** One run as an SVG chart of its rate over time against the limit (bench/lib/rate-chart.ts). */
+async function chart(args: string[]): Promise<void> {
+  const [name = '', clientText = 'auto', phaseText = '0', latencyText = '25'] = args;
+  const sim = simModeOrUsage(name);
+  const client = parseClient(clientText, sim);
+  let startMs: number | undefined;
+  let firstArrivalS: number | undefined;
+  const pace: Array<{ t: number; rps: number }> = [];
+  const accepted: number[] = [];
+  const refusals: number[] = [];
+  const onEvent = (event: RunEvent, now: number) => {
+    startMs ??= now;
+    const t = (now - startMs) / 1000;
+    if (event.type === 'rate') pace.push({ t, rps: event.rps });
+    if (event.type === 'attempt-start') firstArrivalS ??= t;
+    if (event.type !== 'attempt-end') return;
+    if (event.status === 429) refusals.push(t);
+    else accepted[Math.floor(t)] = (accepted[Math.floor(t)] ?? 0) + 1;
+  };
+  const figures = await measureRun(sim, client, Number(phaseText), Number(latencyText), onEvent);
+  const from = firstArrivalS ?? 0;
+  const limit = [{ t: 0, rps: sim.limitRps }, ...sim.changes.map((change) => ({ t: from + change.afterMs / 1000, rps: change.rps }))];
+  const flags = clientText === 'auto' || clientText === 'twice' || clientText === 'none' ? clientLabel(clientText, sim) : `--rps ${client.rps}`;
+  const title = `${name}: ratefetch ${flags}, efficiency ${figures.efficiency.toFixed(2)}, ${figures.refused} × 429`;
+  const subtitle = `start ${phaseText} ms past a second, answers ${latencyText} ms later; ${sim.mode.describe}`;
+  const svg = renderRateChart({ title, subtitle, spanS: figures.spanMs / 1000, limit, pace, acceptedPerSecond: Array.from(accepted, (n) => n ?? 0), refusals });
+  process.stdout.write(svg);
+}
+
 // `npm run simulate | head` closes the pipe early: stop quietly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
@@ -82,6 +115,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 const args = process.argv.slice(2);
 if (args[0] === '--trace') {
   await trace(args.slice(1));
+} else if (args[0] === '--chart') {
+  await chart(args.slice(1));
 } else {
   for (const name of args) simModeOrUsage(name);
   const startedAt = performance.now();
