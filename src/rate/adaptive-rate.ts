@@ -320,6 +320,7 @@ export class AdaptiveRate {
     const second = Math.floor(arrivedAt / 1000);
     this.#fillCount = !isDrop && !isLongWait && !isOvershoot && measured === this.#busiestSecond(second) ? measured : undefined;
     this.#cutAt = now;
+    const wasSlowStart = this.#slowStart;
     this.#slowStart = false;
     this.#refusedRps = sending;
     this.#cutSecond = isLongWait || isDrop ? NaN : Math.floor(arrivedAt / 1000);
@@ -330,7 +331,12 @@ export class AdaptiveRate {
     const deepest = isLongWait ? 0 : sending * ADAPTIVE.deepestCut;
     // A measure under a quarter of the rate sent saw a burst or a ramp, not the limit (a token
     // bucket of depth 1 refuses the second request of a burst): rest briefly, then probe.
-    this.#restMs = isOvershoot || limit * ADAPTIVE.settleFraction < deepest ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs;
+    const sawRamp = limit * ADAPTIVE.settleFraction < deepest;
+    this.#restMs = isOvershoot || sawRamp ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs;
+    // A burst at a steady rate refused, with a measure that saw only its start: climb back by
+    // halving the gap to half that rate. (Slow start's rate may be far past the limit by its
+    // first refusal: its doubling outruns a window's count. Its cut probes up from its rest.)
+    if (sawRamp && !isLongWait && !wasSlowStart) this.#plateau = Math.max(this.#plateau, sending / 2);
     // A cut never raises the rate.
     const target = Math.min(Math.max(limit * ADAPTIVE.settleFraction, deepest), sending * ADAPTIVE.shallowestCut);
     return this.#change(this.#bounded(target), now, 'throttled');

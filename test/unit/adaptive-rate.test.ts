@@ -582,26 +582,29 @@ describe('#11: AdaptiveRate: climbing', () => {
     assert.equal(drive(controller, { from: 40_000, to: 50_000 }).changes.length, 0, 'no change at the ceiling');
   });
 
-  test('#11: a measure under a quarter of the rate sent rests only shortRestMs, then probes in growing steps', () => {
+  test('#23: a burst whose measure is under a quarter of the rate sent climbs back to half that rate, rests shortRestMs, then probes in growing steps', () => {
     // A burst of 40/s (the ceiling) at a server that took one request of it (a token bucket of depth 1).
     const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
     controller.noteAccepted(5, 0);
-    // Limit 1: 0.97 is under a quarter of 40, so the cut stops at 10, above its plateau (0.97).
+    // Limit 1: 0.97 is under a quarter of 40, so the cut stops at 10: the measure saw a burst, not the limit.
     near(controller.noteThrottled(30, 25)?.rps, 40 * ADAPTIVE.deepestCut, 'cut');
-    const { changes } = drive(controller, { from: 1_000, to: 1_000 + ADAPTIVE.shortRestMs + 4_500 });
-    const figures = changes.map((c) => `${c.rps.toFixed(3)}@${c.at}`).join(' ');
-    // Rests until shortRestMs after the cut, leaves the plateau by +5%, then probes +5%, +10%, +20%, +40%:
-    // 10.5, 11.025, 12.128, 14.553, 20.374.
-    assert.ok(changes.length >= 5, figures);
-    assert.ok(changes[0]!.at >= 30 + ADAPTIVE.shortRestMs && changes[0]!.at < 30 + ADAPTIVE.shortRestMs + 1_100, figures);
-    let expected = 40 * ADAPTIVE.deepestCut * ADAPTIVE.climbFactor;
-    near(changes[0]!.rps, expected, figures);
-    let factor = ADAPTIVE.climbFactor;
-    for (const change of changes.slice(1, 5)) {
-      expected *= factor;
-      factor = 1 + 2 * (factor - 1);
-      near(change.rps, expected, figures);
-    }
+    const { changes } = drive(controller, { from: 1_000, to: 8_000 + ADAPTIVE.shortRestMs });
+    const figures = changes.map((c) => `${c.rps.toFixed(3)}@${c.at}/${c.reason}`).join(' ');
+    // Half the gap to 20 (half of 40) each climb step, at least +5%: 15, 17.5, 18.75, 19.6875, 20.
+    const climbs = changes.filter((c) => c.reason === 'clean');
+    assert.deepEqual(
+      climbs.map((c) => Number(c.rps.toFixed(4))),
+      [15, 17.5, 18.75, 19.6875, 20],
+      figures,
+    );
+    for (let i = 1; i < climbs.length; i++) assert.ok(climbs[i]!.at - climbs[i - 1]!.at >= ADAPTIVE.climbStepMs, figures);
+    // Then it rests shortRestMs there, leaves it by +5%, and probes +5%, +10% …
+    const probes = changes.filter((c) => c.reason === 'probe');
+    assert.ok(probes.length >= 2, figures);
+    assert.ok(probes[0]!.at - climbs.at(-1)!.at >= ADAPTIVE.shortRestMs, figures);
+    near(probes[0]!.rps, 20 * ADAPTIVE.climbFactor, figures);
+    near(probes[1]!.rps, 20 * ADAPTIVE.climbFactor * ADAPTIVE.climbFactor, figures);
+    near(probes[2]!.rps, 20 * ADAPTIVE.climbFactor * ADAPTIVE.climbFactor * (1 + 2 * (ADAPTIVE.climbFactor - 1)), figures);
   });
 
   test('#11: a refused start that caught up on a late one turns the catch-up credit off and leaves the rate', () => {
@@ -624,27 +627,29 @@ describe('#11: AdaptiveRate: climbing', () => {
   });
 
   test('#11: a probe step refused at once, its measure seeing only the step before: rest briefly on the rate that held', () => {
-    // A burst of 40/s drew a cut to 10 (a quarter); probes then climb 10.5, 11.025, 12.128, 14.553, 20.374.
+    // A burst of 40/s drew a cut to 10 (a quarter); the rate climbs back to 20, then probes 21, 22.05, 24.255, 29.106 …
     const probing = (): AdaptiveRate => {
       const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
       controller.noteAccepted(5, 0);
       controller.noteThrottled(30, 25);
       return controller;
     };
-    // A dry run finds when the step comes; the real run stops 60 ms after it.
-    const step = drive(probing(), { from: 1_000, to: 1_000 + ADAPTIVE.shortRestMs + 4_500 }).changes[4]!;
+    // A dry run finds when the +20% step comes; the real run stops 60 ms after it.
+    const probes = drive(probing(), { from: 1_000, to: 14_000 + ADAPTIVE.shortRestMs }).changes.filter((c) => c.reason === 'probe');
+    const step = probes[3]!;
     const controller = probing();
-    const { changes } = drive(controller, { from: 1_000, to: step.at + 60 });
-    assert.ok(Math.abs(step.rps - 20.374) < 0.001, `probing at ${step.rps}`);
-    // The step's first request is refused (a 20/s token bucket of depth 1): its seconds held 14.553/s.
-    const held = changes[3]!.rps;
-    const cut = controller.noteThrottled(step.at + 60, step.at + 55);
-    near(cut?.rps, held * ADAPTIVE.settleFraction, 'rests just under the rate that held');
+    drive(controller, { from: 1_000, to: step.at + 60 });
+    assert.ok(Math.abs(step.rps - 29.106) < 0.001, `probing at ${step.rps}`);
+    // The step's first request is refused (a token bucket of depth 1): its seconds held the step before.
+    const held = probes[2]!.rps;
+    const cut = controller.noteThrottled(step.at + 60, step.at + 55)!;
+    // Just under the rate that held, or the most a clock second of it accepted (25 starts of 24.255/s).
+    assert.ok(cut.rps >= held * ADAPTIVE.settleFraction - 1e-9 && cut.rps <= Math.ceil(held) * ADAPTIVE.settleFraction + 1e-9, `rests at ${cut.rps}`);
     // … for shortRestMs, then probes again from +5%.
     const after = drive(controller, { from: step.at + 1_100, to: step.at + 60 + ADAPTIVE.shortRestMs + 1_500 }).changes;
     assert.ok(after.length >= 1, 'probes again');
     assert.ok(after[0]!.at < step.at + 60 + ADAPTIVE.shortRestMs + 1_100, `rested until ${after[0]!.at}`);
-    near(after[0]!.rps, held * ADAPTIVE.settleFraction * ADAPTIVE.climbFactor, 'small step');
+    near(after[0]!.rps, cut.rps * ADAPTIVE.climbFactor, 'small step');
   });
 
   test('#11: the plateau is settleFraction × the limit when that is lower than refusedFraction × the refused rate', () => {
