@@ -272,6 +272,15 @@ export class AdaptiveRate {
       this.#cutAt = now;
       return Number.isFinite(this.#rps) ? { rps: this.#rps, reason: 'kept' } : undefined;
     }
+    // No rate of ours, no --rps, and a 429 that says nothing of when: the run went as fast as
+    // --concurrency lets it, and a burst's refusals measure a token bucket's depth, not its
+    // rate. Find the limit as --rps auto does. (A window's 429 says when it ends, and the clock
+    // second it refused in measures the window: that reading stays.)
+    if (!Number.isFinite(this.#rps) && !Number.isFinite(this.#ceiling) && retryAfterMs === undefined) {
+      this.#slowStart = true;
+      this.#cutAt = now;
+      return this.#change(ADAPTIVE.startRps, now, 'throttled');
+    }
     const recount = this.#recountWindows(now, arrivedAt);
     if (recount !== undefined) return recount;
     // Soon after the windows began, the server is not a window on the clock after all: back to the

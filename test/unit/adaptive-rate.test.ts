@@ -374,13 +374,32 @@ describe('#11: AdaptiveRate: cuts', () => {
     near(slowStart().noteThrottled(760, 755)?.rps, 8 * s * ADAPTIVE.deepestCut, 'sent at 8s a second');
   });
 
-  test('#11: with no ceiling, the sending rate of a first 429 is the measured start rate (over at least 1 s)', () => {
+  test('#11: with no ceiling, the sending rate of a first 429 with Retry-After is the measured start rate (over at least 1 s)', () => {
     const controller = new AdaptiveRate({ auto: false, ceilingRps: Infinity, now: 0 });
     for (let t = 0; t < 500; t += 10) controller.noteStart(t); // 50 starts in half a second: 50/s, not 100/s
     controller.noteAccepted(20, 0);
     controller.noteAccepted(30, 10);
     // Second 0 accepted 2 (2 × 0.97 = 1.94): the cut stops at a quarter of 50/s.
-    near(controller.noteThrottled(500, 490)?.rps, 50 * ADAPTIVE.deepestCut, 'rps');
+    near(controller.noteThrottled(500, 490, 1_000)?.rps, 50 * ADAPTIVE.deepestCut, 'rps');
+  });
+
+  test('#23: with no ceiling, a first 429 that says nothing of when starts slow start, as --rps auto does', () => {
+    // A burst at --concurrency into a token bucket 5 deep: the 5 accepted tell its depth, not its rate.
+    const controller = new AdaptiveRate({ auto: false, ceilingRps: Infinity, now: 0 });
+    for (let t = 0; t < 8; t++) controller.noteStart(t);
+    for (let t = 0; t < 5; t++) controller.noteAccepted(t + 5, t);
+    assert.deepEqual(controller.noteThrottled(10, 5), { rps: ADAPTIVE.startRps, reason: 'throttled' });
+    assert.equal(controller.settled, false, 'in slow start');
+    // Doubling while answers are clean, as under --rps auto.
+    const { changes } = drive(controller, { from: 20, to: 20 + 2 * ADAPTIVE.slowStartStepMs + 100 });
+    assert.deepEqual(
+      changes.map((change) => change.rps),
+      [2 * ADAPTIVE.startRps, 4 * ADAPTIVE.startRps],
+    );
+    // Under --rps, the sending rate is known: the first 429 is measured as before (not slow start).
+    const told = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    for (let t = 0; t < 1_000; t += 25) told.noteAccepted(t + 5, t);
+    assert.notEqual(told.noteThrottled(1_010, 1_000)?.rps, ADAPTIVE.startRps);
   });
 
   test('#11: after a long clean spell at the plateau, a 429 means the limit dropped: a shallow cut, then a fresh second measures the new limit', () => {
