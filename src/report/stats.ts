@@ -91,12 +91,16 @@ export class RunStats {
         break;
       }
       case 'rate': {
+        // A rate kept says why it stayed; the timeline has it, the lane's rate is unchanged.
+        if (e.reason === 'kept') {
+          this.noteRateChange(e);
+          break;
+        }
         const found = e.heldRps !== undefined;
         const settledRps = e.heldRps ?? e.rps;
         if (Number.isFinite(e.rps)) this.laneRates.set(e.lane, { lane: e.lane, rps: e.rps, found, settledRps });
         else this.laneRates.delete(e.lane);
-        if (this.rateTimeline.length === RATE_TIMELINE_MAX) this.rateTimeline.shift();
-        this.rateTimeline.push({ atMs: this.now() - this.startedAt, lane: e.lane, rps: e.rps, reason: e.reason, why: e.why });
+        this.noteRateChange(e);
         break;
       }
       case 'rate-wait':
@@ -121,6 +125,11 @@ export class RunStats {
         break;
       }
     }
+  }
+
+  private noteRateChange(e: Extract<RunEvent, { type: 'rate' }>): void {
+    if (this.rateTimeline.length === RATE_TIMELINE_MAX) this.rateTimeline.shift();
+    this.rateTimeline.push({ atMs: this.now() - this.startedAt, lane: e.lane, rps: e.rps, reason: e.reason, why: e.why });
   }
 
   snapshot(): StatsSnapshot {

@@ -72,7 +72,8 @@ export class LanePacing {
     const response = outcome.kind === 'response' ? outcome : null;
     const now = clock.now();
     const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
-    const reading = lanes.settled(lane, now, { startedAt, arrivedAt, status: response?.status ?? null, retryAfterMs: hints.retryAfterMs });
+    const failure = outcome.kind === 'failure' ? outcome.code : undefined;
+    const reading = lanes.settled(lane, now, { startedAt, arrivedAt, status: response?.status ?? null, failure, retryAfterMs: hints.retryAfterMs });
     if (reading.isRefusal && hints.retryAfterMs === undefined) this.#bareRefusal.set(lane.pauseBucket, { startedAt, arrivedAt });
     else this.#bareRefusal.delete(lane.pauseBucket);
     this.#noteRate(reading.change);

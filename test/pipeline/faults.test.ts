@@ -46,6 +46,11 @@ test(
       [],
       'no cut',
     );
+    // --verbose tells of the first fault of each kind, and that the rate stays.
+    assert.ok(
+      ratesIn(events).some((e) => e.reason === 'kept' && /^fault ignored: 50[023] /.test(e.why)),
+      JSON.stringify(ratesIn(events).map((e) => e.why)),
+    );
   },
 );
 

@@ -276,6 +276,9 @@ describe('RunStats', () => {
     stats.onEvent(rate(19.4, 'throttled', 19.4));
     stats.onEvent(rate(20.4, 'probe', 19.4));
     assert.deepEqual(stats.snapshot().laneRates, [{ lane: 'a', rps: 20.4, found: true, settledRps: 19.4 }]);
+    // A rate kept (a fault ignored) goes on the timeline and leaves the lane's rate alone.
+    stats.onEvent({ type: 'rate', lane: 'a', rps: 20.4, reason: 'kept', why: 'fault ignored: 502', heldRps: 19.4 });
+    assert.deepEqual(stats.snapshot().laneRates, [{ lane: 'a', rps: 20.4, found: true, settledRps: 19.4 }]);
     assert.deepEqual(
       stats.snapshot().rateTimeline.map((e) => [e.atMs, e.rps, e.reason, e.why]),
       [
@@ -283,6 +286,7 @@ describe('RunStats', () => {
         [250, 16, 'clean', 'clean 16'],
         [750, 19.4, 'throttled', 'throttled 19.4'],
         [750, 20.4, 'probe', 'probe 20.4'],
+        [750, 20.4, 'kept', 'fault ignored: 502'],
       ],
     );
   });

@@ -20,6 +20,8 @@ export interface AnswerEvidence {
   arrivedAt: number;
   /** The status, or null when no response came (a reset, a timeout). */
   status: number | null;
+  /** Without a response, what happened instead (`CONNECTION_RESET`, `TIMEOUT` …). */
+  failure?: string;
   /** The wait the server asked for, when it said. */
   retryAfterMs: number | undefined;
 }
@@ -43,6 +45,8 @@ export class RateController {
   readonly #machine: AdaptiveRate;
   readonly #shedding = new SheddingJudge();
   #heldRps: number | undefined;
+  /** The kinds of fault already told of (--verbose says so once per kind). */
+  readonly #faultsTold = new Set<string>();
   /** The pace and the rate found before a trial cut for 503s, put back if they prove to be noise. */
   #beforeTrial: { rps: number; heldRps: number | undefined } | undefined;
 
@@ -81,7 +85,17 @@ export class RateController {
       return { isRefusal: true, change: change && this.#explain(change, whyRefused(change, what, before, retryAfterMs)) };
     }
     const change = this.#machine.noteAccepted(now, startedAt, arrivedAt);
-    return { isRefusal: false, change: change && this.#explain(change, whyAccepted(change, before), before) };
+    if (change !== undefined) return { isRefusal: false, change: this.#explain(change, whyAccepted(change, before), before) };
+    return { isRefusal: false, change: this.#faultNote(answer) };
+  }
+
+  /** The first fault of each kind: the rate is kept, and --verbose says why. */
+  #faultNote(answer: AnswerEvidence): ExplainedChange | undefined {
+    const kind = answer.status === null ? (answer.failure ?? 'no response') : answer.status >= 500 ? String(answer.status) : undefined;
+    if (kind === undefined || this.#faultsTold.has(kind)) return undefined;
+    this.#faultsTold.add(kind);
+    const why = `fault ignored: ${kind} (faults never lower the rate; later ${kind}s go unmentioned)`;
+    return { rps: this.#machine.rps, reason: 'kept', why, heldRps: this.#heldRps };
   }
 
   /** `before` is the rate the change leaves. */
