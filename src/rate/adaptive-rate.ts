@@ -212,8 +212,8 @@ export class AdaptiveRate {
   }
 
   /**
-   * An answer the server counted and did not refuse (faults included) to a request started at `startedAt`, which reached the
-   * server at about `arrivedAt`.
+   * An answer the server counted and did not refuse (faults included) to a request started at
+   * `startedAt`, which reached the server at about `arrivedAt`.
    */
   noteAccepted(now: number, startedAt: number, arrivedAt = startedAt): RateChange | undefined {
     this.#accepted.add(now);

@@ -1,5 +1,5 @@
-import type { RateChangeReason } from '../events.js';
 /** What RunStats reports at one instant: the data every reporter and --stats-file read. */
+import type { RateChangeReason } from '../events.js';
 
 /** Latency percentiles in ms; null when no record carried a latency. */
 export interface LatencyPercentiles {

@@ -128,6 +128,6 @@ function whyAccepted(change: RateChange, before: number): string {
   return `raised: answers accepted${at}`;
 }
 
-export function perSecond(rps: number): string {
+function perSecond(rps: number): string {
   return `${rps >= 10 ? rps.toFixed(1) : rps.toPrecision(2)}/s`;
 }
