@@ -51,3 +51,8 @@ function stripZero(text: string): string {
 function pad2(n: number): string {
   return String(n).padStart(2, '0');
 }
+
+/** `18.4/s`, or `3.0/min` below one a second, for a rate limit. */
+export function formatLimit(rps: number): string {
+  return rps >= 1 ? `${rps.toFixed(1)}/s` : `${(rps * 60).toFixed(1)}/min`;
+}

@@ -1,8 +1,7 @@
 /** Progress for a stderr that is no terminal (cron, CI logs): a sparse plain line now and then. */
 import type { RunStats, StatsSnapshot } from './stats.js';
-import { formatCountdown } from '../text.js';
-import { toOneLine } from '../text.js';
-import { formatCount, formatLimit, formatRate } from './summary.js';
+import { formatCountdown, formatLimit, toOneLine } from '../text.js';
+import { formatCount, formatRate } from './summary.js';
 
 export interface ProgressHandle {
   /** Stops the timer. The TTY bar draws its final state; the plain reporter prints nothing. */

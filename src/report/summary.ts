@@ -1,6 +1,6 @@
 /** The end-of-run summary on stderr, and the small number formats the reporters share. */
 import type { ChalkInstance } from 'chalk';
-import { formatDuration } from '../text.js';
+import { formatDuration, formatLimit } from '../text.js';
 import type { StatsSnapshot } from './stats.js';
 
 /** The end-of-run block for stderr, ending with a newline. */
@@ -54,11 +54,6 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
   }
 
   return `${lines.join('\n')}\n`;
-}
-
-/** `18.4/s`, or `3.0/min` below one a second, for a rate limit. */
-export function formatLimit(rps: number): string {
-  return rps >= 1 ? `${rps.toFixed(1)}/s` : `${(rps * 60).toFixed(1)}/min`;
 }
 
 /** `12.0 req/s`. */

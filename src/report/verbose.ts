@@ -1,7 +1,5 @@
 import type { RunEvent } from '../events.js';
-import { formatDuration } from '../text.js';
-import { toOneLine } from '../text.js';
-import { formatLimit } from './summary.js';
+import { formatDuration, formatLimit, toOneLine } from '../text.js';
 
 /**
  * One `--verbose` line (no trailing newline) for the events worth a line of their own:

@@ -11,6 +11,7 @@
  */
 import { ADAPTIVE, AdaptiveRate, type RateChange } from '../adaptive-rate.js';
 import type { RateChangeReason } from '../../events.js';
+import { formatDuration, formatLimit } from '../../text.js';
 import { SheddingJudge } from './shedding.js';
 
 /** An answer, as the controller reads it. */
@@ -76,7 +77,7 @@ export class RateController {
       this.#beforeTrial = { rps: before, heldRps: this.#heldRps };
       const sending = Number.isFinite(before) ? before : this.#machine.sentRps(now);
       const change = this.#machine.cutTo(now, sending * (1 - verdict.share503) * ADAPTIVE.settleFraction);
-      const why = `cut: 503s were ${Math.round(verdict.share503 * 100)}% of answers at ${perSecond(sending)}, testing for load shedding`;
+      const why = `cut: 503s were ${Math.round(verdict.share503 * 100)}% of answers at ${formatLimit(sending)}, testing for load shedding`;
       return { isRefusal: true, change: this.#explain(change, why) };
     }
     if (verdict === undefined || verdict.kind === 'refusal') {
@@ -114,20 +115,16 @@ export class RateController {
 }
 
 function whyRefused(change: RateChange, what: string, before: number, retryAfterMs: number | undefined): string {
-  const sent = Number.isFinite(before) ? ` at ${perSecond(before)}` : '';
-  if (change.reason === 'kept') return `kept: ${what} with Retry-After ${Math.round((retryAfterMs ?? 0) / 1000)}s, a long window's count ran out, not the rate`;
+  const sent = Number.isFinite(before) ? ` at ${formatLimit(before)}` : '';
+  if (change.reason === 'kept') return `kept: ${what} with Retry-After ${formatDuration(retryAfterMs ?? 0)}, a long window's count ran out, not the rate`;
   if (change.reason === 'spacing') return `same rate, no catch-up: ${what} to a request sent early`;
   if (change.reason === 'window') return `${what}${sent}: a window on the clock, this many each second`;
   return `cut: ${what}${sent}`;
 }
 
 function whyAccepted(change: RateChange, before: number): string {
-  const at = Number.isFinite(before) ? ` at ${perSecond(before)}` : '';
+  const at = Number.isFinite(before) ? ` at ${formatLimit(before)}` : '';
   if (change.reason === 'window') return `answers accepted whole after a fill: a window on the clock, this many each second`;
   if (change.reason === 'probe') return `probe: answers accepted${at}`;
   return `raised: answers accepted${at}`;
-}
-
-function perSecond(rps: number): string {
-  return `${rps >= 10 ? rps.toFixed(1) : rps.toPrecision(2)}/s`;
 }

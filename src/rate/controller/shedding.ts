@@ -53,8 +53,9 @@ export class SheddingJudge {
       const why = `undone: 503s were ${percent(state.shareBefore)} of answers before the cut and ${percent(shareAfter)} after, noise, not load shedding`;
       return { kind: 'undo', why };
     }
+    if (!is503 || this.#recent.length < SHEDDING.sample) return { kind: 'fault' };
     const shareNow = share(this.#recent);
-    if (!is503 || this.#recent.length < SHEDDING.sample || shareNow < SHEDDING.trialShare) return { kind: 'fault' };
+    if (shareNow < SHEDDING.trialShare) return { kind: 'fault' };
     this.#state = { kind: 'trial', shareBefore: shareNow, cutAt: now, after: [] };
     return { kind: 'refusal', trial: true, share503: shareNow };
   }
