@@ -13,7 +13,6 @@
  * where <pause> is the bucket a "slow down" pauses: the first route rule the request matches,
  * else its host. So a 429 from /media pauses the media route and the rest of the host goes on.
  */
-import type { AdaptiveRate } from './adaptive-rate.js';
 import { type AnswerEvidence, type ExplainedChange, RateController } from './controller/rate-controller.js';
 import { GLOBAL_BUCKET, hostBucket, type Limiter } from './limiter.js';
 import { parseLimitRule, type LimitRule } from './limit-rules.js';
@@ -118,8 +117,8 @@ export class Lanes {
     if (!this.#controllers.has(pauseBucket)) {
       const controller = new RateController({ auto: this.#options.autoRate, ceilingRps: lane.ceilingRps, now: this.#now() });
       this.#controllers.set(pauseBucket, controller);
-      if (Number.isFinite(controller.machine.rps)) {
-        this.#setPace(pauseBucket, controller.machine);
+      if (Number.isFinite(controller.rps)) {
+        this.#setPace(pauseBucket, controller);
         this.#unannounced.add(pauseBucket);
       }
     }
@@ -148,7 +147,7 @@ export class Lanes {
   /** A request of this lane went on the wire; returns a rate change the first time in auto mode. */
   started(lane: Lane, now: number): LaneRateChange | undefined {
     for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
-    const controller = this.#controllers.get(lane.pauseBucket)!.machine;
+    const controller = this.#controllers.get(lane.pauseBucket)!;
     const filled = controller.noteStart(now);
     if (filled !== undefined) {
       this.#setPace(lane.pauseBucket, controller);
@@ -175,11 +174,11 @@ export class Lanes {
 
   /** The lane is paused until `untilMs` (a Retry-After, a used-up quota, a backoff). */
   paused(lane: Lane, now: number, untilMs: number): void {
-    const controller = this.#controllers.get(lane.pauseBucket)?.machine;
+    const controller = this.#controllers.get(lane.pauseBucket);
     if (controller === undefined) return;
     controller.notePause(now, untilMs);
     if (!Number.isFinite(controller.rps)) return;
-    // It may resume faster for a while (a fill, see adaptive-rate.ts), and with one start, like
+    // It may resume faster for a while (a fill, see controller/clock-windows.ts), and with one start, like
     // the paused one: the catch-up credit it would save up meanwhile would send two requests
     // closer than the rate allows.
     this.#setPace(lane.pauseBucket, controller);
@@ -203,11 +202,11 @@ export class Lanes {
   }
 
   #apply(lane: Lane, change: ExplainedChange): LaneRateChange {
-    this.#setPace(lane.pauseBucket, this.#controllers.get(lane.pauseBucket)!.machine);
+    this.#setPace(lane.pauseBucket, this.#controllers.get(lane.pauseBucket)!);
     return { ...change, lane: lane.label };
   }
 
-  #setPace(pauseBucket: string, controller: AdaptiveRate): void {
+  #setPace(pauseBucket: string, controller: RateController): void {
     this.#limiter.setRate(adaptiveBucket(pauseBucket), controller.rps, controller.burst);
   }
 }

@@ -14,7 +14,7 @@ import type { AnswerHints } from '../retry/hints.js';
 import { decideQuotaPacing } from '../rate/quota-pacing.js';
 import { QuotaWindows } from '../rate/quota-windows.js';
 import type { QuotaState } from '../retry/quota-headers.js';
-import { startToReachSecond } from '../rate/adaptive-rate.js';
+import { startToReachSecond } from '../rate/controller/tuning.js';
 import { RecentMinimum } from '../rate/recent-minimum.js';
 
 export interface LanePacingDeps {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunEvent } from '../../src/index.js';
-import { ADAPTIVE } from '../../src/rate/adaptive-rate.js';
+import { ADAPTIVE } from '../../src/rate/controller/tuning.js';
 import { assertOneRecordPerInput, assertRateBound, lineNumbers, pausesIn, run, startServer } from '../helpers.js';
 
 const TEST_TIMEOUT = { timeout: 40_000 };
@@ -245,7 +245,7 @@ test('#11: after a 429 that does not say when, the lane waits at least until the
 // #22 §0: this test asserted that the windows started (a 'window' rate of 20) and that the
 // seconds after took 19.75 on average: whether a fill over real HTTP is taken whole, and in which
 // second a start lands, rides on the timers of a busy 2-core machine (it failed 2 runs in 4
-// alone, before #22 as after). That mechanism is proved in virtual time in adaptive-rate.test.ts
+// alone, before #22 as after). That mechanism is proved in virtual time in limit-finder.test.ts
 // ("a fill the server took whole starts windows", "a window on the clock, 20 s at --rps 40");
 // here the wiring and what users are promised: every input ok, about the limit, hardly a 429.
 test(

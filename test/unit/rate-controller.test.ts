@@ -3,7 +3,7 @@
 // when they prove to be load shedding; a long window's 429 keeps the rate.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADAPTIVE } from '../../src/rate/adaptive-rate.js';
+import { ADAPTIVE } from '../../src/rate/controller/tuning.js';
 import { RateController, type AnswerEvidence } from '../../src/rate/controller/rate-controller.js';
 import { SHEDDING, SheddingJudge, type SheddingVerdict } from '../../src/rate/controller/shedding.js';
 
@@ -16,7 +16,7 @@ function answer(at: number, status: number | null, retryAfterMs?: number): [numb
 function pacedAt20(seconds = 2): RateController {
   const controller = new RateController({ auto: true, ceilingRps: 40, now: 0 });
   for (let t = 0; t < seconds * 1000; t += 50) controller.noteAnswer(...answer(t, 200));
-  assert.equal(controller.machine.rps, 40);
+  assert.equal(controller.rps, 40);
   return controller;
 }
 
@@ -32,7 +32,7 @@ describe('#23: faults are not limits', () => {
   for (const [name, status, retryAfterMs] of FAULTS) {
     test(`#23: ${name}: not a refusal, and the rate stays (--verbose says so, the first time)`, () => {
       const controller = pacedAt20();
-      const before = controller.machine.rps;
+      const before = controller.rps;
       const kind = status === null ? 'CONNECTION_RESET' : String(status);
       const failure = status === null ? 'CONNECTION_RESET' : undefined;
       const [now, evidence] = answer(2_000, status, retryAfterMs);
@@ -41,7 +41,7 @@ describe('#23: faults are not limits', () => {
         isRefusal: false,
         change: { rps: before, reason: 'kept', why: `fault ignored: ${kind} (faults never lower the rate; later ${kind}s go unmentioned)`, heldRps: undefined },
       });
-      assert.equal(controller.machine.rps, before);
+      assert.equal(controller.rps, before);
       const [later, again] = answer(2_050, status, retryAfterMs);
       assert.deepEqual(controller.noteAnswer(later, { ...again, failure }), { isRefusal: false, change: undefined }, 'once a kind');
     });
@@ -153,7 +153,7 @@ describe('#23: RateController: 503s through the judge', () => {
       changes.filter(([reason]) => reason === 'undo'),
       [['undo', false]],
     );
-    assert.equal(controller.machine.rps, 40, 'back to the rate before the trial');
+    assert.equal(controller.rps, 40, 'back to the rate before the trial');
   });
 });
 
@@ -184,7 +184,7 @@ describe('#23: RateController: the rate found', () => {
     for (let i = 1; i < afterCut.length; i++) {
       const [reason, rps] = afterCut[i]!;
       assert.ok(rps !== undefined, 'found stays found');
-      if (reason === 'probe') assert.ok(rps <= controller.machine.rps, `a probe step holds the rate before it: ${JSON.stringify(afterCut)}`);
+      if (reason === 'probe') assert.ok(rps <= controller.rps, `a probe step holds the rate before it: ${JSON.stringify(afterCut)}`);
     }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * One lane's rate controller as the run sees it: reads each answer as a refusal, a fault or an
- * accepted request, hands it to the limit-finding machine (rate/adaptive-rate.ts), and says in
+ * accepted request, hands it to the limit finder (limit-finder.ts), and says in
  * words why each change of rate happened.
  *
  * - A 429 is a refusal. A 503 is one only when the SheddingJudge finds them load shedding;
@@ -9,10 +9,11 @@
  *   quota all the same, so "what the server accepted" includes them.
  * - A cut for 503s that proves noise is undone: the rate goes back to what it was.
  */
-import { ADAPTIVE, AdaptiveRate, type RateChange } from '../adaptive-rate.js';
 import type { RateChangeReason } from '../../events.js';
 import { formatDuration, formatLimit } from '../../text.js';
+import { LimitFinder, type RateChange } from './limit-finder.js';
 import { SheddingJudge } from './shedding.js';
+import { ADAPTIVE } from './tuning.js';
 
 /** An answer, as the controller reads it. */
 export interface AnswerEvidence {
@@ -43,7 +44,7 @@ export interface AnswerReading {
 }
 
 export class RateController {
-  readonly #machine: AdaptiveRate;
+  readonly #finder: LimitFinder;
   readonly #shedding = new SheddingJudge();
   #heldRps: number | undefined;
   /** The kinds of fault already told of (--verbose says so once per kind). */
@@ -52,40 +53,55 @@ export class RateController {
   #beforeTrial: { rps: number; heldRps: number | undefined } | undefined;
 
   constructor(options: { auto: boolean; ceilingRps: number; now: number }) {
-    this.#machine = new AdaptiveRate(options);
+    this.#finder = new LimitFinder(options);
   }
 
-  /** The machine itself, for the lane's pacing (its rate, burst, holds and pauses). */
-  get machine(): AdaptiveRate {
-    return this.#machine;
+  /** Starts per second the lane may make now; Infinity while the controller stands aside. */
+  get rps(): number {
+    return this.#finder.rps;
+  }
+
+  /** The depth of the bucket pacing the lane. */
+  get burst(): number {
+    return this.#finder.burst;
+  }
+
+  /** A start at `now`; when it returns a time, the lane holds until then. */
+  noteStart(now: number): { holdUntil: number } | undefined {
+    return this.#finder.noteStart(now);
+  }
+
+  /** The lane waits until `untilMs` (a Retry-After, a used-up quota, a backoff). */
+  notePause(now: number, untilMs: number): void {
+    this.#finder.notePause(now, untilMs);
   }
 
   noteAnswer(now: number, answer: AnswerEvidence): AnswerReading {
     const { status, startedAt, arrivedAt, retryAfterMs } = answer;
-    const before = this.#machine.rps;
+    const before = this.#finder.rps;
     const verdict = status === 429 ? undefined : this.#shedding.judge(status === 503, startedAt, now);
     if (verdict?.kind === 'undo') {
       const rps = this.#beforeTrial?.rps ?? before;
       this.#heldRps = this.#beforeTrial?.heldRps;
       this.#beforeTrial = undefined;
-      this.#machine.undoCut(now, rps);
+      this.#finder.undoCut(now, rps);
       return { isRefusal: false, change: { rps, reason: 'undo', why: verdict.why, heldRps: this.#heldRps } };
     }
     if (verdict?.kind === 'refusal' && verdict.trial) {
       // The trial cuts to what the server answered without a 503: if they were load shedding,
       // that rate sheds little; if noise, the share stays as it was.
       this.#beforeTrial = { rps: before, heldRps: this.#heldRps };
-      const sending = Number.isFinite(before) ? before : this.#machine.sentRps(now);
-      const change = this.#machine.cutTo(now, sending * (1 - verdict.share503) * ADAPTIVE.settleFraction);
+      const sending = Number.isFinite(before) ? before : this.#finder.sentRps(now);
+      const change = this.#finder.cutTo(now, sending * (1 - verdict.share503) * ADAPTIVE.settleFraction);
       const why = `cut: 503s were ${Math.round(verdict.share503 * 100)}% of answers at ${formatLimit(sending)}, testing for load shedding`;
       return { isRefusal: true, change: this.#explain(change, why) };
     }
     if (verdict === undefined || verdict.kind === 'refusal') {
       const what = status === 429 ? '429' : '503 (load shedding)';
-      const change = this.#machine.noteThrottled(now, startedAt, retryAfterMs, arrivedAt);
+      const change = this.#finder.noteThrottled(now, startedAt, retryAfterMs, arrivedAt);
       return { isRefusal: true, change: change && this.#explain(change, whyRefused(change, what, before, retryAfterMs)) };
     }
-    const change = this.#machine.noteAccepted(now, startedAt, arrivedAt);
+    const change = this.#finder.noteAccepted(now, startedAt, arrivedAt);
     if (change !== undefined) return { isRefusal: false, change: this.#explain(change, whyAccepted(change, before), before) };
     return { isRefusal: false, change: this.#faultNote(answer) };
   }
@@ -96,7 +112,7 @@ export class RateController {
     if (kind === undefined || this.#faultsTold.has(kind)) return undefined;
     this.#faultsTold.add(kind);
     const why = `fault ignored: ${kind} (faults never lower the rate; later ${kind}s go unmentioned)`;
-    return { rps: this.#machine.rps, reason: 'kept', why, heldRps: this.#heldRps };
+    return { rps: this.#finder.rps, reason: 'kept', why, heldRps: this.#heldRps };
   }
 
   /** `before` is the rate the change leaves. */
@@ -109,7 +125,7 @@ export class RateController {
 
   /** Quota headers pace the lane better than probing: slow start steps aside. */
   noteQuotaHeaders(now: number): ExplainedChange | undefined {
-    const change = this.#machine.noteQuotaHeaders(now);
+    const change = this.#finder.noteQuotaHeaders(now);
     return change && this.#explain(change, 'quota headers pace it instead');
   }
 }

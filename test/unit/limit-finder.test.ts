@@ -1,6 +1,11 @@
+// The limit finder with its parts wired together (src/rate/controller/limit-finder.ts): sequences of
+// starts, answers and refusals in virtual time, and runs against model servers. Each decision on
+// its own is a table in rate-decisions.test.ts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADAPTIVE, AdaptiveRate, SlidingCount, pacingBurst, type RateChange } from '../../src/rate/adaptive-rate.ts';
+import { SlidingCount } from '../../src/rate/controller/counts.ts';
+import { LimitFinder, type RateChange } from '../../src/rate/controller/limit-finder.ts';
+import { ADAPTIVE, pacingBurst } from '../../src/rate/controller/tuning.ts';
 
 type TimedChange = RateChange & { at: number };
 
@@ -25,7 +30,7 @@ interface Drive {
  * Answers due before `to` are delivered; time is only what this loop says it is.
  */
 function drive(
-  controller: AdaptiveRate,
+  controller: LimitFinder,
   options: { from: number; to: number; latencyMs?: number; server?: (startedAt: number) => boolean; wholeSeconds?: boolean; ceilingRps?: number },
 ): Drive {
   const { from, to, latencyMs = 5, server = () => true, wholeSeconds = false, ceilingRps = Infinity } = options;
@@ -113,14 +118,14 @@ function tokenBucketServer(rps: number, depth: number): (startedAt: number) => b
 }
 
 /** Clean answers at `perSecond`, from `from` to `to` inclusive, each to a request started 5 ms before. */
-function acceptAt(controller: AdaptiveRate, perSecond: number, from: number, to: number): Array<RateChange | undefined> {
+function acceptAt(controller: LimitFinder, perSecond: number, from: number, to: number): Array<RateChange | undefined> {
   const changes: Array<RateChange | undefined> = [];
   for (let t = from; t <= to + 1e-9; t += 1000 / perSecond) changes.push(controller.noteAccepted(t, t - 5));
   return changes;
 }
 
 /** `count` clean answers to requests started evenly over the clock second `second`, each answered 5 ms after its start. */
-function acceptInSecond(controller: AdaptiveRate, second: number, count: number): void {
+function acceptInSecond(controller: LimitFinder, second: number, count: number): void {
   for (let i = 0; i < count; i++) {
     const startedAt = second * 1000 + (i * 1000) / count;
     controller.noteAccepted(startedAt + 5, startedAt);
@@ -132,8 +137,8 @@ function acceptInSecond(controller: AdaptiveRate, second: number, count: number)
  * the clock seconds 1 and 2 each hold 10 accepted starts, so a 429 at t = 3000 to a request of
  * second 2 measures a limit of 10.
  */
-function measuredAt10(ceilingRps: number): AdaptiveRate {
-  const controller = new AdaptiveRate({ auto: false, ceilingRps, now: 0 });
+function measuredAt10(ceilingRps: number): LimitFinder {
+  const controller = new LimitFinder({ auto: false, ceilingRps, now: 0 });
   acceptAt(controller, 10, 0, 3000);
   return controller;
 }
@@ -142,21 +147,21 @@ function near(actual: number | undefined, expected: number, label = ''): void {
   assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-9, `${label} expected ${expected}, got ${actual}`);
 }
 
-describe('#11: AdaptiveRate: start', () => {
+describe('#11: LimitFinder: start', () => {
   test('#11: --rps auto starts at ADAPTIVE.startRps in slow start, not settled', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     assert.equal(controller.rps, ADAPTIVE.startRps);
     assert.equal(controller.settled, false);
-    assert.equal(new AdaptiveRate({ auto: true, ceilingRps: 100, now: 0 }).rps, ADAPTIVE.startRps);
+    assert.equal(new LimitFinder({ auto: true, ceilingRps: 100, now: 0 }).rps, ADAPTIVE.startRps);
   });
 
   test('#11: a ceiling below startRps caps the starting rate', () => {
-    assert.equal(new AdaptiveRate({ auto: true, ceilingRps: 2, now: 0 }).rps, 2);
-    assert.equal(new AdaptiveRate({ auto: true, ceilingRps: 0.5, now: 0 }).rps, 0.5);
+    assert.equal(new LimitFinder({ auto: true, ceilingRps: 2, now: 0 }).rps, 2);
+    assert.equal(new LimitFinder({ auto: true, ceilingRps: 0.5, now: 0 }).rps, 0.5);
   });
 
   test('#11: without auto the controller stands aside (Infinity) until the first 429, and clean answers change nothing', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 50, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 50, now: 0 });
     assert.equal(controller.rps, Infinity);
     assert.equal(controller.settled, false);
     assert.deepEqual(acceptAt(controller, 100, 0, 10_000).filter(Boolean), []);
@@ -165,9 +170,9 @@ describe('#11: AdaptiveRate: start', () => {
   });
 });
 
-describe('#11: AdaptiveRate: slow start', () => {
+describe('#11: LimitFinder: slow start', () => {
   test('#11: slow start doubles every slowStartStepMs while answers come back at the rate', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     // 6 steps of 250 ms, each a little late (an answer at the new rate must come back after the
     // step), and the end of second 0, which slow start leaves for a fill (tested below).
     const { changes } = drive(controller, { from: 0, to: 6 * ADAPTIVE.slowStartStepMs + 300 });
@@ -186,42 +191,14 @@ describe('#11: AdaptiveRate: slow start', () => {
     assert.equal(controller.settled, false);
   });
 
-  test('#11: the first doubling needs the step to pass and minAnswersToClimb answers', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
-    assert.equal(controller.noteAccepted(5, 0), undefined);
-    assert.equal(controller.noteAccepted(ADAPTIVE.slowStartStepMs - 1, 240), undefined, 'before slowStartStepMs');
-    assert.deepEqual(controller.noteAccepted(ADAPTIVE.slowStartStepMs, 245), { rps: 2 * ADAPTIVE.startRps, reason: 'clean' });
-    const lonely = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
-    assert.equal(lonely.noteAccepted(300, 250), undefined, 'one answer is fewer than minAnswersToClimb');
-    assert.deepEqual(lonely.noteAccepted(310, 260), { rps: 2 * ADAPTIVE.startRps, reason: 'clean' });
-  });
-
   test('#11: a rate nobody uses does not climb: one answer a second for 20 s leaves slow start at its start', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     assert.deepEqual(acceptAt(controller, 1, 1_000, 20_000).filter(Boolean), []);
     assert.equal(controller.rps, ADAPTIVE.startRps);
   });
 
-  test('#11: a single answer long after the start does not climb either', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
-    assert.equal(controller.noteAccepted(60_000, 59_000), undefined);
-    assert.equal(controller.rps, ADAPTIVE.startRps);
-  });
-
-  test('#11: slow start stops at the ceiling', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: 20, now: 0 });
-    const { changes } = drive(controller, { from: 0, to: 5_000 });
-    const doublings: number[] = [];
-    for (let rps = 2 * ADAPTIVE.startRps; rps < 20; rps *= 2) doublings.push(rps);
-    assert.deepEqual(
-      changes.map((change) => change.rps),
-      [...doublings, 20],
-    );
-    assert.equal(controller.rps, 20);
-  });
-
   test('#11: a 429 in slow start ends it: the cut goes by the accepted starts of the refused second, and no doubling follows', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     controller.noteAccepted(100, 0);
     controller.noteAccepted(150, 50);
     controller.noteAccepted(200, 100);
@@ -234,10 +211,10 @@ describe('#11: AdaptiveRate: slow start', () => {
   });
 });
 
-describe('#11: AdaptiveRate: slow start keeps the end of a second for a fill', () => {
+describe('#11: LimitFinder: slow start keeps the end of a second for a fill', () => {
   /** In slow start, doubled to 16/s by the answer to its third request; each answer comes `answerAfterMs` after its start. */
-  function rising(answerAfterMs = 5): AdaptiveRate {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+  function rising(answerAfterMs = 5): LimitFinder {
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     for (const t of [0, 125, 250]) controller.noteStart(t);
     controller.noteAccepted(answerAfterMs, 0);
     controller.noteAccepted(125 + answerAfterMs, 125);
@@ -263,7 +240,7 @@ describe('#11: AdaptiveRate: slow start keeps the end of a second for a fill', (
   });
 
   test('#11: a rate that stopped rising is not held: at its ceiling, every second takes the whole rate', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: 20, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: 20, now: 0 });
     const run = drive(controller, { from: 0, to: 10_000 });
     const inSecond = (second: number) => run.acceptedStarts.filter((t) => Math.floor(t / 1000) === second).length;
     const counts = Array.from({ length: 10 }, (_, second) => inSecond(second));
@@ -277,10 +254,10 @@ describe('#11: AdaptiveRate: slow start keeps the end of a second for a fill', (
   });
 });
 
-describe('#11: AdaptiveRate: cuts', () => {
+describe('#11: LimitFinder: cuts', () => {
   test('#11: a 429 cuts to settleFraction × the busiest clock second, the refused one or the one before, and the rate is settled', () => {
     // Seconds 0, 1, 2 accepted 12, 15, 8; a request of second 2 refused at t = 2900.
-    const busyBefore = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const busyBefore = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     acceptInSecond(busyBefore, 0, 12);
     acceptInSecond(busyBefore, 1, 15);
     acceptInSecond(busyBefore, 2, 8);
@@ -291,7 +268,7 @@ describe('#11: AdaptiveRate: cuts', () => {
     near(busyBefore.rps, 15 * ADAPTIVE.settleFraction, 'rps');
     assert.equal(busyBefore.settled, true);
     // The same with the refused second the busier one.
-    const busyNow = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const busyNow = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     acceptInSecond(busyNow, 0, 12);
     acceptInSecond(busyNow, 1, 8);
     acceptInSecond(busyNow, 2, 15);
@@ -299,7 +276,7 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 
   test('#11: seconds older than the one before the refused one do not count: a busy old second is forgotten', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 30, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 30, now: 0 });
     acceptInSecond(controller, 1, 50);
     acceptInSecond(controller, 2, 10);
     acceptInSecond(controller, 3, 10);
@@ -311,8 +288,8 @@ describe('#11: AdaptiveRate: cuts', () => {
   test('#11: a request counts in the second it reached the server, not the one it started in', () => {
     // 20 accepted in second 1 by the server's count: the first started at 970 ms, in second 0, on
     // a new connection, and reached the server at 1010 ms. Then a 429 at 1900 ms.
-    const byArrival = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
-    const byStart = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const byArrival = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
+    const byStart = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     byArrival.noteAccepted(1_020, 970, 1_010);
     byStart.noteAccepted(1_020, 970);
     for (let i = 1; i < 20; i++) {
@@ -326,23 +303,13 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 
   test('#11: the limit is never below what was accepted over the last 2 s, over 3 s: slow answers leave both seconds sparse', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 10, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 10, now: 0 });
     // 15 requests started 0 … 1400 ms, answered 2 s later (2000 … 3400 ms): none of them started in second 3 or 2.
     for (let startedAt = 0; startedAt <= 1_400; startedAt += 100) controller.noteAccepted(startedAt + 2_000, startedAt);
     // Refused in second 3, whose starts (like those of second 2) have no answer back yet. The last 2 s
     // accepted 15: a span of 2 s overlaps at most 3 one-second windows, so the limit is at least 15 / 3 = 5.
     const limit = 15 / ((ADAPTIVE.measureWindowMs + 1000) / 1000);
     near(controller.noteThrottled(3_400, 3_350)?.rps, limit * ADAPTIVE.settleFraction, 'rps'); // 4.85
-  });
-
-  test('#11: the cut is no deeper than deepestCut × the sending rate', () => {
-    // Accepted 10 in a second while sending 100/s: 10 × 0.97 would be a cut to 9.7%; a quarter of 100 it is.
-    near(measuredAt10(100).noteThrottled(3_000, 2_990)?.rps, 100 * ADAPTIVE.deepestCut, 'rps');
-  });
-
-  test('#11: the cut is at least to shallowestCut × the sending rate', () => {
-    // Accepted 10 in a second (answers to an older, faster rate) while sending 8/s: 10 × 0.97 = 9.7 would not cut at all.
-    near(measuredAt10(8).noteThrottled(3_000, 2_990)?.rps, 8 * ADAPTIVE.shallowestCut, 'rps');
   });
 
   test("#11: the sending rate is the controller's own once it has one", () => {
@@ -358,8 +325,8 @@ describe('#11: AdaptiveRate: cuts', () => {
   test('#11: a 429 to a request sent before the last raise was caused by the rate before it', () => {
     // Slow start (s = startRps) on answers at 2s a second: s → 2s (t = 250) → 4s (t = 500) → 8s (t = 750).
     const s = ADAPTIVE.startRps;
-    const slowStart = (): AdaptiveRate => {
-      const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const slowStart = (): LimitFinder => {
+      const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
       assert.deepEqual(
         acceptAt(controller, 2 * s, 0, 750)
           .filter(Boolean)
@@ -375,7 +342,7 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 
   test('#11: with no ceiling, the sending rate of a first 429 with Retry-After is the measured start rate (over at least 1 s)', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: Infinity, now: 0 });
     for (let t = 0; t < 500; t += 10) controller.noteStart(t); // 50 starts in half a second: 50/s, not 100/s
     controller.noteAccepted(20, 0);
     controller.noteAccepted(30, 10);
@@ -385,7 +352,7 @@ describe('#11: AdaptiveRate: cuts', () => {
 
   test('#23: with no ceiling, a first 429 that says nothing of when starts slow start, as --rps auto does', () => {
     // A burst at --concurrency into a token bucket 5 deep: the 5 accepted tell its depth, not its rate.
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: Infinity, now: 0 });
     for (let t = 0; t < 8; t++) controller.noteStart(t);
     for (let t = 0; t < 5; t++) controller.noteAccepted(t + 5, t);
     assert.deepEqual(controller.noteThrottled(10, 5), { rps: ADAPTIVE.startRps, reason: 'throttled' });
@@ -397,13 +364,13 @@ describe('#11: AdaptiveRate: cuts', () => {
       [2 * ADAPTIVE.startRps, 4 * ADAPTIVE.startRps],
     );
     // Under --rps, the sending rate is known: the first 429 is measured as before (not slow start).
-    const told = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const told = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     for (let t = 0; t < 1_000; t += 25) told.noteAccepted(t + 5, t);
     assert.notEqual(told.noteThrottled(1_010, 1_000)?.rps, ADAPTIVE.startRps);
   });
 
   test('#11: after a long clean spell at the plateau, a 429 means the limit dropped: a shallow cut, then a fresh second measures the new limit', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     acceptInSecond(controller, 0, 20);
     acceptInSecond(controller, 1, 20);
     near(controller.noteThrottled(1_990, 1_980)?.rps, 20 * ADAPTIVE.settleFraction, 'first cut'); // 19.4, its plateau
@@ -420,7 +387,7 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 
   test('#11: a 429 while probing past the plateau is not a drop: the second before counts in full, and the new plateau follows the new refusal', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     acceptInSecond(controller, 0, 20);
     acceptInSecond(controller, 1, 20);
     near(controller.noteThrottled(1_990, 1_980)?.rps, 20 * ADAPTIVE.settleFraction, 'first cut'); // 19.4, plateau 19.4
@@ -441,7 +408,7 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 
   test('#11: answers to requests started after the cut do not raise the plateau', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 20, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 20, now: 0 });
     acceptInSecond(controller, 0, 10);
     for (let startedAt = 1_000; startedAt < 1_500; startedAt += 50) controller.noteAccepted(startedAt + 5, startedAt); // 10 in second 1
     near(controller.noteThrottled(1_505, 1_500)?.rps, 10 * ADAPTIVE.settleFraction, 'cut'); // plateau 9.7
@@ -452,8 +419,8 @@ describe('#11: AdaptiveRate: cuts', () => {
 
   test('#11: a Retry-After over longWaitMs measures what was accepted since the lane last resumed over the time until it may send again', () => {
     // 30 requests started 0 … 1450 ms and accepted; the one of 1500 refused at t = 2000 with `retryAfterMs` to wait.
-    const refusedAfter30 = (retryAfterMs: number): { controller: AdaptiveRate; change: RateChange | undefined } => {
-      const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const refusedAfter30 = (retryAfterMs: number): { controller: LimitFinder; change: RateChange | undefined } => {
+      const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
       for (let startedAt = 0; startedAt < 1_500; startedAt += 50) {
         controller.noteStart(startedAt);
         controller.noteAccepted(startedAt + 5, startedAt);
@@ -480,7 +447,7 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 
   test('#23: a Retry-After of longWindowMs or more says a long window ran out: the rate is kept, once per episode', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     for (let startedAt = 0; startedAt < 1_500; startedAt += 50) controller.noteAccepted(startedAt + 5, startedAt);
     assert.equal(controller.noteThrottled(2_000, 1_500, 58_000), undefined, 'no rate to keep while the controller stands aside');
     const paced = measuredAt10(20);
@@ -492,7 +459,7 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 
   test('#11: a Retry-After of longWaitMs or less is still measured by the clock seconds', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     for (let startedAt = 0; startedAt < 1_500; startedAt += 50) {
       controller.noteStart(startedAt);
       controller.noteAccepted(startedAt + 5, startedAt);
@@ -532,7 +499,7 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 
   test('#11: in slow start, a 429 with nothing accepted at all leaves the rate alone', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     controller.noteStart(0);
     assert.equal(controller.noteThrottled(100, 0), undefined);
     assert.equal(controller.noteThrottled(5_000, 4_000), undefined);
@@ -554,7 +521,7 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 
   test('#11: the rate never goes below floorRps, however many cuts', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     const waitMs = 9_000;
     for (let i = 0; i < 40; i++) {
       // Each time, one request accepted after the pause, the next refused with 9 s to wait: 1 in 9 s.
@@ -571,7 +538,7 @@ describe('#11: AdaptiveRate: cuts', () => {
   });
 });
 
-describe('#11: AdaptiveRate: climbing', () => {
+describe('#11: LimitFinder: climbing', () => {
   test('#11: after a cut the rate climbs while clean, rests at refusedFraction × the refused rate, then probes up to the ceiling', () => {
     const controller = measuredAt10(10);
     // Sending 10/s, limit 10: cut to 0.9 × 10 = 9; plateau min(0.95 × 10, 0.97 × 10) = 9.5.
@@ -603,7 +570,7 @@ describe('#11: AdaptiveRate: climbing', () => {
 
   test('#23: a burst whose measure is under a quarter of the rate sent climbs back to half that rate, rests shortRestMs, then probes in growing steps', () => {
     // A burst of 40/s (the ceiling) at a server that took one request of it (a token bucket of depth 1).
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     controller.noteAccepted(5, 0);
     // Limit 1: 0.97 is under a quarter of 40, so the cut stops at 10: the measure saw a burst, not the limit.
     near(controller.noteThrottled(30, 25)?.rps, 40 * ADAPTIVE.deepestCut, 'cut');
@@ -647,8 +614,8 @@ describe('#11: AdaptiveRate: climbing', () => {
 
   test('#11: a probe step refused at once, its measure seeing only the step before: rest briefly on the rate that held', () => {
     // A burst of 40/s drew a cut to 10 (a quarter); the rate climbs back to 20, then probes 21, 22.05, 24.255, 29.106 …
-    const probing = (): AdaptiveRate => {
-      const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const probing = (): LimitFinder => {
+      const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
       controller.noteAccepted(5, 0);
       controller.noteThrottled(30, 25);
       return controller;
@@ -687,8 +654,8 @@ describe('#11: AdaptiveRate: climbing', () => {
 
   test('#11: late answers for the measured second raise the plateau (never above refusedFraction × refused), and far under it the climb closes half the gap', () => {
     // Sending 20/s (the ceiling) from t = 1000, answered 500 ms after their start; second 2's first request refused at once.
-    const scenario = (lateAnswers: boolean): AdaptiveRate => {
-      const controller = new AdaptiveRate({ auto: false, ceilingRps: 20, now: 0 });
+    const scenario = (lateAnswers: boolean): LimitFinder => {
+      const controller = new LimitFinder({ auto: false, ceilingRps: 20, now: 0 });
       for (let startedAt = 1_000; startedAt <= 1_500; startedAt += 50) controller.noteAccepted(startedAt + 500, startedAt);
       // 11 of second 1's 20 back: limit 11, cut to 10.67, plateau min(0.95 × 20, 0.97 × 11) = 10.67.
       near(controller.noteThrottled(2_010, 2_000)?.rps, 11 * ADAPTIVE.settleFraction, 'cut');
@@ -705,18 +672,11 @@ describe('#11: AdaptiveRate: climbing', () => {
     assert.deepEqual(acceptAt(early, 20, 3_100, 3_450).filter(Boolean), []);
     near(early.rps, cut, 'rests');
   });
-
-  test('#11: a settled rate nobody uses does not climb', () => {
-    const controller = measuredAt10(10.5);
-    controller.noteThrottled(3_000, 2_990); // 9.45/s, under its plateau (9.7)
-    assert.deepEqual(acceptAt(controller, 1, 4_000, 30_000).filter(Boolean), []);
-    near(controller.rps, 10.5 * ADAPTIVE.shallowestCut, 'rps');
-  });
 });
 
-describe('#11: AdaptiveRate: quota headers', () => {
+describe('#11: LimitFinder: quota headers', () => {
   test('#11: quota headers stand slow start aside: the rate becomes Infinity, not settled', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     assert.deepEqual(controller.noteQuotaHeaders(100), { rps: Infinity, reason: 'quota' });
     assert.equal(controller.rps, Infinity);
     assert.equal(controller.settled, false);
@@ -732,7 +692,7 @@ describe('#11: AdaptiveRate: quota headers', () => {
   });
 
   test('#11: quota headers change nothing while the controller stands aside', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: Infinity, now: 0 });
     assert.equal(controller.noteQuotaHeaders(100), undefined);
     assert.equal(controller.rps, Infinity);
   });
@@ -742,7 +702,7 @@ describe('#11: AdaptiveRate: quota headers', () => {
  * Starts `interval` ms apart (else at the controller's pace) from `from`, until noteStart says the
  * fill is over; their times. With `answered`, each is answered clean 5 ms after its start.
  */
-function startUntilFillEnds(controller: AdaptiveRate, from: number, options: { interval?: number; answered?: boolean } = {}): number[] {
+function startUntilFillEnds(controller: LimitFinder, from: number, options: { interval?: number; answered?: boolean } = {}): number[] {
   const starts: number[] = [];
   for (let at = from; starts.length < 100; at += options.interval ?? 1000 / controller.rps) {
     starts.push(at);
@@ -754,7 +714,7 @@ function startUntilFillEnds(controller: AdaptiveRate, from: number, options: { i
 }
 
 /** Each of `starts` goes out and is answered clean 5 ms later, reaching the server on the way. */
-function acceptStarts(controller: AdaptiveRate, starts: number[]): void {
+function acceptStarts(controller: LimitFinder, starts: number[]): void {
   for (const t of starts) {
     controller.noteStart(t);
     controller.noteAccepted(t + 5, t, t + 5);
@@ -766,7 +726,7 @@ function spaced(from: number, count: number, interval: number): number[] {
   return Array.from({ length: count }, (_, i) => from + i * interval);
 }
 
-describe('#11: AdaptiveRate: filling the second after a pause', () => {
+describe('#11: LimitFinder: filling the second after a pause', () => {
   test('#11: a cut that counted a clock second fills the rest of the second the pause ends in: 97% of the count, faster, one start at a time', () => {
     const controller = measuredAt10(40);
     // 10 in second 2; sending 40/s, so the cut stops at a quarter of that: 10/s.
@@ -792,29 +752,8 @@ describe('#11: AdaptiveRate: filling the second after a pause', () => {
     assert.deepEqual(controller.noteStart(3_600 + (8 * 1000) / fillRps), { holdUntil: 4_000 + ADAPTIVE.nextSecondMarginMs });
   });
 
-  test('#11: a rate that would send more than the count in the rest of the second is held to it', () => {
-    // 10 counted, but the rate stays at a quarter of the 100/s sent: 25/s.
-    const controller = measuredAt10(100);
-    near(controller.noteThrottled(3_000, 2_950)?.rps, 25, 'cut');
-    controller.notePause(3_000, 3_300);
-    near(controller.rps, 25, 'the rate, not slower');
-    // 650 ms at 25/s would be 16 starts; the fill stops at 9 and holds the rest of the second.
-    const starts = startUntilFillEnds(controller, 3_300, { interval: 40 });
-    assert.equal(starts.length, 9);
-  });
-
-  test('#11: the fill goes no faster than the ceiling, and stops when the next start would be too late', () => {
-    const controller = measuredAt10(20);
-    near(controller.noteThrottled(3_000, 2_950)?.rps, 9.7, 'cut');
-    controller.notePause(3_000, 3_600);
-    near(controller.rps, 20, 'fill at the ceiling');
-    // 3600, 3650 … 3900: the next, at 3950, would reach the server too close to the second's end.
-    assert.deepEqual(startUntilFillEnds(controller, 3_600, { interval: 50 }), [3_600, 3_650, 3_700, 3_750, 3_800, 3_850, 3_900]);
-    near(controller.rps, 9.7, 'back to the rate');
-  });
-
   test('#11: the time a request takes to reach the server ends the fill that much sooner', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     // 10 a second, each reaching the server 40 ms after its start.
     for (let startedAt = 0; startedAt < 3_000; startedAt += 100) controller.noteAccepted(startedAt + 80, startedAt, startedAt + 40);
     near(controller.noteThrottled(3_000, 2_900, 1_000, 2_940)?.rps, 10, 'cut');
@@ -846,13 +785,13 @@ describe('#11: AdaptiveRate: filling the second after a pause', () => {
   });
 
   test('#11: no fill after a cut that did not count a clock second: a measure from the last 2 s, a drop', () => {
-    const sparse = new AdaptiveRate({ auto: false, ceilingRps: 10, now: 0 });
+    const sparse = new LimitFinder({ auto: false, ceilingRps: 10, now: 0 });
     for (let startedAt = 0; startedAt <= 1_400; startedAt += 100) sparse.noteAccepted(startedAt + 2_000, startedAt);
     const cut = sparse.noteThrottled(3_400, 3_350)?.rps; // 15 over 3 s
     sparse.notePause(3_400, 4_400);
     near(sparse.rps, cut!, 'measured from the last 2 s');
 
-    const dropped = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+    const dropped = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     acceptInSecond(dropped, 0, 20);
     acceptInSecond(dropped, 1, 20);
     dropped.noteThrottled(1_990, 1_980);
@@ -881,7 +820,7 @@ describe('#11: AdaptiveRate: filling the second after a pause', () => {
   });
 });
 
-describe('#11: AdaptiveRate: pacingBurst', () => {
+describe('#11: LimitFinder: pacingBurst', () => {
   test('#11: the bucket holds one start plus lateCreditMs of starts at the rate', () => {
     near(pacingBurst(20), 1 + (20 * ADAPTIVE.lateCreditMs) / 1000, '20/s'); // 1.6
     near(pacingBurst(1 / 60), 1 + ADAPTIVE.lateCreditMs / 60_000, 'floorRps'); // 1.0005
@@ -897,11 +836,11 @@ describe('#11: AdaptiveRate: pacingBurst', () => {
   });
 });
 
-describe('#11: AdaptiveRate against a fixed-window server', () => {
+describe('#11: LimitFinder against a fixed-window server', () => {
   const L = 20;
 
   test('#11: L = 20 per 1 s window, 30 s from auto: the rate ends near L, few 429s, throughput ≥ 0.9 L', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     const run = drive(controller, { from: 0, to: 30_000, server: fixedWindowServer(() => L) });
     const lastTwenty = run.acceptedStarts.filter((t) => t >= 10_000).length / 20;
     const announced = run.changes.at(-1)!.rps;
@@ -913,7 +852,7 @@ describe('#11: AdaptiveRate against a fixed-window server', () => {
   });
 
   test('#11: when the limit halves at t = 15 s, one or two cuts find the new limit', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     const refused: number[] = [];
     const server = fixedWindowServer((t) => (t < 15_000 ? L : L / 2));
     const run = drive(controller, {
@@ -938,7 +877,7 @@ describe('#11: AdaptiveRate against a fixed-window server', () => {
   });
 
   test('#11: L = 100: a slow-start overshoot into a used-up fixed window cuts once, not once per refused request, and settles near the limit', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     const run = drive(controller, { from: 0, to: 30_000, server: fixedWindowServer(() => 100) });
     const lastTwenty = run.acceptedStarts.filter((t) => t >= 10_000).length / 20;
     const firstCut = run.changes.findIndex((c) => c.reason === 'throttled');
@@ -952,10 +891,10 @@ describe('#11: AdaptiveRate against a fixed-window server', () => {
   });
 });
 
-describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds', () => {
+describe('#11: LimitFinder against servers whose Retry-After is whole seconds', () => {
   test('#11: a window on the clock: the second the first pause ends in is filled, and no fill is refused', () => {
     // --rps 40 from 0.6 s: second 1 takes 20 by 1.5 s and refuses; the pause ends at 2.505, with 0.45 s of second 2 left.
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 600 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 600 });
     const run = drive(controller, { from: 600, to: 20_600, server: fixedWindowServer(() => 20), wholeSeconds: true, ceilingRps: 40 });
     const inSecond = (second: number) => run.acceptedStarts.filter((t) => Math.floor(t / 1000) === second).length;
     const figures = `accepted by second: ${Array.from({ length: 20 }, (_, s) => inSecond(s)).join(' ')}; fills at ${run.fillStarts.map((f) => f.at.toFixed(0)).join(' ')}`;
@@ -968,7 +907,7 @@ describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds',
   test("#11: slow start's first 429 comes early enough in its second that the second after the wait is filled, from any start phase", () => {
     for (let phaseMs = 0; phaseMs < 1000; phaseMs += 73) {
       const from = 10_000 + phaseMs;
-      const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: from });
+      const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: from });
       const refused: number[] = [];
       const server = fixedWindowServer(() => 20);
       const run = drive(controller, { from, to: from + 6_000, latencyMs: 25, wholeSeconds: true, server: noteRefusals(server, refused) });
@@ -981,7 +920,7 @@ describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds',
   });
 
   test('#11: a token bucket: at most one fill is refused, and none follows it', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     const run = drive(controller, { from: 0, to: 60_000, server: tokenBucketServer(20, 5), wholeSeconds: true });
     const refused = run.fillStarts.filter((f) => f.refused);
     const figures = `fills at ${run.fillStarts.map((f) => `${f.at.toFixed(0)}${f.refused ? '×' : ''}`).join(' ')}`;
@@ -995,7 +934,7 @@ describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds',
   });
 
   test('#11: a limit halved: no fill in the pause after the drop, then the new limit is filled', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 600 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 600 });
     const run = drive(controller, { from: 600, to: 25_000, server: fixedWindowServer((t) => (t < 15_000 ? 20 : 10)), wholeSeconds: true, ceilingRps: 40 });
     const figures = `changes ${run.changes.map((c) => `${(c.at / 1000).toFixed(2)}s→${c.rps.toFixed(1)}`).join(' ')}; fills at ${run.fillStarts.map((f) => `${f.at.toFixed(0)}${f.refused ? '×' : ''}`).join(' ')}`;
     assert.ok(
@@ -1016,8 +955,8 @@ describe('#11: AdaptiveRate against servers whose Retry-After is whole seconds',
  * the clock from then on. Every request reaches the server 5 ms after its start. Returns the
  * controller and the change that began the windows.
  */
-function inWindows(count: number): { controller: AdaptiveRate; began: RateChange | undefined } {
-  const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 0 });
+function inWindows(count: number): { controller: LimitFinder; began: RateChange | undefined } {
+  const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
   acceptStarts(controller, spaced(0, 3 * count, 1000 / count));
   controller.noteThrottled(3_000, 2_990, 1_000, 2_995);
   controller.notePause(3_000, 3_400);
@@ -1027,7 +966,7 @@ function inWindows(count: number): { controller: AdaptiveRate; began: RateChange
   return { controller, began };
 }
 
-describe('#11: AdaptiveRate: windows on the clock', () => {
+describe('#11: LimitFinder: windows on the clock', () => {
   test('#11: a fill the server took whole starts windows: the count each second, paced over the second less the margin', () => {
     const { controller, began } = inWindows(20);
     assert.deepEqual(began, { rps: 20, reason: 'window' });
@@ -1047,7 +986,7 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
   });
 
   test('#11: a window on the clock, 20 s at --rps 40: after the first pause every whole second takes exactly the limit, and no 429 follows', () => {
-    const controller = new AdaptiveRate({ auto: false, ceilingRps: 40, now: 600 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 600 });
     const run = drive(controller, { from: 600, to: 20_600, server: fixedWindowServer(() => 20), wholeSeconds: true, ceilingRps: 40 });
     const inSecond = (second: number) => run.acceptedStarts.filter((t) => Math.floor(t / 1000) === second).length;
     const began = run.changes.find((c) => c.reason === 'window');
@@ -1117,7 +1056,7 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
 
   test("#11: no windows from a count under the rate: a ramp's, not the limit", () => {
     // --rps 64 from 0.5 s meets a window of 8 in second 1: the cut stops at a quarter of 64.
-    const ramp = new AdaptiveRate({ auto: false, ceilingRps: 64, now: 0 });
+    const ramp = new LimitFinder({ auto: false, ceilingRps: 64, now: 0 });
     for (let t = 500; t < 1_000; t += 125) ramp.noteStart(t);
     acceptStarts(ramp, spaced(1_000, 8, 1000 / 64));
     assert.deepEqual(ramp.noteThrottled(1_130, 1_125, 1_000, 1_130), { rps: 16, reason: 'throttled' });
@@ -1135,9 +1074,9 @@ describe('#11: AdaptiveRate: windows on the clock', () => {
   });
 });
 
-describe('#11: AdaptiveRate against a token bucket', () => {
+describe('#11: LimitFinder against a token bucket', () => {
   test('#11: 20/s, 5 deep, 60 s from auto: a 429 at the plateau cuts shallowly, and the rate never rests 15% under 20/s', () => {
-    const controller = new AdaptiveRate({ auto: true, ceilingRps: Infinity, now: 0 });
+    const controller = new LimitFinder({ auto: true, ceilingRps: Infinity, now: 0 });
     const run = drive(controller, { from: 0, to: 60_000, server: tokenBucketServer(20, 5) });
     const lastThirty = run.acceptedStarts.filter((t) => t >= 30_000).length / 30;
     const figures = `end ${controller.rps.toFixed(2)}/s, ${run.throttled} of ${run.total} throttled, ${lastThirty.toFixed(2)}/s accepted over the last 30 s; changes ${run.changes

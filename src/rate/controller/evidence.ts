@@ -1,0 +1,117 @@
+/**
+ * What a lane's limit finder has seen: its starts, what the server accepted and in which clock
+ * second, and how long a request takes to reach the server and to come back. The decisions
+ * (cut.ts, climb.ts, clock-windows.ts) read it; none of them keeps counts of its own.
+ */
+import { RecentMinimum } from '../recent-minimum.js';
+import { WindowCounter } from '../window-counter.js';
+import { PerSecond, SlidingCount } from './counts.js';
+import type { CutMeasures, Refusal } from './cut.js';
+import { ADAPTIVE } from './tuning.js';
+
+export class Evidence {
+  readonly #starts = new SlidingCount(ADAPTIVE.measureWindowMs);
+  /** The last starts, oldest first: the gap before a refused one tells a catch-up start. */
+  readonly #recentStarts: number[] = [];
+  #firstStartAt: number | undefined;
+  readonly #accepted = new WindowCounter(ADAPTIVE.measureWindowMs, ADAPTIVE.measureWindowMs / 20);
+  readonly #acceptedBySecond = new PerSecond();
+  /** The end of the last pause, and what was accepted of requests sent since. */
+  #resumedAt = -Infinity;
+  #acceptedSinceResume = 0;
+  /** Seconds up to this one told a limit that has since been shown to be gone. */
+  #staleUpTo = -Infinity;
+  readonly #toServerMs = new RecentMinimum(16);
+  readonly #roundTripMs = new RecentMinimum(16);
+
+  noteStart(now: number): void {
+    this.#firstStartAt ??= now;
+    this.#starts.add(now);
+    this.#recentStarts.push(now);
+    if (this.#recentStarts.length > 64) this.#recentStarts.shift();
+  }
+
+  /** An answer the server counted and did not refuse, to a request started at `startedAt` that reached it at `arrivedAt`. */
+  noteAccepted(now: number, startedAt: number, arrivedAt: number): void {
+    this.#accepted.add(now);
+    this.#acceptedBySecond.add(arrivedAt);
+    this.#toServerMs.add(arrivedAt - startedAt);
+    this.#roundTripMs.add(now - startedAt);
+    if (startedAt >= this.#resumedAt) this.#acceptedSinceResume += 1;
+  }
+
+  /** The lane waits until `untilMs`; false when an earlier pause already reached past it. */
+  notePause(untilMs: number): boolean {
+    if (untilMs <= this.#resumedAt) return false;
+    this.#resumedAt = untilMs;
+    this.#acceptedSinceResume = 0;
+    return true;
+  }
+
+  /** The counts of seconds up to `second` no longer tell the limit (it went down since). */
+  forgetUpTo(second: number): void {
+    this.#staleUpTo = second;
+  }
+
+  /** The quickest recent trip from a start to the server (0 before any answer). */
+  get toServerMs(): number {
+    return this.#toServerMs.min() ?? 0;
+  }
+
+  /** The quickest recent trip from a start to its answer (0 before any answer). */
+  get roundTripMs(): number {
+    return this.#roundTripMs.min() ?? 0;
+  }
+
+  /** What the lane sent per second lately. */
+  sentRps(now: number): number {
+    return this.#starts.perSecond(now);
+  }
+
+  /** Accepted requests that reached the server in clock second `second`. */
+  countOf(second: number): number {
+    return second > this.#staleUpTo ? this.#acceptedBySecond.count(second) : 0;
+  }
+
+  /** The most accepted in the clock second `second` or the one before. */
+  busiestSecond(second: number): number {
+    return Math.max(this.countOf(second), this.countOf(second - 1));
+  }
+
+  /**
+   * The limit a refusal in clock second `second` shows: the busiest of it and the second before,
+   * and never below the recent accepted rate.
+   */
+  limitAround(second: number, now: number): number {
+    // A span of T seconds overlaps at most T + 1 one-second windows: what it held over T + 1 is a
+    // floor, unless the span reaches back into seconds that told a limit since gone.
+    const isFresh = now - ADAPTIVE.measureWindowMs >= (this.#staleUpTo + 1) * 1000;
+    const floor = isFresh ? (this.#accepted.count(now) * 1000) / (ADAPTIVE.measureWindowMs + 1000) : 0;
+    return Math.max(this.busiestSecond(second), floor);
+  }
+
+  /** The limit a long Retry-After shows: what was accepted since the lane last resumed, over the time until it may send again. */
+  limitOverWait(now: number, retryAfterMs: number): number {
+    const since = Math.max(this.#resumedAt, this.#firstStartAt ?? now);
+    return (this.#acceptedSinceResume * 1000) / (now - since + retryAfterMs);
+  }
+
+  /** The measures a cut for `refusal` goes by. */
+  around(refusal: Refusal): CutMeasures {
+    const { now, arrivedAt, retryAfterMs } = refusal;
+    const second = Math.floor(arrivedAt / 1000);
+    return {
+      sentRps: this.sentRps(now),
+      limitAround: this.limitAround(second, now),
+      busiestSecond: this.busiestSecond(second),
+      limitOverWait: retryAfterMs === undefined ? Number.NaN : this.limitOverWait(now, retryAfterMs),
+      gapBeforeMs: this.gapBeforeMs(refusal.startedAt),
+    };
+  }
+
+  /** How long before the start at `startedAt` the one before it went (undefined when not known). */
+  gapBeforeMs(startedAt: number): number | undefined {
+    const index = this.#recentStarts.lastIndexOf(startedAt);
+    return index < 1 ? undefined : startedAt - this.#recentStarts[index - 1]!;
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The limit finder: finds a rate limit nobody told us, from the refusals and accepted answers
+ * alone, with the time passed in. It holds one lane's rate and evidence and hands each decision
+ * to a pure part: cut.ts (a refusal), climb.ts (clean answers), clock-windows.ts (fills and
+ * windows on the clock), slow-start.ts (keeping a second's end free). docs/rate-control.md
+ * tells its strategy.
+ */
+import type { RateChangeReason } from '../../events.js';
+import { decideClimb, wasUsed } from './climb.js';
+import { ClockWindows } from './clock-windows.js';
+import { boundedRate, decideCut, isSettled, plateauFor, readRefusal, startingState, type RateState } from './cut.js';
+import { Evidence } from './evidence.js';
+import { SecondsEndGuard } from './slow-start.js';
+import { ADAPTIVE, pacingBurst } from './tuning.js';
+
+export interface RateChange {
+  rps: number;
+  reason: RateChangeReason;
+}
+
+export class LimitFinder {
+  readonly #state: RateState;
+  #restMs: number = ADAPTIVE.probeAfterMs;
+  #probeFactor: number = ADAPTIVE.climbFactor;
+  #answersSinceChange = 0;
+  /** The clock second the last cut measured: late answers of it refine the plateau. */
+  #cutSecond = Number.NaN;
+  readonly #evidence = new Evidence();
+  readonly #windows = new ClockWindows(this.#evidence);
+  readonly #secondsEnd = new SecondsEndGuard();
+
+  constructor(options: { auto: boolean; ceilingRps: number; now: number }) {
+    const rps = options.auto ? Math.min(ADAPTIVE.startRps, options.ceilingRps) : Infinity;
+    this.#state = startingState(rps, options.ceilingRps, options.auto, options.now);
+  }
+
+  /** Starts per second allowed now (faster while a fill lasts); Infinity while the finder stands aside. */
+  get rps(): number {
+    return this.#windows.pace(this.#state.rps);
+  }
+
+  /** While windows on the clock pace the lane: how many each clock second may take. */
+  get windowCount(): number | undefined {
+    return this.#windows.count;
+  }
+
+  /** Whether a refusal has set the rate (as opposed to slow start, or standing aside). */
+  get settled(): boolean {
+    return isSettled(this.#state);
+  }
+
+  /** The depth of the bucket pacing this rate: one start, plus catch-up credit where the server allows it. */
+  get burst(): number {
+    return this.#state.strictSpacing || this.#windows.oneAtATime ? 1 : pacingBurst(this.#state.rps);
+  }
+
+  /** A start at `now`; nothing more should start before `holdUntil` when that is returned. */
+  noteStart(now: number): { holdUntil: number } | undefined {
+    this.#evidence.noteStart(now);
+    const { rps, slowStart, raisedAt } = this.#state;
+    // Fills and windows come after a cut, so never during slow start.
+    if (!slowStart) return this.#windows.noteStart(now);
+    return this.#secondsEnd.noteStart(now, { rps, raisedAt, toServerMs: this.#evidence.toServerMs, roundTripMs: this.#evidence.roundTripMs });
+  }
+
+  /** An answer the server counted and did not refuse (faults included), to a request started at `startedAt` that reached it at about `arrivedAt`. */
+  noteAccepted(now: number, startedAt: number, arrivedAt = startedAt): RateChange | undefined {
+    const state = this.#state;
+    this.#evidence.noteAccepted(now, startedAt, arrivedAt);
+    this.#refineAfterCut(startedAt, arrivedAt);
+    const refined = this.#windows.refineRecount(startedAt, arrivedAt, state.cutAt, state.ceiling);
+    if (refined !== undefined) state.plateau = refined;
+    const windowCount = this.#windows.noteAccepted(startedAt, now, { rps: state.rps, ceiling: state.ceiling, strictSpacing: state.strictSpacing });
+    if (windowCount !== undefined) {
+      state.plateau = windowCount;
+      return this.#change(Math.min(state.ceiling, windowCount), now, 'window');
+    }
+    if (!Number.isFinite(state.rps) || startedAt < state.cutAt) return undefined;
+    this.#answersSinceChange += 1;
+    const elapsedMs = now - state.changedAt;
+    if (this.#windows.count !== undefined) {
+      // The count is the limit exactly; after its rest, probe past it as past a plateau.
+      if (elapsedMs < this.#restMs || !wasUsed(state.rps, elapsedMs, this.#answersSinceChange)) return undefined;
+      this.#windows.leave();
+      state.plateau = Infinity;
+    }
+    const climb = decideClimb({ ...state, restMs: this.#restMs, probeFactor: this.#probeFactor }, elapsedMs, this.#answersSinceChange);
+    if (climb === undefined) return undefined;
+    state.plateau = climb.plateau;
+    this.#probeFactor = climb.probeFactor;
+    return this.#change(climb.rps, now, climb.reason);
+  }
+
+  /**
+   * A refusal (a 429, or a 503 judged load shedding) to a request started at `startedAt`, which
+   * reached the server at about `arrivedAt`; `retryAfterMs` is the wait it asked for, when it said.
+   */
+  noteThrottled(now: number, startedAt: number, retryAfterMs?: number, arrivedAt = startedAt): RateChange | undefined {
+    const state = this.#state;
+    this.#windows.noteRefused(startedAt);
+    const refusal = { now, startedAt, arrivedAt, retryAfterMs };
+    const reading = readRefusal(state, refusal);
+    if (reading === 'same-episode') return undefined;
+    if (reading === 'long-window') {
+      state.cutAt = now;
+      return Number.isFinite(state.rps) ? { rps: state.rps, reason: 'kept' } : undefined;
+    }
+    if (reading === 'restart') {
+      state.slowStart = true;
+      state.cutAt = now;
+      return this.#change(ADAPTIVE.startRps, now, 'throttled');
+    }
+    const recounted = this.#windows.recount(arrivedAt, state.ceiling);
+    if (recounted !== undefined) return this.#restAt(recounted, now, 'window');
+    // Soon after the windows began: back to the rate that was clean before them, resting there.
+    // Later, the limit went down, and the cut below measures the new one.
+    const before = this.#windows.refusedEarly(now);
+    if (before !== undefined) return this.#restAt(before, now, 'throttled');
+    this.#windows.leave();
+    const decision = decideCut(state, refusal, this.#evidence.around(refusal));
+    if (decision.kind === 'none') return undefined;
+    state.cutAt = now;
+    if (decision.kind === 'spacing') {
+      state.strictSpacing = true;
+      return { rps: state.rps, reason: 'spacing' };
+    }
+    this.#windows.noteMeasured(decision.fillCount);
+    state.slowStart = false;
+    state.refusedRps = decision.refusedRps;
+    state.plateau = decision.plateau;
+    this.#cutSecond = decision.cutSecond;
+    if (decision.isDrop) this.#evidence.forgetUpTo(Math.floor(now / 1000));
+    this.#probeFactor = ADAPTIVE.climbFactor;
+    this.#restMs = decision.restMs;
+    return this.#change(decision.rps, now, 'throttled');
+  }
+
+  /** An answer to a request of the second the last cut measured, come back after it: raise the plateau to it. */
+  #refineAfterCut(startedAt: number, arrivedAt: number): void {
+    const second = Math.floor(arrivedAt / 1000);
+    if (startedAt >= this.#state.cutAt || !(second === this.#cutSecond || second === this.#cutSecond - 1)) return;
+    const limit = this.#evidence.busiestSecond(this.#cutSecond);
+    this.#state.plateau = Math.max(this.#state.plateau, plateauFor(limit, this.#state.refusedRps));
+  }
+
+  /** The lane was told to wait until `untilMs`: what it sends after that measures a new window, and may fill a second. */
+  notePause(_now: number, untilMs: number): void {
+    if (!this.#evidence.notePause(untilMs)) return;
+    const { rps, ceiling, strictSpacing } = this.#state;
+    this.#windows.planFill(untilMs, { rps, ceiling, strictSpacing });
+  }
+
+  /** A cut decided elsewhere (a trial for load shedding, rate-controller.ts): rests at `rps` like any cut. */
+  cutTo(now: number, rps: number): RateChange {
+    this.#windows.leave();
+    this.#state.slowStart = false;
+    this.#restMs = ADAPTIVE.probeAfterMs;
+    return this.#restAt(boundedRate(Math.min(rps, this.#state.rps), this.#state.ceiling), now, 'throttled');
+  }
+
+  /** A cut to `rps`, which is also where the climb rests. */
+  #restAt(rps: number, now: number, reason: RateChangeReason): RateChange {
+    this.#state.cutAt = now;
+    this.#state.plateau = rps;
+    return this.#change(rps, now, reason);
+  }
+
+  /** What the lane sent per second lately. */
+  sentRps(now: number): number {
+    return this.#evidence.sentRps(now);
+  }
+
+  /** A cut for 503s that proved noise: back to `rps`, resting there as if it had held. */
+  undoCut(now: number, rps: number): void {
+    this.#state.plateau = Infinity;
+    this.#change(rps, now, 'undo');
+  }
+
+  /** The server sent quota headers: they pace the run better than probing does. */
+  noteQuotaHeaders(now: number): RateChange | undefined {
+    if (!this.#state.slowStart) return undefined;
+    this.#state.slowStart = false;
+    return this.#change(Infinity, now, 'quota');
+  }
+
+  #change(rps: number, now: number, reason: RateChangeReason): RateChange {
+    const state = this.#state;
+    if (rps > state.rps) {
+      state.previousRps = state.rps;
+      state.raisedAt = now;
+    }
+    state.rps = rps;
+    state.changedAt = now;
+    this.#answersSinceChange = 0;
+    return { rps, reason };
+  }
+}
