@@ -36,7 +36,7 @@ export class LanePacing {
   /** Per pause bucket: when its quota windows open, and how long they are. */
   readonly #quotaWindows = new Map<string, QuotaWindows>();
   /** Per pause bucket: the times of a 429 that did not say when, until its pause is decided. */
-  readonly #bareRefusal = new Map<string, RequestTimes>();
+  readonly #bareRefusal = new Map<string, BareRefusal>();
 
   constructor(deps: LanePacingDeps) {
     this.#deps = deps;
@@ -74,21 +74,29 @@ export class LanePacing {
     const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
     const failure = outcome.kind === 'failure' ? outcome.code : undefined;
     const reading = lanes.settled(lane, now, { startedAt, arrivedAt, status: response?.status ?? null, failure, retryAfterMs: hints.retryAfterMs });
-    if (reading.isRefusal && hints.retryAfterMs === undefined) this.#bareRefusal.set(lane.pauseBucket, { startedAt, arrivedAt });
-    else this.#bareRefusal.delete(lane.pauseBucket);
+    if (reading.isRefusal && hints.retryAfterMs === undefined) {
+      this.#bareRefusal.set(lane.pauseBucket, { startedAt, arrivedAt, cut: reading.change?.reason === 'throttled' });
+    } else this.#bareRefusal.delete(lane.pauseBucket);
     this.#noteRate(reading.change);
     // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
     if (response !== null && response.status !== 429) this.#paceByQuota(lane, hints.quota, arrivedAt);
     return reading.isRefusal === hints.isThrottle ? hints : { ...hints, isThrottle: reading.isRefusal };
   }
 
+  /**
+   * The pause the retry policy asked for, as the lane takes it: after a 429 that did not say
+   * when, until its clock second is over (waitOutRefusingSecond). Call once per answer.
+   */
+  shape(lane: Lane, pause: LanePause): LanePause {
+    const refused = pause.source === 'backoff' ? this.#bareRefusal.get(lane.pauseBucket) : undefined;
+    this.#bareRefusal.delete(lane.pauseBucket);
+    return refused === undefined ? pause : waitOutRefusingSecond(pause, refused);
+  }
+
   /** Pauses the lane, unless it is paused until then or later already; `quota` for a used-up quota. */
   pause(lane: Lane, pause: LanePause, quota = false): void {
     const { lanes, limiter, clock, emit, redactor } = this.#deps;
     const bucket = lane.pauseBucket;
-    const refused = pause.source === 'backoff' ? this.#bareRefusal.get(bucket) : undefined;
-    this.#bareRefusal.delete(bucket);
-    if (refused !== undefined) pause = waitOutRefusingSecond(pause, refused);
     const { untilMs, delayMs, source, reason } = pause;
     if (!quota && untilMs > (this.#holdUntil.get(bucket) ?? 0)) this.#holdUntil.set(bucket, untilMs);
     if (untilMs <= limiter.pausedUntil(bucket)) return;
@@ -144,15 +152,23 @@ export class LanePacing {
   }
 }
 
+/** A 429 that did not say when; `cut` when the lane's controller cut its rate for it. */
+export interface BareRefusal extends RequestTimes {
+  cut: boolean;
+}
+
 /**
- * The backoff pause of a 429 that did not say when, stretched to the clock second after the one
- * that refused: a window counted per clock second (the usual kind) takes nothing more in that
- * second, and a backoff that ends in it only draws another 429 and a longer backoff. A backoff
- * that ends later already is kept. Pure: `refused` carries the clock's reading.
+ * The pause after a 429 that did not say when: until the clock second that refused it is over.
+ * A window counted per clock second (the usual kind) takes nothing more in that second, and a
+ * wait that ends in it only draws another 429. When the controller cut the rate for this 429,
+ * that is all the pause: the cut rate paces the lane from then on (a token bucket refills as
+ * it goes). When it did not (a refusal of the same episode, or no rate to cut), the retry
+ * policy's backoff holds, stretched to that second's end. Pure: `refused` carries the clock's
+ * reading.
  */
-export function waitOutRefusingSecond(pause: LanePause, refused: RequestTimes): LanePause {
+export function waitOutRefusingSecond(pause: LanePause, refused: BareRefusal): LanePause {
   const { startedAt, arrivedAt } = refused;
   const nextSecondFrom = startToReachSecond(Math.floor(arrivedAt / 1000) + 1, arrivedAt - startedAt);
-  if (nextSecondFrom <= pause.untilMs) return pause;
+  if (nextSecondFrom <= pause.untilMs && !refused.cut) return pause;
   return { ...pause, untilMs: nextSecondFrom, delayMs: pause.delayMs + (nextSecondFrom - pause.untilMs) };
 }

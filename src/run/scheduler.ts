@@ -183,7 +183,7 @@ export async function* schedule(
     const step = decideNextStep(job, outcome, hints, options, clock.now(), deps.random);
     if (step.kind === 'interrupted') return stopJob(job);
     if (step.kind === 'finish') {
-      if (step.pause) pacing.pause(job.lane, step.pause);
+      if (step.pause) pacing.pause(job.lane, pacing.shape(job.lane, step.pause));
       return finish(job, step.failure, step.final);
     }
     if (stopping) return stopJob(job);
@@ -192,21 +192,23 @@ export async function* schedule(
       return enqueue(job);
     }
 
+    // The lane that answered is the one told to wait, even on a redirect hop.
+    const [answeredBy, answeredHost] = [job.lane, job.host];
+    const pause = step.pause && pacing.shape(answeredBy, step.pause);
+    restartJob(job, lanes.laneFor(job.plan.url));
+    // Waiting in the queue of a paused lane holds no slot and starts right at the pause end.
+    const waitsOutPause = pause !== undefined && answeredBy === job.lane;
     emit({
       type: 'retry',
       line: job.plan.line,
-      host: job.host,
+      host: answeredHost,
       attempt: job.attempts,
-      delayMs: step.delayMs,
+      delayMs: waitsOutPause ? pause.delayMs : step.delayMs,
       source: step.source,
       reason: redactor.text(step.reason),
     });
-    // The lane that answered is the one told to wait, even on a redirect hop.
-    const answeredBy = job.lane;
-    if (step.pause) pacing.pause(answeredBy, step.pause);
-    restartJob(job, lanes.laneFor(job.plan.url));
-    // Waiting in the queue of a paused lane holds no slot and starts right at the pause end.
-    if (step.pause && answeredBy === job.lane) return enqueue(job);
+    if (pause) pacing.pause(answeredBy, pause);
+    if (waitsOutPause) return enqueue(job);
     const timer: TimerHandle = timers.setTimer(() => {
       backingOff.delete(timer);
       enqueue(job);

@@ -47,6 +47,8 @@ export class RateController {
   readonly #finder: LimitFinder;
   readonly #shedding = new SheddingJudge();
   #heldRps: number | undefined;
+  /** The rate the last change announced (a window's count, not the pace that spreads it). */
+  #announcedRps: number;
   /** The kinds of fault already told of (--verbose says so once per kind). */
   readonly #faultsTold = new Set<string>();
   /** The pace and the rate found before a trial cut for 503s, put back if they prove to be noise. */
@@ -54,6 +56,7 @@ export class RateController {
 
   constructor(options: { auto: boolean; ceilingRps: number; now: number }) {
     this.#finder = new LimitFinder(options);
+    this.#announcedRps = this.#finder.rps;
   }
 
   /** Starts per second the lane may make now; Infinity while the controller stands aside. */
@@ -85,6 +88,7 @@ export class RateController {
       this.#heldRps = this.#beforeTrial?.heldRps;
       this.#beforeTrial = undefined;
       this.#finder.undoCut(now, rps);
+      this.#announcedRps = rps;
       return { isRefusal: false, change: { rps, reason: 'undo', why: verdict.why, heldRps: this.#heldRps } };
     }
     if (verdict?.kind === 'refusal' && verdict.trial) {
@@ -112,7 +116,7 @@ export class RateController {
     if (kind === undefined || this.#faultsTold.has(kind)) return undefined;
     this.#faultsTold.add(kind);
     const why = `fault ignored: ${kind} (faults never lower the rate; later ${kind}s go unmentioned)`;
-    return { rps: this.#finder.rps, reason: 'kept', why, heldRps: this.#heldRps };
+    return { rps: this.#announcedRps, reason: 'kept', why, heldRps: this.#heldRps };
   }
 
   /** `before` is the rate the change leaves. */
@@ -120,6 +124,7 @@ export class RateController {
     const found = this.#heldRps !== undefined || change.reason === 'throttled' || change.reason === 'spacing' || change.reason === 'window';
     // A probe step is untested: the rate before it held. A climb under the limit found holds; a kept rate is unchanged.
     if (found && change.reason !== 'kept') this.#heldRps = change.reason === 'probe' ? before : change.rps;
+    this.#announcedRps = change.rps;
     return { ...change, why, heldRps: this.#heldRps };
   }
 
