@@ -1,15 +1,18 @@
 /**
  * One HTTP attempt: send, read and decode the body under a cap and an overall deadline, and
  * describe what happened as a value. No retries, no sleeping, no Retry-After here.
+ *
+ * It talks to undici's `dispatch` with a handler of its own rather than through `request()`:
+ * the body arrives as chunks into an array, with no stream, no async iterator and no promise
+ * per chunk. That is most of what a request costs the client (docs/performance.md).
  */
-import { pipeline } from 'node:stream/promises';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { Readable, Transform } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { watchAbort } from '../abort.js';
 import type { BodyFormat } from '../options.js';
 import { formatDuration } from '../text.js';
+import { BodyTooLarge, decodeBody, formatBody } from './body.js';
 import { classifyError } from './classify.js';
-import { REDIRECT_STATUSES, firstHeaderValue, type AttemptOutcome, type BodyEncoding, type HeldOutcome, type ResponseOutcome } from './outcome.js';
+import { REDIRECT_STATUSES, firstHeaderValue, type AttemptOutcome, type FailureOutcome, type HeldOutcome, type ResponseOutcome } from './outcome.js';
 
 export interface AttemptRequest {
   method: string;
@@ -36,192 +39,190 @@ export interface AttemptSettings {
 }
 
 class AttemptTimeout extends Error {}
-class BodyTooLarge extends Error {}
 class HeldBack extends Error {}
+class Interrupted extends Error {}
+/** A hop's body past this is not worth reading to keep the connection: it is closed instead. */
+const HOP_BODY_LIMIT = 64 * 1024;
 
-export async function attempt(req: AttemptRequest, settings: AttemptSettings): Promise<AttemptOutcome | HeldOutcome> {
-  const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
-  const wire: WireTimes = {};
-  const controller = new AbortController();
-  // undici's bodyTimeout measures gaps between chunks; a slow-drip body needs a whole deadline.
-  const deadline = setTimeout(() => controller.abort(new AttemptTimeout()), settings.timeoutMs);
-  const stop = () => controller.abort(settings.signal?.reason);
-  settings.signal?.addEventListener('abort', stop, { once: true });
-  if (settings.signal?.aborted) stop();
+export function attempt(req: AttemptRequest, settings: AttemptSettings): Promise<AttemptOutcome | HeldOutcome> {
+  return new Promise((resolve) => new AttemptHandler(req, settings, resolve).dispatch());
+}
 
-  try {
-    const response = await request(req.url, {
-      method: req.method as Dispatcher.HttpMethod,
-      headers: req.headers.flat(),
-      body: req.body,
-      signal: controller.signal,
-      dispatcher: timed(settings.dispatcher, wire, () => {
-        if (settings.mayGoOnTheWire?.() === false) controller.abort(new HeldBack());
-      }),
-      headersTimeout: settings.timeoutMs,
-      bodyTimeout: settings.timeoutMs,
-    });
-    const headers = normalizeHeaders(response.headers);
-    const contentType = firstHeaderValue(headers['content-type']) ?? null;
-    const base = {
-      kind: 'response' as const,
-      status: response.statusCode,
-      statusText: response.statusText,
-      headers,
-      contentType,
-      ...wireOffsets(wire, started),
-    };
+/** undici's handler for one attempt: it gathers the answer and settles the attempt once. */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  readonly #req: AttemptRequest;
+  readonly #settings: AttemptSettings;
+  readonly #resolve: (outcome: AttemptOutcome | HeldOutcome) => void;
+  readonly #startedAt = performance.now();
+  #sentAt: number | undefined;
+  #answeredAt: number | undefined;
+  #controller: Dispatcher.DispatchController | undefined;
+  /** Why we aborted, when we did before undici began (the abort then waits for onRequestStart). */
+  #abortReason: Error | undefined;
+  #settled = false;
+  #deadline: NodeJS.Timeout | undefined;
+  #unwatch: (() => void) | undefined;
+  #response: Omit<ResponseOutcome, 'bytes' | 'bodyEncoding' | 'body' | 'latencyMs'> | undefined;
+  #discardBody = false;
+  #keepBody = true;
+  #chunks: Buffer[] = [];
+  #bytes = 0;
 
-    const isHop = settings.followRedirects && REDIRECT_STATUSES.has(response.statusCode) && headers.location !== undefined;
-    if (isHop || req.method === 'HEAD') {
-      await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-      return { ...base, bytes: 0, bodyEncoding: 'none', body: null, latencyMs: elapsed() };
-    }
-
-    const keep = settings.bodyFormat !== 'none';
-    const { bytes, buffer } = await readBody(response.body, firstHeaderValue(headers['content-encoding']), settings.maxBodyBytes, keep);
-    const { bodyEncoding, body } = formatBody(buffer, contentType, settings.bodyFormat);
-    const outcome: ResponseOutcome = { ...base, bytes, bodyEncoding, body, latencyMs: elapsed() };
-    return outcome;
-  } catch (error) {
-    const reason = controller.signal.aborted ? controller.signal.reason : undefined;
-    if (reason instanceof HeldBack) return { kind: 'held' };
-    if (reason instanceof AttemptTimeout) {
-      return { kind: 'failure', code: 'TIMEOUT', message: `timed out after ${formatDuration(settings.timeoutMs)}`, latencyMs: elapsed() };
-    }
-    if (controller.signal.aborted) {
-      return { kind: 'failure', code: 'INTERRUPTED', message: 'interrupted while in flight', latencyMs: elapsed() };
-    }
-    if (error instanceof BodyTooLarge) {
-      return {
-        kind: 'failure',
-        code: 'BODY_TOO_LARGE',
-        message: `body larger than ${settings.maxBodyBytes} bytes (--max-body)`,
-        latencyMs: elapsed(),
-      };
-    }
-    const { code, message } = classifyError(error);
-    return { kind: 'failure', code, message, latencyMs: elapsed() };
-  } finally {
-    clearTimeout(deadline);
-    settings.signal?.removeEventListener('abort', stop);
+  constructor(req: AttemptRequest, settings: AttemptSettings, resolve: (outcome: AttemptOutcome | HeldOutcome) => void) {
+    this.#req = req;
+    this.#settings = settings;
+    this.#resolve = resolve;
   }
-}
 
-/** When the request went on the wire and when its answer's headers came back (performance.now()). */
-interface WireTimes {
-  sentAt?: number;
-  answeredAt?: number;
-}
-
-/**
- * The dispatcher, noting in `wire` when undici writes the request to a connected socket and
- * when the headers come back, and calling `onWire` just before the write (an abort then stops
- * it). A request's first attempt on a new connection waits for the connect: on loopback
- * 20-40 ms, over a network a round trip or more.
- */
-function timed(dispatcher: Dispatcher, wire: WireTimes, onWire: () => void): Dispatcher {
-  return dispatcher.compose(
-    (dispatch) => (options, handler) =>
-      dispatch(options, {
-        onRequestStart: (controller, context) => {
-          wire.sentAt = performance.now();
-          handler.onRequestStart?.(controller, context);
-          onWire();
-        },
-        onRequestUpgrade: (controller, statusCode, headers, socket) => handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
-        onResponseStart: (controller, statusCode, headers, statusMessage) => {
-          wire.answeredAt = performance.now();
-          handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
-        },
-        onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
-        onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
-        onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
-      }),
-  );
-}
-
-function wireOffsets(wire: WireTimes, started: number): Pick<ResponseOutcome, 'sentMs' | 'roundTripMs'> {
-  if (wire.sentAt === undefined || wire.answeredAt === undefined) return {};
-  return { sentMs: wire.sentAt - started, roundTripMs: wire.answeredAt - wire.sentAt };
-}
-
-async function readBody(body: Readable, contentEncoding: string | undefined, maxBodyBytes: number, keep: boolean): Promise<{ bytes: number; buffer: Buffer }> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  const decoders = decodersFor(contentEncoding);
-  let tooLarge = false;
-  const collect = async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) {
-      bytes += chunk.length;
-      if (bytes > maxBodyBytes) {
-        tooLarge = true;
-        throw new BodyTooLarge();
-      }
-      if (keep) chunks.push(chunk);
-    }
-  };
-  try {
-    await (pipeline as (...streams: unknown[]) => Promise<void>)(body, ...decoders, collect);
-  } catch (error) {
-    // With a decoder in between, Node's pipeline rejects with an AbortError instead of the
-    // error the last stage threw (seen with a gzip bomb), so the cap is remembered here.
-    throw tooLarge ? new BodyTooLarge() : error;
-  }
-  return { bytes, buffer: Buffer.concat(chunks) };
-}
-
-/** Content-Encoding lists codings in the order applied, so they are undone in reverse. */
-function decodersFor(contentEncoding: string | undefined): Transform[] {
-  if (!contentEncoding) return [];
-  const codings = contentEncoding
-    .toLowerCase()
-    .split(',')
-    .map((c) => c.trim())
-    .filter((c) => c && c !== 'identity');
-  const decoders: Transform[] = [];
-  for (const coding of codings.reverse()) {
-    if (coding === 'gzip' || coding === 'x-gzip') decoders.push(createGunzip());
-    else if (coding === 'deflate') decoders.push(createInflate());
-    else if (coding === 'br') decoders.push(createBrotliDecompress());
-    else return []; // An unknown coding: keep the bytes as sent rather than guess.
-  }
-  return decoders;
-}
-
-const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b|^text\/json\b/i;
-const TEXT_TYPE = /^(?:text\/|application\/(?:[\w.+-]*\+)?(?:xml|javascript|ecmascript|x-www-form-urlencoded|csv)\b)/i;
-
-function formatBody(buffer: Buffer, contentType: string | null, format: BodyFormat): { bodyEncoding: BodyEncoding; body: unknown } {
-  if (format === 'none' || buffer.length === 0) return { bodyEncoding: 'none', body: null };
-  if (format === 'base64') return { bodyEncoding: 'base64', body: buffer.toString('base64') };
-  const type = contentType ?? '';
-  const wantsJson = format === 'json' || (format === 'auto' && JSON_TYPE.test(type));
-  if (wantsJson) {
-    const text = decodeText(buffer, type);
+  dispatch(): void {
+    const { signal, timeoutMs, dispatcher } = this.#settings;
+    if (signal?.aborted) return this.#settle(this.#failure('INTERRUPTED', 'interrupted while in flight'));
+    // undici's bodyTimeout measures gaps between chunks; a slow-drip body needs a whole deadline.
+    this.#deadline = setTimeout(() => this.#abort(new AttemptTimeout()), timeoutMs);
+    if (signal !== undefined) this.#unwatch = watchAbort(signal, this.#onHardStop);
+    const { url, method, headers, body } = this.#req;
     try {
-      return { bodyEncoding: 'json', body: JSON.parse(text) };
-    } catch {
-      return { bodyEncoding: 'text', body: text };
+      dispatcher.dispatch(
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: method as Dispatcher.HttpMethod,
+          headers: headers.flat(),
+          body,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
+        this,
+      );
+    } catch (error) {
+      this.#fail(error);
     }
   }
-  if (format === 'text' || TEXT_TYPE.test(type)) return { bodyEncoding: 'text', body: decodeText(buffer, type) };
-  return { bodyEncoding: 'base64', body: buffer.toString('base64') };
-}
 
-function decodeText(buffer: Buffer, contentType: string): string {
-  const charset = /charset="?([\w.:-]+)"?/i.exec(contentType)?.[1];
-  try {
-    return new TextDecoder(charset ?? 'utf-8').decode(buffer);
-  } catch {
-    return new TextDecoder('utf-8').decode(buffer);
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abortReason !== undefined) return controller.abort(this.#abortReason);
+    if (this.#settings.mayGoOnTheWire?.() === false) return this.#abort(new HeldBack());
+    this.#sentAt = performance.now();
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+    statusMessage?: string,
+  ): void {
+    this.#answeredAt = performance.now();
+    const normalized = normalizeHeaders(headers);
+    this.#response = {
+      kind: 'response',
+      status: statusCode,
+      statusText: statusMessage ?? '',
+      headers: normalized,
+      contentType: firstHeaderValue(normalized['content-type']) ?? null,
+      ...(this.#sentAt === undefined ? {} : { sentMs: this.#sentAt - this.#startedAt, roundTripMs: this.#answeredAt - this.#sentAt }),
+    };
+    const isHop = this.#settings.followRedirects && REDIRECT_STATUSES.has(statusCode) && normalized.location !== undefined;
+    this.#discardBody = isHop || this.#req.method === 'HEAD';
+    this.#keepBody = this.#settings.bodyFormat !== 'none' || normalized['content-encoding'] !== undefined;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytes += chunk.length;
+    if (this.#discardBody) {
+      // A hop's body is not read past a limit: settle now, and let the connection go.
+      if (this.#bytes > HOP_BODY_LIMIT) this.#finishResponse();
+      return;
+    }
+    if (this.#bytes > this.#settings.maxBodyBytes) return this.#abort(new BodyTooLarge());
+    // --body none keeps nothing, but an encoded body is decoded all the same: its size counts, and so does the cap.
+    if (this.#keepBody) this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.#finishResponse();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#fail(error);
+  }
+
+  readonly #onHardStop = () => this.#abort(new Interrupted());
+
+  #abort(reason: Error): void {
+    if (this.#settled) return;
+    if (this.#controller === undefined) {
+      // undici has not started it yet: it aborts at onRequestStart, and the attempt settles now.
+      this.#abortReason = reason;
+      return this.#fail(reason);
+    }
+    this.#controller.abort(reason);
+    // undici reports the abort through onResponseError, unless the answer already ended.
+    this.#fail(reason);
+  }
+
+  #finishResponse(): void {
+    if (this.#settled || this.#response === undefined) return;
+    if (this.#discardBody) {
+      if (this.#bytes > HOP_BODY_LIMIT) this.#controller?.abort(new Error('hop body not read'));
+      return this.#complete(Buffer.alloc(0), 0);
+    }
+    if (!this.#keepBody) return this.#complete(Buffer.alloc(0), this.#bytes);
+    const raw = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#bytes);
+    this.#chunks = [];
+    const contentEncoding = firstHeaderValue(this.#response.headers['content-encoding']);
+    // Most bodies come as sent: decoding waits for zlib's thread pool only when they are not.
+    if (contentEncoding === undefined) return this.#complete(raw, raw.length);
+    decodeBody(raw, contentEncoding, this.#settings.maxBodyBytes).then(
+      (decoded) => this.#complete(decoded, decoded.length),
+      (error: unknown) => this.#fail(error),
+    );
+  }
+
+  /** Settles with the response and `body` formatted as --body says; `bytes` is the decoded size. */
+  #complete(body: Buffer, bytes: number): void {
+    if (this.#settled) return;
+    try {
+      const formatted = formatBody(body, this.#response!.contentType, this.#settings.bodyFormat);
+      this.#settle({ ...this.#response!, bytes, bodyEncoding: formatted.bodyEncoding, body: formatted.body, latencyMs: this.#elapsed() });
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#settled) return;
+    const reason = this.#abortReason ?? error;
+    if (reason instanceof HeldBack) return this.#settle({ kind: 'held' });
+    if (reason instanceof AttemptTimeout) return this.#settle(this.#failure('TIMEOUT', `timed out after ${formatDuration(this.#settings.timeoutMs)}`));
+    if (reason instanceof Interrupted) return this.#settle(this.#failure('INTERRUPTED', 'interrupted while in flight'));
+    if (reason instanceof BodyTooLarge)
+      return this.#settle(this.#failure('BODY_TOO_LARGE', `body larger than ${this.#settings.maxBodyBytes} bytes (--max-body)`));
+    const { code, message } = classifyError(reason);
+    this.#settle(this.#failure(code, message));
+  }
+
+  #failure(code: FailureOutcome['code'], message: string): AttemptOutcome {
+    return { kind: 'failure', code, message, latencyMs: this.#elapsed() };
+  }
+
+  #settle(outcome: AttemptOutcome | HeldOutcome): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.#deadline);
+    this.#unwatch?.();
+    this.#resolve(outcome);
+  }
+
+  #elapsed(): number {
+    return Math.round(performance.now() - this.#startedAt);
   }
 }
 
 function normalizeHeaders(raw: Record<string, string | string[] | undefined>): { [name: string]: string | string[] } {
   const headers: { [name: string]: string | string[] } = {};
-  for (const [name, value] of Object.entries(raw)) {
+  for (const name in raw) {
+    const value = raw[name];
     if (value !== undefined) headers[name.toLowerCase()] = value;
   }
   return headers;

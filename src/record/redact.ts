@@ -35,6 +35,8 @@ export interface Redactor {
 const URL_IN_TEXT = /\b[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s<>"'`]+/g;
 const URL_HEAD = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#\\]*)/;
 const PARAM_SEPARATORS = /([&;?])/;
+/** An absolute http(s) URL with nothing a redaction reads: userinfo, a query, a fragment. */
+const PLAIN_URL = /^https?:\/\/[^@?#\\\s]*$/i;
 // `Bearer <token68>` / `Basic <token68>`, but not the auth-params of a WWW-Authenticate challenge.
 const CREDENTIALS = /(?<![A-Za-z0-9_-])(Bearer|Basic)([ \t]+)(?!(?:realm|charset|scope|error_description|error_uri|error)[ \t]*=)[A-Za-z0-9._~+/-]+=*/gi;
 
@@ -89,6 +91,8 @@ export function createRedactor(extraParams: string[] = [], secrets: string[] = [
   function url(u: string | URL): string {
     const s = u instanceof URL ? u.href : toText(u);
     if (!URL.canParse(s)) return text(s);
+    // No userinfo, query or fragment (no `@`, `?`, `#` or `\\`): nothing to scrub but literals.
+    if (PLAIN_URL.test(s)) return scrubLiterals(s);
     // Keep the bytes as written when our split agrees with the WHATWG parser about what is
     // userinfo and what is a parameter; otherwise rebuild from the parsed URL.
     const quick = scrubUrlString(s, isSecretParam);

@@ -2,7 +2,8 @@
  * `fetchAll(input, options, hooks)`: the pipeline as one call. It yields one record per input,
  * in completion order; the CLI is a thin layer over it.
  */
-import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { createDispatcher } from '../http/agent.js';
 import type { RunEventListener } from '../events.js';
 import { attempt } from '../http/attempt.js';
 import { applyRunRate } from '../rate/pacing-margin.js';
@@ -44,7 +45,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   const ownDispatcher = hooks.dispatcher === undefined;
   // As curl: http:// URLs go to an http proxy in absolute form; only https:// needs a CONNECT
   // tunnel (many proxies allow CONNECT to port 443 alone).
-  const dispatcher = hooks.dispatcher ?? new EnvHttpProxyAgent({ connections: options.concurrency, proxyTunnel: false });
+  const dispatcher = hooks.dispatcher ?? createDispatcher(options.concurrency);
   const settings = {
     dispatcher,
     timeoutMs: options.timeoutMs,

@@ -3,6 +3,7 @@
  * unfinished inputs than --read-ahead), alongside the dispatching. Once the run stops it lets
  * go of the source at once, even in the middle of a read: stdin may block for ever.
  */
+import { watchAbort } from '../abort.js';
 import type { PlanResult } from '../plan/planner.js';
 
 export interface ReadAheadHooks {
@@ -46,15 +47,14 @@ export async function readAhead(items: AsyncIterable<PlanResult>, hooks: ReadAhe
 function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return resolve(null);
-    const onAbort = () => resolve(null);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unwatch = watchAbort(signal, () => resolve(null));
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        unwatch();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        unwatch();
         reject(error);
       },
     );

@@ -1,0 +1,77 @@
+/**
+ * A response body, from the bytes on the wire to what a record carries: undo its
+ * Content-Encoding under the --max-body cap, then parse JSON, decode text or keep base64.
+ */
+import { promisify } from 'node:util';
+import { brotliDecompress, gunzip, inflate, type ZlibOptions } from 'node:zlib';
+import type { BodyFormat } from '../options.js';
+import type { BodyEncoding } from './outcome.js';
+
+/** The body, decoded, is larger than --max-body. */
+export class BodyTooLarge extends Error {}
+
+type Decoder = (buffer: Buffer, options: ZlibOptions) => Promise<Buffer>;
+const DECODERS: { [coding: string]: Decoder } = {
+  gzip: promisify(gunzip),
+  'x-gzip': promisify(gunzip),
+  deflate: promisify(inflate),
+  br: promisify(brotliDecompress) as Decoder,
+};
+
+/**
+ * Undoes the codings of `contentEncoding` (listed in the order applied, so undone in reverse) on
+ * zlib's thread pool. A body that would decode past `maxBytes` stops there (a gzip bomb costs no
+ * more than the cap). An unknown coding keeps the bytes as sent rather than guess.
+ */
+export async function decodeBody(buffer: Buffer, contentEncoding: string | undefined, maxBytes: number): Promise<Buffer> {
+  if (!contentEncoding || buffer.length === 0) return buffer;
+  const codings = contentEncoding
+    .toLowerCase()
+    .split(',')
+    .map((coding) => coding.trim())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  if (codings.some((coding) => DECODERS[coding] === undefined)) return buffer;
+  let decoded = buffer;
+  for (const coding of codings.reverse()) {
+    try {
+      decoded = await DECODERS[coding]!(decoded, { maxOutputLength: Math.max(1, maxBytes) });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw new BodyTooLarge();
+      throw error;
+    }
+  }
+  if (decoded.length > maxBytes) throw new BodyTooLarge();
+  return decoded;
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b|^text\/json\b/i;
+const TEXT_TYPE = /^(?:text\/|application\/(?:[\w.+-]*\+)?(?:xml|javascript|ecmascript|x-www-form-urlencoded|csv)\b)/i;
+
+export function formatBody(buffer: Buffer, contentType: string | null, format: BodyFormat): { bodyEncoding: BodyEncoding; body: unknown } {
+  if (format === 'none' || buffer.length === 0) return { bodyEncoding: 'none', body: null };
+  if (format === 'base64') return { bodyEncoding: 'base64', body: buffer.toString('base64') };
+  const type = contentType ?? '';
+  const wantsJson = format === 'json' || (format === 'auto' && JSON_TYPE.test(type));
+  if (wantsJson) {
+    const text = decodeText(buffer, type);
+    try {
+      return { bodyEncoding: 'json', body: JSON.parse(text) };
+    } catch {
+      return { bodyEncoding: 'text', body: text };
+    }
+  }
+  if (format === 'text' || TEXT_TYPE.test(type)) return { bodyEncoding: 'text', body: decodeText(buffer, type) };
+  return { bodyEncoding: 'base64', body: buffer.toString('base64') };
+}
+
+const UTF8 = new TextDecoder('utf-8');
+
+function decodeText(buffer: Buffer, contentType: string): string {
+  const charset = /charset="?([\w.:-]+)"?/i.exec(contentType)?.[1];
+  if (charset === undefined || /^utf-?8$/i.test(charset)) return UTF8.decode(buffer);
+  try {
+    return new TextDecoder(charset).decode(buffer);
+  } catch {
+    return UTF8.decode(buffer);
+  }
+}
