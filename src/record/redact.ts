@@ -89,8 +89,9 @@ export function createRedactor(extraParams: string[] = [], secrets: string[] = [
   }
 
   function url(u: string | URL): string {
-    const s = u instanceof URL ? u.href : toText(u);
-    if (!URL.canParse(s)) return text(s);
+    const isParsed = u instanceof URL;
+    const s = isParsed ? u.href : toText(u);
+    if (!isParsed && !URL.canParse(s)) return text(s);
     // No userinfo, query or fragment (no `@`, `?`, `#` or `\\`): nothing to scrub but literals.
     if (PLAIN_URL.test(s)) return scrubLiterals(s);
     // Keep the bytes as written when our split agrees with the WHATWG parser about what is

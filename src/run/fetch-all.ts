@@ -67,7 +67,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
         redactor,
         random: hooks.random ?? Math.random,
         emit: hooks.onEvent ?? (() => undefined),
-        send: (request, hardStop, mayGoOnTheWire) => attempt(request, { ...settings, signal: hardStop, mayGoOnTheWire }),
+        send: (request, hardStop, mayGoOnTheWire) => attempt(request, settings, { signal: hardStop, mayGoOnTheWire }),
       },
       hooks.signal,
     );

@@ -289,13 +289,13 @@ test('#11: an attempt asked, as its request is about to go on the wire, whether 
     asked.push(performance.now() - startedAt);
     return !waiting;
   };
-  const held = await attempt(request('/items/held'), { ...settings, mayGoOnTheWire });
+  const held = await attempt(request('/items/held'), settings, { mayGoOnTheWire });
   assert.deepEqual(held, { kind: 'held' });
   assert.equal(asked.length, 1);
   assert.ok(asked[0]! >= 90, `asked ${asked[0]} ms after the start, once connected`);
   assert.equal(hitsTo(server, '/items/held').length, 0, 'nothing reached the server');
 
-  const sent = await attempt(request('/items/sent'), { ...settings, mayGoOnTheWire: () => true });
+  const sent = await attempt(request('/items/sent'), settings, { mayGoOnTheWire: () => true });
   assert.equal(sent.kind, 'response');
   assert.equal(hitsTo(server, '/items/sent').length, 1);
 });
