@@ -27,6 +27,8 @@ import { runShapes, type ShapeRow } from './scenarios/shapes.js';
 import { shapesObservations, shapesTable } from './lib/shapes-report.js';
 import { runMemory, type MemoryRow } from './scenarios/memory.js';
 import { runPrecision, type PrecisionRow } from './scenarios/precision.js';
+import { runThroughput } from './scenarios/throughput.js';
+import { startupReading, startupTable, throughputRatios, throughputTable } from './lib/throughput-report.js';
 
 const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_PATH = join(REPO_DIR, 'bench/RESULTS.md');
@@ -51,10 +53,14 @@ const LIMIT_CAP_MS = 60_000;
 const SHAPES_CAP_FACTOR = 3;
 const SHAPES_CAP_MS = 120_000;
 const SHAPES_REPEAT = readRepeat();
+const THROUGHPUT_URLS = 20_000;
+const THROUGHPUT_CONCURRENCY = 64;
+const THROUGHPUT_REPEAT = 3;
+const STARTUP_RUNS = 7;
 
-const SCENARIOS = ['comparison', 'precision', 'memory', 'generated', 'limits', 'shapes'] as const;
+const SCENARIOS = ['comparison', 'precision', 'memory', 'generated', 'limits', 'shapes', 'throughput'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
-const SECTION_NUMBERS: Record<ScenarioName, number> = { comparison: 1, precision: 2, memory: 3, generated: 4, limits: 5, shapes: 6 };
+const SECTION_NUMBERS: Record<ScenarioName, number> = { comparison: 1, precision: 2, memory: 3, generated: 4, limits: 5, shapes: 6, throughput: 7 };
 const selected = readSelection(process.argv.slice(2));
 const isFullRun = selected.size === SCENARIOS.length;
 
@@ -197,6 +203,26 @@ try {
     log(`\n${table6}\n`);
     if (readings.length > 0) log(`Readings:\n${readings.map((note) => `  - ${note}`).join('\n')}\n`);
     sections.shapes = shapesSection(table6, readings);
+  }
+
+  if (selected.has('throughput')) {
+    log(
+      `7. Throughput (issue #24): ${THROUGHPUT_URLS.toLocaleString('en-US')} URLs, no rate cap, -c ${THROUGHPUT_CONCURRENCY}, ${THROUGHPUT_REPEAT} runs of each client in turn`,
+    );
+    const result = await runThroughput({
+      repoDir: REPO_DIR,
+      workDir,
+      urlCount: THROUGHPUT_URLS,
+      concurrency: THROUGHPUT_CONCURRENCY,
+      repeat: THROUGHPUT_REPEAT,
+      startupRuns: STARTUP_RUNS,
+      log,
+    });
+    const table7 = throughputTable(result.rows, THROUGHPUT_URLS);
+    const ratios = throughputRatios(result.rows);
+    const startup = startupTable(result.startup);
+    log(`\n${table7}\n\n${ratios.join('\n')}\n\n${startup}\n${startupReading(result.startup)}\n`);
+    sections.throughput = throughputSection(table7, ratios, startup, startupReading(result.startup));
   }
 
   const notes = [...observations(comparison, precision, memory, ALLOWED_RPS), ...generatedObservations(generated)];
@@ -490,4 +516,33 @@ N / 5 = 120 a window so the run spans five windows, so their limit is 2/s and cu
 
 ${table}
 ${readings.length === 0 ? '' : `\nReadings (ratefetch \`--rps auto\` missing its target in every run):\n\n${readings.map((note) => `- ${note}`).join('\n')}\n`}`;
+}
+
+function throughputSection(table: string, ratios: string[], startup: string, startupLine: string): string {
+  return `## 7. Throughput, CPU and start-up when the API allows everything (issue #24)
+
+${THROUGHPUT_URLS.toLocaleString('en-US')} URLs (\`/items/N\`), no rate cap, against a server in a process of its own that answers
+a small JSON body at once: the fixture server in its fast mode (no limit, no hit log) and a bare
+\`node:http\` server (\`bench/clients/bare-server.mjs\`), to show the server is not the limit. The
+clients run one at a time, in turn, ${THROUGHPUT_REPEAT} times each: ratefetch \`-c ${THROUGHPUT_CONCURRENCY} -q -o FILE\` (bodies parsed, one
+NDJSON record each); \`bench/clients/undici-baseline.mjs\`, a bare undici loop with ${THROUGHPUT_CONCURRENCY} requests in
+flight that parses each JSON body and writes a JSON line per answer (the ceiling for a Node client);
+and \`curl --parallel --parallel-max 50 -K CONFIG -w '%{json}\\n'\` with its config written beforehand.
+Each runs under GNU time: **requests/s** is N over the wall from spawn to exit; **CPU a request**
+is user + sys over the whole life (start-up included) over N; **peak RSS** is time's maximum
+resident set size. Figures are median (min–max) over the runs. The server shares the two cores,
+so what a client spends is taken from the server.
+
+${table}
+
+${ratios.map((line) => `- ${line}`).join('\n')}
+
+**Start-up**: spawn to the one request reaching a local server (in the benchmark's own process,
+so both ends read one clock), ${STARTUP_RUNS} runs each, bare Node (\`node -e "require('http').get(url)"\`)
+and ratefetch on a one-URL list in turn.
+
+${startup}
+
+${startupLine}
+`;
 }

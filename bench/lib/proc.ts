@@ -81,6 +81,34 @@ export async function runCapped(spec: RunSpec): Promise<Exit> {
   }
 }
 
+/**
+ * Starts a long-running child (a server) that prints its URL as its first line on stdout, and
+ * resolves with that URL and a way to stop it. `killAll()` stops it too.
+ */
+export async function startService(spec: { cmd: string; args: string[]; cwd?: string }): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(spec.cmd, spec.args, { cwd: spec.cwd, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  live.add(child);
+  const stop = () => {
+    signalGroup(child, 'SIGKILL');
+    live.delete(child);
+  };
+  let seen = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${spec.cmd} ${spec.args.join(' ')} exited with ${code} before it printed its URL`)));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      seen += chunk;
+      const newline = seen.indexOf('\n');
+      if (newline >= 0) resolve(seen.slice(0, newline).trim());
+    });
+  }).catch((error: unknown) => {
+    stop();
+    throw error;
+  });
+  child.removeAllListeners('exit');
+  return { url, stop };
+}
+
 /** Runs a short command to completion and returns its stdout; throws on a non-zero exit. */
 export async function capture(cmd: string, args: string[], capMs = 10_000): Promise<string> {
   const exit = await runCapped({ cmd, args, capMs });

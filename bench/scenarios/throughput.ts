@@ -1,0 +1,171 @@
+/**
+ * Issue #24: what the fetcher itself costs when the API allows everything. N URLs, no rate cap,
+ * against a server in a process of its own that answers JSON at once (the fixture server in its
+ * fast mode, and a bare node:http server to show the server is not the limit), fetched by
+ * ratefetch, by a bare undici loop (bench/clients/undici-baseline.mjs, the ceiling for a Node
+ * client) and by curl --parallel, one client at a time, the clients in turn within each repeat.
+ * Each client runs under GNU time: wall, user + sys CPU and peak RSS of its whole life, start-up
+ * included. Then start-up alone: spawn to the one request reaching a local server, ratefetch
+ * and bare Node in turn.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { firstStderrLine, runCapped, startService } from '../lib/proc.js';
+
+export interface ThroughputConfig {
+  repoDir: string;
+  workDir: string;
+  urlCount: number;
+  concurrency: number;
+  repeat: number;
+  startupRuns: number;
+  log: (line: string) => void;
+}
+
+export interface ThroughputRun {
+  wallMs: number;
+  cpuMs: number;
+  peakKiB: number;
+  records: number;
+  ok: number;
+  stderrLine: string;
+}
+
+export interface ThroughputRow {
+  server: string;
+  client: string;
+  runs: ThroughputRun[];
+}
+
+export interface StartupRow {
+  client: string;
+  /** Spawn to the request reaching the server, each run. */
+  arrivalMs: number[];
+}
+
+const SERVERS = [
+  { name: 'fixture server (fast mode)', cmd: process.execPath, args: ['--import', 'tsx', 'bench/clients/fixture-server.ts'] },
+  { name: 'bare node:http server', cmd: process.execPath, args: ['bench/clients/bare-server.mjs'] },
+] as const;
+
+interface Client {
+  name: string;
+  /** The command that fetches every URL of `urlsFile`, writing its lines to `outFile`. */
+  command: (files: { urlsFile: string; curlConfig: string; outFile: string }) => string[];
+  /** Whether one output line was an ok answer. */
+  isOk: (line: string) => boolean;
+}
+
+function clients(repoDir: string, concurrency: number): Client[] {
+  return [
+    {
+      name: `ratefetch -c ${concurrency} -q`,
+      command: ({ urlsFile, outFile }) => [process.execPath, join(repoDir, 'bin/ratefetch.js'), urlsFile, '-c', String(concurrency), '-q', '-o', outFile],
+      isOk: (line) => line.includes('"ok":true'),
+    },
+    {
+      name: `bare undici script (${concurrency} in flight)`,
+      command: ({ urlsFile, outFile }) => [process.execPath, join(repoDir, 'bench/clients/undici-baseline.mjs'), urlsFile, outFile, String(concurrency)],
+      isOk: (line) => line.includes('"ok":true'),
+    },
+    {
+      name: "curl --parallel --parallel-max 50 -w '%{json}'",
+      command: ({ curlConfig, outFile }) => ['sh', '-c', `exec curl --parallel --parallel-max 50 -s -K '${curlConfig}' -w '%{json}\\n' > '${outFile}'`],
+      isOk: (line) => line.includes('"http_code":200'),
+    },
+  ];
+}
+
+export async function runThroughput(config: ThroughputConfig): Promise<{ rows: ThroughputRow[]; startup: StartupRow[] }> {
+  const { repoDir, workDir, urlCount, concurrency, repeat, log } = config;
+  const rows: ThroughputRow[] = [];
+  for (const server of SERVERS) {
+    const service = await startService({ cmd: server.cmd, args: [...server.args], cwd: repoDir });
+    try {
+      const urlsFile = join(workDir, 'throughput-urls.txt');
+      const curlConfig = join(workDir, 'throughput-curl.cfg');
+      const urls = Array.from({ length: urlCount }, (_, i) => `${service.url}/items/${i + 1}`);
+      writeFileSync(urlsFile, `${urls.join('\n')}\n`);
+      writeFileSync(curlConfig, urls.map((url) => `url = "${url}"\noutput = "/dev/null"\n`).join(''));
+      const byClient = clients(repoDir, concurrency).map((client) => ({
+        client,
+        row: { server: server.name, client: client.name, runs: [] as ThroughputRun[] },
+      }));
+      for (let i = 1; i <= repeat; i++) {
+        for (const { client, row } of byClient) {
+          const run = await runTimed(client, { urlsFile, curlConfig, outFile: join(workDir, 'throughput-out.ndjson') }, workDir);
+          row.runs.push(run);
+          log(
+            `  ${server.name} · ${client.name} · run ${i}: ${((urlCount * 1000) / run.wallMs).toFixed(0)} req/s, ${((run.cpuMs * 1000) / urlCount).toFixed(0)} µs CPU a request, ${(run.peakKiB / 1024).toFixed(0)} MiB, ${run.ok}/${urlCount} ok`,
+          );
+        }
+      }
+      rows.push(...byClient.map(({ row }) => row));
+    } finally {
+      service.stop();
+    }
+  }
+  const startup = await runStartup(repoDir, workDir, config.startupRuns, log);
+  return { rows, startup };
+}
+
+async function runTimed(client: Client, files: { urlsFile: string; curlConfig: string; outFile: string }, workDir: string): Promise<ThroughputRun> {
+  const timeFile = join(workDir, 'throughput-time.txt');
+  const [cmd, ...args] = client.command(files);
+  const exit = await runCapped({ cmd: '/usr/bin/time', args: ['-f', '%e %U %S %M', '-o', timeFile, cmd!, ...args], capMs: 300_000 });
+  const [, user, sys, peak] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  const lines = readFileSync(files.outFile, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '');
+  return {
+    // The wall from spawn to exit, as the harness saw it (GNU time's own is in 10 ms steps).
+    wallMs: exit.wallMs,
+    cpuMs: (user! + sys!) * 1000,
+    peakKiB: peak!,
+    records: lines.length,
+    ok: lines.filter(client.isOk).length,
+    stderrLine: firstStderrLine(exit.stderr),
+  };
+}
+
+/**
+ * Spawn to the first request reaching a server in this process, for bare Node and ratefetch in
+ * turn. Both times are read from this process's clock, so they compare exactly.
+ */
+async function runStartup(repoDir: string, workDir: string, runs: number, log: (line: string) => void): Promise<StartupRow[]> {
+  let arrived: (() => void) | undefined;
+  const server = createServer((_request, response) => {
+    arrived?.();
+    response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/items/1`;
+  const listFile = join(workDir, 'startup-url.txt');
+  writeFileSync(listFile, `${url}\n`);
+  const commands: Array<[string, string[]]> = [
+    ['bare node: http.get', ['-e', 'require("http").get(process.argv[1], (r) => r.resume())', url]],
+    ['ratefetch (one URL)', [join(repoDir, 'bin/ratefetch.js'), listFile, '-q', '-o', '/dev/null']],
+  ];
+  const rows: StartupRow[] = commands.map(([client]) => ({ client, arrivalMs: [] }));
+  try {
+    for (let i = 0; i < runs; i++) {
+      for (const [index, [, args]] of commands.entries()) {
+        const reached = new Promise<number>((resolve) => (arrived = () => resolve(performance.now())));
+        const spawnedAt = performance.now();
+        const child = spawn(process.execPath, args, { cwd: repoDir, stdio: 'ignore' });
+        const arrivedAt = await reached;
+        await once(child, 'close');
+        rows[index]!.arrivalMs.push(arrivedAt - spawnedAt);
+      }
+    }
+  } finally {
+    server.close();
+  }
+  for (const row of rows) log(`  start-up · ${row.client}: ${row.arrivalMs.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+  return rows;
+}
