@@ -255,6 +255,17 @@ describe('#11: LimitFinder: slow start keeps the end of a second for a fill', ()
 });
 
 describe('#11: LimitFinder: cuts', () => {
+  test('#23: refused early in a second that holds fewer than the one before, the second of arrivals before the refusal measures the limit', () => {
+    // A window on the clock refuses only once its own second is full; a token bucket refuses
+    // where its depth runs out, often early in a second after a ramp. 16 arrive in second 1,
+    // then 10 in the first 400 ms of second 2, and the next is refused.
+    const ramp = new LimitFinder({ auto: false, ceilingRps: 25, now: 0 });
+    for (let i = 0; i < 16; i++) ramp.noteAccepted(1_000 + i * 62.5 + 5, 1_000 + i * 62.5 - 1, 1_000 + i * 62.5);
+    for (let i = 0; i < 10; i++) ramp.noteAccepted(2_000 + i * 40 + 5, 2_000 + i * 40 - 1, 2_000 + i * 40);
+    // The second before the refusal, in 50 ms slots from 1,450 ms: 8 of second 1 and the 10 of second 2.
+    near(ramp.noteThrottled(2_410, 2_400, 1_000, 2_401)?.rps, 18 * ADAPTIVE.settleFraction, 'the span of arrivals, not second 1 (16)');
+  });
+
   test('#11: a 429 cuts to settleFraction × the busiest clock second, the refused one or the one before, and the rate is settled', () => {
     // Seconds 0, 1, 2 accepted 12, 15, 8; a request of second 2 refused at t = 2900.
     const busyBefore = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });

@@ -16,6 +16,8 @@ export class Evidence {
   #firstStartAt: number | undefined;
   readonly #accepted = new WindowCounter(ADAPTIVE.measureWindowMs, ADAPTIVE.measureWindowMs / 20);
   readonly #acceptedBySecond = new PerSecond();
+  /** Accepted by arrival, in 50 ms slots over the last second. */
+  readonly #acceptedLastSecond = new WindowCounter(1000, 50);
   /** The end of the last pause, and what was accepted of requests sent since. */
   #resumedAt = -Infinity;
   #acceptedSinceResume = 0;
@@ -35,6 +37,7 @@ export class Evidence {
   noteAccepted(now: number, startedAt: number, arrivedAt: number): void {
     this.#accepted.add(now);
     this.#acceptedBySecond.add(arrivedAt);
+    this.#acceptedLastSecond.add(arrivedAt);
     this.#toServerMs.add(arrivedAt - startedAt);
     this.#roundTripMs.add(now - startedAt);
     if (startedAt >= this.#resumedAt) this.#acceptedSinceResume += 1;
@@ -82,12 +85,17 @@ export class Evidence {
    * The limit a refusal in clock second `second` shows: the busiest of it and the second before,
    * and never below the recent accepted rate.
    */
-  limitAround(second: number, now: number): number {
+  limitAround(second: number, now: number, arrivedAt = second * 1000): number {
     // A span of T seconds overlaps at most T + 1 one-second windows: what it held over T + 1 is a
     // floor, unless the span reaches back into seconds that told a limit since gone.
     const isFresh = now - ADAPTIVE.measureWindowMs >= (this.#staleUpTo + 1) * 1000;
     const floor = isFresh ? (this.#accepted.count(now) * 1000) / (ADAPTIVE.measureWindowMs + 1000) : 0;
-    return Math.max(this.busiestSecond(second), floor);
+    // Refused early in a second that holds fewer than the one before, the clock seconds saw a
+    // ramp, not a window (a window on the clock refuses only once its own second is full): the
+    // second of arrivals before the refusal says more.
+    const partial = this.countOf(second) < this.countOf(second - 1) && second - 1 > this.#staleUpTo;
+    const span = partial ? this.#acceptedLastSecond.count(arrivedAt) : 0;
+    return Math.max(this.busiestSecond(second), floor, span);
   }
 
   /** The limit a long Retry-After shows: what was accepted since the lane last resumed, over the time until it may send again. */
@@ -102,7 +110,7 @@ export class Evidence {
     const second = Math.floor(arrivedAt / 1000);
     return {
       sentRps: this.sentRps(now),
-      limitAround: this.limitAround(second, now),
+      limitAround: this.limitAround(second, now, arrivedAt),
       busiestSecond: this.busiestSecond(second),
       limitOverWait: retryAfterMs === undefined ? Number.NaN : this.limitOverWait(now, retryAfterMs),
       gapBeforeMs: this.gapBeforeMs(refusal.startedAt),
