@@ -530,7 +530,8 @@ flight that parses each JSON body and writes a JSON line per answer (the ceiling
 and \`curl --parallel --parallel-max 50 -K CONFIG -w '%{json}\\n'\` with its config written beforehand.
 Each runs under GNU time: **requests/s** is N over the wall from spawn to exit; **CPU a request**
 is user + sys over the whole life (start-up included) over N; **peak RSS** is time's maximum
-resident set size. Figures are median (min–max) over the runs. The server shares the two cores,
+resident set size; **connections opened** is what the bare server counted for each run (at most
+the client's concurrency, none churned). Figures are median (min–max) over the runs. The server shares the two cores,
 so what a client spends is taken from the server.
 
 ${table}

@@ -8,7 +8,7 @@ import { markdownTable } from './report.js';
 
 export function throughputTable(rows: readonly ThroughputRow[], urlCount: number): string {
   return markdownTable(
-    ['server', 'client', 'requests/s (wall)', 'CPU a request (user + sys, µs)', 'peak RSS MiB', 'records ok'],
+    ['server', 'client', 'requests/s (wall)', 'CPU a request (user + sys, µs)', 'peak RSS MiB', 'records ok', 'connections opened'],
     rows.map((row) => [
       row.server,
       row.client,
@@ -28,6 +28,12 @@ export function throughputTable(rows: readonly ThroughputRow[], urlCount: number
         row.runs.map((run) => run.ok),
         0,
       ),
+      row.runs.every((run) => run.connections === undefined)
+        ? '—'
+        : spread(
+            row.runs.map((run) => run.connections ?? Number.NaN),
+            0,
+          ),
     ]),
   );
 }

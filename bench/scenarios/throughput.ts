@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, get, type IncomingMessage } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -32,6 +32,8 @@ export interface ThroughputRun {
   peakKiB: number;
   records: number;
   ok: number;
+  /** Connections the client opened, as the bare server counted them (undefined for the fixture server). */
+  connections: number | undefined;
   stderrLine: string;
 }
 
@@ -48,8 +50,8 @@ export interface StartupRow {
 }
 
 const SERVERS = [
-  { name: 'fixture server (fast mode)', cmd: process.execPath, args: ['--import', 'tsx', 'bench/clients/fixture-server.ts'] },
-  { name: 'bare node:http server', cmd: process.execPath, args: ['bench/clients/bare-server.mjs'] },
+  { name: 'fixture server (fast mode)', cmd: process.execPath, args: ['--import', 'tsx', 'bench/clients/fixture-server.ts'], countsConnections: false },
+  { name: 'bare node:http server', cmd: process.execPath, args: ['bench/clients/bare-server.mjs'], countsConnections: true },
 ] as const;
 
 interface Client {
@@ -97,7 +99,9 @@ export async function runThroughput(config: ThroughputConfig): Promise<{ rows: T
       }));
       for (let i = 1; i <= repeat; i++) {
         for (const { client, row } of byClient) {
+          if (server.countsConnections) await connectionsSince(service.url);
           const run = await runTimed(client, { urlsFile, curlConfig, outFile: join(workDir, 'throughput-out.ndjson') }, workDir);
+          if (server.countsConnections) run.connections = await connectionsSince(service.url);
           row.runs.push(run);
           log(
             `  ${server.name} · ${client.name} · run ${i}: ${((urlCount * 1000) / run.wallMs).toFixed(0)} req/s, ${((run.cpuMs * 1000) / urlCount).toFixed(0)} µs CPU a request, ${(run.peakKiB / 1024).toFixed(0)} MiB, ${run.ok}/${urlCount} ok`,
@@ -128,8 +132,18 @@ async function runTimed(client: Client, files: { urlsFile: string; curlConfig: s
     peakKiB: peak!,
     records: lines.length,
     ok: lines.filter(client.isOk).length,
+    connections: undefined,
     stderrLine: firstStderrLine(exit.stderr),
   };
+}
+
+/** Connections the bare server saw opened since it was last asked. */
+async function connectionsSince(url: string): Promise<number> {
+  // A connection of its own (agent: false), which the server leaves out of its count.
+  const [response] = (await once(get(`${url}/__connections`, { agent: false }), 'response')) as [IncomingMessage];
+  let text = '';
+  for await (const chunk of response) text += String(chunk);
+  return (JSON.parse(text) as { connections: number }).connections;
 }
 
 /**
