@@ -22,7 +22,8 @@ export interface PrecisionConfig {
   workDir: string;
   rates: readonly number[];
   durationS: number;
-  concurrency: number;
+  /** --concurrency for a run at `rps`. */
+  concurrencyFor: (rps: number) => number;
   log: (line: string) => void;
 }
 
@@ -83,7 +84,7 @@ async function runOne(config: PrecisionConfig, rps: number): Promise<PrecisionRo
         '--rps',
         String(rps),
         '-c',
-        String(config.concurrency),
+        String(config.concurrencyFor(rps)),
         '-o',
         out,
         '--quiet',
@@ -131,7 +132,15 @@ async function recordLimiterStarts(config: PrecisionConfig, rps: number, urlCoun
     const outPath = join(dir, 'starts.json');
     const exit = await runCapped({
       cmd: process.execPath,
-      args: ['--import', 'tsx', join(config.repoDir, 'bench/lib/record-starts.ts'), join(dir, 'urls.txt'), String(rps), String(config.concurrency), outPath],
+      args: [
+        '--import',
+        'tsx',
+        join(config.repoDir, 'bench/lib/record-starts.ts'),
+        join(dir, 'urls.txt'),
+        String(rps),
+        String(config.concurrencyFor(rps)),
+        outPath,
+      ],
       cwd: config.repoDir,
       capMs: config.durationS * 3_000 + 10_000,
     });
