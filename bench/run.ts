@@ -526,7 +526,8 @@ ${THROUGHPUT_URLS.toLocaleString('en-US')} URLs (\`/items/N\`), no rate cap, aga
 a small JSON body at once: the fixture server in its fast mode (no limit, no hit log) and a bare
 \`node:http\` server (\`bench/clients/bare-server.mjs\`), to show the server is not the limit. The
 clients run one at a time, in turn, ${THROUGHPUT_REPEAT} times each: ratefetch \`-c ${THROUGHPUT_CONCURRENCY} -q -o FILE\` (bodies parsed, one
-NDJSON record each); \`bench/clients/undici-baseline.mjs\`, a bare undici loop with ${THROUGHPUT_CONCURRENCY} requests in
+NDJSON record each), the same with its progress bar drawn on a pty (under \`script\`) and with
+\`--verbose\`, to show what the display costs; \`bench/clients/undici-baseline.mjs\`, a bare undici loop with ${THROUGHPUT_CONCURRENCY} requests in
 flight that parses each JSON body and writes a JSON line per answer (the ceiling for a Node client);
 and \`curl --parallel --parallel-max 50 -K CONFIG -w '%{json}\\n'\` with its config written beforehand.
 Each runs under GNU time: **requests/s** is N over the wall from spawn to exit; **CPU a request**

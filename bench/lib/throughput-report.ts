@@ -42,11 +42,16 @@ export function throughputTable(rows: readonly ThroughputRow[], urlCount: number
 export function throughputRatios(rows: readonly ThroughputRow[]): string[] {
   const lines: string[] = [];
   for (const server of new Set(rows.map((row) => row.server))) {
-    const [ratefetch, undici, curl] = rows.filter((row) => row.server === server);
-    if (ratefetch === undefined || undici === undefined || curl === undefined) continue;
+    const [ratefetch, tty, verbose, undici, curl] = rows.filter((row) => row.server === server);
+    if (ratefetch === undefined || tty === undefined || verbose === undefined || undici === undefined || curl === undefined) continue;
     const rate = (other: ThroughputRow) =>
       spread(
         paired(ratefetch, other, (a, b) => b.wallMs / a.wallMs),
+        2,
+      );
+    const display = (shown: ThroughputRow) =>
+      spread(
+        paired(shown, ratefetch, (a, b) => b.wallMs / a.wallMs),
         2,
       );
     const cpu = (other: ThroughputRow) =>
@@ -55,7 +60,7 @@ export function throughputRatios(rows: readonly ThroughputRow[]): string[] {
         2,
       );
     lines.push(
-      `${server}: ratefetch's requests/s ÷ the bare undici script's ${rate(undici)} (target ≥ 0.9), ÷ curl's ${rate(curl)} (target ≥ 1.0); its CPU a request ÷ the script's ${cpu(undici)} (target ≤ 1.2), ÷ curl's ${cpu(curl)}.`,
+      `${server}: ratefetch's requests/s ÷ the bare undici script's ${rate(undici)} (target ≥ 0.9), ÷ curl's ${rate(curl)} (target ≥ 1.0); its CPU a request ÷ the script's ${cpu(undici)} (target ≤ 1.2), ÷ curl's ${cpu(curl)}. With the progress bar on a pty its requests/s are ${display(tty)} of those with -q, with --verbose ${display(verbose)} (target ≥ 0.95).`,
     );
   }
   return lines;

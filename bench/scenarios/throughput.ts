@@ -70,6 +70,31 @@ function clients(repoDir: string, concurrency: number): Client[] {
       isOk: (line) => line.includes('"ok":true'),
     },
     {
+      // The progress bar drawn on a terminal: `script` gives ratefetch a pty for stderr.
+      name: `ratefetch -c ${concurrency}, progress bar on a pty`,
+      command: ({ urlsFile, outFile }) => [
+        'script',
+        '-qfec',
+        `${process.execPath} ${join(repoDir, 'bin/ratefetch.js')} '${urlsFile}' -c ${concurrency} -o '${outFile}'`,
+        '/dev/null',
+      ],
+      isOk: (line) => line.includes('"ok":true'),
+    },
+    {
+      name: `ratefetch -c ${concurrency} --verbose`,
+      command: ({ urlsFile, outFile }) => [
+        process.execPath,
+        join(repoDir, 'bin/ratefetch.js'),
+        urlsFile,
+        '-c',
+        String(concurrency),
+        '--verbose',
+        '-o',
+        outFile,
+      ],
+      isOk: (line) => line.includes('"ok":true'),
+    },
+    {
       name: `bare undici script (${concurrency} in flight)`,
       command: ({ urlsFile, outFile }) => [process.execPath, join(repoDir, 'bench/clients/undici-baseline.mjs'), urlsFile, outFile, String(concurrency)],
       isOk: (line) => line.includes('"ok":true'),
