@@ -11,12 +11,13 @@ import type { BodyEncoding } from './outcome.js';
 export class BodyTooLarge extends Error {}
 
 type Decoder = (buffer: Buffer, options: ZlibOptions) => Promise<Buffer>;
-const DECODERS: { [coding: string]: Decoder } = {
-  gzip: promisify(gunzip),
-  'x-gzip': promisify(gunzip),
-  deflate: promisify(inflate),
-  br: promisify(brotliDecompress) as Decoder,
-};
+/** A Map, not an object: a coding the server names is never looked up on Object.prototype. */
+const DECODERS = new Map<string, Decoder>([
+  ['gzip', promisify(gunzip)],
+  ['x-gzip', promisify(gunzip)],
+  ['deflate', promisify(inflate)],
+  ['br', promisify(brotliDecompress) as Decoder],
+]);
 
 /**
  * Undoes the codings of `contentEncoding` (listed in the order applied, so undone in reverse) on
@@ -30,11 +31,11 @@ export async function decodeBody(buffer: Buffer, contentEncoding: string | undef
     .split(',')
     .map((coding) => coding.trim())
     .filter((coding) => coding !== '' && coding !== 'identity');
-  if (codings.some((coding) => DECODERS[coding] === undefined)) return buffer;
+  if (codings.some((coding) => !DECODERS.has(coding))) return buffer;
   let decoded = buffer;
   for (const coding of codings.reverse()) {
     try {
-      decoded = await DECODERS[coding]!(decoded, { maxOutputLength: Math.max(1, maxBytes) });
+      decoded = await DECODERS.get(coding)!(decoded, { maxOutputLength: Math.max(1, maxBytes) });
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw new BodyTooLarge();
       throw error;
