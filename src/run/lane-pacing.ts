@@ -27,13 +27,6 @@ export interface LanePacingDeps {
   onPaused: (lane: Lane, pause: LanePause) => void;
 }
 
-/**
- * A request reaching the wire this long after its start waited for a connection: a socket
- * that undici frees on the next turn of the event loop takes a millisecond or two, a connect
- * on loopback tens of them.
- */
-export const LATE_TO_WIRE_MS = 5;
-
 export class LanePacing {
   readonly #deps: LanePacingDeps;
   /** Per pause bucket: the last round trips, for when a request reached the server. */
@@ -44,24 +37,14 @@ export class LanePacing {
   readonly #quotaWindows = new Map<string, QuotaWindows>();
   /** Per pause bucket: the times of a 429 that did not say when, until its pause is decided. */
   readonly #bareRefusal = new Map<string, BareRefusal>();
-  /** Per pause bucket: the most requests it ever had in flight (one connection each). */
-  readonly #mostInFlight = new Map<string, number>();
 
   constructor(deps: LanePacingDeps) {
     this.#deps = deps;
   }
 
-  /**
-   * A request of the lane started. Returns whether it raised the most the lane ever had in
-   * flight: undici then has no idle connection for it, and it waits for a new one.
-   */
-  started(lane: Lane, now: number): boolean {
-    const { lanes } = this.#deps;
-    this.#noteRate(lanes.started(lane, now));
-    const inFlight = lanes.inFlight(lane);
-    if (inFlight <= (this.#mostInFlight.get(lane.pauseBucket) ?? 0)) return false;
-    this.#mostInFlight.set(lane.pauseBucket, inFlight);
-    return true;
+  /** A request of the lane went on the wire. */
+  started(lane: Lane, now: number): void {
+    this.#noteRate(this.#deps.lanes.started(lane, now));
   }
 
   /** A request of the lane that started was held back before it went on the wire. */
@@ -77,20 +60,6 @@ export class LanePacing {
   isWaiting(lane: Lane): boolean {
     const now = this.#deps.clock.now();
     return lane.buckets.some((bucket) => (this.#holdUntil.get(bucket) ?? 0) > now);
-  }
-
-  /**
-   * Whether a request whose tokens were taken at `startedAt` may go on the wire now. One that
-   * waited LATE_TO_WIRE_MS or more for a new connection would arrive in a cluster with the
-   * others that waited, above the rate as the server counts it: so it takes its lane's tokens
-   * again now, and is held back (to start again in turn) when they are not there.
-   */
-  mayGoOnTheWire(lane: Lane, startedAt: number, opensConnection: boolean): boolean {
-    if (this.isWaiting(lane)) return false;
-    // Only a request that waited for a new connection: lateness from a busy event loop is
-    // spread out, not clustered, and taking tokens again for it would only slow the run.
-    if (!opensConnection || this.#deps.clock.now() - startedAt < LATE_TO_WIRE_MS) return true;
-    return this.#deps.limiter.tryTake(lane.buckets).ok;
   }
 
   /**

@@ -135,14 +135,12 @@ export async function* schedule(
     if (job.hops === 0) job.attempts += 1;
     job.startedAt = clock.now();
     job.firstStartAt ??= job.startedAt;
-    const opensConnection = pacing.started(job.lane, job.startedAt);
+    pacing.started(job.lane, job.startedAt);
     job.visited.add(requestId(job.request));
     emit({ type: 'attempt-start', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
     // undici may write the request a while after this (see attempt.ts): if a 429 told its lane
-    // to wait meanwhile, it stays unsent instead of arriving during the wait; if it waited for a
-    // connection, it takes its tokens again as it goes (lane-pacing.ts).
-    const startedAt = job.startedAt;
-    const mayGoOnTheWire = () => pacing.mayGoOnTheWire(job.lane, startedAt, opensConnection);
+    // to wait meanwhile, it stays unsent instead of arriving during the wait.
+    const mayGoOnTheWire = () => !pacing.isWaiting(job.lane);
     return deps.send(job.request, hardStop.signal, mayGoOnTheWire).then(
       (outcome) => (outcome.kind === 'held' ? holdBack(job) : settle(job, outcome)),
       (error: unknown) => settle(job, { kind: 'failure', code: 'NETWORK_ERROR', message: String(error), latencyMs: 0 }),

@@ -2,11 +2,7 @@
 // refusal landed in its clock second, so it is tested here in virtual time, not on the wall clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LATE_TO_WIRE_MS, LanePacing, waitOutRefusingSecond } from '../../src/run/lane-pacing.js';
-import { Lanes } from '../../src/rate/lanes.js';
-import { TokenBucketLimiter } from '../../src/rate/limiter.js';
-import { resolveOptions } from '../../src/options.js';
-import { createRedactor } from '../../src/record/redact.js';
+import { waitOutRefusingSecond } from '../../src/run/lane-pacing.js';
 import type { LanePause } from '../../src/run/next-step.js';
 
 const SECOND = 1_700_000_000_000; // a whole clock second, as epoch ms
@@ -60,30 +56,4 @@ test('#23: a bare 429 the controller cut the rate for waits only until the clock
     assert.equal(pause.delayMs, expectedDelayMs, `refused ${arrivedMsIntoSecond} ms into its second`);
     assert.equal(pause.untilMs, answeredAt + expectedDelayMs);
   }
-});
-
-test('#24: a request that waited for a new connection takes its tokens again when it goes on the wire late', () => {
-  let now = SECOND;
-  const clock = { now: () => now };
-  // --rps 10, depth 1: one token every 100 ms.
-  const options = resolveOptions({ rps: 10, burst: 1 });
-  const limiter = new TokenBucketLimiter(clock);
-  limiter.setRate('*', 10, 1);
-  const lanes = new Lanes(options, limiter, clock.now);
-  const pacing = new LanePacing({ lanes, limiter, clock, emit: () => undefined, redactor: createRedactor(), onPaused: () => undefined });
-  const lane = lanes.laneFor(new URL('http://127.0.0.1:9/a'));
-
-  assert.equal(limiter.tryTake(lane.buckets).ok, true, 'the first start takes the token');
-  assert.equal(pacing.started(lane, now), true, 'the first in flight needs a connection');
-  now += LATE_TO_WIRE_MS - 1;
-  assert.equal(pacing.mayGoOnTheWire(lane, SECOND, true), true, 'not late: it goes, and takes nothing');
-  now = SECOND + 50;
-  assert.equal(pacing.mayGoOnTheWire(lane, SECOND, true), false, 'late, and no token yet: held back');
-  assert.equal(pacing.mayGoOnTheWire(lane, SECOND, false), true, 'late on a connection it had: it goes');
-  now = SECOND + 150;
-  assert.equal(pacing.mayGoOnTheWire(lane, SECOND, true), true, 'late, with a token: it goes and takes it');
-  assert.equal(limiter.tryTake(lane.buckets).ok, false, 'that token is spent');
-
-  pacing.heldBack(lane);
-  assert.equal(pacing.started(lane, now), false, 'no more in flight than before: a connection is there');
 });
