@@ -5,6 +5,7 @@
  */
 import type { ShapeRow } from '../scenarios/shapes.js';
 import { markdownTable } from './report.js';
+import { median } from './units.js';
 
 export function shapesTable(rows: readonly ShapeRow[]): string {
   const groups = new Map<string, ShapeRow[]>();
@@ -88,8 +89,7 @@ export function spread(values: readonly number[], digits: number): string {
   const low = fmt(sorted[0]!);
   const high = fmt(sorted[sorted.length - 1]!);
   if (low === high) return low;
-  const mid = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-  return `${low}–${fmt(mid)}–${high}`;
+  return `${low}–${fmt(median(sorted))}–${high}`;
 }
 
 /** One sentence per mode whose ratefetch `--rps auto` run missed its target in every repeat. */

@@ -5,6 +5,7 @@
  */
 import type { StartupRow, ThroughputRow, ThroughputRun } from '../scenarios/throughput.js';
 import { markdownTable } from './report.js';
+import { median } from './units.js';
 
 export function throughputTable(rows: readonly ThroughputRow[], urlCount: number): string {
   return markdownTable(
@@ -89,10 +90,4 @@ function spread(values: number[], digits: number): string {
   const format = (value: number) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
   if (values.length === 1) return format(values[0]!);
   return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

@@ -25,3 +25,10 @@ export function mebibytes(kib: number): string {
 export function count(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
+
+/** The middle value, or the mean of the two middle ones. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}

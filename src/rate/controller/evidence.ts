@@ -82,10 +82,10 @@ export class Evidence {
   }
 
   /**
-   * The limit a refusal in clock second `second` shows: the busiest of it and the second before,
-   * and never below the recent accepted rate.
+   * The limit a refusal arriving at `arrivedAt`, in clock second `second`, shows: the busiest of
+   * it and the second before, and never below the recent accepted rate.
    */
-  limitAround(second: number, now: number, arrivedAt = second * 1000): number {
+  limitAround(second: number, now: number, arrivedAt: number): number {
     // A span of T seconds overlaps at most T + 1 one-second windows: what it held over T + 1 is a
     // floor, unless the span reaches back into seconds that told a limit since gone.
     const isFresh = now - ADAPTIVE.measureWindowMs >= (this.#staleUpTo + 1) * 1000;
