@@ -22,6 +22,10 @@ export interface RunOptions {
   concurrency: number;
   /** Whole attempt, connect to last body byte. @default 30_000 */
   timeoutMs: number;
+  /** Offer HTTP/2 to https origins (ALPN); an origin that declines gets HTTP/1.1. @default false */
+  http2: boolean;
+  /** More certificate authorities to trust for https, as PEM text, on top of the system's. */
+  caCertificates: string | undefined;
   /** @default 'GET' */
   method: string;
   /** Run-wide request headers, in the order given. */
@@ -97,6 +101,8 @@ export const DEFAULTS: Readonly<Omit<RunOptions, 'burst' | ListOption> & { [K in
   limits: Object.freeze([]),
   concurrency: 8,
   timeoutMs: 30_000,
+  http2: false,
+  caCertificates: undefined,
   method: 'GET',
   headers: Object.freeze([]),
   body: undefined,
@@ -180,6 +186,9 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
     throw new UsageError(
       `Expected \`bodyFormat\` (--body-format) to be auto or json with a schema, got \`${options.bodyFormat}\`: the schema checks parsed JSON bodies.`,
     );
+  }
+  if (options.caCertificates !== undefined && !options.caCertificates.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UsageError('Expected `caCertificates` (--cacert) to hold PEM certificates (-----BEGIN CERTIFICATE-----).');
   }
   for (const [name] of options.headers) {
     if (!TOKEN.test(name)) throw new UsageError(`Expected a header name, got \`${name}\`.`);

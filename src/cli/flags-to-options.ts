@@ -1,4 +1,4 @@
-/** Flags → RunOptions: the files some flags name (-H @file, -d @file, --schema) are read here. */
+/** Flags → RunOptions: the files some flags name (-H @file, -d @file, --schema, --cacert) are read here. */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UsageError, describeErrno } from '../errors.js';
@@ -25,6 +25,8 @@ export function toRunOptions(flags: CliFlags, template: string | undefined, env:
     maxBackoffMs: flags.maxBackoff * 1000,
     maxRetryAfterMs: flags.maxRetryAfter * 1000,
     timeoutMs: flags.timeout * 1000,
+    http2: flags.http2 === true,
+    caCertificates: flags.cacert === undefined ? undefined : readCaCertificates(flags.cacert),
     method: flags.method,
     headers,
     // A value kept out of argv is a token: secret, and sent as it is even if it holds braces.
@@ -48,6 +50,17 @@ function rateOptions(flags: CliFlags): { rps: number | undefined; autoRate: bool
     throw new UsageError('--rps-max goes with --rps auto; a fixed --rps is already the most the run sends.');
   }
   return { autoRate: false, rps: flags.rps };
+}
+
+function readCaCertificates(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--cacert cannot read ${path}: ${describeErrno(error as NodeJS.ErrnoException)}.`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--cacert ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
+  return text;
 }
 
 function readSchema(path: string): { document: unknown; source: string } {

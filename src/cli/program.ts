@@ -49,6 +49,8 @@ export interface CliFlags {
   dryRun?: boolean;
   expectStatus?: string;
   schema?: string;
+  http2?: boolean;
+  cacert?: string;
   failedOutput?: string;
   maxRequests?: number;
   maxErrorRate?: number;
@@ -150,6 +152,8 @@ export function buildProgram(): Command {
   program.addOption(new Option('-d, --data <text|@file>', 'request body, or @file to read it from a file'));
   program.addOption(new Option('-A, --user-agent <text>', 'User-Agent header').default(DEFAULTS.userAgent));
   program.addOption(new Option('--max-redirects <n>', "redirects to follow (0 = don't follow)").default(DEFAULTS.maxRedirects).argParser(wholeNumber(0)));
+  program.addOption(new Option('--http2', 'offer HTTP/2 to https servers; those that decline get HTTP/1.1'));
+  program.addOption(new Option('--cacert <file>', 'also trust the CA certificates (PEM) in this file for https, e.g. a self-signed one'));
   program.addOption(new Option('--location-trusted', 'keep Authorization and Cookie on redirects to other hosts, as curl does'));
 
   program.optionsGroup('Output:');

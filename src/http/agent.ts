@@ -4,7 +4,9 @@
  * 30 ms. undici publishes no exports map, so its modules are the package's to load; if a
  * later undici moves this one, the whole package is loaded instead.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { rootCertificates } from 'node:tls';
 import type { Agent as AgentClass, Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentClass } from 'undici';
 
 const require = createRequire(import.meta.url);
@@ -19,16 +21,47 @@ function load<T>(path: string, name: 'Agent' | 'EnvHttpProxyAgent'): T {
 
 const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'];
 
+export interface DispatcherOptions {
+  /** Keep-alive connections per origin, at most (HTTP/1.1); HTTP/2 multiplexes as many streams on one. */
+  connections: number;
+  /** Offer HTTP/2 by ALPN to https origins. */
+  http2?: boolean;
+  /** PEM certificates trusted on top of the system's (and NODE_EXTRA_CA_CERTS's). */
+  caCertificates?: string;
+}
+
 /**
  * Keep-alive pools of `connections` per origin. Through a proxy when HTTP_PROXY or HTTPS_PROXY
  * is set (NO_PROXY exempts hosts); otherwise a plain agent, since the proxy agent reads the
  * environment again for every request.
  */
-export function createDispatcher(connections: number, env: NodeJS.ProcessEnv = process.env): Dispatcher {
+export function createDispatcher(options: DispatcherOptions, env: NodeJS.ProcessEnv = process.env): Dispatcher {
+  const { connections } = options;
+  const tls = trustFor(options.caCertificates, env);
+  const h2 = options.http2 === true ? { allowH2: true, maxConcurrentStreams: connections } : {};
   if (PROXY_VARIABLES.some((name) => env[name])) {
     const EnvHttpProxyAgent = load<typeof EnvHttpProxyAgentClass>('env-http-proxy-agent.js', 'EnvHttpProxyAgent');
-    return new EnvHttpProxyAgent({ connections, proxyTunnel: false });
+    return new EnvHttpProxyAgent({ connections, proxyTunnel: false, ...h2, ...(tls && { connect: tls, requestTls: tls }) });
   }
   const Agent = load<typeof AgentClass>('agent.js', 'Agent');
-  return new Agent({ connections });
+  return new Agent({ connections, ...h2, ...(tls && { connect: tls }) });
+}
+
+/**
+ * A `ca` list replaces Node's trust store, so the system roots and NODE_EXTRA_CA_CERTS's file
+ * go in beside the given certificates: --cacert adds to what is trusted (curl's replaces it), so
+ * one run can reach an internal API and public ones.
+ */
+function trustFor(caCertificates: string | undefined, env: NodeJS.ProcessEnv): { ca: string[] } | undefined {
+  if (caCertificates === undefined) return undefined;
+  const extra = env.NODE_EXTRA_CA_CERTS ? readIfThere(env.NODE_EXTRA_CA_CERTS) : undefined;
+  return { ca: [...rootCertificates, ...(extra === undefined ? [] : [extra]), caCertificates] };
+}
+
+function readIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // Node has said so on stderr at start-up already
+  }
 }

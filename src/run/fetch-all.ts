@@ -45,7 +45,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   const ownDispatcher = hooks.dispatcher === undefined;
   // As curl: http:// URLs go to an http proxy in absolute form; only https:// needs a CONNECT
   // tunnel (many proxies allow CONNECT to port 443 alone).
-  const dispatcher = hooks.dispatcher ?? createDispatcher(options.concurrency);
+  const dispatcher = hooks.dispatcher ?? createDispatcher({ connections: options.concurrency, http2: options.http2, caCertificates: options.caCertificates });
   const settings = {
     dispatcher,
     timeoutMs: options.timeoutMs,
