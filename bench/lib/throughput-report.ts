@@ -43,7 +43,12 @@ export function throughputTable(rows: readonly ThroughputRow[], urlCount: number
 export function throughputRatios(rows: readonly ThroughputRow[]): string[] {
   const lines: string[] = [];
   for (const server of new Set(rows.map((row) => row.server))) {
-    const [ratefetch, tty, verbose, undici, curl] = rows.filter((row) => row.server === server);
+    const onServer = rows.filter((row) => row.server === server);
+    if (onServer.length === 3) {
+      lines.push(tlsRatios(server, onServer));
+      continue;
+    }
+    const [ratefetch, tty, verbose, undici, curl] = onServer;
     if (ratefetch === undefined || tty === undefined || verbose === undefined || undici === undefined || curl === undefined) continue;
     const rate = (other: ThroughputRow) =>
       spread(
@@ -65,6 +70,21 @@ export function throughputRatios(rows: readonly ThroughputRow[]): string[] {
     );
   }
   return lines;
+}
+
+/** The https server's rows: ratefetch over HTTP/1.1, with --http2, and curl --http2. */
+function tlsRatios(server: string, [http1, http2, curl]: ThroughputRow[]): string {
+  const rate = (a: ThroughputRow, b: ThroughputRow) =>
+    spread(
+      paired(a, b, (x, y) => y.wallMs / x.wallMs),
+      2,
+    );
+  const cpu = (a: ThroughputRow, b: ThroughputRow) =>
+    spread(
+      paired(a, b, (x, y) => x.cpuMs / y.cpuMs),
+      2,
+    );
+  return `${server}: ratefetch --http2's requests/s ÷ its own over HTTP/1.1 ${rate(http2!, http1!)}, ÷ curl --http2's ${rate(http2!, curl!)}; its CPU a request ÷ HTTP/1.1's ${cpu(http2!, http1!)}.`;
 }
 
 export function startupTable(rows: readonly StartupRow[]): string {

@@ -14,6 +14,7 @@ import { createServer, get, type IncomingMessage } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { makeSelfSignedCertificate } from '../../fixtures/https-server.js';
 import { firstStderrLine, runCapped, startService } from '../lib/proc.js';
 
 export interface ThroughputConfig {
@@ -49,17 +50,70 @@ export interface StartupRow {
   arrivalMs: number[];
 }
 
-const SERVERS = [
-  { name: 'fixture server (fast mode)', cmd: process.execPath, args: ['--import', 'tsx', 'bench/clients/fixture-server.ts'], countsConnections: false },
-  { name: 'bare node:http server', cmd: process.execPath, args: ['bench/clients/bare-server.mjs'], countsConnections: true },
-] as const;
+interface Server {
+  name: string;
+  args: (certificate: { certFile: string; keyFile: string }) => string[];
+  countsConnections: boolean;
+  /** The https server gets its own clients: --http2 beside HTTP/1.1 over TLS. */
+  tls: boolean;
+}
+
+const SERVERS: Server[] = [
+  { name: 'fixture server (fast mode)', args: () => ['--import', 'tsx', 'bench/clients/fixture-server.ts'], countsConnections: false, tls: false },
+  { name: 'bare node:http server', args: () => ['bench/clients/bare-server.mjs'], countsConnections: true, tls: false },
+  {
+    name: 'node:http2 https server (self-signed)',
+    args: ({ certFile, keyFile }) => ['--import', 'tsx', 'bench/clients/https-server.ts', certFile, keyFile],
+    countsConnections: false,
+    tls: true,
+  },
+];
+
+interface Files {
+  urlsFile: string;
+  curlConfig: string;
+  outFile: string;
+  /** The https server's certificate, its own CA. */
+  certFile: string;
+}
 
 interface Client {
   name: string;
   /** The command that fetches every URL of `urlsFile`, writing its lines to `outFile`. */
-  command: (files: { urlsFile: string; curlConfig: string; outFile: string }) => string[];
+  command: (files: Files) => string[];
   /** Whether one output line was an ok answer. */
   isOk: (line: string) => boolean;
+}
+
+function tlsClients(repoDir: string, concurrency: number): Client[] {
+  const ratefetch =
+    (extra: string[]) =>
+    ({ urlsFile, outFile, certFile }: Files) => [
+      process.execPath,
+      join(repoDir, 'bin/ratefetch.js'),
+      urlsFile,
+      '-c',
+      String(concurrency),
+      '-q',
+      '--cacert',
+      certFile,
+      ...extra,
+      '-o',
+      outFile,
+    ];
+  return [
+    { name: `ratefetch -c ${concurrency} -q, HTTP/1.1 over TLS`, command: ratefetch([]), isOk: (line) => line.includes('"ok":true') },
+    { name: `ratefetch -c ${concurrency} -q --http2`, command: ratefetch(['--http2']), isOk: (line) => line.includes('"ok":true') },
+    {
+      name: "curl --http2 --parallel --parallel-max 50 -w '%{json}'",
+      command: ({ curlConfig, outFile, certFile }) => [
+        'sh',
+        '-c',
+        `exec curl --http2 --cacert '${certFile}' --parallel --parallel-max 50 -s -K '${curlConfig}' -w '%{json}\\n' > '${outFile}'`,
+      ],
+      isOk: (line) => line.includes('"http_code":200'),
+    },
+  ];
 }
 
 function clients(repoDir: string, concurrency: number): Client[] {
@@ -110,22 +164,30 @@ function clients(repoDir: string, concurrency: number): Client[] {
 export async function runThroughput(config: ThroughputConfig): Promise<{ rows: ThroughputRow[]; startup: StartupRow[] }> {
   const { repoDir, workDir, urlCount, concurrency, repeat, log } = config;
   const rows: ThroughputRow[] = [];
+  const certificate = { certFile: join(workDir, 'https-cert.pem'), keyFile: join(workDir, 'https-key.pem') };
+  const { cert, key } = makeSelfSignedCertificate();
+  writeFileSync(certificate.certFile, cert);
+  writeFileSync(certificate.keyFile, key);
   for (const server of SERVERS) {
-    const service = await startService({ cmd: server.cmd, args: [...server.args], cwd: repoDir });
+    const service = await startService({ cmd: process.execPath, args: server.args(certificate), cwd: repoDir });
     try {
       const urlsFile = join(workDir, 'throughput-urls.txt');
       const curlConfig = join(workDir, 'throughput-curl.cfg');
       const urls = Array.from({ length: urlCount }, (_, i) => `${service.url}/items/${i + 1}`);
       writeFileSync(urlsFile, `${urls.join('\n')}\n`);
       writeFileSync(curlConfig, urls.map((url) => `url = "${url}"\noutput = "/dev/null"\n`).join(''));
-      const byClient = clients(repoDir, concurrency).map((client) => ({
+      const byClient = (server.tls ? tlsClients : clients)(repoDir, concurrency).map((client) => ({
         client,
         row: { server: server.name, client: client.name, runs: [] as ThroughputRun[] },
       }));
       for (let i = 1; i <= repeat; i++) {
         for (const { client, row } of byClient) {
           if (server.countsConnections) await connectionsSince(service.url);
-          const run = await runTimed(client, { urlsFile, curlConfig, outFile: join(workDir, 'throughput-out.ndjson') }, workDir);
+          const run = await runTimed(
+            client,
+            { urlsFile, curlConfig, outFile: join(workDir, 'throughput-out.ndjson'), certFile: certificate.certFile },
+            workDir,
+          );
           if (server.countsConnections) run.connections = await connectionsSince(service.url);
           row.runs.push(run);
           log(
@@ -142,7 +204,7 @@ export async function runThroughput(config: ThroughputConfig): Promise<{ rows: T
   return { rows, startup };
 }
 
-async function runTimed(client: Client, files: { urlsFile: string; curlConfig: string; outFile: string }, workDir: string): Promise<ThroughputRun> {
+async function runTimed(client: Client, files: Files, workDir: string): Promise<ThroughputRun> {
   const timeFile = join(workDir, 'throughput-time.txt');
   const [cmd, ...args] = client.command(files);
   const exit = await runCapped({ cmd: '/usr/bin/time', args: ['-f', '%e %U %S %M', '-o', timeFile, cmd!, ...args], capMs: 300_000 });

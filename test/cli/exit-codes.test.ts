@@ -177,6 +177,8 @@ test('--help exits 0 and shows every option with its default, the help groups an
     '--user-agent': /default: "ratefetch\/\d+\.\d+\.\d+"/,
     '--max-redirects': /default: 5\b/,
     '--location-trusted': null,
+    '--http2': null,
+    '--cacert': null,
     '--output': /stdout/,
     '--append': null,
     '--resume': null,
