@@ -7,13 +7,14 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { rootCertificates } from 'node:tls';
-import type { Agent as AgentClass, Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentClass } from 'undici';
+import type { Agent as AgentClass, buildConnector as buildConnectorFunction, Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentClass } from 'undici';
+import { createSpareConnections, type SpareConnections } from './spare-connections.js';
 
 const require = createRequire(import.meta.url);
 
-function load<T>(path: string, name: 'Agent' | 'EnvHttpProxyAgent'): T {
+function load<T>(path: string, name: 'Agent' | 'EnvHttpProxyAgent' | 'buildConnector'): T {
   try {
-    return require(`undici/lib/dispatcher/${path}`) as T;
+    return require(`undici/lib/${path}`) as T;
   } catch {
     return (require('undici') as Record<string, T>)[name]!;
   }
@@ -30,21 +31,32 @@ export interface DispatcherOptions {
   caCertificates?: string;
 }
 
+export interface RunDispatcher {
+  dispatcher: Dispatcher;
+  /** Connections to open ahead of the rate; none through a proxy. */
+  spares: SpareConnections | undefined;
+}
+
 /**
  * Keep-alive pools of `connections` per origin. Through a proxy when HTTP_PROXY or HTTPS_PROXY
  * is set (NO_PROXY exempts hosts); otherwise a plain agent, since the proxy agent reads the
  * environment again for every request.
  */
-export function createDispatcher(options: DispatcherOptions, env: NodeJS.ProcessEnv = process.env): Dispatcher {
+export function createDispatcher(options: DispatcherOptions, env: NodeJS.ProcessEnv = process.env): RunDispatcher {
   const { connections } = options;
   const tls = trustFor(options.caCertificates, env);
-  const h2 = options.http2 === true ? { allowH2: true, maxConcurrentStreams: connections } : {};
+  const allowH2 = options.http2 === true;
+  const h2 = allowH2 ? { allowH2, maxConcurrentStreams: connections } : {};
   if (PROXY_VARIABLES.some((name) => env[name])) {
-    const EnvHttpProxyAgent = load<typeof EnvHttpProxyAgentClass>('env-http-proxy-agent.js', 'EnvHttpProxyAgent');
-    return new EnvHttpProxyAgent({ connections, proxyTunnel: false, ...h2, ...(tls && { connect: tls, requestTls: tls }) });
+    const EnvHttpProxyAgent = load<typeof EnvHttpProxyAgentClass>('dispatcher/env-http-proxy-agent.js', 'EnvHttpProxyAgent');
+    const dispatcher = new EnvHttpProxyAgent({ connections, proxyTunnel: false, ...h2, ...(tls && { connect: tls, requestTls: tls }) });
+    return { dispatcher, spares: undefined };
   }
-  const Agent = load<typeof AgentClass>('agent.js', 'Agent');
-  return new Agent({ connections, ...h2, ...(tls && { connect: tls }) });
+  const Agent = load<typeof AgentClass>('dispatcher/agent.js', 'Agent');
+  const buildConnector = load<typeof buildConnectorFunction>('core/connect.js', 'buildConnector');
+  // The connector undici would build from these options, with spare connections in front.
+  const spares = createSpareConnections(buildConnector({ ...tls, allowH2 }));
+  return { dispatcher: new Agent({ connections, ...h2, connect: spares.connect }), spares };
 }
 
 /**

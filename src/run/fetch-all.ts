@@ -15,6 +15,7 @@ import type { FetchRecord } from '../record/record.js';
 import { createRunRedactor } from '../record/redact.js';
 import { schedule } from './scheduler.js';
 import { systemTimers } from './timers.js';
+import { connectionsToWarm, warmFirstOrigin } from './warm-up.js';
 
 export interface RunHooks {
   /** Receives every RunEvent (progress, stats, verbose logging). */
@@ -42,10 +43,15 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   const clock = hooks.clock ?? systemClock;
   const limiter = hooks.limiter ?? new TokenBucketLimiter(clock);
   applyRunRate(limiter, options);
-  const ownDispatcher = hooks.dispatcher === undefined;
   // As curl: http:// URLs go to an http proxy in absolute form; only https:// needs a CONNECT
   // tunnel (many proxies allow CONNECT to port 443 alone).
-  const dispatcher = hooks.dispatcher ?? createDispatcher({ connections: options.concurrency, http2: options.http2, caCertificates: options.caCertificates });
+  const own =
+    hooks.dispatcher === undefined
+      ? createDispatcher({ connections: options.concurrency, http2: options.http2, caCertificates: options.caCertificates })
+      : undefined;
+  const dispatcher = own?.dispatcher ?? hooks.dispatcher!;
+  const spares = own?.spares;
+  const warmCount = spares === undefined ? 0 : connectionsToWarm(options);
   const settings = {
     dispatcher,
     timeoutMs: options.timeoutMs,
@@ -55,9 +61,10 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   };
 
   try {
-    const plans = planAll(input, planner);
+    const planned = planAll(input, planner);
+    const plans = hooks.skip ? withoutSkipped(planned, hooks.skip) : planned;
     yield* schedule(
-      hooks.skip ? withoutSkipped(plans, hooks.skip) : plans,
+      spares !== undefined && warmCount > 0 ? warmFirstOrigin(plans, spares, warmCount, options.timeoutMs) : plans,
       options,
       {
         checks,
@@ -72,7 +79,8 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
       hooks.signal,
     );
   } finally {
-    if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
+    spares?.close();
+    if (own !== undefined) await dispatcher.destroy().catch(() => undefined);
   }
 }
 

@@ -3,8 +3,17 @@
  * unfinished inputs than --read-ahead), alongside the dispatching. Once the run stops it lets
  * go of the source at once, even in the middle of a read: stdin may block for ever.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { watchAbort } from '../abort.js';
 import type { PlanResult } from '../plan/planner.js';
+
+/**
+ * Inputs read between two turns of the event loop. A buffered file yields inputs without ever
+ * waiting for I/O, so filling the read-ahead would otherwise hold the loop for as long as
+ * planning 2,000 inputs takes (about 80 ms here): no timer fires and no request is written
+ * meanwhile, and the requests held back reach the server together.
+ */
+const READS_PER_TURN = 64;
 
 export interface ReadAheadHooks {
   /** Aborted when the run stops for any reason: nothing more is read. */
@@ -32,6 +41,7 @@ export async function readAhead(items: AsyncIterable<PlanResult>, hooks: ReadAhe
       if (next === null || next.done) break;
       total += 1;
       hooks.onInput(next.value);
+      if (total % READS_PER_TURN === 0) await nextTurn();
     }
   } finally {
     hooks.onEnd(total);
