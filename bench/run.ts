@@ -42,10 +42,12 @@ const PRECISION_SECONDS = 10;
 const precisionConcurrency = (rps: number): number => (rps <= 1000 ? 32 : 64);
 const MEMORY_CONCURRENCY = 64;
 const MEMORY_STOP_MS = 20_000;
+const TEN_MILLION_STOP_MS = 60_000;
 const HEAP_CAP_MIB = 128;
 const HEAP_CAP_STOP_MS = 45_000;
 const GENERATED_DRY_RUN_COUNTS = [100_000, 1_000_000, 10_000_000] as const;
-const GENERATED_DRY_RUN_BUDGET_MS = 90_000;
+// Issue #24 asks for the whole 10M dry run (about two minutes here), not a capped one.
+const GENERATED_DRY_RUN_BUDGET_MS = 240_000;
 const GENERATED_DRY_RUN_CAP_MS = 60_000;
 const GENERATED_REAL_COUNT = 200_000;
 const LIMIT_WINDOW_MS = 1000;
@@ -140,6 +142,7 @@ try {
       workDir,
       concurrency: MEMORY_CONCURRENCY,
       stopAfterMs: MEMORY_STOP_MS,
+      tenMillionStopAfterMs: TEN_MILLION_STOP_MS,
       heapCapMiB: HEAP_CAP_MIB,
       heapCapStopAfterMs: HEAP_CAP_STOP_MS,
       log,
@@ -397,6 +400,12 @@ memory does not grow with the input. The third row runs the 1M-line input again 
 space capped at ${HEAP_CAP_MIB} MiB (\`NODE_OPTIONS=--max-old-space-size=${HEAP_CAP_MIB}\`, stopped after
 ${HEAP_CAP_STOP_MS / 1000} s): growth that is only a lazy garbage collector stays under the cap; a leak dies of
 "JavaScript heap out of memory".
+
+Issue #24's rows: ten million inputs from \`--range id=1..10000000 -t …/items/{id}\` and from a
+10M-line file, each stopped with SIGINT after ${TEN_MILLION_STOP_MS / 1000} s at full speed (target: the first request within
+0.5 s of spawn, RSS flat and at most 128 MiB); then \`--range id=1..1000000 --dedupe\` fetched to
+the end into a file, and \`--resume\` over that file with the same inputs, which finds every input
+done: what an entry per input costs over a million inputs.
 
 ${table}
 `;

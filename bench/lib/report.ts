@@ -69,11 +69,13 @@ export function precisionTable(rows: readonly PrecisionRow[]): string {
 
 export function memoryTable(rows: readonly MemoryRow[]): string {
   return markdownTable(
-    ['input lines', 'run', 'outcome', 'wall s', 'requests', 'records written', 'peak RSS', 'RSS while running (s: MiB)'],
+    ['inputs', 'from', 'run', 'outcome', 'first request ms', 'wall s', 'requests', 'records written', 'peak RSS', 'RSS while running (s: MiB)'],
     rows.map((row) => [
       count(row.inputLines),
+      row.input,
       row.how,
       row.outcome,
+      row.firstRequestMs === null ? '—' : row.firstRequestMs.toFixed(0),
       seconds(row.wallMs),
       count(row.requests),
       row.records === null ? 'n/a (no stats file)' : count(row.records),
@@ -203,6 +205,12 @@ export function observations(
     );
   }
   for (const row of memory) {
+    const settled = row.samples.filter(([second]) => second >= 5).map(([, kib]) => kib);
+    if (row.inputLines >= 1_000_000 && row.heapCapMiB === null && settled.length > 0) {
+      notes.push(
+        `${count(row.inputLines)} inputs (${row.input}), ${row.how}: RSS sampled each second from 5 s on ${mebibytes(Math.min(...settled))}–${mebibytes(Math.max(...settled))}, first request ${row.firstRequestMs === null ? 'never' : `${row.firstRequestMs.toFixed(0)} ms`} after spawn.`,
+      );
+    }
     if (row.outcome.includes('out of memory')) {
       notes.push(
         `${count(row.inputLines)} lines, ${row.how}: ran out of memory after ${count(row.requests)} requests, so live memory grows with the input read: a leak.`,

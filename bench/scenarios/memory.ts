@@ -10,6 +10,12 @@
  * apart: the 1M-line input again with V8's old space capped (NODE_OPTIONS=--max-old-space-size).
  * A program whose live memory is flat runs on under the cap; one that leaks dies of
  * "JavaScript heap out of memory".
+ *
+ * Issue #24's runs follow: ten million inputs from `--range` and from a file, 60 s at full
+ * speed each (with the time from spawn to the first request at the server), and the two
+ * options that keep an entry per input by design over a million inputs: `--dedupe` fetching
+ * them all, then `--resume` over the records that run wrote (nothing left to fetch: the
+ * index of a million records alone).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { createWriteStream } from 'node:fs';
@@ -25,6 +31,8 @@ export interface MemoryConfig {
   concurrency: number;
   /** How long the 1M-line run goes before SIGINT. */
   stopAfterMs: number;
+  /** How long the ten-million-input runs go before SIGINT. */
+  tenMillionStopAfterMs: number;
   /** The V8 old-space cap for the third run, and how long it may go. */
   heapCapMiB: number;
   heapCapStopAfterMs: number;
@@ -33,6 +41,12 @@ export interface MemoryConfig {
 
 export interface MemoryRow {
   inputLines: number;
+  /** Where the inputs come from and the flags that matter, e.g. `file`, `--range`, `--range --dedupe`. */
+  input: string;
+  /** Spawn to the first request at the server; null when no request came. */
+  firstRequestMs: number | null;
+  /** The V8 old-space cap of the run, if any. */
+  heapCapMiB: number | null;
   /** `to the end`, or `SIGINT after 20 s`, plus the heap cap if any. */
   how: string;
   /** How it ended: finished, stopped as planned, out of memory, or an exit code. */
@@ -57,19 +71,30 @@ export async function runMemory(config: MemoryConfig): Promise<MemoryRow[]> {
   const dir = join(config.workDir, 'memory');
   mkdirSync(dir, { recursive: true });
   const server = await startFixtureServer({ keepLog: false });
+  const file = (lines: number) => ({ lines, input: 'file', args: [join(dir, `urls-${lines}.txt`)], extra: [] });
+  const range = (lines: number, extra: string[]) => ({
+    lines,
+    input: ['--range', ...extra].join(' '),
+    args: ['--range', `id=1..${lines}`, '-t', `${server.url}/items/{id}`],
+    extra,
+  });
+  const resumeOutput = join(dir, 'dedupe-1m.ndjson');
   try {
     const rows: MemoryRow[] = [];
     const runs: RunShape[] = [
-      { lines: 10_000, stopAfterMs: null, heapCapMiB: null },
-      { lines: 1_000_000, stopAfterMs: config.stopAfterMs, heapCapMiB: null },
-      { lines: 1_000_000, stopAfterMs: config.heapCapStopAfterMs, heapCapMiB: config.heapCapMiB },
+      { ...file(10_000), stopAfterMs: null, heapCapMiB: null },
+      { ...file(1_000_000), stopAfterMs: config.stopAfterMs, heapCapMiB: null },
+      { ...file(1_000_000), stopAfterMs: config.heapCapStopAfterMs, heapCapMiB: config.heapCapMiB },
+      { ...range(10_000_000, []), stopAfterMs: config.tenMillionStopAfterMs, heapCapMiB: null },
+      { ...file(10_000_000), stopAfterMs: config.tenMillionStopAfterMs, heapCapMiB: null },
+      { ...range(1_000_000, ['--dedupe']), output: resumeOutput, stopAfterMs: null, heapCapMiB: null },
+      { ...range(1_000_000, ['--resume']), output: resumeOutput, stopAfterMs: null, heapCapMiB: null },
     ];
     for (const shape of runs) {
-      const input = join(dir, `urls-${shape.lines}.txt`);
-      if (!existsSync(input)) await writeUrls(input, server.url, shape.lines);
-      const row = await runOne(config, dir, input, shape, () => server.countRequests());
+      if (shape.input === 'file' && !existsSync(shape.args[0]!)) await writeUrls(shape.args[0]!, server.url, shape.lines);
+      const row = await runOne(config, dir, shape, () => server.countRequests());
       config.log(
-        `  ${shape.lines.toLocaleString('en-US')} lines, ${row.how}: ${row.outcome}; peak RSS ${(row.peakKiB / 1024).toFixed(1)} MiB, ${row.records?.toLocaleString('en-US') ?? 'no stats file, so unknown'} records, ${row.requests.toLocaleString('en-US')} requests`,
+        `  ${shape.lines.toLocaleString('en-US')} inputs (${shape.input}), ${row.how}: ${row.outcome}; peak RSS ${(row.peakKiB / 1024).toFixed(1)} MiB, first request after ${row.firstRequestMs?.toFixed(0) ?? '—'} ms, ${row.records?.toLocaleString('en-US') ?? 'no stats file, so unknown'} records, ${row.requests.toLocaleString('en-US')} requests`,
       );
       if (row.stderrLine !== '') config.log(`    stderr: ${row.stderrLine}`);
       rows.push(row);
@@ -82,24 +107,32 @@ export async function runMemory(config: MemoryConfig): Promise<MemoryRow[]> {
 
 interface RunShape {
   lines: number;
+  input: string;
+  /** The input: a file, or --range and a template. */
+  args: string[];
+  /** Flags beyond the input's. */
+  extra: string[];
+  /** The -o file; /dev/null when unset. */
+  output?: string;
   /** null: to the end. */
   stopAfterMs: number | null;
   heapCapMiB: number | null;
 }
 
-async function runOne(config: MemoryConfig, dir: string, input: string, shape: RunShape, requestsSoFar: () => number): Promise<MemoryRow> {
+async function runOne(config: MemoryConfig, dir: string, shape: RunShape, requestsSoFar: () => number): Promise<MemoryRow> {
   const { lines, stopAfterMs, heapCapMiB } = shape;
   const requestsBefore = requestsSoFar();
-  const name = `${lines}-${heapCapMiB ?? 'default'}`;
+  const name = `${lines}-${shape.input.replace(/\W+/g, '')}-${heapCapMiB ?? 'default'}`;
   const statsPath = join(dir, `stats-${name}.json`);
   const timeOut = join(dir, `time-${name}.txt`);
   const ratefetch = [
     join(config.repoDir, 'bin/ratefetch.js'),
-    input,
+    ...shape.args,
+    ...shape.extra,
     '-c',
     String(config.concurrency),
     '-o',
-    '/dev/null',
+    shape.output ?? '/dev/null',
     '--quiet',
     '--stats-file',
     statsPath,
@@ -109,6 +142,13 @@ async function runOne(config: MemoryConfig, dir: string, input: string, shape: R
   const samples: Array<[number, number]> = [];
   let polledHwm = 0;
   let sampler: NodeJS.Timeout | undefined;
+  let firstRequestMs: number | null = null;
+  // The first request, to 10 ms: a poll of the server's count, in this process.
+  const watchFirst = setInterval(() => {
+    if (requestsSoFar() === requestsBefore) return;
+    firstRequestMs = performance.now() - startedAt;
+    clearInterval(watchFirst);
+  }, 10);
   const startedAt = performance.now();
   const exit = await runCapped({
     cmd,
@@ -128,7 +168,10 @@ async function runOne(config: MemoryConfig, dir: string, input: string, shape: R
         polledHwm = Math.max(polledHwm, memory.hwm);
       }, SAMPLE_EVERY_MS);
     },
-  }).finally(() => clearInterval(sampler));
+  }).finally(() => {
+    clearInterval(sampler);
+    clearInterval(watchFirst);
+  });
 
   const stats = readStatsFile(statsPath);
   const timePeak = hasTime ? readTimePeak(timeOut) : undefined;
@@ -137,6 +180,9 @@ async function runOne(config: MemoryConfig, dir: string, input: string, shape: R
   const stopped = stopAfterMs === null ? 'to the end' : `SIGINT after ${stopAfterMs / 1000} s`;
   return {
     inputLines: lines,
+    input: shape.input,
+    firstRequestMs,
+    heapCapMiB,
     how: heapCapMiB === null ? stopped : `${stopped}, --max-old-space-size=${heapCapMiB}`,
     outcome: outOfMemory
       ? `**out of memory** after ${(exit.wallMs / 1000).toFixed(1)} s (${ended})`
