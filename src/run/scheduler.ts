@@ -289,6 +289,7 @@ export async function* schedule(
     stopping = true;
     ending.abort();
     gate.close();
+    dedupe?.close();
     for (const timer of backingOff.keys()) timers.clearTimer(timer);
     hardStop.abort(new Error('run ended'));
   }
