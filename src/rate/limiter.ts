@@ -32,6 +32,13 @@ interface Bucket {
   tokens: number;
   updatedAt: number;
   pausedUntil: number;
+  /**
+   * False until the first start. A bucket earns no burst before it is first used: a run's
+   * first moments are its slowest (nothing compiled yet, connections opening), and a full
+   * burst on top of their delays reached the server as more than rate + burst in its first
+   * second. It starts at the rate and earns its burst in the lulls after.
+   */
+  started: boolean;
 }
 
 export const GLOBAL_BUCKET = '*';
@@ -58,7 +65,10 @@ export class TokenBucketLimiter implements Limiter {
     if (retryAtMs > now) return { ok: false, retryAtMs };
     for (const id of ids) {
       const bucket = this.#buckets.get(id);
-      if (bucket && Number.isFinite(bucket.rps)) bucket.tokens -= 1;
+      if (bucket && Number.isFinite(bucket.rps)) {
+        bucket.tokens -= 1;
+        bucket.started = true;
+      }
     }
     return { ok: true };
   }
@@ -95,7 +105,7 @@ export class TokenBucketLimiter implements Limiter {
     let bucket = this.#buckets.get(id);
     if (!bucket) {
       const now = this.#clock.now();
-      bucket = { rps: Infinity, burst: 1, tokens: 1, updatedAt: now, pausedUntil: 0 };
+      bucket = { rps: Infinity, burst: 1, tokens: 1, updatedAt: now, pausedUntil: 0, started: false };
       this.#buckets.set(id, bucket);
     }
     return bucket;
@@ -104,7 +114,8 @@ export class TokenBucketLimiter implements Limiter {
   #refill(bucket: Bucket, now: number): void {
     if (now <= bucket.updatedAt) return;
     if (Number.isFinite(bucket.rps)) {
-      bucket.tokens = Math.min(bucket.burst, bucket.tokens + ((now - bucket.updatedAt) * bucket.rps) / 1000);
+      const depth = bucket.started ? bucket.burst : 1;
+      bucket.tokens = Math.min(depth, bucket.tokens + ((now - bucket.updatedAt) * bucket.rps) / 1000);
     } else {
       bucket.tokens = bucket.burst;
     }

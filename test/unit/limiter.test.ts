@@ -153,3 +153,15 @@ test('a refused take names the scheduled delay, and asking again then succeeds',
   assert.deepEqual(takeWhenAllowed(limiter, clock, ['h']), []);
   assert.deepEqual(takeWhenAllowed(limiter, clock, ['h']), [250]);
 });
+
+test('#24: a bucket earns no burst before its first start, then earns it in a lull', () => {
+  const clock = fakeClock();
+  const limiter = new TokenBucketLimiter(clock);
+  limiter.setRate(GLOBAL_BUCKET, 10, 5);
+  clock.advance(5_000); // set-up, connections opening: no start yet
+  assert.equal(limiter.tryTake([GLOBAL_BUCKET]).ok, true);
+  assert.deepEqual(limiter.tryTake([GLOBAL_BUCKET]), { ok: false, retryAtMs: clock.now() + 100 }, 'the run starts at the rate');
+  clock.advance(1_000); // a lull once started: the burst is earned
+  for (let i = 0; i < 5; i++) assert.equal(limiter.tryTake([GLOBAL_BUCKET]).ok, true, `start ${i + 1} of the burst`);
+  assert.equal(limiter.tryTake([GLOBAL_BUCKET]).ok, false);
+});
