@@ -50,10 +50,14 @@ export function createSpareConnections(connector: Connector): SpareConnections {
   }
 
   const connect: Connector = (options, callback) => {
-    const list = spares.get(keyOf(options));
-    const socket = list?.pop();
-    if (socket !== undefined) {
+    const list = spares.get(keyOf(options)) ?? [];
+    for (let socket = list.pop(); socket !== undefined; socket = list.pop()) {
       socket.off('close', drop);
+      // Half-closed by the server (its FIN in, the close not yet): undici would fail on it.
+      if (socket.readyState !== 'open') {
+        socket.destroy();
+        continue;
+      }
       queueMicrotask(() => callback(null, socket));
       return;
     }

@@ -43,7 +43,8 @@ export class RecordSpill {
 
   put(record: FetchRecord): Spilled {
     const bytes = Buffer.from(JSON.stringify(record));
-    writeSync(this.#fd, bytes, 0, bytes.length, this.#size);
+    let written = 0;
+    while (written < bytes.length) written += writeSync(this.#fd, bytes, written, bytes.length - written, this.#size + written);
     const spilled = { offset: this.#size, length: bytes.length };
     this.#size += bytes.length;
     return spilled;
