@@ -16,3 +16,4 @@ export { readLines } from './input/read-lines.js';
 export { loadResume, type Resume, type ResumeOptions } from './output/resume.js';
 export { UsageError, OutputError } from './errors.js';
 export type { Limiter, Clock, TakeResult } from './rate/limiter.js';
+export { RedisLimiter, type SharedTake } from './rate/shared-limiter.js';

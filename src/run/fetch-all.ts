@@ -16,6 +16,8 @@ import { createRunRedactor } from '../record/redact.js';
 import { schedule } from './scheduler.js';
 import { systemTimers } from './timers.js';
 import { connectionsToWarm, warmFirstOrigin } from './warm-up.js';
+import { createSharedGate, sharedBuckets } from './shared-gate.js';
+import type { RedisLimiter } from '../rate/shared-limiter.js';
 
 export interface RunHooks {
   /** Receives every RunEvent (progress, stats, verbose logging). */
@@ -32,6 +34,11 @@ export interface RunHooks {
    * true for is not fetched and gets no record (--resume: `loadResume(path).isDone`).
    */
   skip?: (plan: PlanResult) => boolean;
+  /**
+   * A limiter in Redis that other processes share (issue #25): the run's fixed rates and the
+   * pauses it is told go there too, and each request waits for its word before it goes out.
+   */
+  shared?: RedisLimiter;
 }
 
 export async function* fetchAll(input: InputSource, partial: Partial<RunOptions> = {}, hooks: RunHooks = {}): AsyncGenerator<FetchRecord> {
@@ -41,7 +48,9 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   const checks = await compileChecks(options);
   const redactor = createRunRedactor(options.headers, options.redactParams, options.secretHeaders);
   const clock = hooks.clock ?? systemClock;
-  const limiter = hooks.limiter ?? new TokenBucketLimiter(clock);
+  const local = hooks.limiter ?? new TokenBucketLimiter(clock);
+  const gate = hooks.shared === undefined ? undefined : createSharedGate(local, hooks.shared, clock);
+  const limiter = gate?.limiter ?? local;
   applyRunRate(limiter, options);
   // As curl: http:// URLs go to an http proxy in absolute form; only https:// needs a CONNECT
   // tunnel (many proxies allow CONNECT to port 443 alone).
@@ -74,7 +83,13 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
         redactor,
         random: hooks.random ?? Math.random,
         emit: hooks.onEvent ?? (() => undefined),
-        send: (request, hardStop, mayGoOnTheWire) => attempt(request, settings, { signal: hardStop, mayGoOnTheWire }),
+        send:
+          gate === undefined
+            ? (request, hardStop, mayGoOnTheWire) => attempt(request, settings, { signal: hardStop, mayGoOnTheWire })
+            : async (request, hardStop, mayGoOnTheWire, buckets) => {
+                await gate.startWhenAllowed(sharedBuckets(buckets), hardStop);
+                return attempt(request, settings, { signal: hardStop, mayGoOnTheWire });
+              },
       },
       hooks.signal,
     );

@@ -35,7 +35,7 @@ export interface SchedulerDeps {
   /** The backoff sleeps, and the start gate's timers. */
   timers: Timers;
   /** One attempt; `hardStop` aborts it at once, and `mayGoOnTheWire` false holds it back unsent. */
-  send: (request: AttemptRequest, hardStop: AbortSignal, mayGoOnTheWire: () => boolean) => Promise<AttemptOutcome | HeldOutcome>;
+  send: (request: AttemptRequest, hardStop: AbortSignal, mayGoOnTheWire: () => boolean, buckets: readonly string[]) => Promise<AttemptOutcome | HeldOutcome>;
   emit: (event: RunEvent) => void;
   redactor: Redactor;
   random: () => number;
@@ -141,7 +141,7 @@ export async function* schedule(
     // undici may write the request a while after this (see attempt.ts): if a 429 told its lane
     // to wait meanwhile, it stays unsent instead of arriving during the wait.
     const mayGoOnTheWire = () => !pacing.isWaiting(job.lane);
-    return deps.send(job.request, hardStop.signal, mayGoOnTheWire).then(
+    return deps.send(job.request, hardStop.signal, mayGoOnTheWire, job.lane.buckets).then(
       (outcome) => (outcome.kind === 'held' ? holdBack(job) : settle(job, outcome)),
       (error: unknown) => settle(job, { kind: 'failure', code: 'NETWORK_ERROR', message: String(error), latencyMs: 0 }),
     );
