@@ -70,9 +70,13 @@ test('#24: a warmed connection the server closed is not handed to undici; a fres
   spares.close();
 });
 
-test('#24: warming a port nobody listens on fails quietly: the requests meet the failure themselves', async () => {
+test('#24: warming a port nobody listens on fails quietly: the requests meet the failure themselves', async (t) => {
   const spares = createSpareConnections(buildConnector({}));
-  await spares.warm(new URL('http://127.0.0.1:9'), 2, 1_000);
+  const agent = new Agent({ connections: 1, connect: spares.connect });
+  t.after(() => agent.close());
+  await spares.warm(new URL('http://127.0.0.1:9'), 2, 5_000); // resolves, does not throw
+  assert.equal(spares.idle(), 0);
+  await assert.rejects(agent.request({ origin: 'http://127.0.0.1:9', path: '/', method: 'GET' }), { code: 'ECONNREFUSED' });
   spares.close();
 });
 
