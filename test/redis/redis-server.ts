@@ -21,6 +21,8 @@ export interface RedisServer {
   socket: string;
   /** A new client connection (closed when the test ends). */
   client(): Redis;
+  /** Runs `close` when the test ends, before the server stops (t.after hooks run in the order added, so theirs would run after it). */
+  closeFirst(close: () => unknown): void;
 }
 
 export async function startRedisServer(t: TestContext): Promise<RedisServer> {
@@ -32,7 +34,9 @@ export async function startRedisServer(t: TestContext): Promise<RedisServer> {
     { stdio: 'ignore' },
   );
   const clients: Redis[] = [];
+  const closers: Array<() => unknown> = [];
   t.after(async () => {
+    for (const close of closers.reverse()) await close();
     await Promise.all(clients.map((client) => client.quit().catch(() => undefined)));
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -50,5 +54,6 @@ export async function startRedisServer(t: TestContext): Promise<RedisServer> {
       clients.push(client);
       return client;
     },
+    closeFirst: (close) => closers.push(close),
   };
 }
