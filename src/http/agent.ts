@@ -12,7 +12,7 @@ import { createSpareConnections, type SpareConnections } from './spare-connectio
 
 const require = createRequire(import.meta.url);
 
-function load<T>(path: string, name: 'Agent' | 'EnvHttpProxyAgent' | 'buildConnector'): T {
+function load<T>(path: string, name: 'Agent' | 'buildConnector'): T {
   try {
     return require(`undici/lib/${path}`) as T;
   } catch {
@@ -48,7 +48,10 @@ export function createDispatcher(options: DispatcherOptions, env: NodeJS.Process
   const allowH2 = options.http2 === true;
   const h2 = allowH2 ? { allowH2, maxConcurrentStreams: connections } : {};
   if (PROXY_VARIABLES.some((name) => env[name])) {
-    const EnvHttpProxyAgent = load<typeof EnvHttpProxyAgentClass>('dispatcher/env-http-proxy-agent.js', 'EnvHttpProxyAgent');
+    // The whole package here: the proxy agent opens its https tunnels with Dispatcher#connect,
+    // which only undici's index puts on the prototype (loaded alone, every https request
+    // through a proxy failed with "connect is not a function").
+    const { EnvHttpProxyAgent } = require('undici') as { EnvHttpProxyAgent: typeof EnvHttpProxyAgentClass };
     const dispatcher = new EnvHttpProxyAgent({ connections, proxyTunnel: false, ...h2, ...(tls && { connect: tls, requestTls: tls }) });
     return { dispatcher, spares: undefined };
   }

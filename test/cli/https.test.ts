@@ -1,6 +1,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { hasOpenssl, makeSelfSignedCertificate, startHttpsServer, type HttpsServer } from '../../fixtures/https-server.ts';
 import { assertOneRecordPerLine, assertUsageError, parseRecords, range, runCli, startServer, tempDir, writeLines } from './helpers.ts';
@@ -76,4 +78,41 @@ test('#24: --cacert with a missing file or a file with no certificate is a usage
   assertUsageError(await runCli(['-', '--cacert', join(dir, 'nope.pem')], { stdin: 'http://127.0.0.1:9/\n' }), /--cacert cannot read .*nope\.pem/);
   const notPem = writeLines(dir, 'not.pem', ['hello']);
   assertUsageError(await runCli(['-', '--cacert', notPem], { stdin: 'http://127.0.0.1:9/\n' }), /--cacert .*no PEM certificate/);
+});
+
+/** A forward proxy that opens CONNECT tunnels, as a corporate proxy does for https; counts them. */
+async function startConnectProxy(t: TestContext): Promise<{ url: string; tunnels: () => number }> {
+  let tunnels = 0;
+  const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+  proxy.on('connect', (req, client: net.Socket, head: Buffer) => {
+    tunnels += 1;
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = net.connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client).pipe(upstream);
+    });
+    upstream.on('error', () => client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n'));
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    proxy.closeAllConnections();
+    return new Promise((resolve) => proxy.close(resolve));
+  });
+  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, tunnels: () => tunnels };
+}
+
+test('#24: https through HTTPS_PROXY goes by a CONNECT tunnel, with --cacert and with --http2', { skip }, async (t) => {
+  const { server, urls, cacert } = await setUp(t, 6);
+  const proxy = await startConnectProxy(t);
+  const env = { HTTPS_PROXY: proxy.url, NO_PROXY: '' };
+  const plain = await runCli([urls, '--cacert', cacert, '--quiet'], { env });
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.ok(parseRecords(plain.stdout).every((r) => r.ok));
+  const h2 = await runCli([urls, '--cacert', cacert, '--http2', '--quiet'], { env });
+  assert.equal(h2.code, 0, h2.stderr);
+  assert.ok(parseRecords(h2.stdout).every((r) => r.ok));
+  assert.ok(proxy.tunnels() >= 2, `${proxy.tunnels()} tunnels`);
+  assert.equal((server.requestsByVersion['1.1'] ?? 0) + (server.requestsByVersion['2.0'] ?? 0), 12);
 });
