@@ -31,9 +31,16 @@ export interface QueueSettings {
   lockDurationMs?: number;
 }
 
+const isUrl = (redis: string) => redis.includes('://');
+
+/** BullMQ's connection to `redis` (its blocking reads need maxRetriesPerRequest null). */
 function connectionFor(redis: string): ConnectionOptions {
-  // BullMQ's blocking reads need maxRetriesPerRequest null.
-  return redis.includes('://') ? { url: redis, maxRetriesPerRequest: null } : { path: redis, maxRetriesPerRequest: null };
+  return isUrl(redis) ? { url: redis, maxRetriesPerRequest: null } : { path: redis, maxRetriesPerRequest: null };
+}
+
+/** A client of our own to the same Redis: ioredis takes a URL as its first argument, not as an option. */
+function openRedis(redis: string): Redis {
+  return isUrl(redis) ? new Redis(redis, { maxRetriesPerRequest: null }) : new Redis({ path: redis, maxRetriesPerRequest: null });
 }
 
 const queueName = (name: string) => `ratefetch-${name}`;
@@ -47,10 +54,9 @@ export class InputQueue {
   readonly #seen = new LineSet();
 
   constructor(settings: QueueSettings) {
-    const connection = connectionFor(settings.redis);
-    this.#queue = new Queue(queueName(settings.name), { connection });
+    this.#queue = new Queue(queueName(settings.name), { connection: connectionFor(settings.redis) });
     // Its own connection: BLPOP blocks it while a record is awaited.
-    this.#redis = new Redis({ ...(connection as object), maxRetriesPerRequest: null });
+    this.#redis = openRedis(settings.redis);
     this.#results = resultsKey(settings.name);
   }
 
@@ -85,7 +91,7 @@ export interface QueueWorker {
 export function startQueueWorker(settings: QueueSettings, concurrency: number, handle: (input: QueuedInput) => Promise<FetchRecord>): QueueWorker {
   const connection = connectionFor(settings.redis);
   const results = resultsKey(settings.name);
-  const redis = new Redis({ ...(connection as object), maxRetriesPerRequest: null });
+  const redis = openRedis(settings.redis);
   const worker = new Worker<QueuedInput>(
     queueName(settings.name),
     async (job) => {
