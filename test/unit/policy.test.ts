@@ -194,7 +194,8 @@ describe('decideRetry: Retry-After', () => {
 });
 
 describe('decideRetry: backoff', () => {
-  // random 0.5, base 1 s: attempt 1 → 500 ms, attempt 3 → 2000 ms.
+  // random 0.5, base 1 s: attempt 1 → 500 ms, attempt 3 → 2000 ms for a refusal; a fault's
+  // backoff stops growing after the second step (faultBackoffMs): attempt 3 → 1000 ms.
   const rows: Array<[string, AttemptOutcome, string, number, unknown]> = [
     [
       '429 without Retry-After still pauses the host',
@@ -217,11 +218,18 @@ describe('decideRetry: backoff', () => {
       },
     ],
     [
-      '503 without Retry-After does not pause the host',
+      '429 without Retry-After: the backoff goes on growing',
+      response(429),
+      'GET',
+      3,
+      { retry: true, delayMs: 2_000, source: 'backoff', pauseHost: true, reason: '429 Too Many Requests' },
+    ],
+    [
+      '503 without Retry-After does not pause the host, and its backoff stops growing after two steps',
       response(503),
       'POST',
       3,
-      { retry: true, delayMs: 2_000, source: 'backoff', pauseHost: false, reason: '503 Service Unavailable' },
+      { retry: true, delayMs: 1_000, source: 'backoff', pauseHost: false, reason: '503 Service Unavailable' },
     ],
     [
       '503 with a malformed Retry-After does not pause the host',
@@ -251,7 +259,13 @@ describe('decideRetry: backoff', () => {
       1,
       { retry: true, delayMs: 500, source: 'backoff', pauseHost: false, reason: 'connection refused' },
     ],
-    ['timeout', failure('TIMEOUT', 'timed out after 30s'), 'GET', 3, { retry: true, delayMs: 2_000, source: 'backoff', pauseHost: false, reason: 'timed out' }],
+    [
+      'timeout: a fault, whose backoff stops growing after two steps',
+      failure('TIMEOUT', 'timed out after 30s'),
+      'GET',
+      5,
+      { retry: true, delayMs: 1_000, source: 'backoff', pauseHost: false, reason: 'timed out' },
+    ],
   ];
   for (const [name, outcome, method, attempt, expected] of rows) {
     test(name, () => {
