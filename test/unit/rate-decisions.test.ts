@@ -82,11 +82,18 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(100 * deepestCut, 50, 100, { restMs: shortRestMs, fillCount: 10 }),
     ],
     [
-      "slow start's burst: the same cut, but the climb rests at the measure",
+      "slow start's burst measured by one clock second's count (a window's, perhaps): the same cut, but the climb rests at the measure",
       { rps: 64, ceiling: Infinity, slowStart: true },
       {},
       { limitAround: 10, busiestSecond: 10 },
       cut(64 * deepestCut, 10 * settle, 64, { restMs: shortRestMs, fillCount: 10 }),
+    ],
+    [
+      "slow start's burst measured by more than one clock second's count: the same cut, and the climb closes in on half the rate sent",
+      { rps: 64, ceiling: Infinity, slowStart: true },
+      {},
+      { limitAround: 10, busiestSecond: 6 },
+      cut(64 * deepestCut, 32, 64, { restMs: shortRestMs }),
     ],
     [
       'a measure over the rate sent still cuts, to shallowestCut of it',

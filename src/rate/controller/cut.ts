@@ -141,9 +141,11 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   // bucket of depth 1 refuses the second request of a burst): rest briefly, then probe.
   const sawRamp = limit * ADAPTIVE.settleFraction < deepest;
   // A burst at a steady rate refused, with a measure that saw only its start: climb back by
-  // halving the gap to half that rate. (Slow start's rate may be far past the limit by its
-  // first refusal: its doubling outruns a window's count. Its cut probes up from its rest.)
-  if (sawRamp && !isLongWait && !state.slowStart) plateau = Math.max(plateau, sending / 2);
+  // halving the gap to half that rate. Slow start's first refusal too, unless the measure is one
+  // clock second's count: its doubling may be far past a window's count by then, which that
+  // count tells exactly (and the fill after the pause tests).
+  const isOneSecondsCount = measured === measures.busiestSecond;
+  if (sawRamp && !isLongWait && (!state.slowStart || !isOneSecondsCount)) plateau = Math.max(plateau, sending / 2);
   // A cut never raises the rate.
   const target = Math.min(Math.max(limit * ADAPTIVE.settleFraction, deepest), sending * ADAPTIVE.shallowestCut);
   return {
