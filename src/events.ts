@@ -66,7 +66,12 @@ export type RunEvent =
    */
   | { type: 'interrupt'; reason: string; cause: StopCause }
   /** The final record for one input. */
-  | { type: 'record'; record: FetchRecord };
+  | { type: 'record'; record: FetchRecord }
+  /**
+   * Attempts made by the workers of other processes, in a run shared through Redis, since the
+   * last such event: what `attempt-start`, `attempt-end` and `retry` would have counted.
+   */
+  | { type: 'remote-attempts'; started: number; ended: number; refused: number; retries: number };
 
 export type RunEventType = RunEvent['type'];
 

@@ -18,14 +18,15 @@ export class WindowCounter {
     this.counts = new Float64Array(n);
   }
 
-  add(t: number): void {
+  /** Counts `n` events (one by default) at time `t`. */
+  add(t: number, n = 1): void {
     const id = Math.floor(t / this.bucketMs);
     const slot = mod(id, this.ids.length);
     if (this.ids[slot] !== id) {
       this.ids[slot] = id;
       this.counts[slot] = 0;
     }
-    this.counts[slot]! += 1;
+    this.counts[slot]! += n;
   }
 
   /** Events in the buckets that overlap the window ending at `now`. */

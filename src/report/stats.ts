@@ -109,6 +109,16 @@ export class RunStats {
       case 'interrupt':
         this.interruptReason ??= e.reason;
         break;
+      case 'remote-attempts': {
+        const t = this.now();
+        this.attemptsStarted += e.started;
+        this.attemptsEnded += e.ended;
+        this.received429 += e.refused;
+        this.retries += e.retries;
+        if (e.started > 0) this.firstStartAt ??= t;
+        this.recentStarts.add(t, e.started);
+        break;
+      }
       case 'record': {
         const r = e.record;
         this.done++;

@@ -10,10 +10,11 @@
  * job back, and another worker fetches it again (the only requests ever sent twice). If the
  * killed worker had pushed the record already, the second one is dropped by line.
  */
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { Queue, WaitingError, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { InputItem } from '../input/item.js';
 import type { FetchRecord } from '../record/record.js';
+import type { AttemptCounter } from './shared-counts.js';
 
 /** One input as it travels: its line and the item read from it (JSON all the way). */
 export interface QueuedInput {
@@ -39,11 +40,15 @@ function connectionFor(redis: string): ConnectionOptions {
 }
 
 /** A client of our own to the same Redis: ioredis takes a URL as its first argument, not as an option. */
-function openRedis(redis: string): Redis {
-  return isUrl(redis) ? new Redis(redis, { maxRetriesPerRequest: null }) : new Redis({ path: redis, maxRetriesPerRequest: null });
+export function openRedis(redis: string): Redis {
+  const client = isUrl(redis) ? new Redis(redis, { maxRetriesPerRequest: null }) : new Redis({ path: redis, maxRetriesPerRequest: null });
+  // A lost connection is retried, and commands wait for it; without a listener ioredis would
+  // print each error to the console.
+  client.on('error', () => undefined);
+  return client;
 }
 
-const queueName = (name: string) => `ratefetch-${name}`;
+export const queueName = (name: string) => `ratefetch-${name}`;
 const resultsKey = (name: string) => `ratefetch:{${name}}:results`;
 
 /** The coordinator's side: enqueue inputs, take records. */
@@ -51,10 +56,12 @@ export class InputQueue {
   readonly #queue: Queue;
   readonly #redis: Redis;
   readonly #results: string;
-  readonly #seen = new LineSet();
+  /** BullMQ's connection settings for this Redis (for another Queue on it). */
+  readonly connection: ConnectionOptions;
 
   constructor(settings: QueueSettings) {
-    this.#queue = new Queue(queueName(settings.name), { connection: connectionFor(settings.redis) });
+    this.connection = connectionFor(settings.redis);
+    this.#queue = new Queue(queueName(settings.name), { connection: this.connection });
     // Its own connection: BLPOP blocks it while a record is awaited.
     this.#redis = openRedis(settings.redis);
     this.#results = resultsKey(settings.name);
@@ -67,14 +74,38 @@ export class InputQueue {
     await this.#queue.add('input', input, { jobId: `line-${input.line}`, removeOnComplete: true, removeOnFail: true });
   }
 
-  /** The next record a worker finished, the first for its line; null when none came within `waitMs`. */
+  /**
+   * The next record a worker finished; null when none came within `waitMs`. A line may come
+   * twice (a worker killed after pushing its record): the caller keeps the first.
+   */
   async nextRecord(waitMs: number): Promise<FetchRecord | null> {
-    for (;;) {
-      const popped = await this.#redis.blpop(this.#results, waitMs / 1000);
-      if (popped === null) return null;
-      const record = JSON.parse(popped[1]) as FetchRecord;
-      if (this.#seen.add(record.line)) return record;
-    }
+    const popped = await this.#redis.blpop(this.#results, waitMs / 1000);
+    return popped === null ? null : (JSON.parse(popped[1]) as FetchRecord);
+  }
+
+  /** Lets workers take jobs again after `pause` (a run resumed after it was stopped). */
+  async unpause(): Promise<void> {
+    await this.#queue.resume();
+  }
+
+  /** Stops every worker of the run from taking another job (the ones they hold go on). */
+  async pause(): Promise<void> {
+    await this.#queue.pause();
+  }
+
+  /** Jobs a worker holds now. */
+  async held(): Promise<number> {
+    return this.#queue.getActiveCount();
+  }
+
+  /** Records workers pushed that nobody took yet. */
+  async unwritten(): Promise<number> {
+    return this.#redis.llen(this.#results);
+  }
+
+  /** Removes the jobs no worker has taken yet. */
+  async drain(): Promise<void> {
+    await this.#queue.drain(true);
   }
 
   async close(): Promise<void> {
@@ -84,25 +115,43 @@ export class InputQueue {
 }
 
 export interface QueueWorker {
-  close(): Promise<void>;
+  /** Takes no more jobs; waits for the ones it holds unless `force`. */
+  close(force?: boolean): Promise<void>;
 }
 
-/** A worker's side: fetch each input `handle` is given, `concurrency` at a time, and push its record. */
-export function startQueueWorker(settings: QueueSettings, concurrency: number, handle: (input: QueuedInput) => Promise<FetchRecord>): QueueWorker {
+/**
+ * A worker's side: fetch each input `handle` is given, `concurrency` at a time, and push its
+ * record. When `handle` gives no record (its pipeline stopped first), the job goes back to the
+ * queue for another worker at once, never to the failed list.
+ */
+export function startQueueWorker(
+  settings: QueueSettings,
+  concurrency: number,
+  handle: (input: QueuedInput) => Promise<FetchRecord | undefined>,
+  counter?: AttemptCounter,
+): QueueWorker {
   const connection = connectionFor(settings.redis);
   const results = resultsKey(settings.name);
   const redis = openRedis(settings.redis);
   const worker = new Worker<QueuedInput>(
     queueName(settings.name),
-    async (job) => {
+    async (job, token) => {
       const record = await handle(job.data);
+      if (record === undefined) {
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
       // Pushed before the job completes: a worker killed in between leaves a record and a job
       // that runs again, and the coordinator keeps the first record for the line.
-      await redis.rpush(results, JSON.stringify(record));
+      const push = redis.multi();
+      counter?.addTo(push);
+      await push.rpush(results, JSON.stringify(record)).exec();
     },
     {
       connection,
       concurrency,
+      // How long an idle worker's wait for a job blocks, in seconds: closing waits for it to end.
+      drainDelay: 1,
       // A job whose worker died is put back however many times that happens: a record per input.
       maxStalledCount: Number.MAX_SAFE_INTEGER,
       ...(settings.stalledIntervalMs !== undefined && { stalledInterval: settings.stalledIntervalMs }),
@@ -110,28 +159,9 @@ export function startQueueWorker(settings: QueueSettings, concurrency: number, h
     },
   );
   return {
-    async close() {
-      await worker.close();
+    async close(force = false) {
+      await worker.close(force);
       await redis.quit();
     },
   };
-}
-
-/** Lines seen, a bit each: ten million lines take 1.25 MB. */
-class LineSet {
-  #bits = new Uint8Array(1024);
-
-  /** True when `line` was not in the set (it is now). */
-  add(line: number): boolean {
-    const byte = line >> 3;
-    if (byte >= this.#bits.length) {
-      const grown = new Uint8Array(Math.max(byte + 1, this.#bits.length * 2));
-      grown.set(this.#bits);
-      this.#bits = grown;
-    }
-    const mask = 1 << (line & 7);
-    if ((this.#bits[byte]! & mask) !== 0) return false;
-    this.#bits[byte] = this.#bits[byte]! | mask;
-    return true;
-  }
 }

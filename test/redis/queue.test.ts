@@ -34,11 +34,15 @@ async function startWorker(redis: RedisServer, name: string, concurrency: number
   return { child, took };
 }
 
+/** The first record of each line, as the coordinator keeps them, until `count` lines have one. */
 async function collect(queue: InputQueue, count: number): Promise<FetchRecord[]> {
   const records: FetchRecord[] = [];
+  const seen = new Set<number>();
   while (records.length < count) {
     const record = await queue.nextRecord(20_000);
     assert.ok(record !== null, `no record within 20 s after ${records.length} of ${count}`);
+    if (seen.has(record.line)) continue;
+    seen.add(record.line);
     records.push(record);
   }
   return records;
