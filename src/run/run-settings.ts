@@ -1,0 +1,82 @@
+/**
+ * What a run spread over Redis tells its workers (issue #25): the run's options as JSON, with
+ * every secret left out. A header whose value is secret (Authorization, Cookie, a value read
+ * from a file or the environment) goes as its name alone, and each worker must give the value
+ * from its own -H or environment; a URL template or body that holds a secret is refused, since a
+ * worker could not send it without Redis holding it.
+ */
+import { UsageError } from '../errors.js';
+import type { RunOptions } from '../options.js';
+import { SECRET_HEADERS } from '../plan/secrets.js';
+import { createRunRedactor } from '../record/redact.js';
+
+export interface SharedSettings {
+  /** The options every worker runs with, secret header values removed. */
+  options: Partial<RunOptions>;
+  /** Request bodies that are bytes travel as base64. */
+  bodyBase64?: string;
+  /** Headers the run sends whose values each worker must give itself. */
+  workerHeaders: string[];
+}
+
+/** Options that mean nothing, or something else, when many processes share the run. */
+const NOT_SHARED: ReadonlyArray<[string, (options: Partial<RunOptions>) => boolean]> = [
+  ['--dedupe', (options) => options.dedupe === true],
+  ['--max-requests', (options) => options.maxRequests !== undefined && Number.isFinite(options.maxRequests)],
+  ['--max-error-rate', (options) => options.maxErrorRate !== undefined],
+];
+
+export function toSharedSettings(options: Partial<RunOptions>): SharedSettings {
+  for (const [flag, given] of NOT_SHARED) {
+    if (given(options)) throw new UsageError(`${flag} is not supported with --redis yet: each worker would count on its own.`);
+  }
+  if (options.autoRate) {
+    throw new UsageError('--rps auto is not supported with --redis yet: give a fixed --rps, which the workers share exactly.');
+  }
+  const secretNames = new Set((options.secretHeaders ?? []).map((name) => name.toLowerCase()));
+  const isSecret = (name: string) => SECRET_HEADERS.has(name.toLowerCase()) || secretNames.has(name.toLowerCase());
+  const headers = options.headers ?? [];
+  const redactor = createRunRedactor(headers, options.redactParams ?? [], options.secretHeaders ?? []);
+  if (options.template !== undefined && redactor.url(options.template) !== options.template) {
+    throw new UsageError(
+      'the --template holds a secret (a password or a secret query value), which --redis would store in Redis in the clear: send it in a header that each worker gives from its environment.',
+    );
+  }
+  if (typeof options.body === 'string' && redactor.text(options.body) !== options.body) {
+    throw new UsageError('the request body (-d) holds what looks like a secret, which --redis would store in Redis in the clear.');
+  }
+  const { body, ...rest } = options;
+  const shared: SharedSettings = {
+    options: { ...rest, headers: headers.filter(([name]) => !isSecret(name)) },
+    workerHeaders: [...new Set(headers.filter(([name]) => isSecret(name)).map(([name]) => name))],
+  };
+  if (typeof body === 'string') shared.options.body = body;
+  else if (body !== undefined) shared.bodyBase64 = Buffer.from(body).toString('base64');
+  return shared;
+}
+
+/**
+ * A worker's options: the run's, with the headers the worker gives itself added (its secrets)
+ * and its own concurrency. Every header the run keeps out of Redis must be among them.
+ */
+export function workerOptions(
+  shared: SharedSettings,
+  own: { headers: Array<[string, string]>; secretHeaders: string[]; concurrency: number | undefined },
+): Partial<RunOptions> {
+  const given = new Set(own.headers.map(([name]) => name.toLowerCase()));
+  const missing = shared.workerHeaders.filter((name) => !given.has(name.toLowerCase()));
+  if (missing.length > 0) {
+    throw new UsageError(
+      `this run sends ${missing.join(', ')}, whose value stays out of Redis: give it to this worker with -H @file or with -H '${missing[0]}: $VAR' --env-headers.`,
+    );
+  }
+  const options: Partial<RunOptions> = {
+    ...shared.options,
+    headers: [...(shared.options.headers ?? []).filter(([name]) => !given.has(name.toLowerCase())), ...own.headers],
+    secretHeaders: [...new Set([...(shared.options.secretHeaders ?? []), ...own.secretHeaders])],
+    literalHeaders: [...new Set([...(shared.options.literalHeaders ?? []), ...own.secretHeaders])],
+  };
+  if (shared.bodyBase64 !== undefined) options.body = Buffer.from(shared.bodyBase64, 'base64');
+  if (own.concurrency !== undefined) options.concurrency = own.concurrency;
+  return options;
+}
