@@ -83,7 +83,7 @@ function readSchema(path: string): { document: unknown; source: string } {
  * come from the environment. No message here ever shows a value: any of them may be a token.
  * A value kept out of argv that way is a secret whatever its header's name (X-Vendor-Key).
  */
-function readHeaders(args: readonly string[], env: NodeJS.ProcessEnv | undefined): { headers: Array<[string, string]>; secretHeaders: string[] } {
+export function readHeaders(args: readonly string[], env: NodeJS.ProcessEnv | undefined): { headers: Array<[string, string]>; secretHeaders: string[] } {
   const headers: Array<[string, string]> = [];
   const secretHeaders: string[] = [];
   for (const arg of args) {

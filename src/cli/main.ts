@@ -4,6 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { OutputError, UsageError } from '../errors.js';
+import type { RunEvent } from '../events.js';
 import { resolveOptions, type RunOptions } from '../options.js';
 import { planOnly, type PlannedLine } from '../plan/dry-run.js';
 import { createPlanner } from '../plan/planner.js';
@@ -25,6 +26,11 @@ import { exitCodeFor, listenForStop } from './signals.js';
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
+    const command = argv[0];
+    if (command !== undefined && isRedisCommand(command)) {
+      // Loaded only here: a one-machine run does not pay for BullMQ.
+      return await (await import('./redis-commands.js')).runRedisCommand(command, argv.slice(1), io);
+    }
     const program = buildProgram()
       .exitOverride()
       .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: () => undefined });
@@ -62,13 +68,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): Promise<number> {
+  const distributed = checkRedisFlags(flags);
   const source = openItems(inputPath, flags, io);
-  const options = resolveOptions(toRunOptions(flags, source.template, io.env));
+  const partial = toRunOptions(flags, source.template, io.env);
+  const options = resolveOptions(partial);
   checkPlaceholders(
     createPlanner(options).names,
     source,
     (flags.range ?? flags.values ?? []).map(({ spec }) => spec.split('=')[0] ?? ''),
   );
+  if (distributed && !flags.dryRun) {
+    // Before the output is opened: a run that cannot be shared, or whose name is taken, changes no file.
+    (await import('../run/run-settings.js')).toSharedSettings(partial);
+    await (await import('../run/coordinator.js')).checkCanCoordinate({ ...distributed, resume: flags.resume === true });
+  }
   const resume = await openResume(flags, io);
   const appending = flags.append === true || resume !== undefined;
   const output = openOutput(flags.output, appending, io);
@@ -117,10 +130,10 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   let stoppedEarly = false;
   let outputFailure: OutputError | undefined;
   try {
-    const records = fetchAll(source.items, options, {
+    const hooks = {
       signal: stop.signal,
       skip: resume?.isDone,
-      onEvent: (event) => {
+      onEvent: (event: RunEvent) => {
         stats.onEvent(event);
         if (event.type === 'interrupt' && event.cause !== 'signal') {
           // Cron must learn why a run stopped early, even under --quiet.
@@ -132,7 +145,11 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
           if (line !== undefined) say(line);
         }
       },
-    });
+    };
+    const records =
+      distributed === undefined
+        ? fetchAll(source.items, options, hooks)
+        : (await import('../run/coordinator.js')).coordinate(source.items, partial, { ...distributed, resume: resume !== undefined }, hooks);
     for await (const record of records) {
       if (!record.ok) allOk = false;
       try {
@@ -172,6 +189,33 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   if (stop.signal.aborted && stopCode !== EXIT.ok) return stopCode;
   if (stoppedEarly) return EXIT.stopped;
   return allOk ? EXIT.ok : EXIT.notOk;
+}
+
+const REDIS_COMMANDS = ['worker', 'status', 'clean'] as const;
+const isRedisCommand = (word: string): word is (typeof REDIS_COMMANDS)[number] => (REDIS_COMMANDS as readonly string[]).includes(word);
+
+/** --redis and its companions: the coordinator's settings, or undefined for a one-machine run. */
+function checkRedisFlags(flags: CliFlags) {
+  if (flags.redis === undefined) {
+    const stray =
+      flags.name !== undefined
+        ? '--name'
+        : flags.localWorkers !== undefined
+          ? '--local-workers'
+          : flags.stalledAfter !== undefined
+            ? '--stalled-after'
+            : undefined;
+    if (stray !== undefined) throw new UsageError(`${stray} goes with --redis, which shares the run through Redis.`);
+    return undefined;
+  }
+  if (flags.name === undefined) throw new UsageError('--redis needs --name: the name workers, status and clean find the run by.');
+  const stalledMs = flags.stalledAfter === undefined ? undefined : Math.round(flags.stalledAfter * 1000);
+  return {
+    redis: flags.redis,
+    name: flags.name,
+    localWorkers: flags.localWorkers ?? 1,
+    ...(stalledMs !== undefined && { stalledIntervalMs: stalledMs, lockDurationMs: stalledMs }),
+  };
 }
 
 /** --dry-run: one planned line per input, nothing sent; exit 0 unless an input is invalid. */

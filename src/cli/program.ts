@@ -55,6 +55,10 @@ export interface CliFlags {
   maxRequests?: number;
   maxErrorRate?: number;
   maxConnectionFailures: number;
+  redis?: string;
+  name?: string;
+  localWorkers?: number;
+  stalledAfter?: number;
 }
 
 const EXAMPLES = `
@@ -70,6 +74,12 @@ Examples:
   $ jq -c '{id, country}' users.json | ratefetch --input-format ndjson -t 'https://api.example.com/users/{id}?c={country}'
   $ ratefetch --range id=1..1000 --values kind=a,b -t 'https://api.example.com/{kind}/{id}' --dry-run
   $ ratefetch -t 'https://api.example.com/pages/[001-100]' --rps 2
+
+Scaling out over Redis (several processes or hosts, one shared rate):
+  $ ratefetch urls.txt --redis redis://host:6379 --name batch1 --rps 100 -o out.ndjson
+  $ ratefetch worker --redis redis://host:6379 --name batch1 [-c 20] [-H @secret-headers]
+  $ ratefetch status --redis redis://host:6379 --name batch1
+  $ ratefetch clean --redis redis://host:6379 --name batch1
 
 Each input line gets exactly one NDJSON record on stdout (or -o): see README for the schema.
 Exit codes: 0 all ok, 1 some records not ok, 2 usage error, 3 stopped by --max-requests or
@@ -177,6 +187,16 @@ export function buildProgram(): Command {
   program.addOption(new Option('--failed-output <file>', 'also write every not-ok record to this NDJSON file'));
   program.addOption(new Option('--stats-file <file>', 'write the end-of-run stats as JSON (also with --quiet)'));
   program.addOption(new Option('--redact-param <name>', 'another query parameter whose value is a secret (repeatable)').argParser(collect));
+
+  program.optionsGroup('Scaling out (Redis):');
+  program.addOption(new Option('--redis <url|socket>', "share the run through Redis (redis://host:6379 or a unix socket path); 'ratefetch worker' joins it"));
+  program.addOption(new Option('--name <name>', "with --redis: the run's name, which workers, status and clean use"));
+  program.addOption(
+    new Option('--local-workers <n>', 'with --redis: workers in this process, 0 to leave the fetching to others (default: 1)').argParser(wholeNumber(0)),
+  );
+  program.addOption(
+    new Option('--stalled-after <seconds>', 'with --redis: a worker silent this long has its inputs given to others (default: 30)').argParser(positiveNumber),
+  );
 
   program.optionsGroup('Display:');
   program.addOption(new Option('-q, --quiet', 'print nothing on stderr but fatal errors'));

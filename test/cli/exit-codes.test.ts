@@ -205,6 +205,10 @@ test('--help exits 0 and shows every option with its default, the help groups an
     '--max-requests': null,
     '--max-error-rate': null,
     '--max-connection-failures': /default: 20\b/,
+    '--redis': null,
+    '--name': null,
+    '--local-workers': /default: 1\b/,
+    '--stalled-after': /default: 30\b/,
   };
   for (const [flag, defaultText] of Object.entries(expected)) {
     const entry = entries.get(flag);

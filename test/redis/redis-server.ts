@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
@@ -19,18 +20,22 @@ export const NO_REDIS: string | false = available ? false : 'redis-server is not
 export interface RedisServer {
   /** The unix socket it listens on. */
   socket: string;
+  /** redis://127.0.0.1:PORT, when started with `{ tcp: true }`. */
+  url?: string;
   /** A new client connection (closed when the test ends). */
   client(): Redis;
   /** Runs `close` when the test ends, before the server stops (t.after hooks run in the order added, so theirs would run after it). */
   closeFirst(close: () => unknown): void;
 }
 
-export async function startRedisServer(t: TestContext): Promise<RedisServer> {
+/** `tcp`: listen on a free loopback port as well (never 6379), for the redis:// form. */
+export async function startRedisServer(t: TestContext, options: { tcp?: boolean } = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'ratefetch-redis-'));
   const socket = join(dir, 'redis.sock');
+  const port = options.tcp ? await freePort() : 0;
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir],
+    ['--port', String(port), '--bind', '127.0.0.1', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir],
     { stdio: 'ignore' },
   );
   const clients: Redis[] = [];
@@ -53,6 +58,7 @@ export async function startRedisServer(t: TestContext): Promise<RedisServer> {
   }
   return {
     socket,
+    ...(options.tcp && { url: `redis://127.0.0.1:${port}` }),
     client() {
       const client = new Redis({ path: socket, lazyConnect: false, maxRetriesPerRequest: 1 });
       clients.push(client);
@@ -60,4 +66,13 @@ export async function startRedisServer(t: TestContext): Promise<RedisServer> {
     },
     closeFirst: (close) => closers.push(close),
   };
+}
+
+/** A loopback port nothing listens on now (the OS's pick, so never 6379 unless it is free and chosen). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
