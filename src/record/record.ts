@@ -33,6 +33,10 @@ export interface FetchRecord {
   queuedMs: number;
   /** Last attempt, start to last byte. */
   latencyMs: number | null;
+  /** When the first attempt started, epoch ms; null when nothing was sent. */
+  startedAt: number | null;
+  /** When the last attempt ended (its last byte, or its failure), epoch ms; null when nothing was sent. */
+  endedAt: number | null;
   bytes: number | null;
   contentType: string | null;
   bodyEncoding: BodyEncoding;
@@ -67,6 +71,8 @@ export interface RecordInput {
   attempts: number;
   readAt: number;
   firstStartAt: number | null;
+  /** When the last attempt ended; null when none was made. */
+  lastEndAt: number | null;
   endAt: number;
   /** The last attempt's outcome, if any was made. */
   outcome: AttemptOutcome | null;
@@ -105,6 +111,8 @@ export function toRecord(input: RecordInput, redactor: Redactor): FetchRecord {
     ms: input.firstStartAt === null ? 0 : Math.round(input.endAt - input.firstStartAt),
     queuedMs: Math.round((input.firstStartAt ?? input.endAt) - input.readAt),
     latencyMs: input.outcome ? input.outcome.latencyMs : null,
+    startedAt: input.firstStartAt === null ? null : Math.round(input.firstStartAt),
+    endedAt: input.firstStartAt === null || input.lastEndAt === null ? null : Math.round(input.lastEndAt),
     bytes: response?.bytes ?? null,
     contentType: response?.contentType ?? null,
     bodyEncoding: response?.bodyEncoding ?? 'none',
@@ -147,6 +155,8 @@ export function invalidRecord(
       ms: 0,
       queuedMs: 0,
       latencyMs: null,
+      startedAt: null,
+      endedAt: null,
       bytes: null,
       contentType: null,
       bodyEncoding: 'none',

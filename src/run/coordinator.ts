@@ -290,6 +290,7 @@ function stoppedRecord(
       attempts: 0,
       readAt: plan.readAt,
       firstStartAt: null,
+      lastEndAt: null,
       endAt,
       outcome: null,
       failure: STOPPED[cause],

@@ -23,6 +23,8 @@ export interface Job {
   attempts: number;
   readAt: number;
   firstStartAt: number | null;
+  /** When the last attempt (or hop) that went on the wire ended. */
+  lastEndAt: number | null;
   /** When the attempt or hop now on the wire started. */
   startedAt: number;
   outcome: AttemptOutcome | null;
@@ -51,6 +53,7 @@ export function newJob(plan: PlannedRequest, lane: Lane, now: number): Job {
     attempts: 0,
     readAt: now,
     firstStartAt: null,
+    lastEndAt: null,
     startedAt: 0,
     outcome: null,
   };
@@ -110,6 +113,7 @@ export function jobRecord(
       attempts: job.attempts,
       readAt: job.readAt,
       firstStartAt: job.firstStartAt,
+      lastEndAt: job.lastEndAt,
       endAt,
       outcome: job.outcome,
       failure,

@@ -162,6 +162,7 @@ export async function* schedule(
 
   function settle(job: Job, outcome: AttemptOutcome): void {
     job.outcome = outcome;
+    job.lastEndAt = clock.now();
     // Read once: the lane pacing and the retry decision act on the same reading of the answer.
     const hints = pacing.settled(job.lane, job.startedAt, outcome, outcome.kind === 'response' ? readHints(outcome, clock.now()) : NO_HINTS);
     emit({

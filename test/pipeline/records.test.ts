@@ -222,3 +222,26 @@ test("#22: a server's own reason phrase is what the record's message and the ret
     ['503 Upstream Napping'],
   );
 });
+
+test("#26: records carry when: startedAt is the first attempt's start, endedAt the last attempt's end, both wall-clock epoch ms", TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  const before = Date.now();
+  const { records } = await run([`${server.url}/delay/120`, `${server.url}/flaky/when?fail=1&status=503`, 'not a url'], {
+    backoffBaseMs: 200,
+    maxBackoffMs: 200,
+  });
+  const after = Date.now();
+  assertOneRecordPerInput(records, [1, 2, 3]);
+  const byLine = (line: number) => records.find((record) => record.line === line)!;
+  const [slow, retried, invalid] = [byLine(1), byLine(2), byLine(3)];
+  for (const record of [slow, retried]) {
+    assert.ok(record.startedAt !== null && record.endedAt !== null, `line ${record.line} has both times`);
+    assert.ok(before - 5 <= record.startedAt && record.startedAt <= record.endedAt && record.endedAt <= after + 5, JSON.stringify(record));
+  }
+  // The answer took 120 ms at least: the span covers it.
+  assert.ok(slow.endedAt! - slow.startedAt! >= 110, `${slow.endedAt! - slow.startedAt!} ms for a 120 ms answer`);
+  // Two attempts: the span runs from the first start to the second answer, the retry's wait included.
+  assert.equal(retried.attempts, 2);
+  assert.ok(retried.endedAt! - retried.startedAt! >= retried.latencyMs!, JSON.stringify(retried));
+  assert.deepEqual([invalid.startedAt, invalid.endedAt], [null, null], 'nothing was sent for an invalid line');
+});

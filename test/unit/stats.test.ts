@@ -36,6 +36,8 @@ function record(line: number, over: Partial<FetchRecord> = {}): RunEvent {
       ms: 10,
       queuedMs: 0,
       latencyMs: 10,
+      startedAt: T0,
+      endedAt: T0 + 10,
       bytes: 2,
       contentType: 'application/json',
       bodyEncoding: 'json',
@@ -298,5 +300,43 @@ describe('RunStats', () => {
     stats.onEvent(failed(2, 500, 'HTTP_STATUS'));
     assert.deepEqual(before.byStatus, { '500': 1 });
     assert.deepEqual(stats.snapshot().byStatus, { '500': 2 });
+  });
+});
+
+describe('the run second by second (--stats-file perSecond, pauseTimeline)', () => {
+  const start = (line: number): RunEvent => ({ type: 'attempt-start', line, host: 'h', attempt: 1, hop: 0 });
+  const end = (line: number, status: number | null): RunEvent => ({
+    type: 'attempt-end',
+    line,
+    host: 'h',
+    attempt: 1,
+    status,
+    code: status === null ? 'CONNECTION_RESET' : null,
+    latencyMs: 5,
+  });
+
+  test('starts, answers by class, 429s and pauses land in the second they happened; empty seconds have no entry', () => {
+    const clock = fakeClock();
+    const stats = new RunStats(clock.now);
+    stats.onEvent(start(1));
+    stats.onEvent(start(2));
+    clock.advance(400);
+    stats.onEvent(end(1, 200));
+    stats.onEvent(end(2, 429));
+    stats.onEvent({ type: 'pause', host: 'h', untilMs: T0 + 1_400, delayMs: 1_000, source: 'server', reason: '429 Too Many Requests' });
+    clock.advance(2_000); // second 1 passes with nothing in it
+    stats.onEvent(start(2));
+    stats.onEvent({ type: 'attempt-held', line: 2, host: 'h', attempt: 2, hop: 0 });
+    stats.onEvent(start(2));
+    stats.onEvent(end(2, null));
+    stats.onEvent(start(3));
+    stats.onEvent(end(3, 503));
+    stats.onEvent({ type: 'remote-attempts', started: 4, ended: 4, refused: 1, retries: 0 });
+    const { perSecond, pauses } = stats.history();
+    assert.deepEqual(perSecond, [
+      { atS: 0, starts: 2, answers: { '2xx': 1, '3xx': 0, '4xx': 1, '5xx': 0, failed: 0 }, received429: 1, pauses: 1 },
+      { atS: 2, starts: 6, answers: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 1, failed: 1 }, received429: 1, pauses: 0 },
+    ]);
+    assert.deepEqual(pauses, [{ atMs: 400, host: 'h', forMs: 1_000, source: 'server', reason: '429 Too Many Requests' }]);
   });
 });
