@@ -184,7 +184,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   const snapshot = stats.snapshot();
   const note = resume && resumeNote(resume, snapshot.done, stop.signal.aborted);
   if (!flags.quiet) io.stderr.write(`${note?.line ?? ''}${note?.nothingLeft ? '' : formatSummary(snapshot, chalk)}`);
-  if (flags.statsFile !== undefined) writeStatsFile(flags.statsFile, toStatsJson(snapshot));
+  if (flags.statsFile !== undefined) writeStatsFile(flags.statsFile, toStatsJson(snapshot, stats.history()));
   if (outputFailure) throw outputFailure;
   if (stop.signal.aborted && stopCode !== EXIT.ok) return stopCode;
   if (stoppedEarly) return EXIT.stopped;

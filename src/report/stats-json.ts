@@ -1,5 +1,6 @@
 /** The --stats-file document: a stable JSON form of the run's stats. */
-import type { StatsSnapshot } from './stats-snapshot.js';
+import type { TimelineSecond } from './seconds-timeline.js';
+import type { PauseTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
 import { sortedEntries } from './summary.js';
 
 /**
@@ -28,6 +29,10 @@ import { sortedEntries } from './summary.js';
  *                    about 1% relative error; each null when no record has a latency
  *   rateWaitMs       wall time in which requests were ready and a slot was free, but a rate
  *                    limit or a host pause let none start: the time the run was rate-limited
+ *   laneRates, rateTimeline   the rates held at the end, and every change with why
+ *   perSecond        the run second by second (seconds with anything in them, the last day):
+ *                    {atS, starts, answers: {2xx, 3xx, 4xx, 5xx, failed}, received429, pauses}
+ *   pauseTimeline    each host pause (the last thousand): {atMs, host, forMs, source, reason}
  */
 export interface StatsJson {
   version: 1;
@@ -54,9 +59,14 @@ export interface StatsJson {
   laneRates: Array<{ lane: string; rps: number; found: boolean; settledRps: number }>;
   /** Every change of a lane's rate (the last thousand), ms after the start, with why. Infinity (quota headers pace it) is null. */
   rateTimeline: Array<{ atMs: number; lane: string; rps: number | null; reason: string; why: string }>;
+  perSecond: TimelineSecond[];
+  pauseTimeline: PauseTimelineEntry[];
 }
 
-export function toStatsJson(s: StatsSnapshot): StatsJson {
+export function toStatsJson(
+  s: StatsSnapshot,
+  history: { perSecond: TimelineSecond[]; pauses: PauseTimelineEntry[] } = { perSecond: [], pauses: [] },
+): StatsJson {
   return {
     version: 1,
     startedAt: new Date(s.startedAt).toISOString(),
@@ -84,6 +94,8 @@ export function toStatsJson(s: StatsSnapshot): StatsJson {
     rateWaitMs: Math.round(s.rateWaitMs),
     laneRates: s.laneRates.map((rate) => ({ ...rate, rps: Math.round(rate.rps * 100) / 100, settledRps: Math.round(rate.settledRps * 100) / 100 })),
     rateTimeline: s.rateTimeline.map((entry) => ({ ...entry, atMs: Math.round(entry.atMs), rps: roundOrNull(entry.rps, 2) })),
+    perSecond: history.perSecond,
+    pauseTimeline: history.pauses.map((entry) => ({ ...entry, atMs: Math.round(entry.atMs), forMs: Math.round(entry.forMs) })),
   };
 }
 

@@ -36,6 +36,15 @@ export interface RateTimelineEntry {
   why: string;
 }
 
+/** A host pause that began `atMs` after the run's start, for `forMs`. */
+export interface PauseTimelineEntry {
+  atMs: number;
+  host: string;
+  forMs: number;
+  source: 'server' | 'backoff';
+  reason: string;
+}
+
 /** Everything the reporters show, at one instant. Plain data: safe to keep or serialise. */
 export interface StatsSnapshot {
   /** Epoch ms at which the RunStats was created (the run start). */

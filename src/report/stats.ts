@@ -2,9 +2,11 @@
 import type { RunEvent } from '../events.js';
 import { WindowCounter } from '../rate/window-counter.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import type { LaneRate, PausedHost, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
+import { SecondsTimeline, type TimelineSecond } from './seconds-timeline.js';
+import type { LaneRate, PausedHost, PauseTimelineEntry, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
 
-export type { LaneRate, LatencyPercentiles, PausedHost, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
+export type { LaneRate, LatencyPercentiles, PausedHost, PauseTimelineEntry, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
+export type { TimelineSecond } from './seconds-timeline.js';
 
 /** Width of the sliding window behind `recentRps` and the ETA. */
 const RECENT_WINDOW_MS = 5_000;
@@ -45,10 +47,14 @@ export class RunStats {
   /** The last RATE_TIMELINE_MAX rate changes, for --stats-file. */
   private readonly rateTimeline: RateTimelineEntry[] = [];
   private interruptReason: string | null = null;
+  private readonly timeline: SecondsTimeline;
+  /** The last RATE_TIMELINE_MAX host pauses, for --stats-file. */
+  private readonly pauseTimeline: PauseTimelineEntry[] = [];
 
   constructor(now: () => number = Date.now) {
     this.now = now;
     this.startedAt = now();
+    this.timeline = new SecondsTimeline(this.startedAt);
   }
 
   /** Expected number of inputs (e.g. from countInputLines); input-end overrides it. */
@@ -57,6 +63,7 @@ export class RunStats {
   }
 
   onEvent(e: RunEvent): void {
+    this.timeline.onEvent(e, this.now());
     switch (e.type) {
       case 'input':
         this.read++;
@@ -88,6 +95,8 @@ export class RunStats {
         if (prev === undefined || e.untilMs >= prev.untilMs) {
           this.pauses.set(e.host, { host: e.host, untilMs: e.untilMs, reason: e.reason });
         }
+        if (this.pauseTimeline.length === RATE_TIMELINE_MAX) this.pauseTimeline.shift();
+        this.pauseTimeline.push({ atMs: this.now() - this.startedAt, host: e.host, forMs: e.delayMs, source: e.source, reason: e.reason });
         break;
       }
       case 'rate': {
@@ -140,6 +149,11 @@ export class RunStats {
   private noteRateChange(e: Extract<RunEvent, { type: 'rate' }>): void {
     if (this.rateTimeline.length === RATE_TIMELINE_MAX) this.rateTimeline.shift();
     this.rateTimeline.push({ atMs: this.now() - this.startedAt, lane: e.lane, rps: e.rps, reason: e.reason, why: e.why });
+  }
+
+  /** The run second by second, and its host pauses: for --stats-file (not in the snapshot, which the live display takes often). */
+  history(): { perSecond: TimelineSecond[]; pauses: PauseTimelineEntry[] } {
+    return { perSecond: this.timeline.seconds(), pauses: [...this.pauseTimeline] };
   }
 
   snapshot(): StatsSnapshot {

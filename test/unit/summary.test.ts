@@ -176,6 +176,8 @@ describe('toStatsJson', () => {
       'rateWaitMs',
       'laneRates',
       'rateTimeline',
+      'perSecond',
+      'pauseTimeline',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
     assert.equal(json.version, 1);
