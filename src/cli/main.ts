@@ -21,6 +21,7 @@ import { openOutput, openResume, resumeNote, writeStatsFile } from './files.js';
 import { toRunOptions } from './flags-to-options.js';
 import { checkPlaceholders, openItems, type ItemSource } from './sources.js';
 import { buildProgram, type CliFlags } from './program.js';
+import { withConfigFile } from './config-file.js';
 import { exitCodeFor, listenForStop } from './signals.js';
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -35,7 +36,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .exitOverride()
       .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: () => undefined });
     try {
-      program.parse(argv, { from: 'user' });
+      program.parse(withConfigFile(argv, buildProgram), { from: 'user' });
     } catch (error) {
       if (error instanceof CommanderError) {
         if (error.exitCode === 0) return EXIT.ok; // --help, --version

@@ -96,6 +96,10 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
 
+  program.addOption(
+    new Option('--config <file.json>', 'read options from a JSON file, each under its long name ({"rps": 2, "input": "urls.txt"}); flags given here win'),
+  );
+
   program.optionsGroup('Input:');
   program.addOption(
     new Option('-t, --template <url>', 'URL template: {name} from a column or generator, {} the whole line, {name:raw} unencoded; curl globs [1-100] {a,b}'),

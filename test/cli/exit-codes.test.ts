@@ -205,6 +205,7 @@ test('--help exits 0 and shows every option with its default, the help groups an
     '--max-requests': null,
     '--max-error-rate': null,
     '--max-connection-failures': /default: 20\b/,
+    '--config': null,
     '--redis': null,
     '--name': null,
     '--local-workers': /default: 1\b/,
