@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Thin executable: check Node, load the compiled CLI, exit with its code.
-const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 20 || (major === 20 && minor < 18)) {
-  process.stderr.write(`ratefetch needs Node 20.18 or newer; this is ${process.version}.\n`);
+// The floor is package.json's engines.node (undici's own floor); test/cli/package.test.ts holds them equal.
+const [major, minor, patch] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && (minor < 18 || (minor === 18 && patch < 1)))) {
+  process.stderr.write(`ratefetch needs Node 20.18.1 or newer; this is ${process.version}.\n`);
   process.exit(2);
 }
 const { runCli } = await import('../dist/cli/main.js');
