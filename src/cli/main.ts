@@ -22,12 +22,18 @@ import { toRunOptions } from './flags-to-options.js';
 import { checkPlaceholders, openItems, type ItemSource } from './sources.js';
 import { buildProgram, type CliFlags } from './program.js';
 import { withConfigFile } from './config-file.js';
+import { completionScript } from './completion.js';
 import { exitCodeFor, listenForStop } from './signals.js';
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
     const command = argv[0];
+    if (command === 'completion') {
+      if (argv.length !== 2) throw new UsageError("completion takes one shell: 'ratefetch completion bash' (or zsh, fish).");
+      io.stdout.write(completionScript(argv[1]!, buildProgram()));
+      return EXIT.ok;
+    }
     if (command !== undefined && isRedisCommand(command)) {
       // Loaded only here: a one-machine run does not pay for BullMQ.
       return await (await import('./redis-commands.js')).runRedisCommand(command, argv.slice(1), io);

@@ -81,6 +81,8 @@ Scaling out over Redis (several processes or hosts, one shared rate):
   $ ratefetch status --redis redis://host:6379 --name batch1
   $ ratefetch clean --redis redis://host:6379 --name batch1
 
+Shell completion: ratefetch completion bash|zsh|fish (e.g. source <(ratefetch completion bash))
+
 Each input line gets exactly one NDJSON record on stdout (or -o): see README for the schema.
 Exit codes: 0 all ok, 1 some records not ok, 2 usage error, 3 stopped by --max-requests or
 the circuit breaker, 70 internal error,
