@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
 
-const COMMANDS = ['worker', 'status', 'clean', 'completion'];
+const COMMANDS = ['report', 'worker', 'status', 'clean', 'completion'];
 
 interface OptionInfo {
   long: string;

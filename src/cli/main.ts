@@ -34,6 +34,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(completionScript(argv[1]!, buildProgram()));
       return EXIT.ok;
     }
+    if (command === 'report') return await (await import('./report-command.js')).runReport(argv.slice(1), io);
     if (command !== undefined && isRedisCommand(command)) {
       // Loaded only here: a one-machine run does not pay for BullMQ.
       return await (await import('./redis-commands.js')).runRedisCommand(command, argv.slice(1), io);

@@ -81,6 +81,7 @@ Scaling out over Redis (several processes or hosts, one shared rate):
   $ ratefetch status --redis redis://host:6379 --name batch1
   $ ratefetch clean --redis redis://host:6379 --name batch1
 
+The morning after: ratefetch report out.ndjson [--stats stats.json] [--json]
 Shell completion: ratefetch completion bash|zsh|fish (e.g. source <(ratefetch completion bash))
 
 Each input line gets exactly one NDJSON record on stdout (or -o): see README for the schema.

@@ -73,14 +73,14 @@ export function formatPercent(fraction: number): string {
 }
 
 /** Sub-10 ms latencies keep a decimal: `0.8ms`, `120ms`, `1.2s`. */
-function formatLatency(ms: number | null): string {
+export function formatLatency(ms: number | null): string {
   if (ms === null) return 'n/a';
   if (ms < 10) return `${stripZero(ms.toFixed(1))}ms`;
   return formatDuration(ms);
 }
 
 /** `503 ×6, 404 ×2`, largest first. */
-function formatBreakdown(counts: Record<string, number>): string {
+export function formatBreakdown(counts: Record<string, number>): string {
   return sortedEntries(counts)
     .map(([key, n]) => `${key} ×${formatCount(n)}`)
     .join(', ');
