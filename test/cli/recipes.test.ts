@@ -1,0 +1,104 @@
+// The README's recipes (issue #26), run as written there but against a local server: each one
+// must do what the README says it does.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, assertOneRecordPerLine, parseRecords, range, runCli, runShell, shq, startServer, tempDir, writeLines } from './helpers.ts';
+
+const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const HAS_JQ = spawnSync('jq', ['--version'], { stdio: 'ignore' }).status === 0;
+if (!HAS_JQ && process.env.CI === 'true') throw new Error('jq is not installed, and under CI=true the recipes test must run: .ci/run installs it');
+
+/** The README's recipe command that starts with `prefix`, with its host replaced by the server's. */
+function recipe(prefix: string, baseUrl?: string): string {
+  const line = README.split('\n').find((each) => each.startsWith(prefix));
+  assert.ok(line !== undefined, `the README has a recipe starting ${prefix}`);
+  return baseUrl === undefined ? line : line.replaceAll('https://api.example.com', baseUrl);
+}
+
+test('#26 recipe: a bearer token from the environment reaches the server and nowhere else', async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  writeLines(
+    dir,
+    'urls.txt',
+    range(3).map((i) => `${server.url}/items/${i}`),
+  );
+  const command = recipe("ratefetch urls.txt --rps 5 -H 'Authorization: Bearer $API_TOKEN'");
+  const result = await runShell(command.replace(/^ratefetch/, `node ${shq(BIN)}`), { cwd: dir, env: { API_TOKEN: 'tok-recipe-77' } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(server.hits.every((hit) => hit.headers.authorization === 'Bearer tok-recipe-77'));
+  const out = readFileSync(join(dir, 'out.ndjson'), 'utf8');
+  assert.ok(!`${out}${result.stderr}`.includes('tok-recipe-77'));
+});
+
+test('#26 recipe: a CSV of IDs fills the template', async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'ids.csv'), 'id,country\n1,de\n2,fr\n');
+  const command = recipe("ratefetch ids.csv -t 'https://api.example.com", server.url);
+  const result = await runShell(command.replace(/^ratefetch/, `node ${shq(BIN)}`), { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assertOneRecordPerLine(parseRecords(readFileSync(join(dir, 'items.ndjson'), 'utf8')), [2, 3]);
+  assert.deepEqual(server.hits.map((hit) => `${hit.path}`).sort(), ['/items/1?country=de', '/items/2?country=fr']);
+});
+
+test('#26 recipe: jq picks the bodies of the successes, and counts the failures by code', {
+  skip: HAS_JQ ? false : 'jq is not installed: apt-get install jq to run the jq recipes',
+}, async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  writeLines(dir, 'urls.txt', [`${server.url}/items/1`, `${server.url}/status/404`, 'not a url']);
+  const bodies = await runShell(recipe('ratefetch urls.txt --rps 5 | jq').replace(/^ratefetch/, `node ${shq(BIN)}`), { cwd: dir });
+  assert.equal(bodies.stdout, '{"id":"1","name":"item 1"}\n', bodies.stderr);
+  await runCli([join(dir, 'urls.txt'), '-o', join(dir, 'out.ndjson'), '-q']);
+  const codes = await runShell(recipe("jq -r 'select(.ok | not) | .error.code'"), { cwd: dir });
+  assert.deepEqual(
+    codes.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.trim()),
+    ['1 HTTP_STATUS', '1 INVALID_URL'],
+  );
+});
+
+test('#26 recipe: a cron job from a config resumes, and a rerun with nothing left exits 0; then the report reads it', async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  const input = writeLines(
+    dir,
+    'isrcs.txt',
+    range(6).map((i) => `${server.url}/items/${i}`),
+  );
+  const out = join(dir, 'out.ndjson');
+  const stats = join(dir, 'stats.json');
+  const config = join(dir, 'isrc-sync.json');
+  writeFileSync(config, JSON.stringify({ input, rps: 20, output: out, resume: true, quiet: true, 'stats-file': stats }));
+  const first = await runCli(['--config', config]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stderr, '');
+  const again = await runCli(['--config', config]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(server.hits.length, 6, 'the rerun fetched nothing');
+  assertOneRecordPerLine(parseRecords(readFileSync(out, 'utf8')), range(6));
+  const report = await runShell(`${recipe('ratefetch report out.ndjson').replace(/^ratefetch/, `node ${shq(BIN)}`)}`, { cwd: dir });
+  assert.equal(report.code, 0, report.stderr);
+  assert.match(report.stdout, /6 records, 6 inputs/);
+  assert.match(report.stdout, /Nothing worth fetching again/);
+});
+
+test('#26 recipe: an API with quota headers is paced to its quota: no 429', async (t) => {
+  const server = await startServer(t, { limit: { limit: 10, windowMs: 1000, headers: 'x-ratelimit', reset: 'delta-seconds' } });
+  const dir = tempDir(t);
+  writeLines(
+    dir,
+    'urls.txt',
+    range(25).map((i) => `${server.url}/items/${i}`),
+  );
+  const result = await runShell(recipe('ratefetch urls.txt --rps auto -o out.ndjson').replace(/^ratefetch/, `node ${shq(BIN)}`), { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assertOneRecordPerLine(parseRecords(readFileSync(join(dir, 'out.ndjson'), 'utf8')), range(25));
+  assert.equal(server.hits.filter((hit) => hit.status === 429).length, 0);
+});
