@@ -75,7 +75,7 @@ export type RunEvent =
 
 export type RunEventType = RunEvent['type'];
 
-export type StopCause = 'signal' | 'budget' | 'breaker';
+export type StopCause = 'signal' | 'budget' | 'breaker' | 'auth';
 
 /**
  * Why a lane's rate changed. The rate controller (rate/controller/) names them; the reporter

@@ -76,6 +76,12 @@ export interface RunOptions {
   maxErrorRate: number | undefined;
   /** Stop after this many connection failures in a row; 0 turns it off. @default 20 */
   maxConnectionFailures: number;
+  /** A shell command whose stdout is a token or a header line, run at the start, after a 401 and every `authTtlMs`. */
+  authCommand: string | undefined;
+  /** Ask for a fresh credential this often, besides after a 401 and the token's own expiry. */
+  authTtlMs: number | undefined;
+  /** OAuth 2.0 client credentials: the token endpoint, the client's id and secret, and a scope. */
+  oauth2: { tokenUrl: string; clientId: string; clientSecret: string; scope?: string } | undefined;
 }
 
 // Read at run time from the package's own package.json, one level up from both src/ (tsx) and
@@ -128,6 +134,9 @@ export const DEFAULTS: Readonly<Omit<RunOptions, 'burst' | ListOption> & { [K in
   maxRequests: Infinity,
   maxErrorRate: undefined,
   maxConnectionFailures: 20,
+  authCommand: undefined,
+  authTtlMs: undefined,
+  oauth2: undefined,
 });
 
 export function defaultBurst(rps: number): number {
@@ -193,7 +202,29 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   for (const [name] of options.headers) {
     if (!TOKEN.test(name)) throw new UsageError(`Expected a header name, got \`${name}\`.`);
   }
+  checkAuth(options);
   return options;
+}
+
+function checkAuth(options: RunOptions): void {
+  if (options.authCommand !== undefined && options.oauth2 !== undefined) {
+    throw new UsageError('--auth-command and --oauth2-token-url both give the credential: use one of them.');
+  }
+  if (options.authCommand !== undefined && options.authCommand.trim() === '') throw new UsageError('Expected `authCommand` (--auth-command) to be a command.');
+  if (options.authTtlMs !== undefined) {
+    expectPositive('authTtlMs', options.authTtlMs);
+    if (options.authCommand === undefined && options.oauth2 === undefined) throw new UsageError('--auth-ttl goes with --auth-command or --oauth2-token-url.');
+  }
+  if (options.oauth2 !== undefined) {
+    if (!/^https?:\/\//i.test(options.oauth2.tokenUrl) || !URL.canParse(options.oauth2.tokenUrl)) {
+      throw new UsageError(`Expected \`oauth2.tokenUrl\` (--oauth2-token-url) to be an http(s) URL, got \`${options.oauth2.tokenUrl}\`.`);
+    }
+    if (options.oauth2.clientId === '')
+      throw new UsageError('--oauth2-token-url needs the client id: --oauth2-client-id, or OAUTH2_CLIENT_ID in the environment.');
+    if (options.oauth2.clientSecret === '') {
+      throw new UsageError('--oauth2-token-url needs the client secret: OAUTH2_CLIENT_SECRET in the environment, or --oauth2-client-secret-file.');
+    }
+  }
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -40,6 +40,39 @@ export function toRunOptions(flags: CliFlags, template: string | undefined, env:
     maxBodyBytes: flags.maxBody,
     includeHeaders: flags.includeHeaders === true,
     redactParams: flags.redactParam ?? [],
+    authCommand: flags.authCommand,
+    authTtlMs: flags.authTtl === undefined ? undefined : flags.authTtl * 1000,
+    oauth2: oauth2Options(flags, env),
+  };
+}
+
+/** --oauth2-*: the secret from a file or the environment, never from argv. */
+function oauth2Options(flags: CliFlags, env: NodeJS.ProcessEnv): RunOptions['oauth2'] {
+  if (flags.oauth2TokenUrl === undefined) {
+    const stray =
+      flags.oauth2ClientId !== undefined
+        ? '--oauth2-client-id'
+        : flags.oauth2ClientSecretFile !== undefined
+          ? '--oauth2-client-secret-file'
+          : flags.oauth2Scope !== undefined
+            ? '--oauth2-scope'
+            : undefined;
+    if (stray !== undefined) throw new UsageError(`${stray} goes with --oauth2-token-url.`);
+    return undefined;
+  }
+  let clientSecret = env.OAUTH2_CLIENT_SECRET ?? '';
+  if (flags.oauth2ClientSecretFile !== undefined) {
+    try {
+      clientSecret = readFileSync(flags.oauth2ClientSecretFile, 'utf8').trim();
+    } catch (error) {
+      throw new UsageError(`--oauth2-client-secret-file cannot read ${flags.oauth2ClientSecretFile}: ${describeErrno(error as NodeJS.ErrnoException)}.`);
+    }
+  }
+  return {
+    tokenUrl: flags.oauth2TokenUrl,
+    clientId: flags.oauth2ClientId ?? env.OAUTH2_CLIENT_ID ?? '',
+    clientSecret,
+    ...(flags.oauth2Scope !== undefined && { scope: flags.oauth2Scope }),
   };
 }
 

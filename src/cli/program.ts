@@ -59,6 +59,12 @@ export interface CliFlags {
   name?: string;
   localWorkers?: number;
   stalledAfter?: number;
+  authCommand?: string;
+  authTtl?: number;
+  oauth2TokenUrl?: string;
+  oauth2ClientId?: string;
+  oauth2ClientSecretFile?: string;
+  oauth2Scope?: string;
 }
 
 const EXAMPLES = `
@@ -172,6 +178,16 @@ export function buildProgram(): Command {
   program.addOption(new Option('--http2', 'offer HTTP/2 to https servers; those that decline get HTTP/1.1'));
   program.addOption(new Option('--cacert <file>', 'also trust the CA certificates (PEM) in this file for https, e.g. a self-signed one'));
   program.addOption(new Option('--location-trusted', 'keep Authorization and Cookie on redirects to other hosts, as curl does'));
+
+  program.optionsGroup('Credentials that expire:');
+  program.addOption(
+    new Option('--auth-command <cmd>', 'a command whose output is a token (or a header line): run at the start, after a 401 and every --auth-ttl'),
+  );
+  program.addOption(new Option('--auth-ttl <seconds>', 'ask for a fresh credential this often, besides after a 401').argParser(positiveNumber));
+  program.addOption(new Option('--oauth2-token-url <url>', 'OAuth 2.0 client credentials: buy tokens here, refreshed before they expire'));
+  program.addOption(new Option('--oauth2-client-id <id>', 'the client id (default: $OAUTH2_CLIENT_ID)'));
+  program.addOption(new Option('--oauth2-client-secret-file <file>', 'a file holding the client secret (default: $OAUTH2_CLIENT_SECRET)'));
+  program.addOption(new Option('--oauth2-scope <scope>', 'the scope to ask for'));
 
   program.optionsGroup('Output:');
   program.addOption(new Option('-o, --output <file>', 'write records to a file instead of stdout'));

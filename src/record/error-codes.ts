@@ -20,4 +20,5 @@ export type ErrorCode =
   | 'RETRY_AFTER_TOO_LONG' // the server asked us to wait longer than --max-retry-after
   | 'INTERRUPTED' // the run was stopped (SIGINT/SIGTERM) before this input finished
   | 'BUDGET_EXHAUSTED' // --max-requests ran out before this input finished
-  | 'CIRCUIT_OPEN'; // the circuit breaker stopped the run before this input finished
+  | 'CIRCUIT_OPEN' // the circuit breaker stopped the run before this input finished
+  | 'AUTH_FAILED'; // no credential could be had (--auth-command, --oauth2-token-url): the run stopped before this input finished

@@ -12,7 +12,12 @@ import { resolveOptions, type RunOptions } from '../options.js';
 import { parseExpectStatus, type ResponseChecks } from '../record/checks.js';
 import { createPlanner, planAll, type InputSource, type PlanResult } from '../plan/planner.js';
 import type { FetchRecord } from '../record/record.js';
-import { createRunRedactor } from '../record/redact.js';
+import { createRunRedactor, type Redactor } from '../record/redact.js';
+import { UsageError } from '../errors.js';
+import { commandSource } from '../auth/auth-command.js';
+import { AuthError } from '../auth/grant.js';
+import { clientCredentialsSource } from '../auth/oauth2.js';
+import { RunCredentials } from '../auth/run-credentials.js';
 import { schedule } from './scheduler.js';
 import { systemTimers } from './timers.js';
 import { connectionsToWarm, warmFirstOrigin } from './warm-up.js';
@@ -39,6 +44,8 @@ export interface RunHooks {
    * pauses it is told go there too, and each request waits for its word before it goes out.
    */
   shared?: RedisLimiter;
+  /** Where --auth-command's own messages (its stderr) go. @default process.stderr */
+  authStderr?: NodeJS.WritableStream;
 }
 
 export async function* fetchAll(input: InputSource, partial: Partial<RunOptions> = {}, hooks: RunHooks = {}): AsyncGenerator<FetchRecord> {
@@ -69,7 +76,14 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
     followRedirects: options.maxRedirects > 0,
   };
 
+  const credentials = credentialsFor(options, { dispatcher, now: () => clock.now(), redactor, stderr: hooks.authStderr });
   try {
+    if (credentials !== undefined) {
+      // The first credential before the first request: a source that fails now is a usage error (exit 2).
+      await credentials.ready().catch((error: unknown) => {
+        throw error instanceof AuthError ? new UsageError(`no credential to start with: ${redactor.text(error.message)}.`) : error;
+      });
+    }
     const planned = planAll(input, planner);
     const plans = hooks.skip ? withoutSkipped(planned, hooks.skip) : planned;
     yield* schedule(
@@ -83,6 +97,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
         redactor,
         random: hooks.random ?? Math.random,
         emit: hooks.onEvent ?? (() => undefined),
+        credentials,
         send:
           gate === undefined
             ? (request, hardStop, mayGoOnTheWire) => attempt(request, settings, { signal: hardStop, mayGoOnTheWire })
@@ -102,6 +117,31 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
 async function* withoutSkipped(plans: AsyncIterable<PlanResult>, skip: (plan: PlanResult) => boolean): AsyncGenerator<PlanResult> {
   for await (const plan of plans) if (!skip(plan)) yield plan;
 }
+
+/** The run's credential source, when it has one (--auth-command, --oauth2-token-url). */
+function credentialsFor(
+  options: RunOptions,
+  context: { dispatcher: Dispatcher; now: () => number; redactor: Redactor; stderr: NodeJS.WritableStream | undefined },
+): RunCredentials | undefined {
+  const onSecret = (value: string) => context.redactor.value(value);
+  const settings = { ttlMs: options.authTtlMs, now: context.now, onSecret };
+  if (options.authCommand !== undefined) {
+    return new RunCredentials(
+      commandSource(options.authCommand, { timeoutMs: AUTH_COMMAND_TIMEOUT_MS, env: process.env, stderr: context.stderr ?? process.stderr }),
+      settings,
+    );
+  }
+  if (options.oauth2 !== undefined) {
+    onSecret(options.oauth2.clientSecret);
+    return new RunCredentials(
+      clientCredentialsSource(options.oauth2, { dispatcher: context.dispatcher, timeoutMs: options.timeoutMs, now: context.now }),
+      settings,
+    );
+  }
+  return undefined;
+}
+
+const AUTH_COMMAND_TIMEOUT_MS = 60_000;
 
 /** What the checks of a run are: the expected statuses and the schema, compiled once. */
 async function compileChecks(options: RunOptions): Promise<ResponseChecks> {

@@ -27,6 +27,10 @@ export interface Job {
   lastEndAt: number | null;
   /** When the attempt or hop now on the wire started. */
   startedAt: number;
+  /** The credential generation the request on the wire carries, if it carries one. */
+  credential: number | undefined;
+  /** This attempt was already sent again after a 401 with a fresh credential. */
+  sentAfter401: boolean;
   outcome: AttemptOutcome | null;
 }
 
@@ -40,6 +44,7 @@ export const STOPPED: { [cause in StopCause]: Failure } = {
   signal: { code: 'INTERRUPTED', what: 'interrupted before it finished' },
   budget: { code: 'BUDGET_EXHAUSTED', what: 'not finished: the request budget (--max-requests) ran out' },
   breaker: { code: 'CIRCUIT_OPEN', what: 'not finished: the circuit breaker stopped the run' },
+  auth: { code: 'AUTH_FAILED', what: 'not finished: the run stopped when no fresh credential could be had' },
 };
 
 export function newJob(plan: PlannedRequest, lane: Lane, now: number): Job {
@@ -55,6 +60,8 @@ export function newJob(plan: PlannedRequest, lane: Lane, now: number): Job {
     firstStartAt: null,
     lastEndAt: null,
     startedAt: 0,
+    credential: undefined,
+    sentAfter401: false,
     outcome: null,
   };
 }
@@ -62,6 +69,7 @@ export function newJob(plan: PlannedRequest, lane: Lane, now: number): Job {
 /** A retry starts over from the input URL; a redirect chain is followed afresh. */
 export function restartJob(job: Job, lane: Lane): void {
   job.request = requestOf(job.plan);
+  job.sentAfter401 = false;
   job.host = job.plan.url.host;
   job.lane = lane;
   job.hops = 0;

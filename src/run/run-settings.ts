@@ -20,15 +20,20 @@ export interface SharedSettings {
 }
 
 /** Options that mean nothing, or something else, when many processes share the run. */
-const NOT_SHARED: ReadonlyArray<[string, (options: Partial<RunOptions>) => boolean]> = [
-  ['--dedupe', (options) => options.dedupe === true],
-  ['--max-requests', (options) => options.maxRequests !== undefined && Number.isFinite(options.maxRequests)],
-  ['--max-error-rate', (options) => options.maxErrorRate !== undefined],
+const COUNTED_ALONE = 'each worker would count on its own';
+// A worker must never run a command, or send a secret, that it read from Redis.
+const NOT_FROM_REDIS = 'a worker would have to run a command or send a secret read from Redis';
+const NOT_SHARED: ReadonlyArray<[string, (options: Partial<RunOptions>) => boolean, string]> = [
+  ['--dedupe', (options) => options.dedupe === true, COUNTED_ALONE],
+  ['--max-requests', (options) => options.maxRequests !== undefined && Number.isFinite(options.maxRequests), COUNTED_ALONE],
+  ['--max-error-rate', (options) => options.maxErrorRate !== undefined, COUNTED_ALONE],
+  ['--auth-command', (options) => options.authCommand !== undefined, NOT_FROM_REDIS],
+  ['--oauth2-token-url', (options) => options.oauth2 !== undefined, NOT_FROM_REDIS],
 ];
 
 export function toSharedSettings(options: Partial<RunOptions>): SharedSettings {
-  for (const [flag, given] of NOT_SHARED) {
-    if (given(options)) throw new UsageError(`${flag} is not supported with --redis yet: each worker would count on its own.`);
+  for (const [flag, given, why] of NOT_SHARED) {
+    if (given(options)) throw new UsageError(`${flag} is not supported with --redis yet: ${why}.`);
   }
   if (options.autoRate) {
     throw new UsageError('--rps auto is not supported with --redis yet: give a fixed --rps, which the workers share exactly.');

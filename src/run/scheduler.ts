@@ -28,6 +28,9 @@ import { readAhead } from './read-ahead.js';
 import type { TimerHandle, Timers } from './timers.js';
 import { invalidRecord, type FetchRecord } from '../record/record.js';
 import type { Redactor } from '../record/redact.js';
+import { AuthError } from '../auth/grant.js';
+import type { RunCredentials } from '../auth/run-credentials.js';
+import { carriesCredential, isStaleCredential, withCredential } from './credential-use.js';
 
 export interface SchedulerDeps {
   limiter: Limiter;
@@ -41,6 +44,8 @@ export interface SchedulerDeps {
   random: () => number;
   /** What a final response must pass to be ok (2xx when empty). */
   checks: ResponseChecks;
+  /** The run's credential, kept fresh (--auth-command, --oauth2-token-url). */
+  credentials?: RunCredentials;
 }
 
 export async function* schedule(
@@ -141,9 +146,42 @@ export async function* schedule(
     // undici may write the request a while after this (see attempt.ts): if a 429 told its lane
     // to wait meanwhile, it stays unsent instead of arriving during the wait.
     const mayGoOnTheWire = () => !pacing.isWaiting(job.lane);
-    return deps.send(job.request, hardStop.signal, mayGoOnTheWire, job.lane.buckets).then(
+    const send = (request: AttemptRequest) => deps.send(request, hardStop.signal, mayGoOnTheWire, job.lane.buckets);
+    const { credentials } = deps;
+    job.credential = undefined;
+    const sending =
+      credentials !== undefined && carriesCredential(job, options.locationTrusted)
+        ? credentials.ready().then((credential) => {
+            job.credential = credential.generation;
+            return send(withCredential(job.request, credential));
+          })
+        : send(job.request);
+    return sending.then(
       (outcome) => (outcome.kind === 'held' ? holdBack(job) : settle(job, outcome)),
-      (error: unknown) => settle(job, { kind: 'failure', code: 'NETWORK_ERROR', message: String(error), latencyMs: 0 }),
+      (error: unknown) =>
+        error instanceof AuthError
+          ? noCredential(job, error, false)
+          : settle(job, { kind: 'failure', code: 'NETWORK_ERROR', message: String(error), latencyMs: 0 }),
+    );
+  }
+
+  /** No credential could be had: the run stops (exit 3). `sent`: the attempt went out and was refused (a 401). */
+  function noCredential(job: Job, error: AuthError, sent: boolean): void {
+    if (!sent) {
+      emit({ type: 'attempt-held', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
+      if (job.hops === 0) job.attempts -= 1;
+    }
+    stopRun('auth', `no fresh credential: ${redactor.text(error.message)}`);
+    stopJob(job);
+  }
+
+  /** A 401 to a credential that has been refreshed since, or is now: the same attempt goes again with the fresh one. */
+  function sendAgainWithFreshCredential(job: Job, generation: number): void {
+    job.sentAfter401 = true;
+    if (job.hops === 0) job.attempts -= 1; // not a failed attempt: the credential was refused, not the input
+    deps.credentials!.after401(generation).then(
+      () => enqueue(job, true),
+      (error: unknown) => noCredential(job, error instanceof AuthError ? error : new AuthError(String(error)), true),
     );
   }
 
@@ -174,6 +212,7 @@ export async function* schedule(
       code: outcome.kind === 'failure' ? outcome.code : null,
       latencyMs: outcome.latencyMs,
     });
+    if (isStaleCredential(job, outcome.kind === 'response' ? outcome.status : null)) return sendAgainWithFreshCredential(job, job.credential!);
     act(job, outcome, hints);
     const tripped = breaker.record(outcome);
     if (tripped !== undefined) stopRun('breaker', `circuit breaker open: ${tripped}`);

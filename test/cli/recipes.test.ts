@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startTokenApi } from '../../fixtures/token-api.ts';
 import { BIN, assertOneRecordPerLine, parseRecords, range, runCli, runShell, shq, startServer, tempDir, writeLines } from './helpers.ts';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -101,4 +102,21 @@ test('#26 recipe: an API with quota headers is paced to its quota: no 429', asyn
   assert.equal(result.code, 0, result.stderr);
   assertOneRecordPerLine(parseRecords(readFileSync(join(dir, 'out.ndjson'), 'utf8')), range(25));
   assert.equal(server.hits.filter((hit) => hit.status === 429).length, 0);
+});
+
+test('#27 recipe: a token from a command goes on every request', async (t) => {
+  const server = await startTokenApi({ lifetimeMs: 60_000 });
+  t.after(() => server.close());
+  const dir = tempDir(t);
+  writeLines(dir, 'ids.txt', ['1', '2']);
+  const token = await (await fetch(`${server.url}/issue`, { method: 'POST' })).text();
+  writeFileSync(join(dir, 'api-token'), token);
+  const command = recipe("ratefetch ids.txt -t 'https://api.example.com/items/{}' --rps 2 --auth-command 'cat", server.url).replace(
+    '/run/secrets/api-token',
+    join(dir, 'api-token'),
+  );
+  const result = await runShell(command.replace(/^ratefetch/, `node ${shq(BIN)}`), { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assertOneRecordPerLine(parseRecords(result.stdout), [1, 2]);
+  assert.ok(!`${result.stdout}${result.stderr}`.includes(token.trim()));
 });
