@@ -91,8 +91,8 @@ The morning after: ratefetch report out.ndjson [--stats stats.json] [--json]
 Shell completion: ratefetch completion bash|zsh|fish (e.g. source <(ratefetch completion bash))
 
 Each input line gets exactly one NDJSON record on stdout (or -o): see README for the schema.
-Exit codes: 0 all ok, 1 some records not ok, 2 usage error, 3 stopped by --max-requests or
-the circuit breaker, 70 internal error,
+Exit codes: 0 all ok, 1 some records not ok, 2 usage error, 3 stopped by --max-requests, the
+circuit breaker or a credential that could not be refreshed, 70 internal error,
 74 output write error, 130/143 interrupted by SIGINT/SIGTERM.
 `;
 
