@@ -1,10 +1,12 @@
 /**
- * `ratefetch report results.ndjson [more.ndjson.gz …] [--stats stats.json] [--json]`: reads
- * results files (gzipped ones too, or stdin as '-') and prints what they say: report/results-report.ts
- * adds it up, report/report-text.ts words it, --json gives the same as one object.
+ * `ratefetch report results.ndjson [more.ndjson.gz …] [--stats stats.json] [--json] [--html page.html]`:
+ * reads results files (gzipped ones too, or stdin as '-') and prints what they say: report/results-report.ts
+ * adds it up, report/report-text.ts words it, --json gives the same as one object, and --html
+ * also writes it as a page with charts (report/report-html.ts).
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { accessSync, constants, createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -12,6 +14,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { UsageError, describeErrno } from '../errors.js';
 import type { FetchRecord } from '../record/record.js';
 import { ResultsReporter } from '../report/results-report.js';
+import { renderHtmlReport } from '../report/report-html.js';
 import { formatReport } from '../report/report-text.js';
 import type { StatsJson } from '../report/stats-json.js';
 import { EXIT, type CliIo } from './cli-io.js';
@@ -19,6 +22,7 @@ import { EXIT, type CliIo } from './cli-io.js';
 interface ReportFlags {
   stats?: string;
   json?: boolean;
+  html?: string;
 }
 
 export async function runReport(argv: string[], io: CliIo): Promise<number> {
@@ -27,6 +31,7 @@ export async function runReport(argv: string[], io: CliIo): Promise<number> {
     .argument('<results...>', "results files (NDJSON records, gzipped or not); '-' reads stdin")
     .addOption(new Option('--stats <file>', "the run's --stats-file: adds the 429s, the rate found and the pauses"))
     .addOption(new Option('--json', 'one JSON object on stdout instead of text'))
+    .addOption(new Option('--html <file>', 'also write the report as one self-contained page with charts (no network needed to open it)'))
     .helpOption('-h, --help', 'show this help and exit')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: () => undefined });
@@ -47,6 +52,8 @@ export async function runReport(argv: string[], io: CliIo): Promise<number> {
   const files = program.args;
   const flags = program.opts<ReportFlags>();
   const stats = flags.stats === undefined ? undefined : readStats(flags.stats);
+  // Checked before the records are read: a night's files can take a while, and then the write would fail.
+  if (flags.html !== undefined) checkWritable(flags.html);
   const reporter = new ResultsReporter();
   for (const file of files) {
     const cut = await readRecords(file, io, (record) => reporter.add(record));
@@ -54,8 +61,29 @@ export async function runReport(argv: string[], io: CliIo): Promise<number> {
   }
   const report = reporter.report(stats);
   const outputName = files.find((file) => file !== '-') ?? 'results.ndjson';
+  if (flags.html !== undefined) {
+    writeHtml(flags.html, renderHtmlReport(report, stats === undefined ? { files } : { files, stats }));
+    io.stderr.write(`ratefetch report: the page is in ${flags.html}\n`);
+  }
   io.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : formatReport(report, files, outputName));
   return EXIT.ok;
+}
+
+function checkWritable(path: string): void {
+  try {
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
+    accessSync(dirname(path), constants.W_OK);
+  } catch (error) {
+    throw new UsageError(`--html cannot write ${path}: ${describeErrno(error as NodeJS.ErrnoException)}.`);
+  }
+}
+
+function writeHtml(path: string, page: string): void {
+  try {
+    writeFileSync(path, page);
+  } catch (error) {
+    throw new UsageError(`--html cannot write ${path}: ${describeErrno(error as NodeJS.ErrnoException)}.`);
+  }
 }
 
 /** Feeds every record of `file` to `add`; true when the file ended in a half-written line. */

@@ -44,6 +44,8 @@ export interface ResultsReport {
   /** The last record of each input that is not ok, by status, and by error code. */
   failedByStatus: Record<string, number>;
   failedByCode: Record<string, number>;
+  /** A few distinct messages of those records for each code (as written, so already redacted). */
+  failureExamples: Record<string, string[]>;
   /** Attempts after the first, over every record. */
   retries: number;
   attempts: number;
@@ -66,12 +68,14 @@ export interface ResultsReport {
 const INPUT_ERRORS = new Set(['INVALID_URL', 'INVALID_INPUT', 'TEMPLATE_MISSING_VALUE']);
 const TOP = 5;
 const EXAMPLES = 10;
+const MESSAGES_PER_CODE = 3;
 
 interface LastRecord {
   ok: boolean;
   final: boolean;
   status: number | null;
   code: string | null;
+  message: string | null;
   url: string;
   line: number;
 }
@@ -103,6 +107,7 @@ export class ResultsReporter {
       final: record.final,
       status: record.status,
       code: record.error?.code ?? null,
+      message: record.error?.message ?? null,
       url: record.url,
       line: record.line,
     });
@@ -130,6 +135,7 @@ export class ResultsReporter {
     let ok = 0;
     const failedByStatus: Record<string, number> = {};
     const failedByCode: Record<string, number> = {};
+    const failureExamples: Record<string, string[]> = {};
     const retry = { notFinal: 0, failedFinal: 0, byCode: {} as Record<string, number>, examples: [] as Array<{ line: number; url: string; code: string }> };
     for (const last of this.#last.values()) {
       if (last.ok) {
@@ -139,6 +145,9 @@ export class ResultsReporter {
       if (last.status !== null) failedByStatus[last.status] = (failedByStatus[last.status] ?? 0) + 1;
       const code = last.code ?? 'UNKNOWN';
       failedByCode[code] = (failedByCode[code] ?? 0) + 1;
+      const messages = failureExamples[code] ?? [];
+      if (last.message !== null && messages.length < MESSAGES_PER_CODE && !messages.includes(last.message)) messages.push(last.message);
+      failureExamples[code] = messages;
       if (INPUT_ERRORS.has(code)) continue; // the same line gives the same record
       if (last.final) retry.failedFinal += 1;
       else retry.notFinal += 1;
@@ -146,9 +155,7 @@ export class ResultsReporter {
       if (retry.examples.length < EXAMPLES) retry.examples.push({ line: last.line, url: last.url, code });
     }
     const inputs = this.#last.size;
-    const refusedBySecond = new Map(
-      (stats?.perSecond ?? []).map((second) => [Math.floor(Date.parse(stats!.startedAt) / 1000) + second.atS, second.received429]),
-    );
+    const refusedBySecond = new Map((stats?.perSecond ?? []).map((second) => [statsSecondToEpochS(stats!, second.atS), second.received429]));
     const span = this.#startedAt === null || this.#endedAt === null ? null : Math.max(1_000, this.#endedAt - this.#startedAt);
     const report: ResultsReport = {
       records: this.#records,
@@ -158,6 +165,7 @@ export class ResultsReporter {
       successRate: inputs === 0 ? null : ok / inputs,
       failedByStatus,
       failedByCode,
+      failureExamples,
       retries: this.#retries,
       attempts: this.#attempts,
       latencyMs: percentiles(this.#latency),
@@ -210,6 +218,14 @@ export class ResultsReporter {
     if (!record.ok) group.failed += 1;
     if (record.latencyMs !== null) group.latency.add(record.latencyMs);
   }
+}
+
+/**
+ * The epoch second that holds most of the stats file's second `atS`: those count from the run's
+ * start, so each straddles two clock seconds, and the one it overlaps more is the nearer.
+ */
+export function statsSecondToEpochS(stats: Pick<StatsJson, 'startedAt'>, atS: number): number {
+  return Math.round(Date.parse(stats.startedAt) / 1000) + atS;
 }
 
 function percentiles(histogram: LatencyHistogram): Percentiles {

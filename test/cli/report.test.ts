@@ -96,6 +96,11 @@ test('#26: report adds up a night: the last record per input wins across files, 
   assert.equal(report.failed, 3);
   assert.deepEqual(report.failedByCode, { HTTP_STATUS: 1, TIMEOUT: 1, INVALID_URL: 1 });
   assert.deepEqual(report.failedByStatus, { '404': 1 });
+  assert.deepEqual(report.failureExamples, {
+    HTTP_STATUS: ['GET https://api.example.com/items/26: HTTP_STATUS'],
+    TIMEOUT: ['GET https://api.example.com/items/27: TIMEOUT'],
+    INVALID_URL: ['GET https://api.example.com/items/28: INVALID_URL'],
+  });
   assert.equal(report.attempts, 24 + 3 + 1 + 6 + 2);
   assert.equal(report.retries, 2 + 5);
   assert.equal(report.latencyMs.p99 !== null && report.latencyMs.p99 >= 1_900, true, JSON.stringify(report.latencyMs));
