@@ -1,5 +1,5 @@
 // Issue #27: where the next page is (Link header, a URL or a cursor in the JSON body), the body
-// path syntax and the options that choose it. Pure.
+// path syntax, the options that choose it, and the secrets a resumed `next` gets back. Pure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findLink, parseLinkHeader } from '../../src/http/link-header.ts';
@@ -7,6 +7,7 @@ import { findNextPage, parseBodyPath, readBodyPath, type Paging } from '../../sr
 import type { ResponseOutcome } from '../../src/http/outcome.ts';
 import { resolveOptions } from '../../src/options.ts';
 import { UsageError } from '../../src/errors.ts';
+import { restoreSecrets } from '../../src/run/pages.ts';
 
 function response(body: unknown, headers: ResponseOutcome['headers'] = {}, bodyEncoding: ResponseOutcome['bodyEncoding'] = 'json'): ResponseOutcome {
   return { kind: 'response', status: 200, statusText: 'OK', headers, contentType: 'application/json', bytes: 10, bodyEncoding, body, latencyMs: 1 };
@@ -104,4 +105,16 @@ test('#27: the pagination options: one of --paginate, --next, --cursor; each bad
   fails({ paginate: true, maxPages: 0 }, /maxPages/);
   assert.equal(resolveOptions({ cursor: 'after = .paging.cursors.after', maxPages: 2 }).maxPages, 2);
   assert.equal(resolveOptions({}).paginate, false);
+});
+
+test('#27: a resumed next URL gets its secret query values back from the input URL, or none at all', () => {
+  const input = new URL('https://api.example.com/items?api_key=s3cret&q=1');
+  assert.equal(
+    restoreSecrets('https://api.example.com/items?api_key=[REDACTED]&q=1&page=4', input)?.href,
+    'https://api.example.com/items?api_key=s3cret&q=1&page=4',
+  );
+  assert.equal(restoreSecrets('https://api.example.com/items?q=1&page=4', input)?.href, 'https://api.example.com/items?q=1&page=4');
+  assert.equal(restoreSecrets('https://api.example.com/items?token=[REDACTED]&page=4', input), undefined, 'no value of its own to restore');
+  assert.equal(restoreSecrets('https://api.example.com/[REDACTED]/items', input), undefined);
+  assert.equal(restoreSecrets('not a url', input), undefined);
 });
