@@ -3,6 +3,10 @@
 // whatever ended it; every page through the limiter, the retries and the checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadResume } from '../../src/output/resume.ts';
 import type { FetchRecord } from '../../src/index.ts';
 import { hitsTo, run, startServer } from '../helpers.js';
 
@@ -193,4 +197,44 @@ test('#27: --dedupe applies to inputs: a duplicate gets a copy of the last page,
   assert.equal(hitsTo(server, '/pages/').length, 3);
   const copy = records.find((r) => r.line === 2)!;
   assert.deepEqual([copy.duplicateOf, copy.page, copy.last], [1, 3, true]);
+});
+
+test('#27: --resume goes on from the last page with a final record, secrets restored, and skips finished inputs', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  const dir = mkdtempSync(join(tmpdir(), 'ratefetch-pages-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'out.ndjson');
+  const input = [`${server.url}/pages/done?n=2`, `${server.url}/pages/long?n=6&api_key=s3cret-key`, `${server.url}/pages/cur?n=3&style=cursor`];
+  const options = { maxRequests: 6, concurrency: 1 };
+
+  // The first run: the budget stops it with input 2 part way (and input 3 perhaps not begun).
+  const first = await run(input, { ...options, paginate: true });
+  writeFileSync(path, first.records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  assertOneLastPerInput(first.records, [1, 2, 3]);
+  assert.ok(!JSON.stringify(first.records).includes('s3cret-key'), 'the key is redacted out of next');
+  const pagesOf2 = first.records.filter((r) => r.line === 2 && r.last === false).length;
+  assert.ok(pagesOf2 >= 1, `input 2 got ${pagesOf2} pages before the stop`);
+
+  const hitsBefore = hitsTo(server, '/pages/long').length;
+  const resume = await loadResume(path);
+  const second = await run(input, { paginate: true }, { skip: resume.isDone, resumePages: resume.continuationOf });
+  assert.ok(!second.records.some((r) => r.line === 1), 'the finished input is skipped');
+  const long = second.records.filter((r) => r.line === 2);
+  assert.equal(long[0]!.page, pagesOf2 + 1, 'goes on from the page after the last final one');
+  assert.equal(long.at(-1)!.page, 6);
+  const resumedHits = hitsTo(server, '/pages/long').slice(hitsBefore);
+  assert.equal(resumedHits.length, 6 - pagesOf2, 'no page fetched twice');
+  assert.ok(
+    resumedHits.every((h) => h.path.includes('api_key=s3cret-key')),
+    'the redacted key is restored from the input URL',
+  );
+
+  // Both runs' records, as the -o file holds them: each input ends with one final last record.
+  const all = [...first.records, ...second.records];
+  for (const line of [1, 2, 3]) {
+    const lasts = all.filter((r) => r.line === line && r.last);
+    assert.equal(lasts.at(-1)!.final, true, `line ${line} ends final`);
+  }
+  assert.deepEqual([...new Set(all.filter((r) => r.line === 2 && r.ok).map((r) => r.page))], [1, 2, 3, 4, 5, 6]);
+  assert.equal(all.filter((r) => r.line === 2 && r.ok).length, 6, 'each page recorded once');
 });
