@@ -175,6 +175,23 @@ test('#27: a page on another origin gets no Authorization or Cookie; pages on th
   assert.ok(!JSON.stringify(records).includes('sekret'));
 });
 
+test('#27: the credential of --auth-command goes to pages on the input origin only', TEST_TIMEOUT, async (t) => {
+  const home = await startServer(t);
+  const other = await startServer(t, { host: '127.0.0.2' });
+  const authCommand = 'echo tok-pages-8461';
+  const { records } = await run([`${home.url}/pages/a?n=2`, `${home.url}/pages/b?n=3&origin=${encodeURIComponent(other.url)}`], {
+    paginate: true,
+    authCommand,
+  });
+  assertOneLastPerInput(records, [1, 2]);
+  assert.equal(hitsTo(home, '/pages/').length, 3);
+  for (const hit of hitsTo(home, '/pages/')) assert.equal(hit.headers.authorization, 'Bearer tok-pages-8461', hit.path);
+  const away = hitsTo(other, '/pages/');
+  assert.equal(away.length, 2, 'pages 2 and 3 of b are on the other origin');
+  for (const hit of away) assert.equal(hit.headers.authorization, undefined, hit.path);
+  assert.ok(!JSON.stringify(records).includes('tok-pages'));
+});
+
 test('#27: the request budget ends an input mid-way with a last record that is not final', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
   const { records } = await run([`${server.url}/pages/a?n=5`], { paginate: true, maxRequests: 2 });
