@@ -8,6 +8,7 @@
 import { BODY_HEADERS, ORIGIN_BOUND_HEADERS } from '../http/redirect.js';
 import type { AttemptRequest } from '../http/attempt.js';
 import { findNextPage, type Paging } from '../http/next-page.js';
+import { pagingOf, type RunOptions } from '../options.js';
 import type { PlannedRequest } from '../plan/planner.js';
 import { REDACTED } from '../plan/secrets.js';
 import type { Lane } from '../rate/lanes.js';
@@ -32,6 +33,15 @@ export interface PagerSettings {
   resumeFrom?: (plan: PlannedRequest) => PageContinuation | undefined;
 }
 
+/** The run's pager, or undefined when the run fetches one page per input. */
+export function createPager(
+  options: Pick<RunOptions, 'paginate' | 'nextPath' | 'cursor' | 'maxPages' | 'locationTrusted'>,
+  context: Pick<PagerSettings, 'redactor' | 'laneFor' | 'resumeFrom'>,
+): Pager | undefined {
+  const paging = pagingOf(options);
+  return paging && new Pager({ paging, maxPages: options.maxPages, locationTrusted: options.locationTrusted, ...context });
+}
+
 export class Pager {
   readonly #settings: PagerSettings;
 
@@ -43,11 +53,12 @@ export class Pager {
   begin(job: Job): void {
     const from = this.#settings.resumeFrom?.(job.plan);
     const url = from && restoreSecrets(from.next, job.plan.url);
+    let page = 1;
     if (from !== undefined && url !== undefined) {
-      const readAt = job.readAt;
-      turnPage(job, this.#pageRequest(job.plan, url), this.#settings.laneFor(url), readAt);
+      turnPage(job, this.#pageRequest(job.plan, url), this.#settings.laneFor(url), job.readAt);
+      page = from.page + 1;
     }
-    job.paging = { page: url === undefined ? 1 : from!.page + 1, seen: new Set([job.start.url.href]) };
+    job.paging = { page, seen: new Set([job.start.url.href]) };
   }
 
   /**
@@ -113,5 +124,5 @@ export function restoreSecrets(next: string, input: URL): URL | undefined {
     url.searchParams.set(name, own);
   }
   const href = url.href;
-  return href.includes(REDACTED) || href.includes(encodeURIComponent(REDACTED)) || href.includes(encodeURI(REDACTED)) ? undefined : url;
+  return href.includes(REDACTED) || href.includes(encodeURIComponent(REDACTED)) ? undefined : url;
 }

@@ -5,7 +5,8 @@
  *   take → attempt → next step → (pause lane | back off) → take …
  * with redirects as one more turn of the same loop. next-step.ts decides each step and this
  * file acts on it; lane-pacing.ts turns answers into pauses and rates. Stopping the run is
- * here too. Yields exactly one record per input read.
+ * here too. Yields exactly one record per input read; with pagination (pages.ts), one per page,
+ * the input's last with `last: true`.
  */
 import { setMaxListeners } from 'node:events';
 import { CircuitBreaker } from './breaker.js';
@@ -31,9 +32,8 @@ import type { Redactor } from '../record/redact.js';
 import { AuthError } from '../auth/grant.js';
 import type { RunCredentials } from '../auth/run-credentials.js';
 import { carriesCredential, isStaleCredential, withCredential } from './credential-use.js';
-import { Pager, type PageContinuation } from './pages.js';
+import { createPager, type PageContinuation } from './pages.js';
 import type { PlannedRequest } from '../plan/planner.js';
-import { pagingOf } from '../options.js';
 
 export interface SchedulerDeps {
   limiter: Limiter;
@@ -83,17 +83,7 @@ export async function* schedule(
   const backingOff = new Map<TimerHandle, Job>(); // jobs sleeping before a retry
   const finished: FetchRecord[] = [];
   const dedupe = options.dedupe ? new Deduplicator(redactor) : undefined;
-  const paging = pagingOf(options);
-  const pager =
-    paging &&
-    new Pager({
-      paging,
-      maxPages: options.maxPages,
-      locationTrusted: options.locationTrusted,
-      redactor,
-      laneFor: (url) => lanes.laneFor(url),
-      resumeFrom: deps.resumePages,
-    });
+  const pager = createPager(options, { redactor, laneFor: (url) => lanes.laneFor(url), resumeFrom: deps.resumePages });
   let open = 0; // inputs read whose last record the consumer has not taken yet
   let inputDone = false;
   let stopping = false;
