@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { parseLimitRule } from './rate/limit-rules.js';
+import { parseBodyPath, type Paging } from './http/next-page.js';
 
 export type BodyFormat = 'auto' | 'json' | 'text' | 'base64' | 'none';
 
@@ -82,6 +83,14 @@ export interface RunOptions {
   authTtlMs: number | undefined;
   /** OAuth 2.0 client credentials: the token endpoint, the client's id and secret, and a scope. */
   oauth2: { tokenUrl: string; clientId: string; clientSecret: string; scope?: string } | undefined;
+  /** Follow each input's `Link: <…>; rel="next"` to its next page (--paginate). @default false */
+  paginate: boolean;
+  /** Where the next page's URL is in the JSON body, as `.paging.next` (--next). */
+  nextPath: string | undefined;
+  /** `PARAM=PATH`: the cursor at PATH in the body goes into query parameter PARAM of the input's request (--cursor). */
+  cursor: string | undefined;
+  /** Pages fetched per input at most, with --paginate, --next or --cursor. @default Infinity */
+  maxPages: number;
 }
 
 // Read at run time from the package's own package.json, one level up from both src/ (tsx) and
@@ -137,6 +146,10 @@ export const DEFAULTS: Readonly<Omit<RunOptions, 'burst' | ListOption> & { [K in
   authCommand: undefined,
   authTtlMs: undefined,
   oauth2: undefined,
+  paginate: false,
+  nextPath: undefined,
+  cursor: undefined,
+  maxPages: Infinity,
 });
 
 export function defaultBurst(rps: number): number {
@@ -203,7 +216,33 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
     if (!TOKEN.test(name)) throw new UsageError(`Expected a header name, got \`${name}\`.`);
   }
   checkAuth(options);
+  pagingOf(options); // throws a UsageError naming the flag
+  if (options.maxPages !== Infinity) expectInteger('maxPages', options.maxPages, 1);
   return options;
+}
+
+/** How the run finds each input's next page, or undefined when it fetches one page per input. */
+export function pagingOf(options: Pick<RunOptions, 'paginate' | 'nextPath' | 'cursor' | 'maxPages'>): Paging | undefined {
+  const given = [options.paginate && '--paginate', options.nextPath !== undefined && '--next', options.cursor !== undefined && '--cursor'].filter(Boolean);
+  if (given.length > 1) throw new UsageError(`${given.join(' and ')} each say where the next page is: use one of them.`);
+  if (options.nextPath !== undefined) {
+    const path = parseBodyPath(options.nextPath);
+    if (path === undefined)
+      throw new UsageError(`Expected \`nextPath\` (--next) to be a path into the JSON body such as .paging.next, got \`${options.nextPath}\`.`);
+    return { kind: 'next', path, text: options.nextPath };
+  }
+  if (options.cursor !== undefined) {
+    const at = options.cursor.indexOf('=');
+    const param = at === -1 ? '' : options.cursor.slice(0, at).trim();
+    const path = at === -1 ? undefined : parseBodyPath(options.cursor.slice(at + 1).trim());
+    if (param === '' || path === undefined) {
+      throw new UsageError(`Expected \`cursor\` (--cursor) to be PARAM=PATH such as cursor=.meta.next_cursor, got \`${options.cursor}\`.`);
+    }
+    return { kind: 'cursor', param, path, text: options.cursor.slice(at + 1).trim() };
+  }
+  if (options.paginate) return { kind: 'link' };
+  if (options.maxPages !== Infinity) throw new UsageError('--max-pages goes with --paginate, --next or --cursor.');
+  return undefined;
 }
 
 function checkAuth(options: RunOptions): void {

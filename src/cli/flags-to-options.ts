@@ -43,6 +43,10 @@ export function toRunOptions(flags: CliFlags, template: string | undefined, env:
     authCommand: flags.authCommand,
     authTtlMs: flags.authTtl === undefined ? undefined : flags.authTtl * 1000,
     oauth2: oauth2Options(flags, env),
+    paginate: flags.paginate === true,
+    nextPath: flags.next,
+    cursor: flags.cursor,
+    maxPages: flags.maxPages,
   };
 }
 

@@ -141,6 +141,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
     const hooks = {
       signal: stop.signal,
       skip: resume?.isDone,
+      resumePages: resume?.continuationOf,
       onEvent: (event: RunEvent) => {
         stats.onEvent(event);
         if (event.type === 'interrupt' && event.cause !== 'signal') {

@@ -65,6 +65,10 @@ export interface CliFlags {
   oauth2ClientId?: string;
   oauth2ClientSecretFile?: string;
   oauth2Scope?: string;
+  paginate?: boolean;
+  next?: string;
+  cursor?: string;
+  maxPages?: number;
 }
 
 const EXAMPLES = `
@@ -80,6 +84,7 @@ Examples:
   $ jq -c '{id, country}' users.json | ratefetch --input-format ndjson -t 'https://api.example.com/users/{id}?c={country}'
   $ ratefetch --range id=1..1000 --values kind=a,b -t 'https://api.example.com/{kind}/{id}' --dry-run
   $ ratefetch -t 'https://api.example.com/pages/[001-100]' --rps 2
+  $ ratefetch repos.txt --paginate --max-pages 50 --rps 1 -o pages.ndjson
 
 Scaling out over Redis (several processes or hosts, one shared rate):
   $ ratefetch urls.txt --redis redis://host:6379 --name batch1 --rps 100 -o out.ndjson
@@ -188,6 +193,14 @@ export function buildProgram(): Command {
   program.addOption(new Option('--oauth2-client-id <id>', 'the client id (default: $OAUTH2_CLIENT_ID)'));
   program.addOption(new Option('--oauth2-client-secret-file <file>', 'a file holding the client secret (default: $OAUTH2_CLIENT_SECRET)'));
   program.addOption(new Option('--oauth2-scope <scope>', 'the scope to ask for'));
+
+  program.optionsGroup('Pages:');
+  program.addOption(new Option('--paginate', 'follow each input\'s Link: <…>; rel="next" header to its next page; one record per page'));
+  program.addOption(new Option('--next <path>', 'follow the next-page URL at this path in the JSON body, e.g. .paging.next or .links.next.href'));
+  program.addOption(
+    new Option('--cursor <param=path>', "put the cursor at path in the body into query parameter param of the input's request, e.g. cursor=.meta.next_cursor"),
+  );
+  program.addOption(new Option('--max-pages <n>', 'pages per input at most (with --paginate, --next or --cursor)').argParser(wholeNumber(1)));
 
   program.optionsGroup('Output:');
   program.addOption(new Option('-o, --output <file>', 'write records to a file instead of stdout'));

@@ -10,8 +10,8 @@ export type RedirectStep =
   | { kind: 'stop'; code: Extract<ErrorCode, 'TOO_MANY_REDIRECTS' | 'BAD_REDIRECT'>; message: string };
 
 // Credentials are for the origin they were given for; curl and browsers drop them across origins.
-const ORIGIN_BOUND_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
-const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'transfer-encoding']);
+export const ORIGIN_BOUND_HEADERS: ReadonlySet<string> = new Set(['authorization', 'cookie', 'proxy-authorization']);
+export const BODY_HEADERS: ReadonlySet<string> = new Set(['content-type', 'content-length', 'content-encoding', 'transfer-encoding']);
 
 export function nextHop(
   current: AttemptRequest,

@@ -32,6 +32,11 @@ export interface Resume {
    * it. Call it once per input, in line order (it may consume the record it matched).
    */
   isDone(input: { key: string; line: number }): boolean;
+  /**
+   * With pagination: where an input that is not done was left, its last page with a final
+   * record and the `next` that page found (redacted), so the run goes on from the page after.
+   */
+  continuationOf(input: { key: string; line: number }): { page: number; next: string } | undefined;
 }
 
 /** Codes of inputs that are not requests: their outcome depends on the input text alone. */
@@ -48,7 +53,13 @@ const READ_CHUNK_BYTES = 1024 * 1024;
  */
 export async function loadResume(path: string, options: ResumeOptions = {}): Promise<Resume> {
   const index = new DoneInputs();
-  const scan = await scanRecords(path, (record) => index.add(record.key, record.line, isFinished(record, options.retryFailed === true)));
+  const pages = new PagesLeft();
+  const scan = await scanRecords(path, (record) => {
+    // A page that is not its input's last leaves the input open, however final it is.
+    const done = record.last !== false && isFinished(record, options.retryFailed === true);
+    index.add(record.key, record.line, done);
+    pages.add(record, done);
+  });
   let truncatedBytes = 0;
   if (scan !== undefined && scan.wholeBytes < scan.size) {
     truncatedBytes = scan.size - scan.wholeBytes;
@@ -72,7 +83,29 @@ export async function loadResume(path: string, options: ResumeOptions = {}): Pro
       if (done) skipped += 1;
       return done;
     },
+    continuationOf: (input) => pages.take(input.key, input.line),
   };
+}
+
+/**
+ * Per input (key and line) mid-pagination, its last page with a final record: the record
+ * after it failed, or was cut short, or was never written. One entry per such input.
+ */
+class PagesLeft {
+  readonly #byInput = new Map<string, { page: number; next: string }>();
+
+  add(record: RecordSummary, done: boolean): void {
+    const id = `${record.line} ${record.key}`;
+    if (done || record.page === 1) this.#byInput.delete(id);
+    if (!done && record.last === false && record.final && record.next !== null) this.#byInput.set(id, { page: record.page!, next: record.next });
+  }
+
+  take(key: string, line: number): { page: number; next: string } | undefined {
+    const id = `${line} ${key}`;
+    const left = this.#byInput.get(id);
+    this.#byInput.delete(id);
+    return left;
+  }
 }
 
 /** What resuming needs from one record. */
@@ -82,6 +115,10 @@ interface RecordSummary {
   ok: boolean;
   final: boolean;
   code: string | null;
+  /** With pagination: the page, the next URL it found (redacted) and whether it ended its input. */
+  page?: number;
+  next: string | null;
+  last?: boolean;
 }
 
 function isFinished(record: RecordSummary, retryFailed: boolean): boolean {
@@ -160,7 +197,16 @@ function parseRecordLine(text: string, lineNo: number, path: string): RecordSumm
   if (typeof record.ok !== 'boolean' || typeof record.final !== 'boolean') throw notRecords(path, lineNo, 'it has no "ok" and "final"');
   const error = record.error as { code?: unknown } | null | undefined;
   const code = typeof error?.code === 'string' ? error.code : null;
-  return { line: record.line as number, key: record.key, ok: record.ok, final: record.final, code };
+  const paged = Number.isSafeInteger(record.page) && typeof record.last === 'boolean';
+  return {
+    line: record.line as number,
+    key: record.key,
+    ok: record.ok,
+    final: record.final,
+    code,
+    ...(paged && { page: record.page as number, last: record.last as boolean }),
+    next: typeof record.next === 'string' ? record.next : null,
+  };
 }
 
 function notRecords(path: string, lineNo: number, why: string): UsageError {

@@ -51,6 +51,12 @@ export interface FetchRecord {
   duplicateOf?: number;
   /** With --schema: why the body did not match (at most 10). */
   schemaErrors?: Array<{ path: string; message: string }>;
+  /** With pagination (--paginate, --next, --cursor): this page's number, from 1. */
+  page?: number;
+  /** With pagination: the next page's URL this page gave, redacted; null when it gave none. */
+  next?: string | null;
+  /** With pagination: true on the one record that ends its input, whatever ended it. */
+  last?: boolean;
 }
 
 /** What identifies an input besides its line: carried into its record whatever happens. */

@@ -130,6 +130,11 @@ export class RunStats {
       }
       case 'record': {
         const r = e.record;
+        // A page that is not its input's last (always ok): its latency counts, the input is not done yet.
+        if (r.last === false) {
+          if (r.latencyMs !== null) this.latency.add(r.latencyMs);
+          break;
+        }
         this.done++;
         this.recentDone.add(this.now());
         if (!r.final) this.notFinal++;

@@ -10,7 +10,7 @@ import { applyRunRate } from '../rate/pacing-margin.js';
 import { TokenBucketLimiter, systemClock, type Clock, type Limiter } from '../rate/limiter.js';
 import { resolveOptions, type RunOptions } from '../options.js';
 import { parseExpectStatus, type ResponseChecks } from '../record/checks.js';
-import { createPlanner, planAll, type InputSource, type PlanResult } from '../plan/planner.js';
+import { createPlanner, planAll, type InputSource, type PlannedRequest, type PlanResult } from '../plan/planner.js';
 import type { FetchRecord } from '../record/record.js';
 import { createRunRedactor, type Redactor } from '../record/redact.js';
 import { UsageError } from '../errors.js';
@@ -19,6 +19,7 @@ import { AuthError } from '../auth/grant.js';
 import { clientCredentialsSource } from '../auth/oauth2.js';
 import { RunCredentials } from '../auth/run-credentials.js';
 import { schedule } from './scheduler.js';
+import type { PageContinuation } from './pages.js';
 import { systemTimers } from './timers.js';
 import { connectionsToWarm, warmFirstOrigin } from './warm-up.js';
 import { createSharedGate, sharedBuckets } from './shared-gate.js';
@@ -46,6 +47,11 @@ export interface RunHooks {
   shared?: RedisLimiter;
   /** Where --auth-command's own messages (its stderr) go. @default process.stderr */
   authStderr?: NodeJS.WritableStream;
+  /**
+   * With pagination, called once per input that is fetched: where an earlier run left it, so
+   * it goes on from the page after (--resume: `loadResume(path).continuationOf`).
+   */
+  resumePages?: (plan: PlannedRequest) => PageContinuation | undefined;
 }
 
 export async function* fetchAll(input: InputSource, partial: Partial<RunOptions> = {}, hooks: RunHooks = {}): AsyncGenerator<FetchRecord> {
@@ -98,6 +104,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
         random: hooks.random ?? Math.random,
         emit: hooks.onEvent ?? (() => undefined),
         credentials,
+        resumePages: hooks.resumePages,
         send:
           gate === undefined
             ? (request, hardStop, mayGoOnTheWire) => attempt(request, settings, { signal: hardStop, mayGoOnTheWire })

@@ -1,6 +1,7 @@
 /**
- * One input on its way through the scheduler: the request now being tried (the input's, or a
- * redirect hop's), its lane, its attempts and its last outcome, and the record it ends with.
+ * One input on its way through the scheduler: the request now being tried (the input's, a
+ * page's, or a redirect hop's), its lane, its attempts and its last outcome, and the record it
+ * ends with.
  */
 import { checkResponse, type ResponseChecks } from '../record/checks.js';
 import { formatDuration } from '../text.js';
@@ -15,6 +16,8 @@ import type { Redactor } from '../record/redact.js';
 
 export interface Job {
   plan: PlannedRequest;
+  /** Where each attempt starts: the input's request, or its page's when paginating. */
+  start: AttemptRequest;
   request: AttemptRequest;
   host: string;
   lane: Lane;
@@ -32,6 +35,8 @@ export interface Job {
   /** This attempt was already sent again after a 401 with a fresh credential. */
   sentAfter401: boolean;
   outcome: AttemptOutcome | null;
+  /** With pagination: which page this is, and the page URLs the input has seen (no loops). */
+  paging?: { page: number; seen: Set<string> };
 }
 
 export interface Failure {
@@ -48,9 +53,11 @@ export const STOPPED: { [cause in StopCause]: Failure } = {
 };
 
 export function newJob(plan: PlannedRequest, lane: Lane, now: number): Job {
+  const request = requestOf(plan);
   return {
     plan,
-    request: requestOf(plan),
+    start: request,
+    request,
     host: plan.url.host,
     lane,
     hops: 0,
@@ -66,11 +73,11 @@ export function newJob(plan: PlannedRequest, lane: Lane, now: number): Job {
   };
 }
 
-/** A retry starts over from the input URL; a redirect chain is followed afresh. */
+/** A retry starts over from the input's (or its page's) URL; a redirect chain is followed afresh. */
 export function restartJob(job: Job, lane: Lane): void {
-  job.request = requestOf(job.plan);
+  job.request = job.start;
   job.sentAfter401 = false;
-  job.host = job.plan.url.host;
+  job.host = job.start.url.host;
   job.lane = lane;
   job.hops = 0;
   job.visited.clear();
@@ -82,6 +89,18 @@ export function followRedirect(job: Job, request: AttemptRequest, lane: Lane): v
   job.host = request.url.host;
   job.lane = lane;
   job.hops += 1;
+}
+
+/** The input's next page: a fresh cycle of attempts, read (for `queuedMs`) when the page before ended. */
+export function turnPage(job: Job, request: AttemptRequest, lane: Lane, now: number): void {
+  job.start = request;
+  restartJob(job, lane);
+  job.attempts = 0;
+  job.readAt = now;
+  job.firstStartAt = null;
+  job.lastEndAt = null;
+  job.credential = undefined;
+  job.outcome = null;
 }
 
 function requestOf(plan: PlannedRequest): AttemptRequest {

@@ -23,12 +23,17 @@ export interface SharedSettings {
 const COUNTED_ALONE = 'each worker would count on its own';
 // A worker must never run a command, or send a secret, that it read from Redis.
 const NOT_FROM_REDIS = 'a worker would have to run a command or send a secret read from Redis';
+// The coordinator counts one record per input; a paginated input has one per page.
+const PAGES_ALONE = "the run's records would count an input once per page";
 const NOT_SHARED: ReadonlyArray<[string, (options: Partial<RunOptions>) => boolean, string]> = [
   ['--dedupe', (options) => options.dedupe === true, COUNTED_ALONE],
   ['--max-requests', (options) => options.maxRequests !== undefined && Number.isFinite(options.maxRequests), COUNTED_ALONE],
   ['--max-error-rate', (options) => options.maxErrorRate !== undefined, COUNTED_ALONE],
   ['--auth-command', (options) => options.authCommand !== undefined, NOT_FROM_REDIS],
   ['--oauth2-token-url', (options) => options.oauth2 !== undefined, NOT_FROM_REDIS],
+  ['--paginate', (options) => options.paginate === true, PAGES_ALONE],
+  ['--next', (options) => options.nextPath !== undefined, PAGES_ALONE],
+  ['--cursor', (options) => options.cursor !== undefined, PAGES_ALONE],
 ];
 
 export function toSharedSettings(options: Partial<RunOptions>): SharedSettings {

@@ -5,7 +5,8 @@
  *   take → attempt → next step → (pause lane | back off) → take …
  * with redirects as one more turn of the same loop. next-step.ts decides each step and this
  * file acts on it; lane-pacing.ts turns answers into pauses and rates. Stopping the run is
- * here too. Yields exactly one record per input read.
+ * here too. Yields exactly one record per input read; with pagination (pages.ts), one per page,
+ * the input's last with `last: true`.
  */
 import { setMaxListeners } from 'node:events';
 import { CircuitBreaker } from './breaker.js';
@@ -31,6 +32,8 @@ import type { Redactor } from '../record/redact.js';
 import { AuthError } from '../auth/grant.js';
 import type { RunCredentials } from '../auth/run-credentials.js';
 import { carriesCredential, isStaleCredential, withCredential } from './credential-use.js';
+import { createPager, type PageContinuation } from './pages.js';
+import type { PlannedRequest } from '../plan/planner.js';
 
 export interface SchedulerDeps {
   limiter: Limiter;
@@ -46,6 +49,8 @@ export interface SchedulerDeps {
   checks: ResponseChecks;
   /** The run's credential, kept fresh (--auth-command, --oauth2-token-url). */
   credentials?: RunCredentials;
+  /** --resume with pagination: where an earlier run left an input. */
+  resumePages?: (plan: PlannedRequest) => PageContinuation | undefined;
 }
 
 export async function* schedule(
@@ -78,7 +83,8 @@ export async function* schedule(
   const backingOff = new Map<TimerHandle, Job>(); // jobs sleeping before a retry
   const finished: FetchRecord[] = [];
   const dedupe = options.dedupe ? new Deduplicator(redactor) : undefined;
-  let open = 0; // inputs read whose record the consumer has not taken yet
+  const pager = createPager(options, { redactor, laneFor: (url) => lanes.laneFor(url), resumeFrom: deps.resumePages });
+  let open = 0; // inputs read whose last record the consumer has not taken yet
   let inputDone = false;
   let stopping = false;
   let stopCause: StopCause = 'signal';
@@ -106,7 +112,16 @@ export async function* schedule(
   }
 
   function finish(job: Job, failure: Failure | null, final: boolean): void {
-    const record = jobRecord(job, failure, final, clock.now(), { checks: deps.checks, includeHeaders: options.includeHeaders, redactor });
+    let record = jobRecord(job, failure, final, clock.now(), { checks: deps.checks, includeHeaders: options.includeHeaders, redactor });
+    if (pager !== undefined) {
+      const page = pager.end(job, record, clock.now());
+      record = page.record;
+      // The input's next page goes before new inputs: inputs under way finish first.
+      if (page.more) {
+        handOver(record);
+        return enqueue(job, true);
+      }
+    }
     handOver(record, ...(dedupe?.settle(job.plan, record) ?? []));
   }
 
@@ -235,7 +250,7 @@ export async function* schedule(
     // The lane that answered is the one told to wait, even on a redirect hop.
     const [answeredBy, answeredHost] = [job.lane, job.host];
     const pause = step.pause && pacing.shape(answeredBy, step.pause);
-    restartJob(job, lanes.laneFor(job.plan.url));
+    restartJob(job, lanes.laneFor(job.start.url));
     // Waiting in the queue of a paused lane holds no slot and starts right at the pause end.
     const waitsOutPause = pause !== undefined && answeredBy === job.lane;
     emit({
@@ -273,10 +288,16 @@ export async function* schedule(
     onInput: (plan) => {
       open += 1;
       emit({ type: 'input', line: plan.line });
-      if (plan.kind === 'invalid') return handOver(invalidRecord(plan, redactor));
+      if (plan.kind === 'invalid') {
+        const record = invalidRecord(plan, redactor);
+        return handOver(pager ? pager.only(record) : record);
+      }
       const admitted = dedupe?.admit(plan) ?? { fetch: true };
-      if (admitted.fetch) enqueue(newJob(plan, lanes.laneFor(plan.url), clock.now()));
-      else if (admitted.record) handOver(admitted.record);
+      if (admitted.fetch) {
+        const job = newJob(plan, lanes.laneFor(plan.url), clock.now());
+        pager?.begin(job);
+        enqueue(job);
+      } else if (admitted.record) handOver(admitted.record);
     },
     onEnd: (total) => {
       inputDone = true;
@@ -316,7 +337,7 @@ export async function* schedule(
         // Announced when handed over, so watchers count only records the consumer received.
         emit({ type: 'record', record });
         yield record;
-        open -= 1;
+        if (record.last !== false) open -= 1; // a page that is not its input's last leaves it open
         signalChange();
       }
       if (defect) throw defect.error;

@@ -75,6 +75,11 @@ describe('usage errors exit 2 with one sentence, the help hint, no stack, nothin
     { name: '--limit without a rate unit', args: (i) => [i, '--limit', 'api.example.com=5'], mentions: /--limit.*api\.example\.com=5/ },
     { name: '--limit without =', args: (i) => [i, '--limit', 'api.example.com'], mentions: /PATTERN=RATE/ },
     { name: '--limit with a bad concurrency', args: (i) => [i, '--limit', 'a.com/x/*=5/s,0'], mentions: /concurrency/ },
+    { name: '#27: --paginate with --next', args: (i) => [i, '--paginate', '--next', '.next'], mentions: /--paginate and --next/ },
+    { name: '#27: --next that is not a path', args: (i) => [i, '--next', 'paging.next'], mentions: /--next/ },
+    { name: '#27: --cursor without =', args: (i) => [i, '--cursor', '.meta.cursor'], mentions: /--cursor/ },
+    { name: '#27: --max-pages without a way to page', args: (i) => [i, '--max-pages', '3'], mentions: /--max-pages goes with/ },
+    { name: '#27: --max-pages 0', args: (i) => [i, '--paginate', '--max-pages', '0'], mentions: /--max-pages/ },
   ];
   for (const c of cases) {
     test(c.name, async (t) => {
@@ -136,7 +141,7 @@ test('--help exits 0 and shows every option with its default, the help groups an
   assert.ok(result.stdout === '' || result.stderr === '', 'help is printed once');
   assert.doesNotMatch(help, /^(ratefetch: )?error:/im);
 
-  for (const group of ['Input:', 'Rate:', 'Retries:', 'Request:', 'Output:', 'Display:', 'Examples:']) {
+  for (const group of ['Input:', 'Rate:', 'Retries:', 'Request:', 'Pages:', 'Output:', 'Display:', 'Examples:']) {
     assert.match(help, new RegExp(`^${group}`, 'm'), `help group ${group}`);
   }
   assert.match(help, /^\s+\$ ratefetch /m, 'at least one example command');
@@ -211,6 +216,10 @@ test('--help exits 0 and shows every option with its default, the help groups an
     '--oauth2-client-id': null,
     '--oauth2-client-secret-file': null,
     '--oauth2-scope': null,
+    '--paginate': null,
+    '--next': null,
+    '--cursor': null,
+    '--max-pages': null,
     '--config': null,
     '--redis': null,
     '--name': null,

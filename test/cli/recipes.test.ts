@@ -120,3 +120,28 @@ test('#27 recipe: a token from a command goes on every request', async (t) => {
   assertOneRecordPerLine(parseRecords(result.stdout), [1, 2]);
   assert.ok(!`${result.stdout}${result.stderr}`.includes(token.trim()));
 });
+
+test('#27 recipe: pages of an API that pages its results, flattened with jq', {
+  skip: HAS_JQ ? false : 'jq is not installed: apt-get install jq to run the jq recipes',
+}, async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  writeLines(dir, 'queries.txt', [`${server.url}/pages/a?n=3`, `${server.url}/pages/b?n=12`]);
+  const result = await runShell(recipe('ratefetch queries.txt --paginate').replace(/^ratefetch/, `node ${shq(BIN)}`), { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  const records = parseRecords(readFileSync(join(dir, 'pages.ndjson'), 'utf8'));
+  assert.deepEqual(
+    records
+      .filter((r) => r.last === true)
+      .map((r) => [r.line, r.page])
+      .sort(),
+    [
+      [1, 3],
+      [2, 10],
+    ],
+    'one last record per input; --max-pages 10 ends the second',
+  );
+  const flat = await runShell(recipe("jq -c 'select(.ok) | .body.items[]' pages.ndjson"), { cwd: dir });
+  assert.equal(flat.code, 0, flat.stderr);
+  assert.equal(readFileSync(join(dir, 'items.ndjson'), 'utf8').trim().split('\n').length, 2 * 3 + 2 * 10);
+});

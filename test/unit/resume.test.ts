@@ -298,3 +298,42 @@ test('#12: records are read across chunk boundaries, large bodies and split UTF-
     [true, true, true, true],
   );
 });
+
+test('#27: a paginated input is done at its final last page; else it goes on after its last final page', async (t) => {
+  const page = (line: number, key: string, n: number, last: boolean, extra: Partial<Fake> = {}) => {
+    const text = record({ line, key, ...extra });
+    return `${text.slice(0, -2)},"page":${n},"next":${last ? 'null' : `"http://127.0.0.1/${key}?page=${n + 1}"`},"last":${last}}\n`;
+  };
+  const path = writeOutput(
+    t,
+    [
+      page(1, 'done', 1, false),
+      page(1, 'done', 2, true),
+      page(2, 'cut', 1, false),
+      page(2, 'cut', 2, false),
+      page(2, 'cut', 3, true, { ok: false, final: false, code: 'INTERRUPTED' }),
+      page(3, 'open', 1, false),
+      page(4, 'failed', 1, false),
+      page(4, 'failed', 2, true, { ok: false, code: 'HTTP_STATUS' }),
+      page(5, 'stopped', 1, true, { ok: false, final: false, code: 'BUDGET_EXHAUSTED' }),
+    ].join(''),
+  );
+  const resume = await loadResume(path);
+  assert.deepEqual(
+    ask(resume, [
+      ['done', 1],
+      ['cut', 2],
+      ['open', 3],
+      ['failed', 4],
+      ['stopped', 5],
+    ]),
+    [true, false, false, true, false],
+  );
+  assert.deepEqual(resume.continuationOf({ key: 'cut', line: 2 }), { page: 2, next: 'http://127.0.0.1/cut?page=3' });
+  assert.deepEqual(resume.continuationOf({ key: 'open', line: 3 }), { page: 1, next: 'http://127.0.0.1/open?page=2' });
+  assert.equal(resume.continuationOf({ key: 'stopped', line: 5 }), undefined, 'stopped before its first page: from the start');
+  assert.equal(resume.continuationOf({ key: 'cut', line: 9 }), undefined, 'its own line only');
+  const again = await loadResume(path, { retryFailed: true });
+  assert.deepEqual(ask(again, [['failed', 4]]), [false]);
+  assert.deepEqual(again.continuationOf({ key: 'failed', line: 4 }), { page: 1, next: 'http://127.0.0.1/failed?page=2' });
+});
