@@ -45,7 +45,7 @@ describe('#23: the first reading of a refusal', () => {
 });
 
 describe('#23: what a refusal measures and cuts to', () => {
-  const { settleFraction: settle, refusedFraction, shallowestCut, deepestCut, probeAfterMs, shortRestMs } = ADAPTIVE;
+  const { settleFraction: settle, refusedFraction, shallowestCut, deepestCut, probeAfterMs, shortRestMs, climbFactor, rampProbeFactor } = ADAPTIVE;
   type Row = [string, Partial<RateState>, Partial<Refusal>, Partial<CutMeasures>, CutDecision];
   const cut = (rps: number, plateau: number, refusedRps: number, more: Partial<Extract<CutDecision, { kind: 'cut' }>> = {}): CutDecision => ({
     kind: 'cut',
@@ -53,6 +53,7 @@ describe('#23: what a refusal measures and cuts to', () => {
     plateau,
     refusedRps,
     restMs: probeAfterMs,
+    probeFactor: climbFactor,
     isDrop: false,
     fillCount: undefined,
     cutSecond: 2,
@@ -82,11 +83,11 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(100 * deepestCut, 50, 100, { restMs: shortRestMs, fillCount: 10 }),
     ],
     [
-      "slow start's burst measured by one clock second's count (a window's, perhaps): the same cut, but the climb rests at the measure",
+      "slow start's burst measured by one clock second's count (a window's, perhaps): the same cut, but the climb rests at the measure, then probes by doubling",
       { rps: 64, ceiling: Infinity, slowStart: true },
       {},
       { limitAround: 10, busiestSecond: 10 },
-      cut(64 * deepestCut, 10 * settle, 64, { restMs: shortRestMs, fillCount: 10 }),
+      cut(64 * deepestCut, 10 * settle, 64, { restMs: shortRestMs, probeFactor: rampProbeFactor, fillCount: 10 }),
     ],
     [
       "slow start's burst measured by more than one clock second's count: the same cut, and the climb closes in on half the rate sent",
@@ -132,6 +133,20 @@ describe('#23: what a refusal measures and cuts to', () => {
       {},
       { limitAround: 14, busiestSecond: 14 },
       cut(15 * settle, 15 * settle, 18, { restMs: shortRestMs }),
+    ],
+    [
+      "… a measure up to overshootStep over the rate that held is still only that rate (16 at 15/s: a request counted early, a bucket's depth)",
+      { rps: 30, previousRps: 15, raisedAt: 2_500 },
+      {},
+      { limitAround: 16, busiestSecond: 16 },
+      cut(16 * settle, 16 * settle, 30, { restMs: shortRestMs }),
+    ],
+    [
+      '… over it, the measure is the limit, and the rest is long',
+      { rps: 30, previousRps: 15, raisedAt: 2_500 },
+      {},
+      { limitAround: 17, busiestSecond: 17 },
+      cut(17 * settle, 17 * settle, 30, { fillCount: 17 }),
     ],
     ['no rate of ours: the ceiling is the rate sent', { rps: Infinity }, {}, {}, cut(15 * settle, 15 * settle, 40, { fillCount: 15 })],
     [
@@ -186,6 +201,13 @@ describe('#23: what clean answers do', () => {
     ['near the plateau, +5%, never past it', { rps: 18.5 }, climbStepMs, 10, { rps: 19, reason: 'clean', plateau: 19, probeFactor: climbFactor }],
     ['at the plateau, it rests for restMs', { rps: 19 }, probeAfterMs - 1, 300, undefined],
     ['… then probes past it, +5%', { rps: 19 }, probeAfterMs, 300, { rps: 19 * climbFactor, reason: 'probe', plateau: Infinity, probeFactor: climbFactor }],
+    [
+      "… or, after slow start's burst, doubles",
+      { rps: 19, restMs: ADAPTIVE.shortRestMs, probeFactor: 2 },
+      ADAPTIVE.shortRestMs,
+      30,
+      { rps: 38, reason: 'probe', plateau: Infinity, probeFactor: 2 },
+    ],
     [
       'probing: each clean step goes further',
       { rps: 20, plateau: Infinity, probeFactor: 1.1 },

@@ -99,6 +99,8 @@ export type CutDecision =
       refusedRps: number;
       /** How long the rate rests at the plateau before probing past it. */
       restMs: number;
+      /** The factor of the first probe step past the plateau. */
+      probeFactor: number;
       /** The limit went down from a rate that held: counts before now are stale. */
       isDrop: boolean;
       /** The count of one clock second it measured, for a fill after the pause; else undefined. */
@@ -123,8 +125,8 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   // refusal cuts it.
   const caughtUp = Number.isFinite(sentUnder) && measures.gapBeforeMs !== undefined && measures.gapBeforeMs < (ADAPTIVE.catchUpGap * 1000) / sentUnder;
   if (!state.strictSpacing && isSettled(state) && caughtUp) return { kind: 'spacing' };
-  // A probe step refused right away, where the measure saw only the rate before it: the limit
-  // lies between the two. Rest on the rate that held, briefly, and probe again in small steps.
+  // A probe step refused right away, where the measure saw only the rate before it (under a step
+  // of 10% past it): the limit lies between the two. Rest on the rate that held, briefly, and probe again in small steps.
   const isOvershoot =
     !isDrop &&
     !isLongWait &&
@@ -132,7 +134,7 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
     state.raisedAt <= startedAt &&
     startedAt < state.raisedAt + ADAPTIVE.climbStepMs &&
     sending > state.previousRps * ADAPTIVE.overshootStep &&
-    measured < state.previousRps * ADAPTIVE.climbFactor;
+    measured < state.previousRps * ADAPTIVE.overshootStep;
   const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : isOvershoot ? Math.max(measured, state.previousRps) : measured;
   let plateau = plateauFor(limit, sending);
   // A long window's measure is its own: a quarter of a burst's rate would be far over it.
@@ -145,6 +147,7 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   // clock second's count: its doubling may be far past a window's count by then, which that
   // count tells exactly (and the fill after the pause tests).
   const isOneSecondsCount = measured === measures.busiestSecond;
+  // That count rests briefly, then probes by doubling each second, as slow start did.
   if (sawRamp && !isLongWait && (!state.slowStart || !isOneSecondsCount)) plateau = Math.max(plateau, sending / 2);
   // A cut never raises the rate.
   const target = Math.min(Math.max(limit * ADAPTIVE.settleFraction, deepest), sending * ADAPTIVE.shallowestCut);
@@ -154,6 +157,7 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
     plateau,
     refusedRps: sending,
     restMs: isOvershoot || sawRamp ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs,
+    probeFactor: sawRamp && state.slowStart && isOneSecondsCount ? ADAPTIVE.rampProbeFactor : ADAPTIVE.climbFactor,
     isDrop,
     // Only a count of one clock second says what a window on the clock holds.
     fillCount: !isDrop && !isLongWait && !isOvershoot && measured === measures.busiestSecond ? measured : undefined,

@@ -130,7 +130,7 @@ export class LimitFinder {
     state.plateau = decision.plateau;
     this.#cutSecond = decision.cutSecond;
     if (decision.isDrop) this.#evidence.forgetUpTo(Math.floor(now / 1000));
-    this.#probeFactor = ADAPTIVE.climbFactor;
+    this.#probeFactor = decision.probeFactor;
     this.#restMs = decision.restMs;
     return this.#change(decision.rps, now, 'throttled');
   }
