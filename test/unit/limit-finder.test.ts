@@ -405,12 +405,13 @@ describe('#11: LimitFinder: cuts', () => {
     // After probeAfterMs clean at the plateau the climb probes past it, +5% a step.
     acceptAt(controller, 20 * ADAPTIVE.settleFraction, 2_005, 2_000 + ADAPTIVE.probeAfterMs + 1_100);
     assert.ok(controller.rps > 20 * ADAPTIVE.settleFraction, `probing at ${controller.rps}`);
-    // A second of 20 accepted, then 8 before a refusal.
+    // A second of 20 accepted (its last answer raises the probe), then 8 before a refusal more than
+    // a climbStepMs after that raise (sooner, the rate before it would have held a step: below).
     const second = Math.ceil((2_000 + ADAPTIVE.probeAfterMs + 1_200) / 1000);
     acceptInSecond(controller, second, 20);
-    for (let startedAt = (second + 1) * 1000; startedAt < (second + 1) * 1000 + 400; startedAt += 50) controller.noteAccepted(startedAt + 5, startedAt);
+    for (let startedAt = (second + 1) * 1000; startedAt < (second + 1) * 1000 + 800; startedAt += 100) controller.noteAccepted(startedAt + 5, startedAt);
     const probing = controller.rps;
-    const change = controller.noteThrottled((second + 1) * 1000 + 405, (second + 1) * 1000 + 400);
+    const change = controller.noteThrottled((second + 1) * 1000 + 955, (second + 1) * 1000 + 950);
     // Not a drop: limit max(8, 20) = 20, where a drop would read max(8, 20 / 2) = 10.
     near(change?.rps, Math.min(20 * ADAPTIVE.settleFraction, probing * ADAPTIVE.shallowestCut), 'rps');
     // The plateau is min(0.95 × the rate just refused, 0.97 × 20): clean seconds climb to it and no further.

@@ -148,6 +148,27 @@ describe('#23: what a refusal measures and cuts to', () => {
       { limitAround: 17, busiestSecond: 17 },
       cut(17 * settle, 17 * settle, 30, { fillCount: 17 }),
     ],
+    [
+      'a probe step past the plateau refused in its first climbStepMs: the limit is no lower than the rate that held a step clean',
+      { rps: 21, previousRps: 20, raisedAt: 2_500, plateau: Infinity },
+      {},
+      { limitAround: 18, busiestSecond: 18 },
+      cut(21 * shallowestCut, 20 * settle, 21, { fillCount: 18 }),
+    ],
+    [
+      '… a climb step under the plateau: the measure stands',
+      { rps: 21, previousRps: 20, raisedAt: 2_500, plateau: 22 },
+      {},
+      { limitAround: 18, busiestSecond: 18 },
+      cut(18 * settle, 18 * settle, 21, { fillCount: 18 }),
+    ],
+    [
+      '… a probe step refused after its first climbStepMs: the measure stands',
+      { rps: 21, previousRps: 20, raisedAt: 2_890 - ADAPTIVE.climbStepMs, plateau: Infinity },
+      {},
+      { limitAround: 18, busiestSecond: 18 },
+      cut(18 * settle, 18 * settle, 21, { fillCount: 18 }),
+    ],
     ['no rate of ours: the ceiling is the rate sent', { rps: Infinity }, {}, {}, cut(15 * settle, 15 * settle, 40, { fillCount: 15 })],
     [
       'no rate, no ceiling: the rate measured at the start',

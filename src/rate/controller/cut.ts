@@ -125,17 +125,14 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   // refusal cuts it.
   const caughtUp = Number.isFinite(sentUnder) && measures.gapBeforeMs !== undefined && measures.gapBeforeMs < (ADAPTIVE.catchUpGap * 1000) / sentUnder;
   if (!state.strictSpacing && isSettled(state) && caughtUp) return { kind: 'spacing' };
-  // A probe step refused right away, where the measure saw only the rate before it (under a step
-  // of 10% past it): the limit lies between the two. Rest on the rate that held, briefly, and probe again in small steps.
-  const isOvershoot =
-    !isDrop &&
-    !isLongWait &&
-    !state.slowStart &&
-    state.raisedAt <= startedAt &&
-    startedAt < state.raisedAt + ADAPTIVE.climbStepMs &&
-    sending > state.previousRps * ADAPTIVE.overshootStep &&
-    measured < state.previousRps * ADAPTIVE.overshootStep;
-  const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : isOvershoot ? Math.max(measured, state.previousRps) : measured;
+  // A step refused within its first climbStepMs: the rate before it held a whole step clean.
+  const refusedStep = !isDrop && !isLongWait && !state.slowStart && state.raisedAt <= startedAt && startedAt < state.raisedAt + ADAPTIVE.climbStepMs;
+  // A big step (over 10%) whose measure saw only the rate before it (under 10% past it): the
+  // limit lies between the two. Rest on the rate that held, briefly, and probe again in small steps.
+  const isOvershoot = refusedStep && sending > state.previousRps * ADAPTIVE.overshootStep && measured < state.previousRps * ADAPTIVE.overshootStep;
+  // A probe step past the plateau, or an overshoot: the limit is no lower than the rate that held.
+  const heldBefore = isOvershoot || (refusedStep && !Number.isFinite(state.plateau));
+  const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : heldBefore ? Math.max(measured, state.previousRps) : measured;
   let plateau = plateauFor(limit, sending);
   // A long window's measure is its own: a quarter of a burst's rate would be far over it.
   const deepest = isLongWait ? 0 : sending * ADAPTIVE.deepestCut;
