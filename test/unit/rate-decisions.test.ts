@@ -97,6 +97,20 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(64 * deepestCut, 32, 64, { restMs: shortRestMs }),
     ],
     [
+      "slow start's refusal measured over the last two seconds (10, the busiest second 8): its ramp, not the limit; rest briefly, then probe by doubling",
+      { rps: 32, ceiling: Infinity, slowStart: true },
+      {},
+      { limitAround: 10, busiestSecond: 8 },
+      cut(10 * settle, 10 * settle, 32, { restMs: shortRestMs, probeFactor: rampProbeFactor }),
+    ],
+    [
+      "slow start's refusal measured by one clock second's count that is no ramp's (a window's 20 at 64/s): rest at it for probeAfterMs, and fill",
+      { rps: 64, ceiling: Infinity, slowStart: true },
+      {},
+      { limitAround: 20, busiestSecond: 20 },
+      cut(20 * settle, 20 * settle, 64, { fillCount: 20 }),
+    ],
+    [
       'a measure over the rate sent still cuts, to shallowestCut of it',
       { rps: 8 },
       {},

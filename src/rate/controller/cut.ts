@@ -144,8 +144,12 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   // clock second's count: its doubling may be far past a window's count by then, which that
   // count tells exactly (and the fill after the pause tests).
   const isOneSecondsCount = measured === measures.busiestSecond;
-  // That count rests briefly, then probes by doubling each second, as slow start did.
-  if (sawRamp && !isLongWait && (!state.slowStart || !isOneSecondsCount)) plateau = Math.max(plateau, sending / 2);
+  const climbsToHalf = sawRamp && !isLongWait && (!state.slowStart || !isOneSecondsCount);
+  if (climbsToHalf) plateau = Math.max(plateau, sending / 2);
+  // Slow start's first refusal saw its ramp, unless it measured one clock second's count that is
+  // not a ramp's (a window's): rest briefly, then probe by doubling each second, as slow start
+  // did (after the climb back to half the rate sent, +5% as ever).
+  const sawSlowStart = state.slowStart && !isLongWait && (sawRamp || !isOneSecondsCount);
   // A cut never raises the rate.
   const target = Math.min(Math.max(limit * ADAPTIVE.settleFraction, deepest), sending * ADAPTIVE.shallowestCut);
   return {
@@ -153,11 +157,11 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
     rps: boundedRate(target, state.ceiling),
     plateau,
     refusedRps: sending,
-    restMs: isOvershoot || sawRamp ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs,
-    probeFactor: sawRamp && state.slowStart && isOneSecondsCount ? ADAPTIVE.rampProbeFactor : ADAPTIVE.climbFactor,
+    restMs: isOvershoot || sawRamp || sawSlowStart ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs,
+    probeFactor: sawSlowStart && !climbsToHalf ? ADAPTIVE.rampProbeFactor : ADAPTIVE.climbFactor,
     isDrop,
     // Only a count of one clock second says what a window on the clock holds.
-    fillCount: !isDrop && !isLongWait && !isOvershoot && measured === measures.busiestSecond ? measured : undefined,
+    fillCount: !isDrop && !isLongWait && !isOvershoot && isOneSecondsCount ? measured : undefined,
     cutSecond: isLongWait || isDrop ? Number.NaN : Math.floor(arrivedAt / 1000),
   };
 }
