@@ -42,6 +42,10 @@ describe('#23: the first reading of a refusal', () => {
       assert.equal(readRefusal(settledAt20(state), refusal(refused)), expected);
     });
   }
+  test('#23: a start of a fill, after cutHoldMs → fill (the rate is kept); within it → same-episode', () => {
+    assert.equal(readRefusal(settledAt20({ cutAt: 2_890 - ADAPTIVE.cutHoldMs }), refusal(), true), 'fill');
+    assert.equal(readRefusal(settledAt20({ cutAt: 2_895 }), refusal(), true), 'same-episode');
+  });
 });
 
 describe('#23: what a refusal measures and cuts to', () => {
@@ -76,11 +80,11 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(Math.min(19.9 * settle, 20 * shallowestCut), 20 * refusedFraction, 20, { fillCount: 19.9 }),
     ],
     [
-      'a measure under a quarter of the rate sent saw a burst: cut to a quarter, climb back to half, rest briefly',
+      'a measure under a quarter of the rate sent saw a burst: cut to a quarter, climb back to half, rest briefly; its count fills nothing',
       { rps: 100, ceiling: Infinity },
       {},
       { limitAround: 10, busiestSecond: 10 },
-      cut(100 * deepestCut, 50, 100, { restMs: shortRestMs, fillCount: 10 }),
+      cut(100 * deepestCut, 50, 100, { restMs: shortRestMs }),
     ],
     [
       "slow start's burst measured by one clock second's count (a window's, perhaps): the same cut, but the climb rests at the measure, then probes by doubling",
@@ -191,13 +195,7 @@ describe('#23: what a refusal measures and cuts to', () => {
       { sentRps: 30 },
       cut(15 * settle, 15 * settle, 30, { fillCount: 15 }),
     ],
-    [
-      'never below floorRps',
-      { rps: 0.02 },
-      {},
-      { limitAround: 0.001, busiestSecond: 0.001 },
-      cut(ADAPTIVE.floorRps, 0.02 / 2, 0.02, { restMs: shortRestMs, fillCount: 0.001 }),
-    ],
+    ['never below floorRps', { rps: 0.02 }, {}, { limitAround: 0.001, busiestSecond: 0.001 }, cut(ADAPTIVE.floorRps, 0.02 / 2, 0.02, { restMs: shortRestMs })],
   ];
   for (const [name, state, refused, measured, expected] of ROWS) {
     test(`#23: ${name}`, () => {

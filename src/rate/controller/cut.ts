@@ -60,14 +60,17 @@ export function isSettled(state: Pick<RateState, 'rps' | 'slowStart'>): boolean 
  *   new rate (a used-up fixed window refuses everything until it ends). One cut per episode.
  * - `long-window`: a Retry-After of longWindowMs or more says a long window's count ran out,
  *   not that the rate was too high: keep the rate, so the next window is used whole.
+ * - `fill`: a start of a fill (clock-windows.ts), which went faster than the rate: the server
+ *   is no window on the clock, and the rate is kept (the seconds before are mostly the pause).
  * - `restart`: no rate of ours, no --rps, and a 429 that says nothing of when: the run went as
  *   fast as --concurrency lets it, and a burst's refusals measure a token bucket's depth, not its
  *   rate. Find the limit from slow start, as --rps auto does. (A window's 429 says when it ends,
  *   and the clock second it refused in measures the window: that reading stays.)
  * - `measure`: measure the limit and cut (decideCut).
  */
-export function readRefusal(state: RateState, refusal: Refusal): 'same-episode' | 'long-window' | 'restart' | 'measure' {
+export function readRefusal(state: RateState, refusal: Refusal, ofFill = false): 'same-episode' | 'long-window' | 'fill' | 'restart' | 'measure' {
   if (refusal.startedAt < state.cutAt + ADAPTIVE.cutHoldMs) return 'same-episode';
+  if (ofFill) return 'fill';
   if (refusal.retryAfterMs !== undefined && refusal.retryAfterMs >= ADAPTIVE.longWindowMs) return 'long-window';
   if (!Number.isFinite(state.rps) && !Number.isFinite(state.ceiling) && refusal.retryAfterMs === undefined) return 'restart';
   return 'measure';
@@ -160,8 +163,9 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
     restMs: isOvershoot || sawRamp || sawSlowStart ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs,
     probeFactor: sawSlowStart && !climbsToHalf ? ADAPTIVE.rampProbeFactor : ADAPTIVE.climbFactor,
     isDrop,
-    // Only a count of one clock second says what a window on the clock holds.
-    fillCount: !isDrop && !isLongWait && !isOvershoot && isOneSecondsCount ? measured : undefined,
+    // Only a count of one clock second says what a window on the clock holds, and not a burst's
+    // the climb goes back past: a fill would hold the lane to it (1 start a second, at --rps 40).
+    fillCount: !isDrop && !isLongWait && !isOvershoot && !climbsToHalf && isOneSecondsCount ? measured : undefined,
     cutSecond: isLongWait || isDrop ? Number.NaN : Math.floor(arrivedAt / 1000),
   };
 }
