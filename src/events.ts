@@ -81,6 +81,6 @@ export type StopCause = 'signal' | 'budget' | 'breaker' | 'auth';
  * Why a lane's rate changed. The rate controller (rate/controller/) names them; the reporter
  * words them. `probe`: a step past the rate that held, which the next step or a 429 will test.
  */
-export type RateChangeReason = 'start' | 'throttled' | 'spacing' | 'clean' | 'probe' | 'quota' | 'window' | 'kept' | 'undo';
+export type RateChangeReason = 'start' | 'throttled' | 'spacing' | 'fill' | 'clean' | 'probe' | 'quota' | 'window' | 'kept' | 'undo';
 
 export type RunEventListener = (event: RunEvent) => void;

@@ -405,12 +405,13 @@ describe('#11: LimitFinder: cuts', () => {
     // After probeAfterMs clean at the plateau the climb probes past it, +5% a step.
     acceptAt(controller, 20 * ADAPTIVE.settleFraction, 2_005, 2_000 + ADAPTIVE.probeAfterMs + 1_100);
     assert.ok(controller.rps > 20 * ADAPTIVE.settleFraction, `probing at ${controller.rps}`);
-    // A second of 20 accepted, then 8 before a refusal.
+    // A second of 20 accepted (its last answer raises the probe), then 8 before a refusal more than
+    // a climbStepMs after that raise (sooner, the rate before it would have held a step: below).
     const second = Math.ceil((2_000 + ADAPTIVE.probeAfterMs + 1_200) / 1000);
     acceptInSecond(controller, second, 20);
-    for (let startedAt = (second + 1) * 1000; startedAt < (second + 1) * 1000 + 400; startedAt += 50) controller.noteAccepted(startedAt + 5, startedAt);
+    for (let startedAt = (second + 1) * 1000; startedAt < (second + 1) * 1000 + 800; startedAt += 100) controller.noteAccepted(startedAt + 5, startedAt);
     const probing = controller.rps;
-    const change = controller.noteThrottled((second + 1) * 1000 + 405, (second + 1) * 1000 + 400);
+    const change = controller.noteThrottled((second + 1) * 1000 + 955, (second + 1) * 1000 + 950);
     // Not a drop: limit max(8, 20) = 20, where a drop would read max(8, 20 / 2) = 10.
     near(change?.rps, Math.min(20 * ADAPTIVE.settleFraction, probing * ADAPTIVE.shallowestCut), 'rps');
     // The plateau is min(0.95 × the rate just refused, 0.97 × 20): clean seconds climb to it and no further.
@@ -739,9 +740,9 @@ function spaced(from: number, count: number, interval: number): number[] {
 
 describe('#11: LimitFinder: filling the second after a pause', () => {
   test('#11: a cut that counted a clock second fills the rest of the second the pause ends in: 97% of the count, faster, one start at a time', () => {
-    const controller = measuredAt10(40);
-    // 10 in second 2; sending 40/s, so the cut stops at a quarter of that: 10/s.
-    near(controller.noteThrottled(3_000, 2_950)?.rps, 10, 'cut');
+    const controller = measuredAt10(30);
+    // 10 in second 2; sending 30/s: the cut goes to 97% of that count.
+    near(controller.noteThrottled(3_000, 2_950)?.rps, 10 * ADAPTIVE.settleFraction, 'cut');
     controller.notePause(3_000, 3_600);
     // 9 starts (97% of 10) between 3600 and 50 ms before the second ends.
     const fillRps = (9 * 1000) / (4_000 - ADAPTIVE.fillMarginMs - 3_600);
@@ -749,12 +750,12 @@ describe('#11: LimitFinder: filling the second after a pause', () => {
     assert.equal(controller.burst, 1);
     const starts = startUntilFillEnds(controller, 3_600, { interval: 1000 / fillRps });
     assert.equal(starts.length, 9);
-    near(controller.rps, 10, 'back to the rate');
-    assert.equal(controller.burst, pacingBurst(10));
+    near(controller.rps, 10 * ADAPTIVE.settleFraction, 'back to the rate');
+    assert.equal(controller.burst, pacingBurst(10 * ADAPTIVE.settleFraction));
   });
 
   test('#11: a fill that ends holds the lane until its second is over: the count is spent', () => {
-    const controller = measuredAt10(40);
+    const controller = measuredAt10(30);
     controller.noteThrottled(3_000, 2_950);
     controller.notePause(3_000, 3_600);
     const fillRps = controller.rps;
@@ -764,16 +765,16 @@ describe('#11: LimitFinder: filling the second after a pause', () => {
   });
 
   test('#11: the time a request takes to reach the server ends the fill that much sooner', () => {
-    const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
+    const controller = new LimitFinder({ auto: false, ceilingRps: 30, now: 0 });
     // 10 a second, each reaching the server 40 ms after its start.
     for (let startedAt = 0; startedAt < 3_000; startedAt += 100) controller.noteAccepted(startedAt + 80, startedAt, startedAt + 40);
-    near(controller.noteThrottled(3_000, 2_900, 1_000, 2_940)?.rps, 10, 'cut');
+    near(controller.noteThrottled(3_000, 2_900, 1_000, 2_940)?.rps, 10 * ADAPTIVE.settleFraction, 'cut');
     controller.notePause(3_000, 3_600);
     near(controller.rps, (9 * 1000) / (4_000 - ADAPTIVE.fillMarginMs - 40 - 3_600), 'fill rate');
   });
 
   test('#11: a later refusal that moves the pause on moves the fill with it', () => {
-    const controller = measuredAt10(40);
+    const controller = measuredAt10(30);
     controller.noteThrottled(3_000, 2_950);
     controller.notePause(3_000, 3_600);
     assert.equal(controller.noteThrottled(3_010, 2_960), undefined, 'the same episode');
@@ -782,14 +783,14 @@ describe('#11: LimitFinder: filling the second after a pause', () => {
   });
 
   test('#11: with less than minFillMs of the second left, the fill takes the next second from its start; no fill after a long wait', () => {
-    const late = measuredAt10(40);
+    const late = measuredAt10(30);
     late.noteThrottled(3_000, 2_950);
     late.notePause(3_000, 4_000 - ADAPTIVE.fillMarginMs - ADAPTIVE.minFillMs + 1);
     assert.equal(late.noteStart(3_900), undefined, 'before the next second, at the rate');
     const starts = startUntilFillEnds(late, 4_000 + ADAPTIVE.nextSecondMarginMs);
     assert.equal(starts.length, 9, 'then 97% of the count, and a hold');
     assert.ok(starts.at(-1)! < 5_000 - ADAPTIVE.fillMarginMs, `the last at ${starts.at(-1)}`);
-    const long = measuredAt10(40);
+    const long = measuredAt10(30);
     const cut = long.noteThrottled(3_000, 2_950, 5_000)?.rps;
     long.notePause(3_000, 8_000);
     near(long.rps, cut!, 'the rate');
@@ -814,20 +815,34 @@ describe('#11: LimitFinder: filling the second after a pause', () => {
   });
 
   test('#11: a refused fill ends filling for good: one 429 says the server is not a window on the clock', () => {
-    const controller = measuredAt10(40);
+    const controller = measuredAt10(30);
     controller.noteThrottled(3_000, 2_950);
     controller.notePause(3_000, 3_600);
     controller.noteStart(3_600);
     controller.noteStart(3_640);
     controller.noteThrottled(3_650, 3_640, 1_000);
     controller.notePause(3_650, 4_650);
-    near(controller.rps, 10, 'no fill in the pause it caused');
+    near(controller.rps, 10 * ADAPTIVE.settleFraction, 'no fill in the pause it caused');
     // A fresh episode later, with a clock second counted, fills no more either.
     acceptAt(controller, 10, 4_655, 8_000);
     const cut = controller.noteThrottled(8_010, 7_990)?.rps;
     assert.ok(cut !== undefined);
     controller.notePause(8_010, 8_600);
     near(controller.rps, cut, 'no fill');
+  });
+});
+
+describe('#23: LimitFinder: a refused fill', () => {
+  test('#23: a fill refused after cutHoldMs keeps the rate: it went faster than the rate, and the seconds before it are mostly the pause', () => {
+    const controller = measuredAt10(30);
+    near(controller.noteThrottled(3_000, 2_950)?.rps, 10 * ADAPTIVE.settleFraction, 'cut');
+    // Less than minFillMs of second 3 left: the fill takes second 4 from its start.
+    controller.notePause(3_000, 3_990);
+    controller.noteStart(4_000 + ADAPTIVE.nextSecondMarginMs);
+    controller.noteStart(4_060);
+    assert.deepEqual(controller.noteThrottled(4_065, 4_060, 1_000), { rps: 10 * ADAPTIVE.settleFraction, reason: 'fill' });
+    controller.notePause(4_065, 5_065);
+    near(controller.rps, 10 * ADAPTIVE.settleFraction, 'no fill after it');
   });
 });
 
@@ -961,13 +976,13 @@ describe('#11: LimitFinder against servers whose Retry-After is whole seconds', 
 });
 
 /**
- * A controller (--rps 40) that counted `count` in the clock second 2, was refused the next and
+ * A controller (--rps three times `count`, so the cut is no burst's) that counted `count` in the clock second 2, was refused the next and
  * told to wait until 3.4 s, then filled the rest of second 3 with no refusal: it paces a window on
  * the clock from then on. Every request reaches the server 5 ms after its start. Returns the
  * controller and the change that began the windows.
  */
 function inWindows(count: number): { controller: LimitFinder; began: RateChange | undefined } {
-  const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
+  const controller = new LimitFinder({ auto: false, ceilingRps: 3 * count, now: 0 });
   acceptStarts(controller, spaced(0, 3 * count, 1000 / count));
   controller.noteThrottled(3_000, 2_990, 1_000, 2_995);
   controller.notePause(3_000, 3_400);
@@ -1065,15 +1080,17 @@ describe('#11: LimitFinder: windows on the clock', () => {
     assert.equal(controller.windowCount, 10);
   });
 
-  test("#11: no windows from a count under the rate: a ramp's, not the limit", () => {
+  test("#23: no fill and no windows from a burst's count under a quarter of the rate: the climb goes back past it", () => {
     // --rps 64 from 0.5 s meets a window of 8 in second 1: the cut stops at a quarter of 64.
     const ramp = new LimitFinder({ auto: false, ceilingRps: 64, now: 0 });
     for (let t = 500; t < 1_000; t += 125) ramp.noteStart(t);
     acceptStarts(ramp, spaced(1_000, 8, 1000 / 64));
     assert.deepEqual(ramp.noteThrottled(1_130, 1_125, 1_000, 1_130), { rps: 16, reason: 'throttled' });
     ramp.notePause(1_130, 2_130);
-    startUntilFillEnds(ramp, 2_130, { answered: true });
-    assert.equal(ramp.windowCount, undefined, 'a count under the rate');
+    near(ramp.rps, 16, 'the rate, no fill');
+    assert.equal(ramp.noteStart(2_130), undefined, 'no hold: a fill of 8 would have held the lane to it');
+    acceptStarts(ramp, spaced(2_130, 16, 1000 / 16));
+    assert.equal(ramp.windowCount, undefined);
   });
 
   test('#11: after probeAfterMs clean in windows, it probes past the count', () => {

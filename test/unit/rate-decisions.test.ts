@@ -42,10 +42,14 @@ describe('#23: the first reading of a refusal', () => {
       assert.equal(readRefusal(settledAt20(state), refusal(refused)), expected);
     });
   }
+  test('#23: a start of a fill, after cutHoldMs → fill (the rate is kept); within it → same-episode', () => {
+    assert.equal(readRefusal(settledAt20({ cutAt: 2_890 - ADAPTIVE.cutHoldMs }), refusal(), true), 'fill');
+    assert.equal(readRefusal(settledAt20({ cutAt: 2_895 }), refusal(), true), 'same-episode');
+  });
 });
 
 describe('#23: what a refusal measures and cuts to', () => {
-  const { settleFraction: settle, refusedFraction, shallowestCut, deepestCut, probeAfterMs, shortRestMs } = ADAPTIVE;
+  const { settleFraction: settle, refusedFraction, shallowestCut, deepestCut, probeAfterMs, shortRestMs, climbFactor, rampProbeFactor } = ADAPTIVE;
   type Row = [string, Partial<RateState>, Partial<Refusal>, Partial<CutMeasures>, CutDecision];
   const cut = (rps: number, plateau: number, refusedRps: number, more: Partial<Extract<CutDecision, { kind: 'cut' }>> = {}): CutDecision => ({
     kind: 'cut',
@@ -53,6 +57,7 @@ describe('#23: what a refusal measures and cuts to', () => {
     plateau,
     refusedRps,
     restMs: probeAfterMs,
+    probeFactor: climbFactor,
     isDrop: false,
     fillCount: undefined,
     cutSecond: 2,
@@ -75,18 +80,18 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(Math.min(19.9 * settle, 20 * shallowestCut), 20 * refusedFraction, 20, { fillCount: 19.9 }),
     ],
     [
-      'a measure under a quarter of the rate sent saw a burst: cut to a quarter, climb back to half, rest briefly',
+      'a measure under a quarter of the rate sent saw a burst: cut to a quarter, climb back to half, rest briefly; its count fills nothing',
       { rps: 100, ceiling: Infinity },
       {},
       { limitAround: 10, busiestSecond: 10 },
-      cut(100 * deepestCut, 50, 100, { restMs: shortRestMs, fillCount: 10 }),
+      cut(100 * deepestCut, 50, 100, { restMs: shortRestMs }),
     ],
     [
-      "slow start's burst measured by one clock second's count (a window's, perhaps): the same cut, but the climb rests at the measure",
+      "slow start's burst measured by one clock second's count (a window's, perhaps): the same cut, but the climb rests at the measure, then probes by doubling",
       { rps: 64, ceiling: Infinity, slowStart: true },
       {},
       { limitAround: 10, busiestSecond: 10 },
-      cut(64 * deepestCut, 10 * settle, 64, { restMs: shortRestMs, fillCount: 10 }),
+      cut(64 * deepestCut, 10 * settle, 64, { restMs: shortRestMs, probeFactor: rampProbeFactor, fillCount: 10 }),
     ],
     [
       "slow start's burst measured by more than one clock second's count: the same cut, and the climb closes in on half the rate sent",
@@ -94,6 +99,20 @@ describe('#23: what a refusal measures and cuts to', () => {
       {},
       { limitAround: 10, busiestSecond: 6 },
       cut(64 * deepestCut, 32, 64, { restMs: shortRestMs }),
+    ],
+    [
+      "slow start's refusal measured over the last two seconds (10, the busiest second 8): its ramp, not the limit; rest briefly, then probe by doubling",
+      { rps: 32, ceiling: Infinity, slowStart: true },
+      {},
+      { limitAround: 10, busiestSecond: 8 },
+      cut(10 * settle, 10 * settle, 32, { restMs: shortRestMs, probeFactor: rampProbeFactor }),
+    ],
+    [
+      "slow start's refusal measured by one clock second's count that is no ramp's (a window's 20 at 64/s): rest at it for probeAfterMs, and fill",
+      { rps: 64, ceiling: Infinity, slowStart: true },
+      {},
+      { limitAround: 20, busiestSecond: 20 },
+      cut(20 * settle, 20 * settle, 64, { fillCount: 20 }),
     ],
     [
       'a measure over the rate sent still cuts, to shallowestCut of it',
@@ -133,6 +152,41 @@ describe('#23: what a refusal measures and cuts to', () => {
       { limitAround: 14, busiestSecond: 14 },
       cut(15 * settle, 15 * settle, 18, { restMs: shortRestMs }),
     ],
+    [
+      "… a measure up to overshootStep over the rate that held is still only that rate (16 at 15/s: a request counted early, a bucket's depth)",
+      { rps: 30, previousRps: 15, raisedAt: 2_500 },
+      {},
+      { limitAround: 16, busiestSecond: 16 },
+      cut(16 * settle, 16 * settle, 30, { restMs: shortRestMs }),
+    ],
+    [
+      '… over it, the measure is the limit, and the rest is long',
+      { rps: 30, previousRps: 15, raisedAt: 2_500 },
+      {},
+      { limitAround: 17, busiestSecond: 17 },
+      cut(17 * settle, 17 * settle, 30, { fillCount: 17 }),
+    ],
+    [
+      'a probe step past the plateau refused in its first climbStepMs: the limit is no lower than the rate that held a step clean',
+      { rps: 21, previousRps: 20, raisedAt: 2_500, plateau: Infinity },
+      {},
+      { limitAround: 18, busiestSecond: 18 },
+      cut(21 * shallowestCut, 20 * settle, 21, { fillCount: 18 }),
+    ],
+    [
+      '… a climb step under the plateau: the measure stands',
+      { rps: 21, previousRps: 20, raisedAt: 2_500, plateau: 22 },
+      {},
+      { limitAround: 18, busiestSecond: 18 },
+      cut(18 * settle, 18 * settle, 21, { fillCount: 18 }),
+    ],
+    [
+      '… a probe step refused after its first climbStepMs: the measure stands',
+      { rps: 21, previousRps: 20, raisedAt: 2_890 - ADAPTIVE.climbStepMs, plateau: Infinity },
+      {},
+      { limitAround: 18, busiestSecond: 18 },
+      cut(18 * settle, 18 * settle, 21, { fillCount: 18 }),
+    ],
     ['no rate of ours: the ceiling is the rate sent', { rps: Infinity }, {}, {}, cut(15 * settle, 15 * settle, 40, { fillCount: 15 })],
     [
       'no rate, no ceiling: the rate measured at the start',
@@ -141,13 +195,7 @@ describe('#23: what a refusal measures and cuts to', () => {
       { sentRps: 30 },
       cut(15 * settle, 15 * settle, 30, { fillCount: 15 }),
     ],
-    [
-      'never below floorRps',
-      { rps: 0.02 },
-      {},
-      { limitAround: 0.001, busiestSecond: 0.001 },
-      cut(ADAPTIVE.floorRps, 0.02 / 2, 0.02, { restMs: shortRestMs, fillCount: 0.001 }),
-    ],
+    ['never below floorRps', { rps: 0.02 }, {}, { limitAround: 0.001, busiestSecond: 0.001 }, cut(ADAPTIVE.floorRps, 0.02 / 2, 0.02, { restMs: shortRestMs })],
   ];
   for (const [name, state, refused, measured, expected] of ROWS) {
     test(`#23: ${name}`, () => {
@@ -186,6 +234,13 @@ describe('#23: what clean answers do', () => {
     ['near the plateau, +5%, never past it', { rps: 18.5 }, climbStepMs, 10, { rps: 19, reason: 'clean', plateau: 19, probeFactor: climbFactor }],
     ['at the plateau, it rests for restMs', { rps: 19 }, probeAfterMs - 1, 300, undefined],
     ['… then probes past it, +5%', { rps: 19 }, probeAfterMs, 300, { rps: 19 * climbFactor, reason: 'probe', plateau: Infinity, probeFactor: climbFactor }],
+    [
+      "… or, after slow start's burst, doubles",
+      { rps: 19, restMs: ADAPTIVE.shortRestMs, probeFactor: 2 },
+      ADAPTIVE.shortRestMs,
+      30,
+      { rps: 38, reason: 'probe', plateau: Infinity, probeFactor: 2 },
+    ],
     [
       'probing: each clean step goes further',
       { rps: 20, plateau: Infinity, probeFactor: 1.1 },

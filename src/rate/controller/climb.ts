@@ -36,7 +36,8 @@ export function wasUsed(rps: number, elapsedMs: number, answers: number): boolea
  * - slow start doubles every slowStartStepMs;
  * - under the plateau, half the gap to it (at least +5% a climbStepMs): fast when far below,
  *   gentle near it;
- * - at the plateau, after restMs, the first probe past it (+5%): the limit may have risen;
+ * - at the plateau, after restMs, the first probe past it (probeFactor: +5%, or doubling after
+ *   slow start's burst): the limit may have risen;
  * - past the plateau, each clean step goes further (+5%, +10%, +20% … up to doubling), so a rate
  *   far under the limit is left in seconds, and one near it still costs a single refusal.
  */
@@ -52,7 +53,7 @@ export function decideClimb(state: ClimbState, elapsedMs: number, answers: numbe
   }
   if (Number.isFinite(plateau)) {
     if (elapsedMs < state.restMs) return undefined;
-    return { rps: bounded(rps * ADAPTIVE.climbFactor), reason: 'probe', plateau: Infinity, probeFactor };
+    return { rps: bounded(rps * probeFactor), reason: 'probe', plateau: Infinity, probeFactor };
   }
   return { rps: bounded(rps * probeFactor), reason: 'probe', plateau, probeFactor: Math.min(2, 1 + 2 * (probeFactor - 1)) };
 }

@@ -68,9 +68,11 @@ export class ClockWindows {
     return this.#fill === undefined ? undefined : noteFillStart(this.#fill, now);
   }
 
-  /** A refusal to the request started at `startedAt`: a refused fill ends filling for good. */
-  noteRefused(startedAt: number): void {
-    if (this.#count === undefined && this.#isFillStart(startedAt)) this.#fillRefused = true;
+  /** A refusal to the request started at `startedAt`: a refused fill ends filling for good (returns true). */
+  noteRefused(startedAt: number): boolean {
+    if (this.#count !== undefined || !this.#isFillStart(startedAt)) return false;
+    this.#fillRefused = true;
+    return true;
   }
 
   /** A clean answer to a fill's start: once all of them are, the server counts clock seconds. Returns the count the windows begin with. */

@@ -60,14 +60,17 @@ export function isSettled(state: Pick<RateState, 'rps' | 'slowStart'>): boolean 
  *   new rate (a used-up fixed window refuses everything until it ends). One cut per episode.
  * - `long-window`: a Retry-After of longWindowMs or more says a long window's count ran out,
  *   not that the rate was too high: keep the rate, so the next window is used whole.
+ * - `fill`: a start of a fill (clock-windows.ts), which went faster than the rate: the server
+ *   is no window on the clock, and the rate is kept (the seconds before are mostly the pause).
  * - `restart`: no rate of ours, no --rps, and a 429 that says nothing of when: the run went as
  *   fast as --concurrency lets it, and a burst's refusals measure a token bucket's depth, not its
  *   rate. Find the limit from slow start, as --rps auto does. (A window's 429 says when it ends,
  *   and the clock second it refused in measures the window: that reading stays.)
  * - `measure`: measure the limit and cut (decideCut).
  */
-export function readRefusal(state: RateState, refusal: Refusal): 'same-episode' | 'long-window' | 'restart' | 'measure' {
+export function readRefusal(state: RateState, refusal: Refusal, ofFill = false): 'same-episode' | 'long-window' | 'fill' | 'restart' | 'measure' {
   if (refusal.startedAt < state.cutAt + ADAPTIVE.cutHoldMs) return 'same-episode';
+  if (ofFill) return 'fill';
   if (refusal.retryAfterMs !== undefined && refusal.retryAfterMs >= ADAPTIVE.longWindowMs) return 'long-window';
   if (!Number.isFinite(state.rps) && !Number.isFinite(state.ceiling) && refusal.retryAfterMs === undefined) return 'restart';
   return 'measure';
@@ -99,6 +102,8 @@ export type CutDecision =
       refusedRps: number;
       /** How long the rate rests at the plateau before probing past it. */
       restMs: number;
+      /** The factor of the first probe step past the plateau. */
+      probeFactor: number;
       /** The limit went down from a rate that held: counts before now are stale. */
       isDrop: boolean;
       /** The count of one clock second it measured, for a fill after the pause; else undefined. */
@@ -123,17 +128,14 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   // refusal cuts it.
   const caughtUp = Number.isFinite(sentUnder) && measures.gapBeforeMs !== undefined && measures.gapBeforeMs < (ADAPTIVE.catchUpGap * 1000) / sentUnder;
   if (!state.strictSpacing && isSettled(state) && caughtUp) return { kind: 'spacing' };
-  // A probe step refused right away, where the measure saw only the rate before it: the limit
-  // lies between the two. Rest on the rate that held, briefly, and probe again in small steps.
-  const isOvershoot =
-    !isDrop &&
-    !isLongWait &&
-    !state.slowStart &&
-    state.raisedAt <= startedAt &&
-    startedAt < state.raisedAt + ADAPTIVE.climbStepMs &&
-    sending > state.previousRps * ADAPTIVE.overshootStep &&
-    measured < state.previousRps * ADAPTIVE.climbFactor;
-  const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : isOvershoot ? Math.max(measured, state.previousRps) : measured;
+  // A step refused within its first climbStepMs: the rate before it held a whole step clean.
+  const refusedStep = !isDrop && !isLongWait && !state.slowStart && state.raisedAt <= startedAt && startedAt < state.raisedAt + ADAPTIVE.climbStepMs;
+  // A big step (over 10%) whose measure saw only the rate before it (under 10% past it): the
+  // limit lies between the two. Rest on the rate that held, briefly, and probe again in small steps.
+  const isOvershoot = refusedStep && sending > state.previousRps * ADAPTIVE.overshootStep && measured < state.previousRps * ADAPTIVE.overshootStep;
+  // A probe step past the plateau, or an overshoot: the limit is no lower than the rate that held.
+  const heldBefore = isOvershoot || (refusedStep && !Number.isFinite(state.plateau));
+  const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : heldBefore ? Math.max(measured, state.previousRps) : measured;
   let plateau = plateauFor(limit, sending);
   // A long window's measure is its own: a quarter of a burst's rate would be far over it.
   const deepest = isLongWait ? 0 : sending * ADAPTIVE.deepestCut;
@@ -145,7 +147,12 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   // clock second's count: its doubling may be far past a window's count by then, which that
   // count tells exactly (and the fill after the pause tests).
   const isOneSecondsCount = measured === measures.busiestSecond;
-  if (sawRamp && !isLongWait && (!state.slowStart || !isOneSecondsCount)) plateau = Math.max(plateau, sending / 2);
+  const climbsToHalf = sawRamp && !isLongWait && (!state.slowStart || !isOneSecondsCount);
+  if (climbsToHalf) plateau = Math.max(plateau, sending / 2);
+  // Slow start's first refusal saw its ramp, unless it measured one clock second's count that is
+  // not a ramp's (a window's): rest briefly, then probe by doubling each second, as slow start
+  // did (after the climb back to half the rate sent, +5% as ever).
+  const sawSlowStart = state.slowStart && !isLongWait && (sawRamp || !isOneSecondsCount);
   // A cut never raises the rate.
   const target = Math.min(Math.max(limit * ADAPTIVE.settleFraction, deepest), sending * ADAPTIVE.shallowestCut);
   return {
@@ -153,10 +160,12 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
     rps: boundedRate(target, state.ceiling),
     plateau,
     refusedRps: sending,
-    restMs: isOvershoot || sawRamp ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs,
+    restMs: isOvershoot || sawRamp || sawSlowStart ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs,
+    probeFactor: sawSlowStart && !climbsToHalf ? ADAPTIVE.rampProbeFactor : ADAPTIVE.climbFactor,
     isDrop,
-    // Only a count of one clock second says what a window on the clock holds.
-    fillCount: !isDrop && !isLongWait && !isOvershoot && measured === measures.busiestSecond ? measured : undefined,
+    // Only a count of one clock second says what a window on the clock holds, and not a burst's
+    // the climb goes back past: a fill would hold the lane to it (1 start a second, at --rps 40).
+    fillCount: !isDrop && !isLongWait && !isOvershoot && !climbsToHalf && isOneSecondsCount ? measured : undefined,
     cutSecond: isLongWait || isDrop ? Number.NaN : Math.floor(arrivedAt / 1000),
   };
 }

@@ -97,13 +97,12 @@ export class LimitFinder {
    */
   noteThrottled(now: number, startedAt: number, retryAfterMs?: number, arrivedAt = startedAt): RateChange | undefined {
     const state = this.#state;
-    this.#windows.noteRefused(startedAt);
     const refusal = { now, startedAt, arrivedAt, retryAfterMs };
-    const reading = readRefusal(state, refusal);
+    const reading = readRefusal(state, refusal, this.#windows.noteRefused(startedAt));
     if (reading === 'same-episode') return undefined;
-    if (reading === 'long-window') {
+    if (reading === 'long-window' || reading === 'fill') {
       state.cutAt = now;
-      return Number.isFinite(state.rps) ? { rps: state.rps, reason: 'kept' } : undefined;
+      return Number.isFinite(state.rps) ? { rps: state.rps, reason: reading === 'fill' ? 'fill' : 'kept' } : undefined;
     }
     if (reading === 'restart') {
       state.slowStart = true;
@@ -130,7 +129,7 @@ export class LimitFinder {
     state.plateau = decision.plateau;
     this.#cutSecond = decision.cutSecond;
     if (decision.isDrop) this.#evidence.forgetUpTo(Math.floor(now / 1000));
-    this.#probeFactor = ADAPTIVE.climbFactor;
+    this.#probeFactor = decision.probeFactor;
     this.#restMs = decision.restMs;
     return this.#change(decision.rps, now, 'throttled');
   }

@@ -139,6 +139,7 @@ function whyRefused(change: RateChange, what: string, before: number, retryAfter
   const sent = Number.isFinite(before) ? ` at ${formatLimit(before)}` : '';
   if (change.reason === 'kept') return `kept: ${what} with Retry-After ${formatDuration(retryAfterMs ?? 0)}, a long window's count ran out, not the rate`;
   if (change.reason === 'spacing') return `same rate, no catch-up: ${what} to a request sent early`;
+  if (change.reason === 'fill') return `same rate, no more fills: ${what} to a fill, faster than the rate; not a window on the clock`;
   if (change.reason === 'window') return `${what}${sent}: a window on the clock, this many each second`;
   return `cut: ${what}${sent}`;
 }
