@@ -6,11 +6,14 @@
  *   npm run bench                      every scenario; rewrites bench/RESULTS.md
  *   npm run bench -- limits [memory …] only those; replaces only their sections of RESULTS.md
  *
- * Scenarios: comparison, precision, memory, generated, limits, shapes. Environment:
+ * Scenarios: comparison, precision, memory, generated, limits, shapes, throughput, scale-out. Environment:
  *   BENCH_CAP_S         cap on each client run in the comparison, seconds (default 45 = 3 × ideal)
  *   BENCH_HITS_DIR      if set, the limits scenario writes each run's server hit log there as JSON
  *   BENCH_REPEAT        how many times the shapes scenario runs; its table gives min–median–max (default 1)
  *   BENCH_SHAPES_MODES  comma-separated modes for the shapes scenario (default: all of them)
+ *   BENCH_SCALE_OUT_REPEAT        how many times each scale-out rate run goes; min–median–max (default 3)
+ *   BENCH_SCALE_OUT_MEMORY_CAP_S  cap on each scale-out memory run, seconds (default 240)
+ *   BENCH_SCALE_OUT_SETUPS        comma-separated setups of the scale-out rate table (default: all; none: only memory)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -29,6 +32,8 @@ import { runMemory, type MemoryRow } from './scenarios/memory.js';
 import { runPrecision, type PrecisionRow } from './scenarios/precision.js';
 import { runThroughput } from './scenarios/throughput.js';
 import { startupReading, startupTable, throughputRatios, throughputTable } from './lib/throughput-report.js';
+import { runScaleOut, WORKER_WAIT_S } from './scenarios/scale-out.js';
+import { scaleOutMemoryReadings, scaleOutMemoryTable, scaleOutReadings, scaleOutTable } from './lib/scale-out-report.js';
 
 const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_PATH = join(REPO_DIR, 'bench/RESULTS.md');
@@ -60,10 +65,35 @@ const THROUGHPUT_URLS = 20_000;
 const THROUGHPUT_CONCURRENCY = 64;
 const THROUGHPUT_REPEAT = 3;
 const STARTUP_RUNS = 7;
+const SCALE_OUT_URLS = 600;
+const SCALE_OUT_RPS = 50;
+// A token bucket of depth 5 at 50/s: the server enforces the rate but lets a request arrive up
+// to 80 ms early, so only arrival jitter beyond that draws a 429. The strict rows use depth 1.
+const SCALE_OUT_SERVER_BURST = 5;
+const SCALE_OUT_RETRY_AFTER_S = 2;
+const SCALE_OUT_PAUSED_LINE = 300;
+const SCALE_OUT_CONCURRENCY = 10;
+const SCALE_OUT_STALLED_AFTER_S = 2;
+const SCALE_OUT_KILL_AFTER_REQUESTS = 200;
+const SCALE_OUT_PAUSE_SLACK_MS = 50;
+const SCALE_OUT_CAP_MS = 60_000;
+const SCALE_OUT_REPEAT = readIntegerEnv('BENCH_SCALE_OUT_REPEAT', 3, 1, 10);
+const SCALE_OUT_MEMORY_COUNTS = [100_000, 1_000_000] as const;
+const SCALE_OUT_MEMORY_CONCURRENCY = 64;
+const SCALE_OUT_MEMORY_CAP_MS = readIntegerEnv('BENCH_SCALE_OUT_MEMORY_CAP_S', 240, 10, 3600) * 1000;
 
-const SCENARIOS = ['comparison', 'precision', 'memory', 'generated', 'limits', 'shapes', 'throughput'] as const;
+const SCENARIOS = ['comparison', 'precision', 'memory', 'generated', 'limits', 'shapes', 'throughput', 'scale-out'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
-const SECTION_NUMBERS: Record<ScenarioName, number> = { comparison: 1, precision: 2, memory: 3, generated: 4, limits: 5, shapes: 6, throughput: 7 };
+const SECTION_NUMBERS: Record<ScenarioName, number> = {
+  comparison: 1,
+  precision: 2,
+  memory: 3,
+  generated: 4,
+  limits: 5,
+  shapes: 6,
+  throughput: 7,
+  'scale-out': 8,
+};
 const selected = readSelection(process.argv.slice(2));
 const isFullRun = selected.size === SCENARIOS.length;
 
@@ -229,6 +259,38 @@ try {
     sections.throughput = throughputSection(table7, ratios, startup, startupReading(result.startup));
   }
 
+  if (selected.has('scale-out')) {
+    log(
+      `8. Scale-out through Redis (issue #25): ${SCALE_OUT_URLS} URLs at ${SCALE_OUT_RPS}/s, ${SCALE_OUT_REPEAT} time(s) each; then Redis used_memory at ${SCALE_OUT_MEMORY_COUNTS.map((n) => n.toLocaleString('en-US')).join(' and ')} inputs`,
+    );
+    const result = await runScaleOut({
+      repoDir: REPO_DIR,
+      workDir,
+      urlCount: SCALE_OUT_URLS,
+      rps: SCALE_OUT_RPS,
+      serverBurst: SCALE_OUT_SERVER_BURST,
+      retryAfterS: SCALE_OUT_RETRY_AFTER_S,
+      pausedLine: SCALE_OUT_PAUSED_LINE,
+      concurrency: SCALE_OUT_CONCURRENCY,
+      stalledAfterS: SCALE_OUT_STALLED_AFTER_S,
+      killAfterRequests: SCALE_OUT_KILL_AFTER_REQUESTS,
+      pauseSlackMs: SCALE_OUT_PAUSE_SLACK_MS,
+      capMs: SCALE_OUT_CAP_MS,
+      repeat: SCALE_OUT_REPEAT,
+      memoryCounts: SCALE_OUT_MEMORY_COUNTS,
+      memoryConcurrency: SCALE_OUT_MEMORY_CONCURRENCY,
+      memoryCapMs: SCALE_OUT_MEMORY_CAP_MS,
+      only: process.env.BENCH_SCALE_OUT_SETUPS?.split(',').filter((key) => key !== ''),
+      log,
+    });
+    const table8 = scaleOutTable(result.rate, SCALE_OUT_URLS);
+    const readings = scaleOutReadings(result.rate, SCALE_OUT_RETRY_AFTER_S);
+    const memoryTable8 = scaleOutMemoryTable(result.memory);
+    const memoryReadings = scaleOutMemoryReadings(result.memory);
+    log(`\n${table8}\n\n${readings.map((note) => `- ${note}`).join('\n')}\n\n${memoryTable8}\n\n${memoryReadings.map((note) => `- ${note}`).join('\n')}\n`);
+    sections['scale-out'] = scaleOutSection(table8, readings, memoryTable8, memoryReadings, result.redisVersion);
+  }
+
   const notes = [...observations(comparison, precision, memory, ALLOWED_RPS), ...generatedObservations(generated)];
   log(`Observations:\n${notes.length === 0 ? '  (none)' : notes.map((note) => `  - ${note}`).join('\n')}\n`);
 
@@ -278,6 +340,14 @@ function readRepeat(): number {
   if (text === undefined || text === '') return 1;
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1 || value > 10) throw new Error(`BENCH_REPEAT must be an integer in [1, 10], got ${JSON.stringify(text)}`);
+  return value;
+}
+
+function readIntegerEnv(name: string, fallback: number, min: number, max: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -556,5 +626,57 @@ and ratefetch on a one-URL list in turn.
 ${startup}
 
 ${startupLine}
+`;
+}
+
+function scaleOutSection(table: string, readings: string[], memoryTable: string, memoryReadings: string[], redisVersion: string): string {
+  const idealS = SCALE_OUT_URLS / SCALE_OUT_RPS + SCALE_OUT_RETRY_AFTER_S;
+  const repeat =
+    SCALE_OUT_REPEAT === 1 ? 'once' : `${SCALE_OUT_REPEAT} times, in turn; each figure is min–median–max over those runs (one value when they agree)`;
+  const memoryCapS = SCALE_OUT_MEMORY_CAP_MS / 1000;
+  return `## 8. Scale-out: many workers, one rate, on Redis (issue #25)
+
+A run shared through Redis as the README's "Scaling out" runs it: a real redis-server ${redisVersion} on a
+unix socket (a fresh one for each run), the coordinator \`node bin/ratefetch.js urls.txt --redis SOCKET
+--name N --rps ${SCALE_OUT_RPS} -c ${SCALE_OUT_CONCURRENCY} -o out.ndjson --quiet --stats-file stats.json\` and worker processes \`node
+bin/ratefetch.js worker --redis SOCKET --name N -c ${SCALE_OUT_CONCURRENCY}\`, all on this machine. ${SCALE_OUT_URLS} URLs
+(\`/items/N\`) against the in-process fixture server allowing ${SCALE_OUT_RPS}/s per client address (a token bucket of
+depth ${SCALE_OUT_SERVER_BURST}, so a request may arrive up to ${((SCALE_OUT_SERVER_BURST - 1) * 1000) / SCALE_OUT_RPS} ms early; every process comes from 127.0.0.1, so they all
+share it; a refused request gets 429 with \`Retry-After: 1\`). Line ${SCALE_OUT_PAUSED_LINE} is the planted 429 instead:
+\`/flaky/${SCALE_OUT_PAUSED_LINE}?fail=1&status=429&retryAfter=${SCALE_OUT_RETRY_AFTER_S}\` answers 429 with \`Retry-After: ${SCALE_OUT_RETRY_AFTER_S}\` the first time it
+is routed and 200 after. Ideal = ${SCALE_OUT_URLS} / ${SCALE_OUT_RPS}/s + the ${SCALE_OUT_RETRY_AFTER_S} s pause = ${idealS} s. Each setup ran ${repeat}.
+
+- Worker processes start first and wait for the run (\`--wait ${WORKER_WAIT_S}\`), as hosts already up; **wall** is
+  the coordinator's, spawn to exit, start-up included. A run still going after ${SCALE_OUT_CAP_MS / 1000} s is stopped
+  with SIGINT and marked. **first → last arrival**: the span of the requests at the server.
+- **killed**: the first worker process gets SIGKILL once the server has seen ${SCALE_OUT_KILL_AFTER_REQUESTS} requests; that run's
+  coordinator has \`--stalled-after ${SCALE_OUT_STALLED_AFTER_S}\`, so the inputs the dead worker held go to the others ${SCALE_OUT_STALLED_AFTER_S} s or so later.
+- **strict server**: the same as the first two rows against a bucket of depth 1 (no two requests
+  closer than ${1000 / SCALE_OUT_RPS} ms, as nginx's \`limit_req\` without \`burst\`): what arrival jitter costs.
+- **most requests in any 1 s**: the most arrivals at the server in any sliding second (the bound is
+  ${SCALE_OUT_RPS} + ratefetch's burst of 1). **sent during the pause**: arrivals more than ${SCALE_OUT_PAUSE_SLACK_MS} ms after the planted
+  429 was answered and before its ${SCALE_OUT_RETRY_AFTER_S} s ended, from any process. **rate after the pause**: arrivals per
+  second from the pause's end to the last arrival (the worker that met the 429 lowers its own rate).
+  **other 429s**: the server's bucket refusing.
+- **records ÷ inputs**: distinct input lines with a record in the \`-o\` file ÷ ${SCALE_OUT_URLS}, and all records
+  (one per line is right), and how many were ok when not all. **duplicate fetches**: requests beyond one non-429 answer per URL, from
+  the server's log (a 429 and its retry are not a duplicate). **exits**: the coordinator's, then
+  each worker process's (\`SIGKILL\` for the one killed).
+
+${table}
+
+${readings.map((note) => `- ${note}`).join('\n')}
+
+**Memory in Redis.** \`used_memory\` (\`INFO memory\`) of a fresh redis-server, read once a second by the
+benchmark, while the coordinator (\`-c ${SCALE_OUT_MEMORY_CONCURRENCY} -o /dev/null --quiet --stats-file …\`, no \`--rps\`) and two worker
+processes (\`-c ${SCALE_OUT_MEMORY_CONCURRENCY}\`) fetch ${SCALE_OUT_MEMORY_COUNTS.map((n) => n.toLocaleString('en-US')).join(' and ')} inputs (\`/items/N\` from a file) from the fixture server in a
+process of its own (fast mode: no limit, no hit log). A run still going after ${memoryCapS} s is stopped with
+SIGINT (the whole 1M would take many minutes at the rate the 100k run shows): its figures are
+those at the cap. **inputs fetched** is \`ok\` from the coordinator's \`--stats-file\`. **Redis RSS peak**: the
+largest \`used_memory_rss\` sampled. One run each.
+
+${memoryTable}
+
+${memoryReadings.map((note) => `- ${note}`).join('\n')}
 `;
 }

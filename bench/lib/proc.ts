@@ -41,6 +41,22 @@ const live = new Set<ChildProcess>();
 
 /** Runs one command to its end or to its cap, capturing stdout and stderr as text. */
 export async function runCapped(spec: RunSpec): Promise<Exit> {
+  return startCapped(spec).result;
+}
+
+/** A child started by `startCapped`, while it runs. */
+export interface Running {
+  pid: number | undefined;
+  /** What it has printed on stderr so far. */
+  stderrSoFar(): string;
+  /** Sends a signal to its whole process group (no effect once it has ended). */
+  signal(signal: NodeJS.Signals): void;
+  /** Settles when it has ended, as `runCapped` does. */
+  result: Promise<Exit>;
+}
+
+/** As `runCapped`, but returns at once with a handle on the running child. */
+export function startCapped(spec: RunSpec): Running {
   const stdin = spec.stdinPath === undefined ? 'ignore' : openSync(spec.stdinPath, 'r');
   const startedAt = performance.now();
   // detached: the child leads a new process group, so a stop reaches xargs' curls too.
@@ -65,20 +81,32 @@ export async function runCapped(spec: RunSpec): Promise<Exit> {
     killTimer = setTimeout(() => signalGroup(child, 'SIGKILL'), spec.graceMs ?? 10_000);
   }, spec.capMs);
 
-  try {
-    if (child.pid !== undefined) spec.onStart?.(child.pid);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (c: number | null, s: NodeJS.Signals | null) => resolve([c, s]));
-    });
-    return { code, signal, wallMs: performance.now() - startedAt, stoppedAtMs, stdout, stderr };
-  } finally {
-    clearTimeout(capTimer);
-    clearTimeout(killTimer);
-    // Whatever the leader did, leave no stragglers of its group behind.
-    signalGroup(child, 'SIGKILL');
-    live.delete(child);
-  }
+  let ended = false;
+  const result = (async (): Promise<Exit> => {
+    try {
+      if (child.pid !== undefined) spec.onStart?.(child.pid);
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (c: number | null, s: NodeJS.Signals | null) => resolve([c, s]));
+      });
+      return { code, signal, wallMs: performance.now() - startedAt, stoppedAtMs, stdout, stderr };
+    } finally {
+      ended = true;
+      clearTimeout(capTimer);
+      clearTimeout(killTimer);
+      // Whatever the leader did, leave no stragglers of its group behind.
+      signalGroup(child, 'SIGKILL');
+      live.delete(child);
+    }
+  })();
+  return {
+    pid: child.pid,
+    stderrSoFar: () => stderr,
+    signal: (signal) => {
+      if (!ended) signalGroup(child, signal);
+    },
+    result,
+  };
 }
 
 /**
