@@ -7,8 +7,9 @@
  * nothing is picked up from the working directory.
  */
 import { readFileSync } from 'node:fs';
-import { type Command, CommanderError, type Option } from 'commander';
+import type { Command, Option } from 'commander';
 import { UsageError, describeErrno } from '../errors.js';
+import { parseArgs } from './parse-args.js';
 
 /** Options that take a list: a JSON array there, each element one flag. */
 const LIST_OPTIONS = new Set(['--header', '--limit', '--redact-param', '--range', '--values']);
@@ -92,19 +93,7 @@ function checkAlone(tokens: string[], buildProgram: () => Command, where: string
     .exitOverride()
     .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
     .allowExcessArguments(true);
-  try {
-    program.parse(tokens, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      throw new UsageError(
-        `${where}: ${error.message
-          .replace(/^error: /, '')
-          .replace(/\s*\n\s*/g, ' ')
-          .trim()}`,
-      );
-    }
-    throw error;
-  }
+  parseArgs(program, tokens, `${where}: `);
 }
 
 function longNameOf(arg: string, options: readonly Option[]): string | undefined {

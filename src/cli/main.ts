@@ -2,7 +2,6 @@
  * runCli(argv, io) → exit code. Turns flags into RunOptions, picks the sink and the reporter,
  * runs fetchAll, handles signals and maps outcomes to exit codes. No HTTP, no formatting.
  */
-import { CommanderError } from 'commander';
 import { OutputError, UsageError } from '../errors.js';
 import type { RunEvent } from '../events.js';
 import { resolveOptions, type RunOptions } from '../options.js';
@@ -22,6 +21,7 @@ import { toRunOptions } from './flags-to-options.js';
 import { checkPlaceholders, openItems, type ItemSource } from './sources.js';
 import { buildProgram, type CliFlags } from './program.js';
 import { withConfigFile } from './config-file.js';
+import { parseArgs } from './parse-args.js';
 import { completionScript } from './completion.js';
 import { exitCodeFor, listenForStop } from './signals.js';
 
@@ -42,20 +42,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const program = buildProgram()
       .exitOverride()
       .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: () => undefined });
-    try {
-      program.parse(withConfigFile(argv, buildProgram), { from: 'user' });
-    } catch (error) {
-      if (error instanceof CommanderError) {
-        if (error.exitCode === 0) return EXIT.ok; // --help, --version
-        throw new UsageError(
-          error.message
-            .replace(/^error: /, '')
-            .replace(/\s*\n\s*/g, ' ')
-            .trim(),
-        );
-      }
-      throw error;
-    }
+    if (parseArgs(program, withConfigFile(argv, buildProgram))) return EXIT.ok; // --help, --version
     const flags = program.opts<CliFlags>();
     verbose = flags.verbose === true;
     return await run(program.args[0], flags, io);

@@ -6,7 +6,7 @@
  *   status  what the run is doing: jobs waiting and held, workers, shared rates and pauses;
  *   clean   removes the run from Redis.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { resolveOptions } from '../options.js';
 import { RedisLimiter } from '../rate/shared-limiter.js';
@@ -19,6 +19,7 @@ import { checkRunName, cleanRun, readRun, readStop, runStatus, sayStop, type Run
 import { workerOptions } from '../run/run-settings.js';
 import { EXIT, type CliIo } from './cli-io.js';
 import { readHeaders } from './flags-to-options.js';
+import { parseArgs } from './parse-args.js';
 import { exitCodeFor, listenForStop } from './signals.js';
 
 interface CommandFlags {
@@ -59,20 +60,7 @@ export async function runRedisCommand(command: 'worker' | 'status' | 'clean', ar
   } else {
     program.description('Remove a run from Redis: its queue, settings, unwritten records and shared limits.');
   }
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) return EXIT.ok;
-      throw new UsageError(
-        `${command}: ${error.message
-          .replace(/^error: /, '')
-          .replace(/\s*\n\s*/g, ' ')
-          .trim()}`,
-      );
-    }
-    throw error;
-  }
+  if (parseArgs(program, argv, `${command}: `)) return EXIT.ok;
   const flags = program.opts<CommandFlags>();
   checkRunName(flags.name);
   if (command === 'worker') return work(flags, io);

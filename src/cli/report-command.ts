@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { UsageError, describeErrno } from '../errors.js';
 import type { FetchRecord } from '../record/record.js';
 import { ResultsReporter } from '../report/results-report.js';
@@ -18,6 +18,7 @@ import { renderHtmlReport } from '../report/report-html.js';
 import { formatReport } from '../report/report-text.js';
 import type { StatsJson } from '../report/stats-json.js';
 import { EXIT, type CliIo } from './cli-io.js';
+import { parseArgs } from './parse-args.js';
 
 interface ReportFlags {
   stats?: string;
@@ -35,20 +36,7 @@ export async function runReport(argv: string[], io: CliIo): Promise<number> {
     .helpOption('-h, --help', 'show this help and exit')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: () => undefined });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) return EXIT.ok;
-      throw new UsageError(
-        `report: ${error.message
-          .replace(/^error: /, '')
-          .replace(/\s*\n\s*/g, ' ')
-          .trim()}`,
-      );
-    }
-    throw error;
-  }
+  if (parseArgs(program, argv, 'report: ')) return EXIT.ok;
   const files = program.args;
   const flags = program.opts<ReportFlags>();
   const stats = flags.stats === undefined ? undefined : readStats(flags.stats);
