@@ -1,11 +1,11 @@
-// Issue #27 from the command line: a paginated run stopped part way (exit 3) and resumed with
+// Issue #27 from the command line: a paginated run stopped part way (exit 3, or Ctrl-C) and resumed with
 // --resume goes on from each input's last final page, and the -o file ends with exactly one
 // final `last: true` record per input and every page once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseRecords, range, runCli, startServer, tempDir, writeLines } from './helpers.ts';
+import { parseRecords, range, runCli, spawnCli, startServer, tempDir, waitFor, writeLines } from './helpers.ts';
 
 test('#27: --paginate stopped by --max-requests, then --resume: every page once, one final last record per input', async (t) => {
   const server = await startServer(t);
@@ -31,5 +31,36 @@ test('#27: --paginate stopped by --max-requests, then --resume: every page once,
     const pages = records.filter((r) => r.line === line && r.ok).map((r) => r.page);
     assert.deepEqual(pages, range(n), `each page of ${name} once, in order`);
     assert.equal(server.hits.filter((hit) => hit.path.startsWith(`/pages/${name}`)).length, n, `no page of ${name} fetched twice`);
+  }
+});
+
+test('#27: Ctrl-C part way through pages: exit 130, exactly one last record per input read; --resume then fetches no page twice', async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  const input = writeLines(dir, 'urls.txt', [`${server.url}/pages/x?n=20&style=link`, `${server.url}/pages/y?n=20&style=link`]);
+  const out = join(dir, 'out.ndjson');
+  const run = spawnCli([input, '--paginate', '--rps', '8', '-c', '2', '-o', out, '-q']);
+  await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').split('\n').length > 6, 'a few pages written');
+  run.child.kill('SIGINT');
+  const stopped = await run.result;
+  assert.equal(stopped.code, 130, stopped.stderr);
+  const before = parseRecords(readFileSync(out, 'utf8'), out);
+  for (const line of [1, 2]) {
+    const lasts = before.filter((r) => r.line === line && r.last === true);
+    assert.equal(lasts.length, 1, `line ${line}: one last record`);
+    assert.equal(lasts[0]!.error?.code, 'INTERRUPTED');
+    assert.equal(lasts[0]!.final, false);
+  }
+  const resumed = await runCli([input, '--paginate', '-o', out, '--resume', '-q']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const records = parseRecords(readFileSync(out, 'utf8'), out);
+  for (const [line, name] of [[1, 'x'] as const, [2, 'y'] as const]) {
+    assert.deepEqual(
+      records.filter((r) => r.line === line && r.ok).map((r) => r.page),
+      range(20),
+      `each page of ${name} once, in order`,
+    );
+    assert.equal(server.hits.filter((hit) => hit.path.startsWith(`/pages/${name}`)).length, 20, `no page of ${name} fetched twice`);
+    assert.equal(records.filter((r) => r.line === line && r.last === true).at(-1)?.final, true);
   }
 });
