@@ -50,17 +50,19 @@ export function toRunOptions(flags: CliFlags, template: string | undefined, env:
   };
 }
 
+/** The first of `flags` that was given, for "X goes with Y" when Y was not. */
+export function firstGiven(flags: ReadonlyArray<readonly [flag: string, value: unknown]>): string | undefined {
+  return flags.find(([, value]) => value !== undefined)?.[0];
+}
+
 /** --oauth2-*: the secret from a file or the environment, never from argv. */
 function oauth2Options(flags: CliFlags, env: NodeJS.ProcessEnv): RunOptions['oauth2'] {
   if (flags.oauth2TokenUrl === undefined) {
-    const stray =
-      flags.oauth2ClientId !== undefined
-        ? '--oauth2-client-id'
-        : flags.oauth2ClientSecretFile !== undefined
-          ? '--oauth2-client-secret-file'
-          : flags.oauth2Scope !== undefined
-            ? '--oauth2-scope'
-            : undefined;
+    const stray = firstGiven([
+      ['--oauth2-client-id', flags.oauth2ClientId],
+      ['--oauth2-client-secret-file', flags.oauth2ClientSecretFile],
+      ['--oauth2-scope', flags.oauth2Scope],
+    ]);
     if (stray !== undefined) throw new UsageError(`${stray} goes with --oauth2-token-url.`);
     return undefined;
   }

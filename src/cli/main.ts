@@ -17,7 +17,7 @@ import { fetchAll } from '../run/fetch-all.js';
 import { OutputClosed, createNdjsonSink, type RecordSink } from '../output/ndjson-sink.js';
 import { EXIT, type CliIo } from './cli-io.js';
 import { openOutput, openResume, resumeNote, writeStatsFile } from './files.js';
-import { toRunOptions } from './flags-to-options.js';
+import { firstGiven, toRunOptions } from './flags-to-options.js';
 import { checkPlaceholders, openItems, type ItemSource } from './sources.js';
 import { buildProgram, type CliFlags } from './program.js';
 import { withConfigFile } from './config-file.js';
@@ -193,14 +193,11 @@ const isRedisCommand = (word: string): word is (typeof REDIS_COMMANDS)[number] =
 /** --redis and its companions: the coordinator's settings, or undefined for a one-machine run. */
 function checkRedisFlags(flags: CliFlags) {
   if (flags.redis === undefined) {
-    const stray =
-      flags.name !== undefined
-        ? '--name'
-        : flags.localWorkers !== undefined
-          ? '--local-workers'
-          : flags.stalledAfter !== undefined
-            ? '--stalled-after'
-            : undefined;
+    const stray = firstGiven([
+      ['--name', flags.name],
+      ['--local-workers', flags.localWorkers],
+      ['--stalled-after', flags.stalledAfter],
+    ]);
     if (stray !== undefined) throw new UsageError(`${stray} goes with --redis, which shares the run through Redis.`);
     return undefined;
   }

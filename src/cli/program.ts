@@ -279,13 +279,13 @@ function fraction(value: string): number {
   return number;
 }
 
-function nonNegativeNumber(value: string): number {
+export function nonNegativeNumber(value: string): number {
   const number = Number(value);
   if (value.trim() === '' || !Number.isFinite(number) || number < 0) throw new InvalidArgumentError('Expected a number of 0 or more.');
   return number;
 }
 
-function wholeNumber(min: number): (value: string) => number {
+export function wholeNumber(min: number): (value: string) => number {
   return (value) => {
     const number = Number(value);
     if (!/^\s*\d+\s*$/.test(value) || number < min) throw new InvalidArgumentError(`Expected a whole number of ${min} or more.`);
@@ -293,6 +293,6 @@ function wholeNumber(min: number): (value: string) => number {
   };
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
+export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }

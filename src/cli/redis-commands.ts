@@ -6,7 +6,7 @@
  *   status  what the run is doing: jobs waiting and held, workers, shared rates and pauses;
  *   clean   removes the run from Redis.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { resolveOptions } from '../options.js';
 import { RedisLimiter } from '../rate/shared-limiter.js';
@@ -20,6 +20,7 @@ import { workerOptions } from '../run/run-settings.js';
 import { EXIT, type CliIo } from './cli-io.js';
 import { readHeaders } from './flags-to-options.js';
 import { parseArgs } from './parse-args.js';
+import { collect, nonNegativeNumber, wholeNumber } from './program.js';
 import { exitCodeFor, listenForStop } from './signals.js';
 
 interface CommandFlags {
@@ -47,12 +48,12 @@ export async function runRedisCommand(command: 'worker' | 'status' | 'clean', ar
   if (command === 'worker') {
     program
       .description('Join a run shared through Redis and fetch its inputs until it is over.')
-      .addOption(new Option('-c, --concurrency <n>', "requests in flight at most (default: the run's)").argParser(wholeNumber))
+      .addOption(new Option('-c, --concurrency <n>', "requests in flight at most (default: the run's)").argParser(wholeNumber(1)))
       .addOption(
         new Option('-H, --header <header>', "a header this worker sends, 'Name: value' or @file: the run's secret headers come from here").argParser(collect),
       )
       .addOption(new Option('--env-headers', 'expand $NAME and ${NAME} in -H values from the environment'))
-      .addOption(new Option('--wait <seconds>', 'seconds to wait for the run to appear in Redis, 0 for not at all').default(60).argParser(seconds))
+      .addOption(new Option('--wait <seconds>', 'seconds to wait for the run to appear in Redis, 0 for not at all').default(60).argParser(nonNegativeNumber))
       .addOption(new Option('-q, --quiet', 'print nothing on stderr but fatal errors'))
       .addOption(new Option('-v, --verbose', 'one line per retry and pause'));
   } else if (command === 'status') {
@@ -193,19 +194,4 @@ function formatStatus(status: RunStatus): string {
   if (status.workerHeaders.length > 0) lines.push(`  each worker gives: ${status.workerHeaders.join(', ')}`);
   if (status.stop !== undefined) lines.push(`  stopping: ${redactor.text(status.stop.reason)}`);
   return `${lines.join('\n')}\n`;
-}
-
-function wholeNumber(value: string): number {
-  if (!/^\s*\d+\s*$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('Expected a whole number of 1 or more.');
-  return Number(value);
-}
-
-function seconds(value: string): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0) throw new InvalidArgumentError('Expected a number of seconds, 0 or more.');
-  return number;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }

@@ -132,18 +132,20 @@ export function createPlanner(options: PlanOptions): Planner {
 /** What fetchAll reads: input items, or plain strings taken as lines. */
 export type InputSource = AsyncIterable<InputItem | string> | Iterable<InputItem | string>;
 
-/** Plans every item; strings are lines, numbered from 1, with blank and `#` lines skipped as readLines does. */
+/** Plans every item of `input`, its strings numbered from 1 (see itemOf). */
 export async function* planAll(input: InputSource, planner: Planner): AsyncGenerator<PlanResult> {
   let line = 0;
   for await (const entry of input) {
-    line += 1;
-    if (typeof entry !== 'string') {
-      yield planner.plan(entry);
-      continue;
-    }
-    const text = entry.trim();
-    if (text !== '' && !text.startsWith('#')) yield planner.plan({ line, text });
+    const item = itemOf(entry, ++line);
+    if (item !== undefined) yield planner.plan(item);
   }
+}
+
+/** An entry of an InputSource as an item: a string is line `line`, trimmed; blank and `#` lines are none, as readLines skips them. */
+export function itemOf(entry: InputItem | string, line: number): InputItem | undefined {
+  if (typeof entry !== 'string') return entry;
+  const text = entry.trim();
+  return text !== '' && !text.startsWith('#') ? { line, text } : undefined;
 }
 
 /** Convenience for one item (tests, one-off use). */

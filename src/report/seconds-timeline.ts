@@ -24,16 +24,17 @@ export class SecondsTimeline {
 
   constructor(private readonly startedAt: number) {}
 
-  onEvent(event: RunEvent, now: number): void {
+  /** `now` is read only for the events a second counts: most events pass without a clock read. */
+  onEvent(event: RunEvent, now: () => number): void {
     switch (event.type) {
       case 'attempt-start':
-        this.#at(now).starts += 1;
+        this.#at(now()).starts += 1;
         break;
       case 'attempt-held':
-        this.#at(now).starts -= 1;
+        this.#at(now()).starts -= 1;
         break;
       case 'attempt-end': {
-        const second = this.#at(now);
+        const second = this.#at(now());
         if (event.status === null) second.answers.failed += 1;
         else second.answers[statusClass(event.status)] += 1;
         if (event.status === 429) second.received429 += 1;
@@ -41,13 +42,13 @@ export class SecondsTimeline {
       }
       case 'remote-attempts': {
         // Other processes' answers are not told by class: their starts and 429s are.
-        const second = this.#at(now);
+        const second = this.#at(now());
         second.starts += event.started;
         second.received429 += event.refused;
         break;
       }
       case 'pause':
-        this.#at(now).pauses += 1;
+        this.#at(now()).pauses += 1;
         break;
     }
   }

@@ -63,7 +63,7 @@ export class RunStats {
   }
 
   onEvent(e: RunEvent): void {
-    this.timeline.onEvent(e, this.now());
+    this.timeline.onEvent(e, this.now);
     switch (e.type) {
       case 'input':
         this.read++;

@@ -15,7 +15,7 @@ import { UsageError } from '../errors.js';
 import type { RunEvent, RunEventListener, StopCause } from '../events.js';
 import type { InputItem } from '../input/item.js';
 import { resolveOptions, type RunOptions } from '../options.js';
-import { createPlanner, type InputSource, type PlanResult } from '../plan/planner.js';
+import { createPlanner, itemOf, type InputSource, type PlanResult } from '../plan/planner.js';
 import { RedisLimiter } from '../rate/shared-limiter.js';
 import { createRedactor, createRunRedactor } from '../record/redact.js';
 import { invalidRecord, toRecord, type FetchRecord } from '../record/record.js';
@@ -110,7 +110,10 @@ export async function* coordinate(
 
     const produce = async () => {
       let read = 0;
-      for await (const entry of numbered(input)) {
+      let line = 0;
+      for await (const each of input) {
+        const entry = itemOf(each, ++line);
+        if (entry === undefined) continue;
         if (stopping !== undefined) break;
         read += 1;
         readUpTo = entry.line;
@@ -235,19 +238,6 @@ export async function connect(address: string): Promise<Redis> {
 /** The --redis address as messages show it: a password in a redis:// URL is left out. */
 export function shownRedis(address: string): string {
   return address.includes('://') ? createRedactor().url(address) : address;
-}
-
-/** Strings are lines, numbered from 1, blank and `#` lines skipped: as fetchAll reads them. */
-async function* numbered(input: InputSource): AsyncGenerator<InputItem> {
-  let line = 0;
-  for await (const entry of input) {
-    line += 1;
-    if (typeof entry !== 'string') yield entry;
-    else {
-      const text = entry.trim();
-      if (text !== '' && !text.startsWith('#')) yield { line, text };
-    }
-  }
 }
 
 type Redactor = ReturnType<typeof createRunRedactor>;

@@ -64,13 +64,9 @@ export async function cleanRun(redis: Redis, connection: Queue['opts']['connecti
   } finally {
     await queue.close();
   }
+  const keys = await scanAll(redis, key(name, '*'));
   let removed = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `ratefetch:{${name}}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) removed += await redis.del(...keys);
-  } while (cursor !== '0');
+  for (let at = 0; at < keys.length; at += 500) removed += await redis.del(...keys.slice(at, at + 500));
   return removed;
 }
 
