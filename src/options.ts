@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { parseLimitRule } from './rate/limit-rules.js';
 import { parseBodyPath, type Paging } from './http/next-page.js';
+import { compileSaveTemplate } from './plan/save-path.js';
 
 export type BodyFormat = 'auto' | 'json' | 'text' | 'base64' | 'none';
 
@@ -91,6 +92,10 @@ export interface RunOptions {
   cursor: string | undefined;
   /** Pages fetched per input at most, with --paginate, --next or --cursor. @default Infinity */
   maxPages: number;
+  /** Write each accepted body to its own file at this path template (`covers/{id}.jpg`) instead of into the record (--save). */
+  save: string | undefined;
+  /** With `save`: a body larger than this is not saved (FILE_TOO_LARGE). @default Infinity */
+  maxFileBytes: number;
 }
 
 // Read at run time from the package's own package.json, one level up from both src/ (tsx) and
@@ -150,6 +155,8 @@ export const DEFAULTS: Readonly<Omit<RunOptions, 'burst' | ListOption> & { [K in
   nextPath: undefined,
   cursor: undefined,
   maxPages: Infinity,
+  save: undefined,
+  maxFileBytes: Infinity,
 });
 
 export function defaultBurst(rps: number): number {
@@ -218,7 +225,25 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   checkAuth(options);
   pagingOf(options); // throws a UsageError naming the flag
   if (options.maxPages !== Infinity) expectInteger('maxPages', options.maxPages, 1);
+  checkSave(options);
   return options;
+}
+
+/** --save writes one whole file per input: what needs a body in memory, or many records per input, cannot go with it. */
+function checkSave(options: RunOptions): void {
+  if (options.save === undefined) {
+    if (options.maxFileBytes !== Infinity) throw new UsageError('--max-filesize goes with --save.');
+    return;
+  }
+  compileSaveTemplate(options.save); // throws a UsageError naming what is wrong
+  if (options.maxFileBytes !== Infinity) expectInteger('maxFileBytes', options.maxFileBytes, 0);
+  const paging = pagingOf(options);
+  const clash = [
+    paging !== undefined && `${paging.kind === 'link' ? '--paginate' : paging.kind === 'next' ? '--next' : '--cursor'} makes a record per page`,
+    options.dedupe && '--dedupe copies one result to many inputs',
+    options.schema !== undefined && '--schema checks a body held in memory',
+  ].find(Boolean);
+  if (clash) throw new UsageError(`--save writes one file per input's body, and ${clash}: use one of them.`);
 }
 
 /** How the run finds each input's next page, or undefined when it fetches one page per input. */

@@ -17,6 +17,8 @@ export interface PlannedLine {
   body?: string;
   vars?: { [name: string]: string };
   meta?: unknown;
+  /** With --save: the file the body would go to. */
+  save?: string;
   error: { code: ErrorCode; message: string } | null;
 }
 
@@ -48,6 +50,7 @@ export async function* planOnly(input: InputSource, partial: Partial<RunOptions>
       error: null,
     };
     if (plan.body !== undefined) line.body = typeof plan.body === 'string' ? plan.body : Buffer.from(plan.body).toString('base64');
+    if (plan.save !== undefined) line.save = redactor.text(plan.save);
     yield line;
   }
 }

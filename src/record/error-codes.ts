@@ -21,4 +21,8 @@ export type ErrorCode =
   | 'INTERRUPTED' // the run was stopped (SIGINT/SIGTERM) before this input finished
   | 'BUDGET_EXHAUSTED' // --max-requests ran out before this input finished
   | 'CIRCUIT_OPEN' // the circuit breaker stopped the run before this input finished
-  | 'AUTH_FAILED'; // no credential could be had (--auth-command, --oauth2-token-url): the run stopped before this input finished
+  | 'AUTH_FAILED' // no credential could be had (--auth-command, --oauth2-token-url): the run stopped before this input finished
+  // --save
+  | 'SAVE_PATH_REFUSED' // the input's --save path would leave the save directory (a value with /, .., NUL; a link out), or is another input's
+  | 'FILE_TOO_LARGE' // the body to save exceeded --max-filesize: its download was stopped and nothing kept
+  | 'SAVE_FAILED'; // the body could not be written to its file (disk full, permission denied): nothing kept
