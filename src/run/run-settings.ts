@@ -34,6 +34,8 @@ const NOT_SHARED: ReadonlyArray<[string, (options: Partial<RunOptions>) => boole
   ['--paginate', (options) => options.paginate === true, PAGES_ALONE],
   ['--next', (options) => options.nextPath !== undefined, PAGES_ALONE],
   ['--cursor', (options) => options.cursor !== undefined, PAGES_ALONE],
+  // Each worker would write the files to its own disk, and the coordinator could not resume them.
+  ['--save', (options) => options.save !== undefined, "each worker would write its inputs' files to its own disk"],
 ];
 
 export function toSharedSettings(options: Partial<RunOptions>): SharedSettings {
