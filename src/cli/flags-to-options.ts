@@ -47,6 +47,8 @@ export function toRunOptions(flags: CliFlags, template: string | undefined, env:
     nextPath: flags.next,
     cursor: flags.cursor,
     maxPages: flags.maxPages,
+    save: flags.save,
+    maxFileBytes: flags.maxFilesize,
   };
 }
 

@@ -93,4 +93,6 @@ export interface StatsSnapshot {
   interruptReason: string | null;
   /** From the record completion rate over the last ~5 s; null when unknown or stalled. */
   etaMs: number | null;
+  /** --save: files written (`foundWhole` of them found whole on --resume, with no request) and their bytes. */
+  saved: { files: number; bytes: number; foundWhole: number };
 }

@@ -50,6 +50,8 @@ export class RunStats {
   private readonly timeline: SecondsTimeline;
   /** The last RATE_TIMELINE_MAX host pauses, for --stats-file. */
   private readonly pauseTimeline: PauseTimelineEntry[] = [];
+  /** --save: files written (or found whole on --resume) and their bytes. */
+  private readonly saved = { files: 0, bytes: 0, foundWhole: 0 };
 
   constructor(now: () => number = Date.now) {
     this.now = now;
@@ -146,6 +148,11 @@ export class RunStats {
           for (const path of new Set((r.schemaErrors ?? []).map((e) => schemaPathPattern(e.path)))) increment(this.schemaMismatchByPath, path);
         }
         if (r.latencyMs !== null) this.latency.add(r.latencyMs);
+        if (r.saved !== undefined) {
+          this.saved.files++;
+          this.saved.bytes += r.saved.bytes;
+          if (r.fromFile === true) this.saved.foundWhole++;
+        }
         break;
       }
     }
@@ -198,6 +205,7 @@ export class RunStats {
       interrupted: this.interruptReason !== null,
       interruptReason: this.interruptReason,
       etaMs: estimateEta(total, this.done, recentDoneRate),
+      saved: { ...this.saved },
     };
   }
 
