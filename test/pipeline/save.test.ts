@@ -327,3 +327,17 @@ test('#28: without --resume a file already there is fetched again and replaced',
   assert.equal(records[0]?.fromFile, undefined);
   assert.deepEqual(readFileSync(join(dir, 'a.bin')), fileBytes('a', 64));
 });
+
+test('#28: the body saved is the one at the end of the redirects', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  const { records } = await run(items([{ id: 'moved' }]), {
+    template: `${server.url}/redirect-to?url=${encodeURIComponent('/file/moved?size=90000')}&n={id}`,
+    save: `${dir}/{id}.bin`,
+  });
+  const record = get(records, 1);
+  assert.equal(record.ok, true, JSON.stringify(record.error));
+  assert.match(record.finalUrl ?? '', /\/file\/moved\?size=90000$/);
+  assert.equal(record.saved?.sha256, fileSha256('moved', 90_000));
+  assert.deepEqual(filesUnder(dir), ['moved.bin'], 'the redirect body went nowhere');
+});
