@@ -114,10 +114,16 @@ export class BodyFile implements BodySink {
 
 /** `dir/.<name>.ratefetch-tmp-<pid>-<n>`, the name cut to NAME_BYTES_KEPT bytes on a character boundary. */
 export function tempPathFor(file: string): string {
-  let kept = '';
-  for (const char of basename(file)) {
-    if (Buffer.byteLength(kept + char) > NAME_BYTES_KEPT) break;
-    kept += char;
+  const name = basename(file);
+  let kept = name;
+  if (Buffer.byteLength(name) > NAME_BYTES_KEPT) {
+    kept = '';
+    let bytes = 0;
+    for (const char of name) {
+      bytes += Buffer.byteLength(char);
+      if (bytes > NAME_BYTES_KEPT) break;
+      kept += char;
+    }
   }
   tempCount += 1;
   return join(dirname(file), `.${kept}${TEMP_MARK}${process.pid}-${tempCount}`);

@@ -6,6 +6,8 @@ import { SavePaths, compileSaveTemplate } from '../../src/plan/save-path.ts';
 import { createPlanner } from '../../src/plan/planner.ts';
 import { resolveOptions, UsageError, type RunOptions } from '../../src/index.ts';
 import { formatBytes, parseByteSize } from '../../src/text.ts';
+import { tempPathFor } from '../../src/save/body-file.ts';
+import { basename } from 'node:path';
 
 test('#28: the save directory is the text before the first placeholder, up to its last /', () => {
   const cases: Array<[string, string, string[], boolean]> = [
@@ -126,4 +128,13 @@ test('#28: sizes for --max-filesize: bytes, or K, M, G, T in 1024s', () => {
   assert.equal(formatBytes(1024 * 1024), '1 MiB');
   assert.equal(formatBytes(1.5 * 1024 * 1024), '1.5 MiB');
   assert.equal(formatBytes(600 * 1024 * 1024), '600 MiB');
+});
+
+test('#28: a temporary name sits beside its file, hidden, names the process, and keeps at most 120 bytes of the name', () => {
+  const short = tempPathFor('/data/covers/a.jpg');
+  assert.match(short, new RegExp(`^/data/covers/\\.a\\.jpg\\.ratefetch-tmp-${process.pid}-\\d+$`));
+  assert.notEqual(tempPathFor('/data/covers/a.jpg'), short, 'each attempt has its own');
+  const long = basename(tempPathFor(`/d/${'é'.repeat(127)}`));
+  assert.equal(long, `.${'é'.repeat(60)}.ratefetch-tmp-${process.pid}-${long.split('-').at(-1)}`);
+  assert.ok(Buffer.byteLength(long) <= 255);
 });
