@@ -206,7 +206,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       this.#committing = true;
       clearTimeout(this.#deadline);
       this.#sink.end().then(
-        (saved) => this.#complete(Buffer.alloc(0), saved.bytes, saved),
+        (saved) => {
+          this.#committing = false;
+          this.#complete(Buffer.alloc(0), saved.bytes, saved);
+        },
         (failure: SinkFailure) => {
           this.#committing = false;
           this.#fail(new SinkFailed(failure));
@@ -258,7 +261,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   #fail(error: unknown): void {
-    if (this.#settled) return;
+    // While the file is being put in place, only the sink's own word ends the attempt.
+    if (this.#settled || this.#committing) return;
     const reason = this.#abortReason ?? error;
     if (reason instanceof HeldBack) return this.#settle({ kind: 'held' });
     if (reason instanceof AttemptTimeout) return this.#settle(this.#failure('TIMEOUT', `timed out after ${formatDuration(this.#settings.timeoutMs)}`));
