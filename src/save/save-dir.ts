@@ -28,8 +28,12 @@ export class SaveDir {
   readonly #maxBytes: number;
   readonly #accepts: (status: number) => boolean;
   #realRoot: string | undefined;
-  /** Directories made and checked already: most files share one, and each check costs four calls to the disk. */
-  readonly #ready = new Set<string>();
+  /**
+   * Each directory's check, made once and shared: most files share a directory, a check costs
+   * four calls to the disk, and read-ahead asks for hundreds of files at once. A check that
+   * failed is forgotten, so a later file tries again.
+   */
+  readonly #checks = new Map<string, Promise<DirCheck>>();
 
   /** `dir` as the template wrote it (`covers/`, or `` for the working directory); `accepts` says which statuses are saved. */
   constructor(settings: { dir: string; maxBytes: number; accepts: (status: number) => boolean; cwd?: string }) {
@@ -58,17 +62,18 @@ export class SaveDir {
     const realRoot = this.#realRoot ?? (await this.#openedRoot());
     if (!isInside(file, this.#root)) return { code: 'SAVE_PATH_REFUSED', what: `--save path refused: ${path} is outside the save directory`, final: true };
     const parent = dirname(file);
-    if (this.#ready.has(parent)) return undefined;
-    try {
-      // Checked before mkdir, which would otherwise follow a link and make directories outside.
-      if (!isInside(await realpath(await deepestExisting(parent)), realRoot)) return linkedOut(path);
-      await mkdir(parent, { recursive: true });
-      if (!isInside(await realpath(parent), realRoot)) return linkedOut(path);
-      this.#ready.add(parent);
-    } catch (error) {
-      return { code: 'SAVE_FAILED', what: `cannot make the directory of ${path}: ${describeErrno(error as NodeJS.ErrnoException)}`, final: false };
+    let check = this.#checks.get(parent);
+    if (check === undefined) {
+      check = checkDir(parent, realRoot);
+      this.#checks.set(parent, check);
     }
-    return undefined;
+    const result = await check;
+    if (result === 'ok') return undefined;
+    this.#checks.delete(parent);
+    if (result === 'linked out') {
+      return { code: 'SAVE_PATH_REFUSED', what: `--save path refused: ${path} leads out of the save directory through a symbolic link`, final: true };
+    }
+    return { code: 'SAVE_FAILED', what: `cannot make the directory of ${path}: ${describeErrno(result)}`, final: false };
   }
 
   /** One attempt's way to the file at `path` (already prepared). */
@@ -118,8 +123,17 @@ export class SaveDir {
   }
 }
 
-function linkedOut(path: string): SaveRefusal {
-  return { code: 'SAVE_PATH_REFUSED', what: `--save path refused: ${path} leads out of the save directory through a symbolic link`, final: true };
+type DirCheck = 'ok' | 'linked out' | NodeJS.ErrnoException;
+
+/** Makes `dir` unless it would lead out of `realRoot`: checked before mkdir, which would otherwise follow a link and make directories outside. */
+async function checkDir(dir: string, realRoot: string): Promise<DirCheck> {
+  try {
+    if (!isInside(await realpath(await deepestExisting(dir)), realRoot)) return 'linked out';
+    await mkdir(dir, { recursive: true });
+    return isInside(await realpath(dir), realRoot) ? 'ok' : 'linked out';
+  } catch (error) {
+    return error as NodeJS.ErrnoException;
+  }
 }
 
 function isInside(path: string, root: string): boolean {
