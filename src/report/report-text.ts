@@ -28,6 +28,12 @@ export function formatReport(report: ResultsReport, files: readonly string[], ou
   } else lines.push('  failed       0');
   const refused = report.run === undefined ? '' : ` · 429 received: ${formatCount(report.run.received429)}`;
   lines.push(`  attempts     ${formatCount(report.attempts)} · retries ${formatCount(report.retries)}${refused}`);
+  if (report.cache !== undefined) {
+    const { hit, revalidated, miss } = report.cache;
+    lines.push(
+      `  cache        ${formatCount(hit)} hit · ${formatCount(revalidated)} revalidated · ${formatCount(miss)} miss (--cache: answers from it, after a 304, or fetched)`,
+    );
+  }
   const { p50, p95, p99 } = report.latencyMs;
   lines.push(`  latency      p50 ${formatLatency(p50)} · p95 ${formatLatency(p95)} · p99 ${formatLatency(p99)} (last attempt of each record)`);
   for (const lane of report.run?.laneRates ?? []) {

@@ -13,6 +13,11 @@ import { createPlanner, type PlannedRequest } from '../../src/plan/planner.js';
 import { SECRET_HEADERS } from '../../src/plan/secrets.js';
 import { createRunRedactor } from '../../src/record/redact.js';
 import { DEFAULTS, resolveOptions, type RunOptions } from '../../src/options.js';
+import type { FetchRecord } from '../../src/record/record.js';
+import { RunStats } from '../../src/report/stats.js';
+import { toStatsJson } from '../../src/report/stats-json.js';
+import { formatSummary } from '../../src/report/summary.js';
+import { Chalk } from 'chalk';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const request = { url: 'https://api.example.com/items/1', method: 'GET', headers: { host: 'api.example.com', accept: 'application/json' } };
@@ -186,4 +191,21 @@ test('#28: resolveOptions checks --cache and --cache-max-age once, naming the fl
     [{ cacheDir: '/tmp/c', nextPath: '.next' }, /--cache does not go with/],
   ];
   for (const [options, message] of refused) assert.throws(() => resolveOptions(options), message, JSON.stringify(options));
+});
+
+test('#28: the stats count records by where their answer came from; a --dedupe copy is its first’s, not counted again', () => {
+  const stats = new RunStats(() => T0);
+  const record = (line: number, cache: FetchRecord['cache'], duplicateOf?: number) =>
+    ({ line, ok: true, final: true, status: 200, latencyMs: null, error: null, cache, ...(duplicateOf !== undefined && { duplicateOf }) }) as FetchRecord;
+  assert.equal(stats.snapshot().cache, undefined, 'nothing to say without --cache');
+  for (const r of [record(1, 'hit'), record(2, 'hit', 1), record(3, 'revalidated'), record(4, 'miss'), record(5, 'hit')])
+    stats.onEvent({ type: 'record', record: r });
+  const snapshot = stats.snapshot();
+  assert.deepEqual(snapshot.cache, { hit: 2, revalidated: 1, miss: 1 });
+  assert.deepEqual(toStatsJson(snapshot).cache, { hits: 2, revalidated: 1, misses: 1, requestsSaved: 2 });
+  assert.match(
+    formatSummary(snapshot, new Chalk({ level: 0 })),
+    /\n {2}cache {8}2 hits \(2 requests saved\) · 1 revalidated \(304, body from the cache\) · 1 miss\n/,
+  );
+  assert.equal(toStatsJson(new RunStats(() => T0).snapshot()).cache, undefined);
 });
