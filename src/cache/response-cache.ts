@@ -4,13 +4,14 @@
  * decides what may be stored and what is fresh (freshness.ts). The scheduler asks before the
  * start gate, so a fresh answer costs no slot, token, budget or rate evidence.
  *
- * A damaged or unreadable entry is a miss, never a crash: it is forgotten, and the answer
- * fetched in its place is stored. A write that fails costs a later miss and nothing more.
+ * A damaged or unreadable entry is a miss, never a crash: a damaged one is forgotten, and the
+ * answer fetched in its place is stored. A write that fails costs a later miss and nothing more.
  */
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import cacache from 'cacache';
+import PQueue from 'p-queue';
 import { UsageError, describeErrno } from '../errors.js';
 import { REDIRECT_STATUSES, type ResponseOutcome } from '../http/outcome.js';
 import type { BodyFormat, RunOptions } from '../options.js';
@@ -42,11 +43,22 @@ export interface StaleAnswer {
 export type CacheLookup =
   | { kind: 'hit'; outcome: ResponseOutcome }
   | { kind: 'stale'; answer: StaleAnswer; validators: Array<[name: string, value: string]> }
-  | { kind: 'miss' };
+  /** `replaces`: an entry is there (stale, or not for this request), which the answer will replace. */
+  | { kind: 'miss'; replaces: boolean };
 
 /** Only these methods' answers are stored and served (RFC 9111 allows POST with care; we do not). */
 const CACHED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
-const MISS: CacheLookup = { kind: 'miss' };
+const MISS: CacheLookup = { kind: 'miss', replaces: false };
+const MISS_REPLACING: CacheLookup = { kind: 'miss', replaces: true };
+/**
+ * Reads and writes on disk at once, at most. The run reads ahead up to 2,000 inputs, each asking
+ * at the same moment: unbounded, they would open more files than a process may (EMFILE). One
+ * queue, first come first served: a new input's lookup waits behind the writes of the answers
+ * before it, so a disk slower than the API slows the run instead of piling bodies up in memory.
+ */
+const DISK_CONCURRENCY = 16;
+/** What cacache says of an entry that is damaged (not of a disk that is busy or refuses): forget it. */
+const DAMAGED = new Set(['EINTEGRITY', 'EBADSIZE', 'ENOENT']);
 
 export interface ResponseCacheSettings {
   dir: string;
@@ -86,8 +98,8 @@ export async function openResponseCache(options: RunOptions, redactor: Redactor)
 
 export class ResponseCache {
   readonly #settings: ResponseCacheSettings;
-  /** Writes under way: the run waits for them before it ends. */
-  readonly #writes = new Set<Promise<void>>();
+  /** Every read and write; the run waits for the writes before it ends. */
+  readonly #disk = new PQueue({ concurrency: DISK_CONCURRENCY });
 
   constructor(settings: ResponseCacheSettings) {
     this.#settings = settings;
@@ -96,6 +108,10 @@ export class ResponseCache {
   /** What the cache holds for this request at `now`. Never rejects: trouble reading is a miss. */
   async lookup(plan: PlannedRequest, now: number): Promise<CacheLookup> {
     if (!CACHED_METHODS.has(plan.method)) return MISS;
+    return this.#disk.add(() => this.#read(plan, now));
+  }
+
+  async #read(plan: PlannedRequest, now: number): Promise<CacheLookup> {
     const { dir, scrubber, defaultMaxAgeMs } = this.#settings;
     const key = cacheKey(this.#settings.salt, plan);
     try {
@@ -104,16 +120,16 @@ export class ResponseCache {
       const stored = readStoredAnswer(entry.metadata);
       if (stored === undefined) return this.#forget(key);
       // Larger than this run's --max-body allows: fetched, it would fail; served, it must not pass.
-      if ((entry.size ?? 0) > this.#settings.maxBodyBytes) return MISS;
+      if ((entry.size ?? 0) > this.#settings.maxBodyBytes) return MISS_REPLACING;
       const freshness = judgeFreshness(exchangeOf(stored), requestView(plan, scrubber), defaultMaxAgeMs, now);
       if (freshness.kind === 'fresh') {
         const body = await cacache.get.byDigest(dir, entry.integrity, { memoize: false });
         return { kind: 'hit', outcome: storedOutcome(stored, body, this.#settings.bodyFormat, 0) };
       }
-      if (freshness.validators.length === 0) return MISS;
+      if (freshness.validators.length === 0) return MISS_REPLACING;
       return { kind: 'stale', answer: { key, integrity: entry.integrity, stored }, validators: freshness.validators };
-    } catch {
-      return this.#forget(key);
+    } catch (error) {
+      return isDamage(error) ? this.#forget(key) : MISS;
     }
   }
 
@@ -126,9 +142,9 @@ export class ResponseCache {
     const { dir, scrubber } = this.#settings;
     let body: Buffer;
     try {
-      body = await cacache.get.byDigest(dir, stale.integrity, { memoize: false });
-    } catch {
-      this.#forget(stale.key);
+      body = await this.#disk.add(() => cacache.get.byDigest(dir, stale.integrity, { memoize: false }));
+    } catch (error) {
+      if (isDamage(error)) this.#forget(stale.key);
       return undefined;
     }
     const fresh = answerView(notModified.status, scrubHeaders(notModified.headers, scrubber));
@@ -145,8 +161,9 @@ export class ResponseCache {
   /**
    * Stores the answer the server gave to the input's own request (not to a redirect hop), when
    * the rules allow. A redirect is never stored: a later run may be told to follow it or not.
+   * `replaces`: the lookup found an entry, whose index lines are then compacted away.
    */
-  store(plan: PlannedRequest, outcome: ResponseOutcome, receivedAt: number): void {
+  store(plan: PlannedRequest, outcome: ResponseOutcome, receivedAt: number, replaces: boolean): void {
     if (!CACHED_METHODS.has(plan.method) || REDIRECT_STATUSES.has(outcome.status) || outcome.rawBody === undefined) return;
     const { dir, scrubber } = this.#settings;
     const request = requestView(plan, scrubber);
@@ -154,12 +171,12 @@ export class ResponseCache {
     if (!isStorable(request, answerView(stored.status, stored.headers))) return;
     const key = cacheKey(this.#settings.salt, plan);
     const body = outcome.rawBody;
-    this.#write(() => cacache.put(dir, key, body, { metadata: stored, memoize: false }).then(() => this.#compact(key)));
+    this.#write(() => cacache.put(dir, key, body, { metadata: stored, memoize: false }).then(() => (replaces ? this.#compact(key) : undefined)));
   }
 
   /** Waits for the writes under way. */
   async close(): Promise<void> {
-    while (this.#writes.size > 0) await Promise.all(this.#writes);
+    await this.#disk.onIdle();
   }
 
   /** A damaged entry is dropped, so the next run does not trip over it again. */
@@ -174,13 +191,11 @@ export class ResponseCache {
   }
 
   #write(write: () => Promise<unknown>): void {
-    const tracked: Promise<void> = Promise.resolve()
-      .then(write)
-      .then(
-        () => undefined,
-        () => undefined,
-      );
-    this.#writes.add(tracked);
-    void tracked.then(() => this.#writes.delete(tracked));
+    this.#disk.add(write).catch(() => undefined);
   }
+}
+
+function isDamage(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && DAMAGED.has(code);
 }

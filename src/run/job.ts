@@ -38,9 +38,10 @@ export interface Job {
   outcome: AttemptOutcome | null;
   /** With pagination: which page this is, and the page URLs the input has seen (no loops). */
   paging?: { page: number; seen: Set<string> };
-  /** With --cache: where the answer came from, and the stored answer a 304 would confirm. */
+  /** With --cache: where the answer came from, the stored answer a 304 would confirm, and whether one is stored at all. */
   cache?: CacheUse;
   revalidating?: StaleAnswer;
+  replacesStored?: boolean;
 }
 
 export interface Failure {

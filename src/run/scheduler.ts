@@ -117,7 +117,7 @@ export async function* schedule(
 
   function finish(job: Job, failure: Failure | null, final: boolean): void {
     if (deps.cache !== undefined && job.cache === 'miss' && job.hops === 0 && job.outcome?.kind === 'response') {
-      deps.cache.store(job.plan, job.outcome, job.lastEndAt ?? clock.now());
+      deps.cache.store(job.plan, job.outcome, job.lastEndAt ?? clock.now(), job.replacesStored === true);
     }
     let record = jobRecord(job, failure, final, clock.now(), { checks: deps.checks, includeHeaders: options.includeHeaders, redactor });
     if (pager !== undefined) {
@@ -259,6 +259,7 @@ export async function* schedule(
           return finish(job, null, true);
         }
         if (found.kind === 'stale') revalidate(job, found.answer, found.validators);
+        job.replacesStored = found.kind === 'stale' || found.replaces;
         enqueue(job);
       },
       (error: unknown) => {

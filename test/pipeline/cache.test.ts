@@ -338,3 +338,19 @@ test('#28: with --cache every record says where its answer came from, invalid li
   const plain = await run([inputs[0]!]);
   assert.equal(plain.records[0]!.cache, undefined, 'no cache field without --cache');
 });
+
+test('#28: an answer replaced night after night keeps one line in its index, not one a night', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  const dir = cacheDir(t);
+  // No freshness, no validator: each run fetches it again and replaces the entry.
+  const url = `${server.url}/cached/r`;
+  for (let night = 0; night < 4; night++) await run([url], { cacheDir: dir, cacheMaxAgeMs: night === 3 ? 60_000 : undefined });
+  assert.equal(server.hits.length, 3, 'the fourth run, with --cache-max-age, found the third one’s answer');
+  const buckets = filesUnder(dir).filter(({ path }) => path.includes('index-v5'));
+  assert.equal(buckets.length, 1);
+  const lines = buckets[0]!.bytes
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+  assert.equal(lines.length, 1, lines.join('\n'));
+});
