@@ -30,9 +30,8 @@ export function formatReport(report: ResultsReport, files: readonly string[], ou
   lines.push(`  attempts     ${formatCount(report.attempts)} · retries ${formatCount(report.retries)}${refused}`);
   if (report.cache !== undefined) {
     const { hit, revalidated, miss } = report.cache;
-    lines.push(
-      `  cache        ${formatCount(hit)} hit · ${formatCount(revalidated)} revalidated · ${formatCount(miss)} miss (--cache: answers from it, after a 304, or fetched)`,
-    );
+    const hits = `${formatCount(hit)} ${hit === 1 ? 'hit' : 'hits'}`;
+    lines.push(`  cache        ${hits} · ${formatCount(revalidated)} revalidated · ${formatCount(miss)} ${miss === 1 ? 'miss' : 'misses'} (--cache)`);
   }
   const { p50, p95, p99 } = report.latencyMs;
   lines.push(`  latency      p50 ${formatLatency(p50)} · p95 ${formatLatency(p95)} · p99 ${formatLatency(p99)} (last attempt of each record)`);

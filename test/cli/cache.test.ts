@@ -66,7 +66,7 @@ test('#28: the second run says in its summary, its --stats-file and the report w
 
   const report = await runCli(['report', join(dir, 'out.ndjson')]);
   assert.equal(report.code, 0, report.stderr);
-  assert.match(report.stdout, /cache +3 hit · 1 revalidated · 1 miss/);
+  assert.match(report.stdout, /cache +3 hits · 1 revalidated · 1 miss \(--cache\)/);
 });
 
 test('#28: grep -r finds no secret in the cache directory after a run with a token, a cookie and secret query values', async (t) => {
