@@ -179,10 +179,10 @@ export class ResponseCache {
     await this.#disk.onIdle();
   }
 
-  /** A damaged entry is dropped, so the next run does not trip over it again. */
+  /** A damaged entry is dropped, so the next run does not trip over it again; the answer fetched in its place compacts the index. */
   #forget(key: string): CacheLookup {
     this.#write(() => cacache.rm.entry(this.#settings.dir, key));
-    return MISS;
+    return MISS_REPLACING;
   }
 
   /** cacache appends to a key's index on each write: keep only the newest, or a nightly job's index grows without end. */
