@@ -91,6 +91,10 @@ export interface RunOptions {
   cursor: string | undefined;
   /** Pages fetched per input at most, with --paginate, --next or --cursor. @default Infinity */
   maxPages: number;
+  /** Keep answers in this directory between runs and reuse them by the HTTP caching rules (--cache). @default undefined (no cache) */
+  cacheDir: string | undefined;
+  /** With `cacheDir`: how long an answer that states no freshness of its own counts as fresh. @default undefined (it is revalidated or fetched again) */
+  cacheMaxAgeMs: number | undefined;
 }
 
 // Read at run time from the package's own package.json, one level up from both src/ (tsx) and
@@ -150,6 +154,8 @@ export const DEFAULTS: Readonly<Omit<RunOptions, 'burst' | ListOption> & { [K in
   nextPath: undefined,
   cursor: undefined,
   maxPages: Infinity,
+  cacheDir: undefined,
+  cacheMaxAgeMs: undefined,
 });
 
 export function defaultBurst(rps: number): number {
@@ -218,7 +224,23 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   checkAuth(options);
   pagingOf(options); // throws a UsageError naming the flag
   if (options.maxPages !== Infinity) expectInteger('maxPages', options.maxPages, 1);
+  checkCache(options);
   return options;
+}
+
+/** --cache and --cache-max-age (issue #28). */
+function checkCache(options: RunOptions): void {
+  if (options.cacheMaxAgeMs !== undefined) {
+    if (options.cacheDir === undefined) throw new UsageError('--cache-max-age goes with --cache.');
+    expectNonNegative('cacheMaxAgeMs', options.cacheMaxAgeMs);
+    if (!Number.isFinite(options.cacheMaxAgeMs))
+      throw new UsageError(`Expected \`cacheMaxAgeMs\` (--cache-max-age) to be a finite number, got \`${options.cacheMaxAgeMs}\`.`);
+  }
+  if (options.cacheDir === undefined) return;
+  if (typeof options.cacheDir !== 'string' || options.cacheDir.trim() === '') throw new UsageError('Expected `cacheDir` (--cache) to be a directory.');
+  // A page's URL comes from the page before: a stored page would lead on from an old answer.
+  if (pagingOf(options) !== undefined)
+    throw new UsageError('--cache does not go with --paginate, --next or --cursor: each page depends on the answer before it.');
 }
 
 /** How the run finds each input's next page, or undefined when it fetches one page per input. */

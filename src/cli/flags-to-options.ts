@@ -47,6 +47,8 @@ export function toRunOptions(flags: CliFlags, template: string | undefined, env:
     nextPath: flags.next,
     cursor: flags.cursor,
     maxPages: flags.maxPages,
+    cacheDir: flags.cache,
+    cacheMaxAgeMs: flags.cacheMaxAge === undefined ? undefined : flags.cacheMaxAge * 1000,
   };
 }
 

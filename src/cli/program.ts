@@ -69,6 +69,8 @@ export interface CliFlags {
   next?: string;
   cursor?: string;
   maxPages?: number;
+  cache?: string;
+  cacheMaxAge?: number;
 }
 
 const EXAMPLES = `
@@ -85,6 +87,7 @@ Examples:
   $ ratefetch --range id=1..1000 --values kind=a,b -t 'https://api.example.com/{kind}/{id}' --dry-run
   $ ratefetch -t 'https://api.example.com/pages/[001-100]' --rps 2
   $ ratefetch repos.txt --paginate --max-pages 50 --rps 1 -o pages.ndjson
+  $ ratefetch urls.txt --rps 5 --cache ~/.cache/ratefetch -o out.ndjson   # nightly: only what changed
 
 Scaling out over Redis (several processes or hosts, one shared rate):
   $ ratefetch urls.txt --redis redis://host:6379 --name batch1 --rps 100 -o out.ndjson
@@ -201,6 +204,14 @@ export function buildProgram(): Command {
     new Option('--cursor <param=path>', "put the cursor at path in the body into query parameter param of the input's request, e.g. cursor=.meta.next_cursor"),
   );
   program.addOption(new Option('--max-pages <n>', 'pages per input at most (with --paginate, --next or --cursor)').argParser(wholeNumber(1)));
+
+  program.optionsGroup('Cache:');
+  program.addOption(new Option('--cache <dir>', 'keep answers here between runs: a fresh one is used with no request, a stale one is asked "changed?" (304)'));
+  program.addOption(
+    new Option('--cache-max-age <seconds>', 'with --cache: count an answer as fresh this long when the API says nothing of its freshness').argParser(
+      nonNegativeNumber,
+    ),
+  );
 
   program.optionsGroup('Output:');
   program.addOption(new Option('-o, --output <file>', 'write records to a file instead of stdout'));

@@ -57,7 +57,16 @@ export interface FetchRecord {
   next?: string | null;
   /** With pagination: true on the one record that ends its input, whatever ended it. */
   last?: boolean;
+  /** With --cache: where the answer came from (see CacheUse). */
+  cache?: CacheUse;
 }
+
+/**
+ * With --cache: `hit`, the stored answer was fresh and no request was sent; `revalidated`, the
+ * server said 304 Not Modified and the stored body was used; `miss`, everything else (the answer
+ * came from the server, or there was none).
+ */
+export type CacheUse = 'hit' | 'revalidated' | 'miss';
 
 /** What identifies an input besides its line: carried into its record whatever happens. */
 export interface InputIdentity {
@@ -90,6 +99,8 @@ export interface RecordInput {
   schemaErrors?: Array<{ path: string; message: string }>;
   identity: InputIdentity;
   includeHeaders: boolean;
+  /** With --cache: where the answer came from. */
+  cache?: CacheUse;
 }
 
 export function toRecord(input: RecordInput, redactor: Redactor): FetchRecord {
@@ -116,7 +127,8 @@ export function toRecord(input: RecordInput, redactor: Redactor): FetchRecord {
     attempts: input.attempts,
     ms: input.firstStartAt === null ? 0 : Math.round(input.endAt - input.firstStartAt),
     queuedMs: Math.round((input.firstStartAt ?? input.endAt) - input.readAt),
-    latencyMs: input.outcome ? input.outcome.latencyMs : null,
+    // No attempt, no latency: an answer from the cache took none.
+    latencyMs: input.outcome && input.firstStartAt !== null ? input.outcome.latencyMs : null,
     startedAt: input.firstStartAt === null ? null : Math.round(input.firstStartAt),
     endedAt: input.firstStartAt === null || input.lastEndAt === null ? null : Math.round(input.lastEndAt),
     bytes: response?.bytes ?? null,
@@ -127,6 +139,7 @@ export function toRecord(input: RecordInput, redactor: Redactor): FetchRecord {
   };
   if (input.includeHeaders && response) record.headers = redactor.headers(response.headers);
   if (input.schemaErrors) record.schemaErrors = input.schemaErrors;
+  if (input.cache !== undefined) record.cache = input.cache;
   return withIdentity(record, input.identity);
 }
 

@@ -33,6 +33,8 @@ import { sortedEntries } from './summary.js';
  *   perSecond        the run second by second (seconds with anything in them, the last day):
  *                    {atS, starts, answers: {2xx, 3xx, 4xx, 5xx, failed}, received429, pauses}
  *   pauseTimeline    each host pause (the last thousand): {atMs, host, forMs, source, reason}
+ *   cache            with --cache only: {hits, revalidated, misses, requestsSaved}, records by
+ *                    where their answer came from; requestsSaved are the hits, sent no request
  */
 export interface StatsJson {
   version: 1;
@@ -61,6 +63,7 @@ export interface StatsJson {
   rateTimeline: Array<{ atMs: number; lane: string; rps: number | null; reason: string; why: string }>;
   perSecond: TimelineSecond[];
   pauseTimeline: PauseTimelineEntry[];
+  cache?: { hits: number; revalidated: number; misses: number; requestsSaved: number };
 }
 
 export function toStatsJson(
@@ -96,6 +99,7 @@ export function toStatsJson(
     rateTimeline: s.rateTimeline.map((entry) => ({ ...entry, atMs: Math.round(entry.atMs), rps: roundOrNull(entry.rps, 2) })),
     perSecond: history.perSecond,
     pauseTimeline: history.pauses.map((entry) => ({ ...entry, atMs: Math.round(entry.atMs), forMs: Math.round(entry.forMs) })),
+    ...(s.cache !== undefined && { cache: { hits: s.cache.hit, revalidated: s.cache.revalidated, misses: s.cache.miss, requestsSaved: s.cache.hit } }),
   };
 }
 

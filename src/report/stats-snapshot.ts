@@ -93,4 +93,13 @@ export interface StatsSnapshot {
   interruptReason: string | null;
   /** From the record completion rate over the last ~5 s; null when unknown or stalled. */
   etaMs: number | null;
+  /** With --cache: the records by where their answer came from; absent without it. */
+  cache?: CacheCounts;
+}
+
+/** With --cache: records answered from the cache with no request, after a 304, or by the server. */
+export interface CacheCounts {
+  hit: number;
+  revalidated: number;
+  miss: number;
 }

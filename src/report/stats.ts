@@ -3,9 +3,9 @@ import type { RunEvent } from '../events.js';
 import { WindowCounter } from '../rate/window-counter.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { SecondsTimeline, type TimelineSecond } from './seconds-timeline.js';
-import type { LaneRate, PausedHost, PauseTimelineEntry, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
+import type { CacheCounts, LaneRate, PausedHost, PauseTimelineEntry, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
 
-export type { LaneRate, LatencyPercentiles, PausedHost, PauseTimelineEntry, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
+export type { CacheCounts, LaneRate, LatencyPercentiles, PausedHost, PauseTimelineEntry, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
 export type { TimelineSecond } from './seconds-timeline.js';
 
 /** Width of the sliding window behind `recentRps` and the ETA. */
@@ -50,6 +50,8 @@ export class RunStats {
   private readonly timeline: SecondsTimeline;
   /** The last RATE_TIMELINE_MAX host pauses, for --stats-file. */
   private readonly pauseTimeline: PauseTimelineEntry[] = [];
+  /** With --cache; a --dedupe copy is not counted (its first is). */
+  private cache: CacheCounts | undefined;
 
   constructor(now: () => number = Date.now) {
     this.now = now;
@@ -146,6 +148,10 @@ export class RunStats {
           for (const path of new Set((r.schemaErrors ?? []).map((e) => schemaPathPattern(e.path)))) increment(this.schemaMismatchByPath, path);
         }
         if (r.latencyMs !== null) this.latency.add(r.latencyMs);
+        if (r.cache !== undefined && r.duplicateOf === undefined) {
+          this.cache ??= { hit: 0, revalidated: 0, miss: 0 };
+          this.cache[r.cache]++;
+        }
         break;
       }
     }
@@ -198,6 +204,7 @@ export class RunStats {
       interrupted: this.interruptReason !== null,
       interruptReason: this.interruptReason,
       etaMs: estimateEta(total, this.done, recentDoneRate),
+      ...(this.cache !== undefined && { cache: { ...this.cache } }),
     };
   }
 

@@ -41,6 +41,14 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
       : `${label('latency')}p50 ${formatLatency(p50)} · p95 ${formatLatency(p95)} · p99 ${formatLatency(p99)} (last attempt)`,
   );
 
+  if (s.cache !== undefined) {
+    const { hit, revalidated, miss } = s.cache;
+    lines.push(
+      `${label('cache')}${formatCount(hit)} ${hit === 1 ? 'hit' : 'hits'} (${formatCount(hit)} ${hit === 1 ? 'request' : 'requests'} saved) · ` +
+        `${formatCount(revalidated)} revalidated (304, body from the cache) · ${formatCount(miss)} ${miss === 1 ? 'miss' : 'misses'}`,
+    );
+  }
+
   lines.push(`${label('rate limits')}${formatDuration(s.rateWaitMs)} held back by rate limits or pauses`);
   for (const rate of s.laneRates) {
     const how = rate.found ? `settled at ${formatLimit(rate.settledRps)}` : `climbed to (no 429 seen) ${formatLimit(rate.rps)}`;

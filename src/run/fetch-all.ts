@@ -24,6 +24,7 @@ import { systemTimers } from './timers.js';
 import { connectionsToWarm, warmFirstOrigin } from './warm-up.js';
 import { createSharedGate, sharedBuckets } from './shared-gate.js';
 import type { RedisLimiter } from '../rate/shared-limiter.js';
+import { openResponseCache, type ResponseCache } from '../cache/response-cache.js';
 
 export interface RunHooks {
   /** Receives every RunEvent (progress, stats, verbose logging). */
@@ -73,17 +74,22 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
       : undefined;
   const dispatcher = own?.dispatcher ?? hooks.dispatcher!;
   const spares = own?.spares;
-  const warmCount = spares === undefined ? 0 : connectionsToWarm(options);
+  // With --cache the first inputs may all be answered from disk: no connections opened ahead for them.
+  const warmCount = spares === undefined || options.cacheDir !== undefined ? 0 : connectionsToWarm(options);
   const settings = {
     dispatcher,
     timeoutMs: options.timeoutMs,
     maxBodyBytes: options.maxBodyBytes,
     bodyFormat: options.bodyFormat,
     followRedirects: options.maxRedirects > 0,
+    keepRawBody: options.cacheDir !== undefined,
   };
 
   const credentials = credentialsFor(options, { dispatcher, now: () => clock.now(), redactor, stderr: hooks.authStderr });
+  let cache: ResponseCache | undefined;
   try {
+    // A cache directory that cannot be made or written is a usage error (exit 2), before any request.
+    cache = await openResponseCache(options, redactor);
     if (credentials !== undefined) {
       // The first credential before the first request: a source that fails now is a usage error (exit 2).
       await credentials.ready().catch((error: unknown) => {
@@ -105,6 +111,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
         emit: hooks.onEvent ?? (() => undefined),
         credentials,
         resumePages: hooks.resumePages,
+        cache,
         send:
           gate === undefined
             ? (request, hardStop, mayGoOnTheWire) => attempt(request, settings, { signal: hardStop, mayGoOnTheWire })
@@ -116,6 +123,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
       hooks.signal,
     );
   } finally {
+    await cache?.close();
     spares?.close();
     if (own !== undefined) await dispatcher.destroy().catch(() => undefined);
   }

@@ -25,7 +25,10 @@ const COUNTED_ALONE = 'each worker would count on its own';
 const NOT_FROM_REDIS = 'a worker would have to run a command or send a secret read from Redis';
 // The coordinator counts one record per input; a paginated input has one per page.
 const PAGES_ALONE = "the run's records would count an input once per page";
+// A cache directory is on one machine's disk; the workers may be on others.
+const CACHE_ON_ONE_DISK = "the run's workers would each need the cache directory on their own disk";
 const NOT_SHARED: ReadonlyArray<[string, (options: Partial<RunOptions>) => boolean, string]> = [
+  ['--cache', (options) => options.cacheDir !== undefined, CACHE_ON_ONE_DISK],
   ['--dedupe', (options) => options.dedupe === true, COUNTED_ALONE],
   ['--max-requests', (options) => options.maxRequests !== undefined && Number.isFinite(options.maxRequests), COUNTED_ALONE],
   ['--max-error-rate', (options) => options.maxErrorRate !== undefined, COUNTED_ALONE],

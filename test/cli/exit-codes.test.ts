@@ -220,6 +220,8 @@ test('--help exits 0 and shows every option with its default, the help groups an
     '--next': null,
     '--cursor': null,
     '--max-pages': null,
+    '--cache': null,
+    '--cache-max-age': null,
     '--config': null,
     '--redis': null,
     '--name': null,

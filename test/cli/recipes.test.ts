@@ -145,3 +145,28 @@ test('#27 recipe: pages of an API that pages its results, flattened with jq', {
   assert.equal(flat.code, 0, flat.stderr);
   assert.equal(readFileSync(join(dir, 'items.ndjson'), 'utf8').trim().split('\n').length, 2 * 3 + 2 * 10);
 });
+
+test('#28 recipe: a nightly job with --cache fetches only what changed, and the stats say what it saved', {
+  skip: HAS_JQ ? false : 'jq is not installed: apt-get install jq to run the jq recipes',
+}, async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  writeLines(dir, 'urls.txt', [
+    ...range(3).map((i) => `${server.url}/cached/${i}?cc=max-age=3600`),
+    `${server.url}/cached/e?etag=v1&cc=no-cache`,
+    `${server.url}/cached/lm?lm=1000000000`,
+  ]);
+  const command = recipe('ratefetch urls.txt --rps 5 --cache').replace('/var/cache/ratefetch/items', join(dir, 'cache'));
+  for (const night of [1, 2]) {
+    const result = await runShell(command.replace(/^ratefetch/, `node ${shq(BIN)}`), { cwd: dir });
+    assert.equal(result.code, 0, `night ${night}: ${result.stderr}`);
+  }
+  assert.equal(server.hits.length, 5 + 2, 'the second night asked only about the two that can be revalidated');
+  assert.deepEqual(
+    server.hits.slice(5).map((hit) => hit.status),
+    [304, 304],
+  );
+  assertOneRecordPerLine(parseRecords(readFileSync(join(dir, 'items.ndjson'), 'utf8')), range(5));
+  const stats = await runShell(recipe("jq -c '.cache' stats.json"), { cwd: dir });
+  assert.equal(stats.stdout, '{"hits":3,"revalidated":2,"misses":0,"requestsSaved":3}\n', stats.stderr);
+});
