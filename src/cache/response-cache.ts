@@ -8,11 +8,12 @@
  * answer fetched in its place is stored. A write that fails costs a later miss and nothing more.
  */
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import cacache from 'cacache';
 import PQueue from 'p-queue';
 import { UsageError, describeErrno } from '../errors.js';
+import { makeDirectory } from '../make-directory.js';
 import { REDIRECT_STATUSES, type ResponseOutcome } from '../http/outcome.js';
 import type { BodyFormat, RunOptions } from '../options.js';
 import type { PlannedRequest } from '../plan/planner.js';
@@ -76,7 +77,7 @@ export async function openResponseCache(options: RunOptions, redactor: Redactor)
   const dir = resolve(options.cacheDir);
   let salt: string;
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     await access(dir, constants.W_OK);
     salt = await readOrCreateSalt(dir);
   } catch (error) {

@@ -28,6 +28,9 @@ test('#28: a bad --cache-max-age, or --cache with what it does not go with, is o
   writeFileSync(join(dir, 'a-file'), 'x');
   const underAFile = await runCli([input, '--cache', join(dir, 'a-file', 'cache')]);
   assertUsageError(underAFile, /--cache cannot use .* as its directory: .*ENOTDIR/);
+  // Node 20's recursive mkdir never settles there (it spins): ratefetch makes one level at a time.
+  if (existsSync('/proc/self'))
+    assertUsageError(await runCli([input, '--cache', '/proc/ratefetch-cache/x']), /--cache cannot use \/proc\/ratefetch-cache\/x as its directory: .*ENOENT/);
   assert.equal(existsSync(cache), false, 'no directory made for a refused run');
 });
 
