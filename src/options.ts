@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { parseLimitRule } from './rate/limit-rules.js';
 import { parseBodyPath, type Paging } from './http/next-page.js';
+import { batchingOf } from './plan/batching.js';
 
 export type BodyFormat = 'auto' | 'json' | 'text' | 'base64' | 'none';
 
@@ -91,6 +92,16 @@ export interface RunOptions {
   cursor: string | undefined;
   /** Pages fetched per input at most, with --paginate, --next or --cursor. @default Infinity */
   maxPages: number;
+
+  // Batch endpoints (--batch, issue #28): see plan/batching.ts.
+  /** Distinct input values sent in one request at most (1 to 1000); they fill the template's one placeholder, joined. @default undefined (a request per input) */
+  batch: number | undefined;
+  /** What joins the values of a batch, after each is encoded for its place. @default ',' */
+  batchJoin: string | undefined;
+  /** Where the array of answers is in a batch's JSON body, as `.tracks` (`.` for the body itself). */
+  batchSplit: string | undefined;
+  /** Where each answer's key is, as `.id`: it is matched, as a string, to the value its input sent. */
+  batchKey: string | undefined;
 }
 
 // Read at run time from the package's own package.json, one level up from both src/ (tsx) and
@@ -150,6 +161,10 @@ export const DEFAULTS: Readonly<Omit<RunOptions, 'burst' | ListOption> & { [K in
   nextPath: undefined,
   cursor: undefined,
   maxPages: Infinity,
+  batch: undefined,
+  batchJoin: undefined,
+  batchSplit: undefined,
+  batchKey: undefined,
 });
 
 export function defaultBurst(rps: number): number {
@@ -218,6 +233,7 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   checkAuth(options);
   pagingOf(options); // throws a UsageError naming the flag
   if (options.maxPages !== Infinity) expectInteger('maxPages', options.maxPages, 1);
+  batchingOf(options); // throws a UsageError naming the flag
   return options;
 }
 
