@@ -57,6 +57,11 @@ export interface FetchRecord {
   next?: string | null;
   /** With pagination: true on the one record that ends its input, whatever ended it. */
   last?: boolean;
+  /**
+   * With --batch: how many distinct values the request that answered this input carried, and
+   * where this input's value was among them (from 0). `finalUrl` is that request's URL.
+   */
+  batch?: { size: number; index: number };
 }
 
 /** What identifies an input besides its line: carried into its record whatever happens. */
