@@ -33,6 +33,7 @@ import { sortedEntries } from './summary.js';
  *   perSecond        the run second by second (seconds with anything in them, the last day):
  *                    {atS, starts, answers: {2xx, 3xx, 4xx, 5xx, failed}, received429, pauses}
  *   pauseTimeline    each host pause (the last thousand): {atMs, host, forMs, source, reason}
+ *   batchedInputs    with --batch: records of inputs that went in batch requests (0 without)
  */
 export interface StatsJson {
   version: 1;
@@ -61,6 +62,7 @@ export interface StatsJson {
   rateTimeline: Array<{ atMs: number; lane: string; rps: number | null; reason: string; why: string }>;
   perSecond: TimelineSecond[];
   pauseTimeline: PauseTimelineEntry[];
+  batchedInputs: number;
 }
 
 export function toStatsJson(
@@ -96,6 +98,7 @@ export function toStatsJson(
     rateTimeline: s.rateTimeline.map((entry) => ({ ...entry, atMs: Math.round(entry.atMs), rps: roundOrNull(entry.rps, 2) })),
     perSecond: history.perSecond,
     pauseTimeline: history.pauses.map((entry) => ({ ...entry, atMs: Math.round(entry.atMs), forMs: Math.round(entry.forMs) })),
+    batchedInputs: s.batchedInputs,
   };
 }
 

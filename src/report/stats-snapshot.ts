@@ -93,4 +93,6 @@ export interface StatsSnapshot {
   interruptReason: string | null;
   /** From the record completion rate over the last ~5 s; null when unknown or stalled. */
   etaMs: number | null;
+  /** With --batch: records of inputs that went in batch requests (each batch counts once in `attemptsStarted`). */
+  batchedInputs: number;
 }

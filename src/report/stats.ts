@@ -50,6 +50,8 @@ export class RunStats {
   private readonly timeline: SecondsTimeline;
   /** The last RATE_TIMELINE_MAX host pauses, for --stats-file. */
   private readonly pauseTimeline: PauseTimelineEntry[] = [];
+  /** With --batch: records of inputs answered by batch requests. */
+  private batchedInputs = 0;
 
   constructor(now: () => number = Date.now) {
     this.now = now;
@@ -137,6 +139,7 @@ export class RunStats {
         }
         this.done++;
         this.recentDone.add(this.now());
+        if (r.batch !== undefined) this.batchedInputs++;
         if (!r.final) this.notFinal++;
         if (r.ok) {
           this.ok++;
@@ -198,6 +201,7 @@ export class RunStats {
       interrupted: this.interruptReason !== null,
       interruptReason: this.interruptReason,
       etaMs: estimateEta(total, this.done, recentDoneRate),
+      batchedInputs: this.batchedInputs,
     };
   }
 

@@ -40,6 +40,7 @@ function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
     interrupted: false,
     interruptReason: null,
     etaMs: 0,
+    batchedInputs: 0,
     ...over,
   };
 }
@@ -178,6 +179,7 @@ describe('toStatsJson', () => {
       'rateTimeline',
       'perSecond',
       'pauseTimeline',
+      'batchedInputs',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
     assert.equal(json.version, 1);
