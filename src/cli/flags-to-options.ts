@@ -47,6 +47,10 @@ export function toRunOptions(flags: CliFlags, template: string | undefined, env:
     nextPath: flags.next,
     cursor: flags.cursor,
     maxPages: flags.maxPages,
+    batch: flags.batch,
+    batchJoin: flags.batchJoin,
+    batchSplit: flags.batchSplit,
+    batchKey: flags.batchKey,
   };
 }
 

@@ -69,6 +69,10 @@ export interface CliFlags {
   next?: string;
   cursor?: string;
   maxPages?: number;
+  batch?: number;
+  batchJoin?: string;
+  batchSplit?: string;
+  batchKey?: string;
 }
 
 const EXAMPLES = `
@@ -85,6 +89,7 @@ Examples:
   $ ratefetch --range id=1..1000 --values kind=a,b -t 'https://api.example.com/{kind}/{id}' --dry-run
   $ ratefetch -t 'https://api.example.com/pages/[001-100]' --rps 2
   $ ratefetch repos.txt --paginate --max-pages 50 --rps 1 -o pages.ndjson
+  $ ratefetch ids.txt -t 'https://api.example.com/v1/tracks?ids={}' --batch 50 --batch-split .tracks --batch-key .id --rps 2
 
 Scaling out over Redis (several processes or hosts, one shared rate):
   $ ratefetch urls.txt --redis redis://host:6379 --name batch1 --rps 100 -o out.ndjson
@@ -201,6 +206,16 @@ export function buildProgram(): Command {
     new Option('--cursor <param=path>', "put the cursor at path in the body into query parameter param of the input's request, e.g. cursor=.meta.next_cursor"),
   );
   program.addOption(new Option('--max-pages <n>', 'pages per input at most (with --paginate, --next or --cursor)').argParser(wholeNumber(1)));
+
+  program.optionsGroup('Batch endpoints:');
+  program.addOption(
+    new Option('--batch <k>', "send up to k inputs in one request: their values fill the template's one placeholder, joined (1 to 1000)").argParser(
+      wholeNumber(1),
+    ),
+  );
+  program.addOption(new Option('--batch-join <text>', 'what joins the values of a batch, each encoded for its place (default: ,)'));
+  program.addOption(new Option('--batch-split <path>', "the array of answers in a batch's JSON body, e.g. .tracks (. for the body itself)"));
+  program.addOption(new Option('--batch-key <path>', 'the field of each answer that matches it to its input, e.g. .id'));
 
   program.optionsGroup('Output:');
   program.addOption(new Option('-o, --output <file>', 'write records to a file instead of stdout'));
