@@ -71,6 +71,11 @@ describe('formatSummary', () => {
     assert.doesNotMatch(text, /interrupted/);
   });
 
+  test('#28: a run with --batch says how many inputs went in how many requests; a run without has no such line', () => {
+    assert.match(formatSummary(snapshot({ batchedInputs: 300, attemptsStarted: 7 }), plain), /\n {2}batched {6}300 inputs in 7 requests \(--batch\)\n/);
+    assert.doesNotMatch(formatSummary(snapshot(), plain), /batched/);
+  });
+
   test('an interrupted run says so, with what was left', () => {
     const text = formatSummary(snapshot({ interrupted: true, interruptReason: 'SIGINT', done: 120, ok: 118, failed: 2 }), plain);
     assert.match(text, /^ratefetch: interrupted/);
