@@ -80,7 +80,8 @@ export interface BatchRecordSettings {
  * One record per input of the batch, as a request of its own would have it: its line, URL, key
  * and identity; the batch's status, and its element as the body. `finalUrl` is the batch's URL,
  * `attempts` counts every request that carried the input, `batch` says how many values the
- * request carried and where this input's was.
+ * request carried and where this input's was, and which requests the record counts (each once,
+ * on the record of its first input, so that they add up over the records to the requests sent).
  */
 export function batchRecords(
   job: Job,
@@ -130,7 +131,8 @@ export function batchRecords(
       firstStartAt: member.firstStartAt ?? job.firstStartAt,
     };
     const record = jobRecord(view, memberFailure, memberFinal, endAt, settings);
-    record.batch = { size: values.length, index: values.indexOf(value) };
+    const requests = member.requestsCounted + (member === members[0] ? job.attempts : 0);
+    record.batch = { size: values.length, index: values.indexOf(value), requests };
     return { plan: member.plan, record };
   });
 }

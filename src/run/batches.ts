@@ -81,7 +81,9 @@ export class Batcher {
     if (this.#pending.isEmpty) return;
     const readAts = this.#readAts;
     this.#readAts = [];
-    const members = this.#pending.take().map((plan, i): BatchMember => ({ plan, readAt: readAts[i]!, attemptsBefore: 0, firstStartAt: null }));
+    const members = this.#pending
+      .take()
+      .map((plan, i): BatchMember => ({ plan, readAt: readAts[i]!, attemptsBefore: 0, firstStartAt: null, requestsCounted: 0 }));
     this.#send(members, undefined, false);
   }
 
@@ -123,7 +125,13 @@ export class Batcher {
       const inPart = new Set(part);
       const carried = members
         .filter((member) => inPart.has(member.plan.batchValue!))
-        .map((member) => ({ ...member, attemptsBefore: member.attemptsBefore + job.attempts, firstStartAt: member.firstStartAt ?? job.firstStartAt }));
+        .map((member) => ({
+          ...member,
+          attemptsBefore: member.attemptsBefore + job.attempts,
+          firstStartAt: member.firstStartAt ?? job.firstStartAt,
+          // Each request is counted once, on its first input's record.
+          requestsCounted: member.requestsCounted + (member === members[0] ? job.attempts : 0),
+        }));
       this.#send(carried, faultRetries, true);
     }
   }

@@ -57,6 +57,8 @@ export interface BatchMember {
   attemptsBefore: number;
   /** When the first request that carried it started; null while none has. */
   firstStartAt: number | null;
+  /** Attempts of the requests before this one of which it was the first input: its record counts them (record.batch.requests). */
+  requestsCounted: number;
 }
 
 export interface Failure {

@@ -24,6 +24,7 @@ function idsSent(server: FixtureServer): string[][] {
 }
 
 const bodyId = (record: FetchRecord | undefined) => (record?.body as { id: unknown } | null)?.id;
+const sumOfRequests = (records: readonly FetchRecord[]) => records.reduce((sum, record) => sum + (record.batch?.requests ?? 0), 0);
 
 test('#28: k = 3 over 7 inputs: 3 requests, 7 records, each input its own element, the request counted once', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
@@ -40,7 +41,7 @@ test('#28: k = 3 over 7 inputs: 3 requests, 7 records, each input its own elemen
     assert.equal(record.status, 200);
     assert.equal(record.attempts, 1);
     assert.equal(record.url, `${server.url}/batch?ids=${id}`, 'the URL the input would have alone');
-    assert.deepEqual(record.batch, { size: i < 6 ? 3 : 1, index: i % 3 });
+    assert.deepEqual(record.batch, { size: i < 6 ? 3 : 1, index: i % 3, requests: i % 3 === 0 ? 1 : 0 });
   });
   assert.equal(byLine.get(2)!.finalUrl, `${server.url}/batch?ids=a,b,c`, 'finalUrl is the batch request');
   assert.equal(events.filter((e) => e.type === 'attempt-start').length, 3);
@@ -73,7 +74,8 @@ test('#28: one bad ID in 8 is found by halving: the other 7 are ok, the bad one 
   const bad = byLine.get(5)!;
   assert.deepEqual([bad.ok, bad.final, bad.status, bad.error?.code, bad.attempts], [false, true, 400, 'HTTP_STATUS', 4]);
   assert.deepEqual(bad.body, { error: 'malformed id bad-5' }, 'the answer to its own request');
-  assert.deepEqual(bad.batch, { size: 1, index: 0 });
+  assert.deepEqual(bad.batch, { size: 1, index: 0, requests: 3 }, 'the first input of three of the requests');
+  assert.equal(sumOfRequests(records), 7, 'the records count each request once');
   assert.equal(events.filter((e) => e.type === 'retry').length, 3, 'one retry event per split');
 });
 
@@ -98,6 +100,7 @@ test('#28: a 5xx is retried as a batch, then split in halves, each with one retr
   );
   assert.deepEqual(sizes.filter((n) => n < 3).sort(), [1, 1, 2, 2]);
   assert.equal(records.find((r) => r.line === 1)!.attempts, 3 + 2 + 1, 'every request that carried the input');
+  assert.equal(sumOfRequests(records), server.hits.length);
 });
 
 test('#28: a 429 is waited out and the batch goes again whole, never split', TEST_TIMEOUT, async (t) => {
@@ -113,6 +116,7 @@ test('#28: a 429 is waited out and the batch goes again whole, never split', TES
     [429, 200],
   );
   assert.ok(records.every((r) => r.ok && r.attempts === 2));
+  assert.equal(sumOfRequests(records), 2);
 });
 
 test('#28: a 401 fails the whole batch without splitting it: the credential, not an ID, was refused', TEST_TIMEOUT, async (t) => {
@@ -143,7 +147,7 @@ test('#28: an element given twice: the first wins; an ID two inputs share is sen
     records.map((r) => (r.body as { name: string }).name),
     records.map((r) => `item ${bodyId(r)}`),
   );
-  assert.deepEqual([byLine.get(3)!.batch, byLine.get(3)!.ok], [{ size: 2, index: 0 }, true]);
+  assert.deepEqual([byLine.get(3)!.batch, byLine.get(3)!.ok], [{ size: 2, index: 0, requests: 0 }, true]);
 });
 
 test('#28: an accepted answer without the array fails every input with BATCH_UNREADABLE, not final', TEST_TIMEOUT, async (t) => {

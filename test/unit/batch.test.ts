@@ -13,6 +13,8 @@ import { cutAnswer, shouldSplit } from '../../src/run/batch-end.ts';
 import { retrySettingsFor } from '../../src/run/batches.ts';
 import { newJob, type Job } from '../../src/run/job.ts';
 import type { Lane } from '../../src/rate/lanes.ts';
+import type { FetchRecord } from '../../src/record/record.ts';
+import { ResultsReporter } from '../../src/report/results-report.ts';
 
 const BATCH: Partial<RunOptions> = { template: 'https://api.example.com/v1/tracks?ids={}', batch: 50, batchSplit: '.tracks', batchKey: '.id' };
 
@@ -170,4 +172,31 @@ test('#28: a part of a split batch retries a fault once, but keeps --retries for
   assert.equal(retrySettingsFor(job, response(429), settings), settings);
   assert.equal(retrySettingsFor(job, response(503), settings), settings);
   assert.equal(retrySettingsFor(job, response(500), { retries: 0 }).retries, 0, 'never more than --retries');
+});
+
+test('#28: ratefetch report counts a batch request once, from batch.requests, not once per input it carried', () => {
+  const reporter = new ResultsReporter();
+  const record = (line: number, requests: number): FetchRecord =>
+    ({
+      line,
+      key: `k${line}`,
+      url: `https://a/x?ids=${line}`,
+      finalUrl: 'https://a/x?ids=1,2,3',
+      ok: true,
+      final: true,
+      status: 200,
+      attempts: 2,
+      latencyMs: 3,
+      startedAt: 1_000,
+      endedAt: 2_000,
+      error: null,
+      batch: { size: 3, index: line - 1, requests },
+    }) as FetchRecord;
+  for (const each of [record(1, 2), record(2, 0), record(3, 0)]) reporter.add(each);
+  const report = reporter.report();
+  assert.deepEqual([report.records, report.attempts, report.retries], [3, 2, 1]);
+  assert.equal(
+    report.perSecond.reduce((sum, second) => sum + second.starts, 0),
+    2,
+  );
 });
