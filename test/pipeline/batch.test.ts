@@ -160,6 +160,15 @@ test('#28: an accepted answer without the array fails every input with BATCH_UNR
   }
 });
 
+test("#28: --schema checks each input's own element, not the batch answer", TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  const schema = { document: { type: 'object', required: ['id'], properties: { name: { const: 'item a' } } }, source: 'element.json' };
+  const { records, byLine } = await run(['a', 'b'], { ...batchOptions(server, 2), schema });
+  assertOneRecordPerInput(records, [1, 2]);
+  assert.equal(byLine.get(1)!.ok, true, byLine.get(1)!.error?.message);
+  assert.deepEqual([byLine.get(2)!.ok, byLine.get(2)!.error?.code, byLine.get(2)!.schemaErrors?.[0]?.path], [false, 'SCHEMA_MISMATCH', '/name']);
+});
+
 test('#28: --max-requests counts requests: 2 batches of 3 are sent, the third batch gets BUDGET_EXHAUSTED', TEST_TIMEOUT, async (t) => {
   const server = await startServer(t);
   const { records } = await run(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'], { ...batchOptions(server, 3), maxRequests: 2, concurrency: 1 });
