@@ -74,6 +74,7 @@ describe('formatSummary', () => {
   test('#28: a run with --batch says how many inputs went in how many requests; a run without has no such line', () => {
     assert.match(formatSummary(snapshot({ batchedInputs: 300, attemptsStarted: 7 }), plain), /\n {2}batched {6}300 inputs in 7 requests \(--batch\)\n/);
     assert.doesNotMatch(formatSummary(snapshot(), plain), /batched/);
+    assert.match(formatSummary(snapshot({ batchedInputs: 3, attemptsStarted: 1 }), plain), /batched {6}3 inputs in 1 request \(--batch\)/);
   });
 
   test('an interrupted run says so, with what was left', () => {
