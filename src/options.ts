@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { parseLimitRule } from './rate/limit-rules.js';
 import { parseBodyPath, type Paging } from './http/next-page.js';
+import { batchingOf } from './plan/batching.js';
 
 export type BodyFormat = 'auto' | 'json' | 'text' | 'base64' | 'none';
 
@@ -95,6 +96,16 @@ export interface RunOptions {
   cacheDir: string | undefined;
   /** With `cacheDir`: how long an answer that states no freshness of its own counts as fresh. @default undefined (it is revalidated or fetched again) */
   cacheMaxAgeMs: number | undefined;
+
+  // Batch endpoints (--batch, issue #28): see plan/batching.ts.
+  /** Distinct input values sent in one request at most (1 to 1000); they fill the template's one placeholder, joined. @default undefined (a request per input) */
+  batch: number | undefined;
+  /** What joins the values of a batch, after each is encoded for its place. @default ',' */
+  batchJoin: string | undefined;
+  /** Where the array of answers is in a batch's JSON body, as `.tracks` (`.` for the body itself). */
+  batchSplit: string | undefined;
+  /** Where each answer's key is, as `.id`: it is matched, as a string, to the value its input sent. */
+  batchKey: string | undefined;
 }
 
 // Read at run time from the package's own package.json, one level up from both src/ (tsx) and
@@ -156,6 +167,10 @@ export const DEFAULTS: Readonly<Omit<RunOptions, 'burst' | ListOption> & { [K in
   maxPages: Infinity,
   cacheDir: undefined,
   cacheMaxAgeMs: undefined,
+  batch: undefined,
+  batchJoin: undefined,
+  batchSplit: undefined,
+  batchKey: undefined,
 });
 
 export function defaultBurst(rps: number): number {
@@ -225,6 +240,7 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   pagingOf(options); // throws a UsageError naming the flag
   if (options.maxPages !== Infinity) expectInteger('maxPages', options.maxPages, 1);
   checkCache(options);
+  batchingOf(options); // throws a UsageError naming the flag
   return options;
 }
 
@@ -241,6 +257,9 @@ function checkCache(options: RunOptions): void {
   // A page's URL comes from the page before: a stored page would lead on from an old answer.
   if (pagingOf(options) !== undefined)
     throw new UsageError('--cache does not go with --paginate, --next or --cursor: each page depends on the answer before it.');
+  // A batch's answer belongs to the inputs that happened to share the request.
+  if (options.batch !== undefined)
+    throw new UsageError("--cache does not go with --batch: a batch's answer is cut apart among the inputs that shared its request.");
 }
 
 /** How the run finds each input's next page, or undefined when it fetches one page per input. */

@@ -49,6 +49,10 @@ export function toRunOptions(flags: CliFlags, template: string | undefined, env:
     maxPages: flags.maxPages,
     cacheDir: flags.cache,
     cacheMaxAgeMs: flags.cacheMaxAge === undefined ? undefined : flags.cacheMaxAge * 1000,
+    batch: flags.batch,
+    batchJoin: flags.batchJoin,
+    batchSplit: flags.batchSplit,
+    batchKey: flags.batchKey,
   };
 }
 

@@ -71,6 +71,10 @@ export interface CliFlags {
   maxPages?: number;
   cache?: string;
   cacheMaxAge?: number;
+  batch?: number;
+  batchJoin?: string;
+  batchSplit?: string;
+  batchKey?: string;
 }
 
 const EXAMPLES = `
@@ -88,6 +92,7 @@ Examples:
   $ ratefetch -t 'https://api.example.com/pages/[001-100]' --rps 2
   $ ratefetch repos.txt --paginate --max-pages 50 --rps 1 -o pages.ndjson
   $ ratefetch urls.txt --rps 5 --cache ~/.cache/ratefetch -o out.ndjson   # nightly: only what changed
+  $ ratefetch ids.txt -t 'https://api.example.com/v1/tracks?ids={}' --batch 50 --batch-split .tracks --batch-key .id --rps 2
 
 Scaling out over Redis (several processes or hosts, one shared rate):
   $ ratefetch urls.txt --redis redis://host:6379 --name batch1 --rps 100 -o out.ndjson
@@ -212,6 +217,15 @@ export function buildProgram(): Command {
       nonNegativeNumber,
     ),
   );
+  program.optionsGroup('Batch endpoints:');
+  program.addOption(
+    new Option('--batch <k>', "send up to k inputs in one request: their values fill the template's one placeholder, joined (1 to 1000)").argParser(
+      wholeNumber(1),
+    ),
+  );
+  program.addOption(new Option('--batch-join <text>', 'what joins the values of a batch, each encoded for its place (default: ,)'));
+  program.addOption(new Option('--batch-split <path>', "the array of answers in a batch's JSON body, e.g. .tracks (. for the body itself)"));
+  program.addOption(new Option('--batch-key <path>', 'the field of each answer that matches it to its input, e.g. .id'));
 
   program.optionsGroup('Output:');
   program.addOption(new Option('-o, --output <file>', 'write records to a file instead of stdout'));

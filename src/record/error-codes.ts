@@ -21,4 +21,6 @@ export type ErrorCode =
   | 'INTERRUPTED' // the run was stopped (SIGINT/SIGTERM) before this input finished
   | 'BUDGET_EXHAUSTED' // --max-requests ran out before this input finished
   | 'CIRCUIT_OPEN' // the circuit breaker stopped the run before this input finished
-  | 'AUTH_FAILED'; // no credential could be had (--auth-command, --oauth2-token-url): the run stopped before this input finished
+  | 'AUTH_FAILED' // no credential could be had (--auth-command, --oauth2-token-url): the run stopped before this input finished
+  | 'BATCH_MISSING' // --batch: the batch's answer has no element for this input's value (the API does not know it)
+  | 'BATCH_UNREADABLE'; // --batch: the batch's answer was accepted but is not JSON with an array at --batch-split

@@ -59,6 +59,14 @@ export interface FetchRecord {
   last?: boolean;
   /** With --cache: where the answer came from (see CacheUse). */
   cache?: CacheUse;
+  /**
+   * With --batch: how many distinct values the request that answered this input carried, and
+   * where this input's value was among them (from 0); `finalUrl` is that request's URL.
+   * `requests`: the attempts counted on this record, as each batch request (a retry, a split's
+   * half) is counted once, on the record of its first input: summed over the records, they are
+   * the requests sent, where `attempts` would count each request once per input it carried.
+   */
+  batch?: { size: number; index: number; requests: number };
 }
 
 /**

@@ -103,8 +103,10 @@ export class ResultsReporter {
 
   add(record: FetchRecord): void {
     this.#records += 1;
-    this.#attempts += record.attempts;
-    this.#retries += Math.max(0, record.attempts - 1);
+    // --batch: a request carried many inputs; each is counted once, on its first input's record.
+    const attempts = record.batch?.requests ?? record.attempts;
+    this.#attempts += attempts;
+    this.#retries += Math.max(0, attempts - 1);
     this.#last.set(`${record.line} ${record.key}`, {
       ok: record.ok,
       final: record.final,
@@ -118,11 +120,11 @@ export class ResultsReporter {
     if (record.latencyMs !== null) this.#latency.add(record.latencyMs);
     if (record.startedAt !== null && record.startedAt !== undefined) {
       const second = this.#second(Math.floor(record.startedAt / 1000));
-      second.starts += 1;
+      second.starts += Math.min(1, attempts);
       if (record.ok) second.ok += 1;
       else second.failed += 1;
       if (record.latencyMs !== null) second.latency.add(record.latencyMs);
-      if (record.attempts > 1 && typeof record.endedAt === 'number') this.#second(Math.floor(record.endedAt / 1000)).starts += record.attempts - 1;
+      if (attempts > 1 && typeof record.endedAt === 'number') this.#second(Math.floor(record.endedAt / 1000)).starts += attempts - 1;
       this.#startedAt = Math.min(this.#startedAt ?? record.startedAt, record.startedAt);
       this.#endedAt = Math.max(this.#endedAt ?? 0, record.endedAt ?? record.startedAt);
     }

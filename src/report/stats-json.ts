@@ -35,6 +35,7 @@ import { sortedEntries } from './summary.js';
  *   pauseTimeline    each host pause (the last thousand): {atMs, host, forMs, source, reason}
  *   cache            with --cache only: {hits, revalidated, misses, requestsSaved}, records by
  *                    where their answer came from; requestsSaved are the hits, sent no request
+ *   batchedInputs    with --batch: records of inputs that went in batch requests (0 without)
  */
 export interface StatsJson {
   version: 1;
@@ -64,6 +65,7 @@ export interface StatsJson {
   perSecond: TimelineSecond[];
   pauseTimeline: PauseTimelineEntry[];
   cache?: { hits: number; revalidated: number; misses: number; requestsSaved: number };
+  batchedInputs: number;
 }
 
 export function toStatsJson(
@@ -100,6 +102,7 @@ export function toStatsJson(
     perSecond: history.perSecond,
     pauseTimeline: history.pauses.map((entry) => ({ ...entry, atMs: Math.round(entry.atMs), forMs: Math.round(entry.forMs) })),
     ...(s.cache !== undefined && { cache: { hits: s.cache.hit, revalidated: s.cache.revalidated, misses: s.cache.miss, requestsSaved: s.cache.hit } }),
+    batchedInputs: s.batchedInputs,
   };
 }
 

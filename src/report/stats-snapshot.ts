@@ -95,6 +95,8 @@ export interface StatsSnapshot {
   etaMs: number | null;
   /** With --cache: the records by where their answer came from; absent without it. */
   cache?: CacheCounts;
+  /** With --batch: records of inputs that went in batch requests (each batch counts once in `attemptsStarted`). */
+  batchedInputs: number;
 }
 
 /** With --cache: records answered from the cache with no request, after a 304, or by the server. */

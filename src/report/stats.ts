@@ -52,6 +52,8 @@ export class RunStats {
   private readonly pauseTimeline: PauseTimelineEntry[] = [];
   /** With --cache; a --dedupe copy is not counted (its first is). */
   private cache: CacheCounts | undefined;
+  /** With --batch: records of inputs answered by batch requests. */
+  private batchedInputs = 0;
 
   constructor(now: () => number = Date.now) {
     this.now = now;
@@ -139,6 +141,7 @@ export class RunStats {
         }
         this.done++;
         this.recentDone.add(this.now());
+        if (r.batch !== undefined) this.batchedInputs++;
         if (!r.final) this.notFinal++;
         if (r.ok) {
           this.ok++;
@@ -205,6 +208,7 @@ export class RunStats {
       interruptReason: this.interruptReason,
       etaMs: estimateEta(total, this.done, recentDoneRate),
       ...(this.cache !== undefined && { cache: { ...this.cache } }),
+      batchedInputs: this.batchedInputs,
     };
   }
 

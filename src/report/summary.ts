@@ -33,6 +33,11 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
 
   const rps = s.achievedRps === null ? 'no requests' : `${formatRate(s.achievedRps)} achieved`;
   lines.push(`${label('wall time')}${formatDuration(s.elapsedMs)} · ${rps} (${formatCount(s.attemptsStarted)} attempts)`);
+  // --batch: many inputs to a request, so the records outnumber the requests.
+  if (s.batchedInputs > 0) {
+    const requests = `${formatCount(s.attemptsStarted)} request${s.attemptsStarted === 1 ? '' : 's'}`;
+    lines.push(`${label('batched')}${formatCount(s.batchedInputs)} input${s.batchedInputs === 1 ? '' : 's'} in ${requests} (--batch)`);
+  }
 
   const { p50, p95, p99 } = s.latencyMs;
   lines.push(

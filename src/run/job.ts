@@ -42,6 +42,28 @@ export interface Job {
   cache?: CacheUse;
   revalidating?: StaleAnswer;
   replacesStored?: boolean;
+  /** With --batch: the inputs this one request answers (batches.ts). */
+  batch?: JobBatch;
+}
+
+/** With --batch: the inputs a request answers, and what they went through before it. */
+export interface JobBatch {
+  members: BatchMember[];
+  /** The distinct values the request sends, in order. */
+  values: string[];
+  /** For a part of a split batch: the retries it may make after a fault (not a 429 or 503, which keep --retries). */
+  faultRetries: number | undefined;
+}
+
+export interface BatchMember {
+  plan: PlannedRequest;
+  readAt: number;
+  /** Requests that carried it before this one: the batches it was split from. */
+  attemptsBefore: number;
+  /** When the first request that carried it started; null while none has. */
+  firstStartAt: number | null;
+  /** Attempts of the requests before this one of which it was the first input: its record counts them (record.batch.requests). */
+  requestsCounted: number;
 }
 
 export interface Failure {

@@ -33,6 +33,7 @@ import { AuthError } from '../auth/grant.js';
 import type { RunCredentials } from '../auth/run-credentials.js';
 import { carriesCredential, isStaleCredential, withCredential } from './credential-use.js';
 import { createPager, type PageContinuation } from './pages.js';
+import { createBatcher, retrySettingsFor } from './batches.js';
 import type { PlannedRequest } from '../plan/planner.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import { askInFull, confirmsStored, revalidate } from './cache-use.js';
@@ -88,6 +89,14 @@ export async function* schedule(
   const finished: FetchRecord[] = [];
   const dedupe = options.dedupe ? new Deduplicator(redactor) : undefined;
   const pager = createPager(options, { redactor, laneFor: (url) => lanes.laneFor(url), resumeFrom: deps.resumePages });
+  const batches = createBatcher(options, {
+    laneFor: (url) => lanes.laneFor(url),
+    now: () => clock.now(),
+    timers,
+    emit,
+    enqueue: (job, first) => enqueue(job, first),
+    records: { checks: deps.checks, includeHeaders: options.includeHeaders, redactor },
+  });
   let open = 0; // inputs read whose last record the consumer has not taken yet
   let inputDone = false;
   let stopping = false;
@@ -118,6 +127,10 @@ export async function* schedule(
   function finish(job: Job, failure: Failure | null, final: boolean): void {
     if (deps.cache !== undefined && job.cache === 'miss' && job.hops === 0 && job.outcome?.kind === 'response') {
       deps.cache.store(job.plan, job.outcome, job.lastEndAt ?? clock.now(), job.replacesStored === true);
+    }
+    if (job.batch !== undefined) {
+      // One record per input of the batch (none when it goes again as two halves).
+      return handOver(...batches!.end(job, failure, final).flatMap(({ plan, record }) => [record, ...(dedupe?.settle(plan, record) ?? [])]));
     }
     let record = jobRecord(job, failure, final, clock.now(), { checks: deps.checks, includeHeaders: options.includeHeaders, redactor });
     if (pager !== undefined) {
@@ -284,7 +297,7 @@ export async function* schedule(
 
   /** Carries out the step next-step.ts decides on. */
   function act(job: Job, outcome: AttemptOutcome, hints: AnswerHints): void {
-    const step = decideNextStep(job, outcome, hints, options, clock.now(), deps.random);
+    const step = decideNextStep(job, outcome, hints, retrySettingsFor(job, outcome, options), clock.now(), deps.random);
     if (step.kind === 'interrupted') return stopJob(job);
     if (step.kind === 'finish') {
       if (step.pause) pacing.pause(job.lane, pacing.shape(job.lane, step.pause));
@@ -342,7 +355,11 @@ export async function* schedule(
         return handOver(pager ? pager.only(record) : record);
       }
       const admitted = dedupe?.admit(plan) ?? { fetch: true };
-      if (admitted.fetch) {
+      if (admitted.fetch && batches !== undefined) {
+        batches.add(plan);
+        // A batch that read-ahead cannot add to goes now.
+        if (open >= options.readAhead) batches.flush();
+      } else if (admitted.fetch) {
         const job = newJob(plan, lanes.laneFor(plan.url), clock.now());
         pager?.begin(job);
         if (deps.cache !== undefined) consultCache(job, deps.cache);
@@ -350,6 +367,7 @@ export async function* schedule(
       } else if (admitted.record) handOver(admitted.record);
     },
     onEnd: (total) => {
+      batches?.flush();
       inputDone = true;
       emit({ type: 'input-end', total });
       signalChange();
@@ -364,6 +382,7 @@ export async function* schedule(
     stopCause = cause;
     emit({ type: 'interrupt', reason, cause });
     ending.abort();
+    batches?.flush(); // its inputs get the stop's records
     const queued = gate.stop();
     for (const timer of backingOff.keys()) timers.clearTimer(timer);
     const waiting = [...backingOff.values(), ...queued];
@@ -400,6 +419,7 @@ export async function* schedule(
     stopping = true;
     ending.abort();
     gate.close();
+    batches?.close();
     dedupe?.close();
     for (const timer of backingOff.keys()) timers.clearTimer(timer);
     hardStop.abort(new Error('run ended'));

@@ -22,6 +22,10 @@ test('#28: a bad --cache-max-age, or --cache with what it does not go with, is o
     [['--cache', cache, '--cache-max-age', 'soon'], /--cache-max-age.*0 or more/],
     [['--cache-max-age', '60'], /--cache-max-age goes with --cache/],
     [['--cache', cache, '--paginate'], /--cache does not go with --paginate/],
+    [
+      ['--cache', cache, '-t', 'http://127.0.0.1:9/t?ids={}', '--batch', '5', '--batch-split', '.items', '--batch-key', '.id'],
+      /--cache does not go with --batch/,
+    ],
     [['--cache', cache, '--redis', 'redis://127.0.0.1:9', '--name', 'n'], /--cache is not supported with --redis/],
   ];
   for (const [args, mentions] of cases) assertUsageError(await runCli([input, ...args]), mentions);

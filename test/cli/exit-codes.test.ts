@@ -227,6 +227,10 @@ test('--help exits 0 and shows every option with its default, the help groups an
     '--name': null,
     '--local-workers': /default: 1\b/,
     '--stalled-after': /default: 30\b/,
+    '--batch': null,
+    '--batch-join': /default: ,\)/,
+    '--batch-split': null,
+    '--batch-key': null,
   };
   for (const [flag, defaultText] of Object.entries(expected)) {
     const entry = entries.get(flag);

@@ -170,3 +170,24 @@ test('#28 recipe: a nightly job with --cache fetches only what changed, and the 
   const stats = await runShell(recipe("jq -c '.cache' stats.json"), { cwd: dir });
   assert.equal(stats.stdout, '{"hits":3,"revalidated":2,"misses":0,"requestsSaved":3}\n', stats.stderr);
 });
+
+test('#28 recipe: a batch endpoint takes fifty IDs a request, one record per ID, and jq lists the lines of the IDs it does not know', {
+  skip: HAS_JQ ? false : 'jq is not installed: apt-get install jq to run the jq recipes',
+}, async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  writeLines(
+    dir,
+    'track-ids.txt',
+    range(120).map((i) => (i === 77 ? 'gone-77' : `t${i}`)),
+  );
+  const command = recipe("ratefetch track-ids.txt -t 'https://api.example.com/tracks?ids={}' --batch 50", server.url);
+  const result = await runShell(command.replace(/^ratefetch/, `node ${shq(BIN)}`), { cwd: dir });
+  assert.equal(result.code, 1, `one ID is not known: ${result.stderr}`);
+  const records = parseRecords(readFileSync(join(dir, 'tracks.ndjson'), 'utf8'));
+  assertOneRecordPerLine(records, range(120));
+  assert.equal(server.hits.length, 3, '120 IDs in requests of 50');
+  assert.deepEqual(records.find((r) => r.line === 5)?.body, { id: 't5', name: 'item t5' });
+  const missing = await runShell(recipe(`jq -r 'select(.error.code == "BATCH_MISSING") | .line'`), { cwd: dir });
+  assert.equal(missing.stdout, '77\n', missing.stderr);
+});
