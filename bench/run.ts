@@ -6,7 +6,7 @@
  *   npm run bench                      every scenario; rewrites bench/RESULTS.md
  *   npm run bench -- limits [memory …] only those; replaces only their sections of RESULTS.md
  *
- * Scenarios: comparison, precision, memory, generated, limits, shapes, throughput, scale-out. Environment:
+ * Scenarios: comparison, precision, memory, generated, limits, shapes, throughput, scale-out, batch. Environment:
  *   BENCH_CAP_S         cap on each client run in the comparison, seconds (default 45 = 3 × ideal)
  *   BENCH_HITS_DIR      if set, the limits scenario writes each run's server hit log there as JSON
  *   BENCH_REPEAT        how many times the shapes scenario runs; its table gives min–median–max (default 1)
@@ -34,6 +34,8 @@ import { runThroughput } from './scenarios/throughput.js';
 import { startupReading, startupTable, throughputRatios, throughputTable } from './lib/throughput-report.js';
 import { runScaleOut, WORKER_WAIT_S } from './scenarios/scale-out.js';
 import { scaleOutMemoryReadings, scaleOutMemoryTable, scaleOutReadings, scaleOutTable } from './lib/scale-out-report.js';
+import { runBatch } from './scenarios/batch.js';
+import { batchTable } from './lib/batch-report.js';
 
 const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_PATH = join(REPO_DIR, 'bench/RESULTS.md');
@@ -81,8 +83,13 @@ const SCALE_OUT_REPEAT = readIntegerEnv('BENCH_SCALE_OUT_REPEAT', 3, 1, 10);
 const SCALE_OUT_MEMORY_COUNTS = [100_000, 1_000_000] as const;
 const SCALE_OUT_MEMORY_CONCURRENCY = 64;
 const SCALE_OUT_MEMORY_CAP_MS = readIntegerEnv('BENCH_SCALE_OUT_MEMORY_CAP_S', 240, 10, 3600) * 1000;
+const BATCH_IDS = 500;
+const BATCH_ALLOWED_RPS = 20;
+const BATCH_SIZE = 50;
+const BATCH_BAD_EVERY = 100;
+const BATCH_CAP_MS = 120_000;
 
-const SCENARIOS = ['comparison', 'precision', 'memory', 'generated', 'limits', 'shapes', 'throughput', 'scale-out'] as const;
+const SCENARIOS = ['comparison', 'precision', 'memory', 'generated', 'limits', 'shapes', 'throughput', 'scale-out', 'batch'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 const SECTION_NUMBERS: Record<ScenarioName, number> = {
   comparison: 1,
@@ -93,6 +100,8 @@ const SECTION_NUMBERS: Record<ScenarioName, number> = {
   shapes: 6,
   throughput: 7,
   'scale-out': 8,
+  // 9 is left for issue #28's first part (--cache).
+  batch: 10,
 };
 const selected = readSelection(process.argv.slice(2));
 const isFullRun = selected.size === SCENARIOS.length;
@@ -289,6 +298,25 @@ try {
     const memoryReadings = scaleOutMemoryReadings(result.memory);
     log(`\n${table8}\n\n${readings.map((note) => `- ${note}`).join('\n')}\n\n${memoryTable8}\n\n${memoryReadings.map((note) => `- ${note}`).join('\n')}\n`);
     sections['scale-out'] = scaleOutSection(table8, readings, memoryTable8, memoryReadings, result.redisVersion);
+  }
+
+  if (selected.has('batch')) {
+    log(
+      `10. Batch endpoints (issue #28): ${BATCH_IDS} IDs against a batch endpoint allowing ${BATCH_ALLOWED_RPS}/s, one request per ID and --batch ${BATCH_SIZE}`,
+    );
+    const rows = await runBatch({
+      repoDir: REPO_DIR,
+      workDir,
+      idCount: BATCH_IDS,
+      allowedRps: BATCH_ALLOWED_RPS,
+      batchSize: BATCH_SIZE,
+      badEvery: BATCH_BAD_EVERY,
+      capMs: BATCH_CAP_MS,
+      log,
+    });
+    const table10 = batchTable(rows, BATCH_ALLOWED_RPS);
+    log(`\n${table10}\n`);
+    sections.batch = batchSection(table10);
   }
 
   const notes = [...observations(comparison, precision, memory, ALLOWED_RPS), ...generatedObservations(generated)];
@@ -678,5 +706,26 @@ largest \`used_memory_rss\` sampled. One run each.
 ${memoryTable}
 
 ${memoryReadings.map((note) => `- ${note}`).join('\n')}
+`;
+}
+
+function batchSection(table: string): string {
+  return `## 10. Batch endpoints: the request never sent (issue #28)
+
+${BATCH_IDS} IDs (\`id1…id${BATCH_IDS}\`, one a line) against the in-process fixture server's batch endpoint
+(\`/batch?ids=a,b,c\`, fixtures/batch.ts: \`{"items": [{"id", "name"}, …]}\`), which allows ${BATCH_ALLOWED_RPS} requests a
+second per client (token bucket, burst 1; 429 with \`Retry-After\`) however many IDs a request
+carries, as such APIs count. ratefetch runs \`-t '…/batch?ids={}' --rps ${BATCH_ALLOWED_RPS} -c 10 -o FILE --quiet --stats-file
+FILE\`: first one request per ID, then with \`--batch ${BATCH_SIZE} --batch-split .items --batch-key .id\`, then the same with
+one bad ID in every ${BATCH_BAD_EVERY} (\`bad-…\`, which makes the whole request it is in answer 400, so the batch
+splits in halves until the bad ID stands alone). One run each, in turn; a run still going after
+${BATCH_CAP_MS / 1000} s is stopped with SIGINT.
+
+${table}
+
+- **requests**, **429s**, **400s**: counted by the server. **requests / ideal**: the least time those
+  requests take at ${BATCH_ALLOWED_RPS}/s. **wall**: spawn to exit, start-up included; **wall ÷ one per ID**:
+  over the first row's. **records ok**: \`ok\` and \`records\` from ratefetch's \`--stats-file\` (one
+  record per ID in every row); **attempts**: its \`attempts\`, which counts a batch once.
 `;
 }

@@ -5,11 +5,13 @@
  *
  *   npm run simulate                              the whole table; writes bench/SIMULATE.md
  *   npm run simulate -- tb5 fw1s+faults10         only those modes (printed, not written)
- *   npm run simulate -- --trace tb5 40 219 25     one run: mode (any name fixtures/limiters
+ *   npm run simulate -- --trace tb5 40 219 25 [2] one run: mode (any name fixtures/limiters
  *                                                 takes), client (auto, none, twice or an rps),
  *                                                 start phase ms, latency ms on top of the
- *                                                 mode's own; every rate change, pause, refusal
- *                                                 and fault
+ *                                                 mode's own, and up to this much more on each
+ *                                                 request's way to the server (seeded jitter;
+ *                                                 the table has none); every rate change,
+ *                                                 pause, refusal and fault
  *   npm run simulate -- --chart fw1s auto 219 5   the same run as an SVG picture on stdout: the
  *                                                 pace, what the server accepted each second,
  *                                                 its limit and the 429s (docs/rate-control.md)
@@ -26,7 +28,9 @@ import { TABLE_FILE, buildTable, clientLabel, clientOptions, measureRun } from '
 import { renderRateChart } from './lib/rate-chart.js';
 
 function usage(message: string): never {
-  process.stderr.write(`simulate: ${message}\nusage: npm run simulate [-- MODE…] | [-- --trace|--chart MODE [auto|twice|none|RPS] [PHASE_MS] [LATENCY_MS]]\n`);
+  process.stderr.write(
+    `simulate: ${message}\nusage: npm run simulate [-- MODE…] | [-- --trace|--chart MODE [auto|twice|none|RPS] [PHASE_MS] [LATENCY_MS] [JITTER_MS (--trace)]]\n`,
+  );
   process.exit(2);
 }
 
@@ -47,7 +51,7 @@ function parseClient(text: string, sim: SimMode): Partial<RunOptions> {
 }
 
 async function trace(args: string[]): Promise<void> {
-  const [name = '', clientText = 'auto', phaseText = '0', latencyText = '25'] = args;
+  const [name = '', clientText = 'auto', phaseText = '0', latencyText = '25', jitterText = '0'] = args;
   const sim = simModeOrUsage(name);
   const client = parseClient(clientText, sim);
   const lines: string[] = [];
@@ -62,7 +66,7 @@ async function trace(args: string[]): Promise<void> {
       lines.push(`${at(now)}${event.status ?? event.code} for line ${event.line}, attempt ${event.attempt}`);
     }
   };
-  const figures = await measureRun(sim, client, Number(phaseText), Number(latencyText), onEvent);
+  const figures = await measureRun(sim, client, Number(phaseText), Number(latencyText), onEvent, Number(jitterText));
   const { efficiency, spanMs, idealMs, refused, ok, rateFound } = figures;
   const rate = rateFound === undefined ? 'none found' : `${rateFound.toFixed(1)}/s`;
   // The target of the table's row for this client, when it is one of the table's.

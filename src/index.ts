@@ -2,7 +2,7 @@
 export { fetchAll, type RunHooks } from './run/fetch-all.js';
 export { resolveOptions, DEFAULTS, VERSION } from './options.js';
 export type { RunOptions, BodyFormat } from './options.js';
-export type { FetchRecord, RecordError } from './record/record.js';
+export type { CacheUse, FetchRecord, RecordError } from './record/record.js';
 export type { ErrorCode } from './record/error-codes.js';
 export type { BodyEncoding, SavedBody } from './http/outcome.js';
 export type { RunEvent, RunEventType, RunEventListener, StopCause, RateChangeReason } from './events.js';

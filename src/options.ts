@@ -3,6 +3,7 @@ import { UsageError } from './errors.js';
 import { parseLimitRule } from './rate/limit-rules.js';
 import { parseBodyPath, type Paging } from './http/next-page.js';
 import { compileSaveTemplate } from './plan/save-path.js';
+import { batchingOf } from './plan/batching.js';
 
 export type BodyFormat = 'auto' | 'json' | 'text' | 'base64' | 'none';
 
@@ -92,6 +93,20 @@ export interface RunOptions {
   cursor: string | undefined;
   /** Pages fetched per input at most, with --paginate, --next or --cursor. @default Infinity */
   maxPages: number;
+  /** Keep answers in this directory between runs and reuse them by the HTTP caching rules (--cache). @default undefined (no cache) */
+  cacheDir: string | undefined;
+  /** With `cacheDir`: how long an answer that states no freshness of its own counts as fresh. @default undefined (it is revalidated or fetched again) */
+  cacheMaxAgeMs: number | undefined;
+
+  // Batch endpoints (--batch, issue #28): see plan/batching.ts.
+  /** Distinct input values sent in one request at most (1 to 1000); they fill the template's one placeholder, joined. @default undefined (a request per input) */
+  batch: number | undefined;
+  /** What joins the values of a batch, after each is encoded for its place. @default ',' */
+  batchJoin: string | undefined;
+  /** Where the array of answers is in a batch's JSON body, as `.tracks` (`.` for the body itself). */
+  batchSplit: string | undefined;
+  /** Where each answer's key is, as `.id`: it is matched, as a string, to the value its input sent. */
+  batchKey: string | undefined;
   /** Write each accepted body to its own file at this path template (`covers/{id}.jpg`) instead of into the record (--save). */
   save: string | undefined;
   /** With `save`: a body larger than this is not saved (FILE_TOO_LARGE). @default Infinity */
@@ -155,6 +170,12 @@ export const DEFAULTS: Readonly<Omit<RunOptions, 'burst' | ListOption> & { [K in
   nextPath: undefined,
   cursor: undefined,
   maxPages: Infinity,
+  cacheDir: undefined,
+  cacheMaxAgeMs: undefined,
+  batch: undefined,
+  batchJoin: undefined,
+  batchSplit: undefined,
+  batchKey: undefined,
   save: undefined,
   maxFileBytes: Infinity,
 });
@@ -225,8 +246,28 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   checkAuth(options);
   pagingOf(options); // throws a UsageError naming the flag
   if (options.maxPages !== Infinity) expectInteger('maxPages', options.maxPages, 1);
+  checkCache(options);
+  batchingOf(options); // throws a UsageError naming the flag
   checkSave(options);
   return options;
+}
+
+/** --cache and --cache-max-age (issue #28). */
+function checkCache(options: RunOptions): void {
+  if (options.cacheMaxAgeMs !== undefined) {
+    if (options.cacheDir === undefined) throw new UsageError('--cache-max-age goes with --cache.');
+    expectNonNegative('cacheMaxAgeMs', options.cacheMaxAgeMs);
+    if (!Number.isFinite(options.cacheMaxAgeMs))
+      throw new UsageError(`Expected \`cacheMaxAgeMs\` (--cache-max-age) to be a finite number, got \`${options.cacheMaxAgeMs}\`.`);
+  }
+  if (options.cacheDir === undefined) return;
+  if (typeof options.cacheDir !== 'string' || options.cacheDir.trim() === '') throw new UsageError('Expected `cacheDir` (--cache) to be a directory.');
+  // A page's URL comes from the page before: a stored page would lead on from an old answer.
+  if (pagingOf(options) !== undefined)
+    throw new UsageError('--cache does not go with --paginate, --next or --cursor: each page depends on the answer before it.');
+  // A batch's answer belongs to the inputs that happened to share the request.
+  if (options.batch !== undefined)
+    throw new UsageError("--cache does not go with --batch: a batch's answer is cut apart among the inputs that shared its request.");
 }
 
 /** --save writes one whole file per input: what needs a body in memory, or many records per input, cannot go with it. */
@@ -242,6 +283,8 @@ function checkSave(options: RunOptions): void {
     paging !== undefined && `${paging.kind === 'link' ? '--paginate' : paging.kind === 'next' ? '--next' : '--cursor'} makes a record per page`,
     options.dedupe && '--dedupe copies one result to many inputs',
     options.schema !== undefined && '--schema checks a body held in memory',
+    options.batch !== undefined && '--batch cuts one answer apart among many inputs',
+    options.cacheDir !== undefined && '--cache keeps each body whole to store it',
   ].find(Boolean);
   if (clash) throw new UsageError(`--save writes one file per input's body, and ${clash}: use one of them.`);
 }

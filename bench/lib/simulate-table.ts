@@ -52,6 +52,7 @@ export async function measureRun(
   phaseMs: number,
   latencyMs: number,
   onEvent?: (event: RunEvent, now: number) => void,
+  jitterMs = 0,
 ): Promise<RunFigures> {
   // Seeded by the grid point: each run has its own faults and jitter, the same every time.
   const seed = 1 + phaseMs * 1_000 + latencyMs;
@@ -63,6 +64,7 @@ export async function measureRun(
     options: { ...sim.options, ...options },
     phaseMs,
     oneWayMs: ONE_WAY_MS,
+    jitterMs,
     seed,
     onEvent: (event, now) => {
       if (event.type === 'rate') rates.push({ t: now, lane: event.lane, rps: event.rps });

@@ -32,7 +32,9 @@ export interface SimulatedRunSettings {
   phaseMs?: number;
   /** Client to server, in ms. @default 1 */
   oneWayMs?: number;
-  /** Seeds the client's random (the backoff's jitter). @default 1 */
+  /** Up to this much more from client to server, drawn for each request (seeded). @default 0 */
+  jitterMs?: number;
+  /** Seeds the client's random (the backoff's jitter) and the network's. @default 1 */
   seed?: number;
   /** Every event, with the virtual time it came at. */
   onEvent?: (event: RunEvent, now: number) => void;
@@ -52,7 +54,7 @@ export interface SimulatedRun {
 }
 
 export async function simulateRun(settings: SimulatedRunSettings): Promise<SimulatedRun> {
-  const { model, count, phaseMs = 0, oneWayMs = 1, seed = 1, limitMs = 3_600_000 } = settings;
+  const { model, count, phaseMs = 0, oneWayMs = 1, jitterMs = 0, seed = 1, limitMs = 3_600_000 } = settings;
   const options = resolveOptions(settings.options);
   const startMs = EPOCH_MS + phaseMs;
   const time = new VirtualTime(startMs);
@@ -68,7 +70,12 @@ export async function simulateRun(settings: SimulatedRunSettings): Promise<Simul
       limiter,
       clock: time,
       timers: time,
-      send: simulatedSend(model, time, { oneWayMs, timeoutMs: options.timeoutMs }, (arrival) => arrivals.push(arrival)),
+      send: simulatedSend(
+        model,
+        time,
+        { oneWayMs, timeoutMs: options.timeoutMs, jitter: jitterMs > 0 ? { maxMs: jitterMs, random: seededRandom(seed + 7) } : undefined },
+        (arrival) => arrivals.push(arrival),
+      ),
       emit: (event: RunEvent) => {
         stats.onEvent(event);
         settings.onEvent?.(event, time.now());

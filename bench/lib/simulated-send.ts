@@ -24,6 +24,11 @@ import type { VirtualTime } from './virtual-time.js';
 export interface NetworkSettings {
   /** Client to server: a request arrives this long after it goes on the wire. @default 1 */
   oneWayMs?: number;
+  /**
+   * Up to this much more on the way, drawn for each request (a busy event loop, a socket's
+   * turn, the network): requests paced 50 ms apart may arrive 45 ms apart. @default 0
+   */
+  jitter?: { maxMs: number; random: () => number };
   /** The client as the model sees it (its address). @default 'sim' */
   client?: string;
   /** The whole attempt's deadline (--timeout). */
@@ -37,7 +42,7 @@ export interface Arrival {
 }
 
 export function simulatedSend(model: ServerModel, time: VirtualTime, settings: NetworkSettings, onArrival?: (arrival: Arrival) => void): SchedulerDeps['send'] {
-  const { oneWayMs = 1, client = 'sim', timeoutMs } = settings;
+  const { oneWayMs = 1, client = 'sim', timeoutMs, jitter } = settings;
   return (request, hardStop, mayGoOnTheWire) =>
     new Promise<AttemptOutcome | HeldOutcome>((resolve) => {
       const startedAt = time.now();
@@ -56,7 +61,7 @@ export function simulatedSend(model: ServerModel, time: VirtualTime, settings: N
       at(startedAt, () => {
         if (!mayGoOnTheWire()) return end({ kind: 'held' });
         const sentAt = time.now();
-        at(sentAt + oneWayMs, () => {
+        at(sentAt + oneWayMs + (jitter === undefined ? 0 : jitter.random() * jitter.maxMs), () => {
           const arrival: ModelRequest = { t: time.now(), client, path: pathOf(request) };
           const answer = model.answer(arrival);
           onArrival?.({ request: arrival, answer });

@@ -47,6 +47,12 @@ export function toRunOptions(flags: CliFlags, template: string | undefined, env:
     nextPath: flags.next,
     cursor: flags.cursor,
     maxPages: flags.maxPages,
+    cacheDir: flags.cache,
+    cacheMaxAgeMs: flags.cacheMaxAge === undefined ? undefined : flags.cacheMaxAge * 1000,
+    batch: flags.batch,
+    batchJoin: flags.batchJoin,
+    batchSplit: flags.batchSplit,
+    batchKey: flags.batchKey,
     save: flags.save,
     maxFileBytes: flags.maxFilesize,
   };

@@ -70,6 +70,12 @@ export interface CliFlags {
   next?: string;
   cursor?: string;
   maxPages?: number;
+  cache?: string;
+  cacheMaxAge?: number;
+  batch?: number;
+  batchJoin?: string;
+  batchSplit?: string;
+  batchKey?: string;
   save?: string;
   maxFilesize?: number;
 }
@@ -88,6 +94,8 @@ Examples:
   $ ratefetch --range id=1..1000 --values kind=a,b -t 'https://api.example.com/{kind}/{id}' --dry-run
   $ ratefetch -t 'https://api.example.com/pages/[001-100]' --rps 2
   $ ratefetch repos.txt --paginate --max-pages 50 --rps 1 -o pages.ndjson
+  $ ratefetch urls.txt --rps 5 --cache ~/.cache/ratefetch -o out.ndjson   # nightly: only what changed
+  $ ratefetch ids.txt -t 'https://api.example.com/v1/tracks?ids={}' --batch 50 --batch-split .tracks --batch-key .id --rps 2
   $ ratefetch ids.txt -t 'https://api.example.com/covers/{}' --save 'covers/{}.jpg' -o covers.ndjson --resume
 
 Scaling out over Redis (several processes or hosts, one shared rate):
@@ -205,6 +213,23 @@ export function buildProgram(): Command {
     new Option('--cursor <param=path>', "put the cursor at path in the body into query parameter param of the input's request, e.g. cursor=.meta.next_cursor"),
   );
   program.addOption(new Option('--max-pages <n>', 'pages per input at most (with --paginate, --next or --cursor)').argParser(wholeNumber(1)));
+
+  program.optionsGroup('Cache:');
+  program.addOption(new Option('--cache <dir>', 'keep answers here between runs: a fresh one is used with no request, a stale one is asked "changed?" (304)'));
+  program.addOption(
+    new Option('--cache-max-age <seconds>', 'with --cache: count an answer as fresh this long when the API says nothing of its freshness').argParser(
+      nonNegativeNumber,
+    ),
+  );
+  program.optionsGroup('Batch endpoints:');
+  program.addOption(
+    new Option('--batch <k>', "send up to k inputs in one request: their values fill the template's one placeholder, joined (1 to 1000)").argParser(
+      wholeNumber(1),
+    ),
+  );
+  program.addOption(new Option('--batch-join <text>', 'what joins the values of a batch, each encoded for its place (default: ,)'));
+  program.addOption(new Option('--batch-split <path>', "the array of answers in a batch's JSON body, e.g. .tracks (. for the body itself)"));
+  program.addOption(new Option('--batch-key <path>', 'the field of each answer that matches it to its input, e.g. .id'));
 
   program.optionsGroup('Output:');
   program.addOption(new Option('-o, --output <file>', 'write records to a file instead of stdout'));

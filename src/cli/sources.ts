@@ -38,6 +38,11 @@ export function openItems(inputPath: string | undefined, flags: CliFlags, io: Cl
       throw new UsageError(`${what} makes the inputs, so an input file as well (${inputPath}) has no place; drop one of them.`);
     }
     if (glob !== undefined) {
+      if (flags.batch !== undefined) {
+        throw new UsageError(
+          "--batch fills the template's one placeholder with many inputs' values, but a glob in --template makes whole URLs: give the IDs as input.",
+        );
+      }
       if (generatorFlags.length > 0) throw new UsageError('use either a glob in --template or --range/--values, not both.');
       return { items: globItems(glob.expand()), total: glob.count, template: undefined, format: 'glob' };
     }

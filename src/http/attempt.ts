@@ -37,6 +37,8 @@ export interface AttemptSettings {
   bodyFormat: BodyFormat;
   /** When true, a 3xx with a Location is a hop: its body is discarded, not decoded. */
   followRedirects: boolean;
+  /** Keep the decoded body's bytes on the outcome, whatever --body-format says (--cache stores them). @default false */
+  keepRawBody?: boolean;
 }
 
 /** What is particular to one attempt of a run (the run's settings are shared by all). */
@@ -150,7 +152,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     };
     const isHop = this.#settings.followRedirects && REDIRECT_STATUSES.has(statusCode) && normalized.location !== undefined;
     this.#discardBody = isHop || this.#req.method === 'HEAD';
-    this.#keepBody = this.#settings.bodyFormat !== 'none' || normalized['content-encoding'] !== undefined;
+    this.#keepBody = this.#settings.bodyFormat !== 'none' || normalized['content-encoding'] !== undefined || this.#settings.keepRawBody === true;
     const { saveBody } = this.#hooks;
     if (saveBody !== undefined && !this.#discardBody && saveBody.accepts(statusCode)) {
       const length = Number(firstHeaderValue(normalized['content-length']));
@@ -253,6 +255,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
         latencyMs: this.#elapsed(),
         sentMs: sent ? this.#sentAt! - this.#startedAt : undefined,
         roundTripMs: sent ? this.#answeredAt! - this.#sentAt! : undefined,
+        rawBody: this.#settings.keepRawBody === true ? body : undefined,
         saved,
       });
     } catch (error) {

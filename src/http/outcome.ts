@@ -28,6 +28,8 @@ export interface ResponseOutcome {
   sentMs?: number;
   /** The request going on the wire to its answer's headers, when undici said. */
   roundTripMs?: number;
+  /** The decoded body's bytes, kept only when asked (--cache stores them). */
+  rawBody?: Buffer | undefined;
   /** With --save: the file the body went to (`body` is then null). */
   saved?: SavedBody;
 }

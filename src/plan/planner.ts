@@ -29,7 +29,9 @@ export interface PlannedRequest {
   inputUrl: string;
   identity: InputIdentity;
   /** With --save: the file the body goes to, as the template made it (relative to the working directory). */
-  save: string | undefined;
+  save?: string | undefined;
+  /** With --batch: the value that fills the template's one placeholder, not yet encoded. */
+  batchValue?: string;
 }
 
 export interface InvalidInput {
@@ -46,7 +48,7 @@ export interface InvalidInput {
 export type PlanResult = PlannedRequest | InvalidInput;
 
 export type PlanOptions = Pick<RunOptions, 'method' | 'body' | 'headers' | 'userAgent'> &
-  Partial<Pick<RunOptions, 'template' | 'redactParams' | 'literalHeaders' | 'save'>>;
+  Partial<Pick<RunOptions, 'template' | 'redactParams' | 'literalHeaders' | 'save' | 'batch'>>;
 
 export interface Planner {
   /** Every named placeholder in the URL template, header values and body. */
@@ -78,6 +80,7 @@ export function createPlanner(options: PlanOptions): Planner {
     ...(saving?.template.names ?? []),
   ]);
   let columnsChecked = false;
+  const batchValueOf = options.batch === undefined ? undefined : batchSlot(urlTemplate, headerTemplates, bodyTemplate);
 
   function plan(item: InputItem): PlanResult {
     const identity = identityOf(item, secretNames);
@@ -102,7 +105,9 @@ export function createPlanner(options: PlanOptions): Planner {
 
     const rendered = render(item, urlTemplate, headerTemplates, bodyTemplate, options);
     if ('missing' in rendered) return invalid('TEMPLATE_MISSING_VALUE', `no value for {${rendered.missing}}`);
-    return finish(item, rendered, identity, invalid);
+    const planned = finish(item, rendered, identity, invalid);
+    if (batchValueOf !== undefined && planned.kind === 'request') planned.batchValue = batchValueOf(item);
+    return planned;
   }
 
   /** With --save: the input's file, or why it has none (and then nothing is sent). */
@@ -147,7 +152,7 @@ export function createPlanner(options: PlanOptions): Planner {
       const credentials = `${safeDecode(url.username)}:${safeDecode(url.password)}`;
       headers.push(['authorization', `Basic ${Buffer.from(credentials).toString('base64')}`]);
     }
-    const key = hash([request.method, text, bodyText(request.body), ...request.varyingHeaders.flat()]);
+    const key = requestKey(request.method, text, request.body, request.varyingHeaders);
     url.username = '';
     url.password = '';
     const planned: PlannedRequest = {
@@ -185,6 +190,23 @@ export function itemOf(entry: InputItem | string, line: number): InputItem | und
   if (typeof entry !== 'string') return entry;
   const text = entry.trim();
   return text !== '' && !text.startsWith('#') ? { line, text } : undefined;
+}
+
+/**
+ * With --batch: where an input's value comes from (the whole line for `{}`, else its field).
+ * One request carries many inputs, so a header or body that varies per input has no place.
+ */
+function batchSlot(
+  urlTemplate: UrlTemplate | undefined,
+  headers: Array<{ template: TextTemplate }>,
+  body: TextTemplate | undefined,
+): ((item: InputItem) => string) | undefined {
+  if (headers.some(({ template }) => template.names.length > 0) || (body?.names.length ?? 0) > 0) {
+    throw new UsageError('--batch sends one request for many inputs, so no -H header or -d body may vary per input ({name} in it).');
+  }
+  const name = urlTemplate?.names[0];
+  if (urlTemplate === undefined) return undefined;
+  return urlTemplate.usesWholeLine || name === undefined ? (item) => item.text : (item) => item.fields?.[name] ?? '';
 }
 
 /** Convenience for one item (tests, one-off use). */
@@ -333,6 +355,11 @@ function withDefaultHeaders(given: Array<[string, string]>, userAgent: string): 
   if (!has('user-agent')) headers.push(['user-agent', userAgent]);
   if (!has('accept-encoding')) headers.push(['accept-encoding', 'gzip, deflate, br']);
   return [...headers, ...given];
+}
+
+/** A request's stable key: its method, URL, body and the headers that vary per input. */
+export function requestKey(method: string, url: string, body: string | Uint8Array | undefined, varyingHeaders: Array<[string, string]> = []): string {
+  return hash([method, url, bodyText(body), ...varyingHeaders.flat()]);
 }
 
 /**

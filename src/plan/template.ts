@@ -229,3 +229,30 @@ function locatePlaceholders(segments: readonly Segment[]): Map<Placeholder, Posi
   for (const p of inAuthority) positions.set(p, 'host');
   return positions;
 }
+
+/**
+ * A URL template whose one placeholder takes the values of many inputs at once (--batch): each
+ * value is encoded for the part of the URL it lands in (unless `:raw`), and the encoded values
+ * are joined by `join` as it is, so a `,` inside a value can never pass for a separator.
+ */
+export interface BatchUrlTemplate {
+  render(values: readonly string[], join: string): string;
+}
+
+/** Why a template cannot take a batch: no placeholder or several, or one outside path, query and fragment. */
+export type BatchTemplateProblem = { kind: 'count'; count: number } | { kind: 'position'; position: string };
+
+export function compileBatchUrlTemplate(source: string): BatchUrlTemplate | BatchTemplateProblem {
+  const segments = parsePlaceholders(source, true);
+  const slots = segments.filter((segment): segment is Placeholder => typeof segment !== 'string');
+  const slot = slots[0];
+  if (slot === undefined || slots.length > 1) return { kind: 'count', count: slots.length };
+  const position = locatePlaceholders(segments).get(slot) ?? 'path';
+  if (position !== 'path' && position !== 'query' && position !== 'fragment') return { kind: 'position', position };
+  return {
+    render: (values, join) => {
+      const filled = values.map((value) => (slot.raw ? value : encode(value, position))).join(join);
+      return segments.map((segment) => (segment === slot ? filled : (segment as string))).join('');
+    },
+  };
+}

@@ -57,11 +57,28 @@ export interface FetchRecord {
   next?: string | null;
   /** With pagination: true on the one record that ends its input, whatever ended it. */
   last?: boolean;
+  /** With --cache: where the answer came from (see CacheUse). */
+  cache?: CacheUse;
+  /**
+   * With --batch: how many distinct values the request that answered this input carried, and
+   * where this input's value was among them (from 0); `finalUrl` is that request's URL.
+   * `requests`: the attempts counted on this record, as each batch request (a retry, a split's
+   * half) is counted once, on the record of its first input: summed over the records, they are
+   * the requests sent, where `attempts` would count each request once per input it carried.
+   */
+  batch?: { size: number; index: number; requests: number };
   /** With --save: the file the body went to, as the template made it, its size and SHA-256 (hex); `body` is then null. */
   saved?: SavedBody;
   /** With --save and --resume: the file was found whole at its path and this record made from it, without a request. */
   fromFile?: true;
 }
+
+/**
+ * With --cache: `hit`, the stored answer was fresh and no request was sent; `revalidated`, the
+ * server said 304 Not Modified and the stored body was used; `miss`, everything else (the answer
+ * came from the server, or there was none).
+ */
+export type CacheUse = 'hit' | 'revalidated' | 'miss';
 
 /** What identifies an input besides its line: carried into its record whatever happens. */
 export interface InputIdentity {
@@ -94,6 +111,8 @@ export interface RecordInput {
   schemaErrors?: Array<{ path: string; message: string }>;
   identity: InputIdentity;
   includeHeaders: boolean;
+  /** With --cache: where the answer came from. */
+  cache?: CacheUse;
 }
 
 export function toRecord(input: RecordInput, redactor: Redactor): FetchRecord {
@@ -120,7 +139,8 @@ export function toRecord(input: RecordInput, redactor: Redactor): FetchRecord {
     attempts: input.attempts,
     ms: input.firstStartAt === null ? 0 : Math.round(input.endAt - input.firstStartAt),
     queuedMs: Math.round((input.firstStartAt ?? input.endAt) - input.readAt),
-    latencyMs: input.outcome ? input.outcome.latencyMs : null,
+    // No attempt, no latency: an answer from the cache took none.
+    latencyMs: input.outcome && input.firstStartAt !== null ? input.outcome.latencyMs : null,
     startedAt: input.firstStartAt === null ? null : Math.round(input.firstStartAt),
     endedAt: input.firstStartAt === null || input.lastEndAt === null ? null : Math.round(input.lastEndAt),
     bytes: response?.bytes ?? null,
@@ -131,6 +151,7 @@ export function toRecord(input: RecordInput, redactor: Redactor): FetchRecord {
   };
   if (input.includeHeaders && response) record.headers = redactor.headers(response.headers);
   if (input.schemaErrors) record.schemaErrors = input.schemaErrors;
+  if (input.cache !== undefined) record.cache = input.cache;
   if (response?.saved) record.saved = savedForRecord(response.saved, redactor);
   return withIdentity(record, input.identity);
 }

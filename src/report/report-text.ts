@@ -28,6 +28,11 @@ export function formatReport(report: ResultsReport, files: readonly string[], ou
   } else lines.push('  failed       0');
   const refused = report.run === undefined ? '' : ` · 429 received: ${formatCount(report.run.received429)}`;
   lines.push(`  attempts     ${formatCount(report.attempts)} · retries ${formatCount(report.retries)}${refused}`);
+  if (report.cache !== undefined) {
+    const { hit, revalidated, miss } = report.cache;
+    const hits = `${formatCount(hit)} ${hit === 1 ? 'hit' : 'hits'}`;
+    lines.push(`  cache        ${hits} · ${formatCount(revalidated)} revalidated · ${formatCount(miss)} ${miss === 1 ? 'miss' : 'misses'} (--cache)`);
+  }
   const { p50, p95, p99 } = report.latencyMs;
   lines.push(`  latency      p50 ${formatLatency(p50)} · p95 ${formatLatency(p95)} · p99 ${formatLatency(p99)} (last attempt of each record)`);
   for (const lane of report.run?.laneRates ?? []) {

@@ -61,6 +61,8 @@ export interface ResultsReport {
   slowestRoutes: HostLine[];
   /** Inputs a later run should fetch again: not final (--resume does), and not ok but final (--resume --retry-failed). */
   worthRetrying: { notFinal: number; failedFinal: number; byCode: Record<string, number>; examples: Array<{ line: number; url: string; code: string }> };
+  /** With --cache: the last record of each input by where its answer came from; absent without it. */
+  cache?: { hit: number; revalidated: number; miss: number };
   /** From the stats file: the rate each host or route settled at, the rate changes and the pauses. */
   run?: Pick<StatsJson, 'laneRates' | 'rateTimeline' | 'pauseTimeline' | 'received429' | 'startedAt' | 'wallMs'>;
 }
@@ -78,6 +80,7 @@ interface LastRecord {
   message: string | null;
   url: string;
   line: number;
+  cache: FetchRecord['cache'];
 }
 
 interface Group {
@@ -100,8 +103,10 @@ export class ResultsReporter {
 
   add(record: FetchRecord): void {
     this.#records += 1;
-    this.#attempts += record.attempts;
-    this.#retries += Math.max(0, record.attempts - 1);
+    // --batch: a request carried many inputs; each is counted once, on its first input's record.
+    const attempts = record.batch?.requests ?? record.attempts;
+    this.#attempts += attempts;
+    this.#retries += Math.max(0, attempts - 1);
     this.#last.set(`${record.line} ${record.key}`, {
       ok: record.ok,
       final: record.final,
@@ -110,15 +115,16 @@ export class ResultsReporter {
       message: record.error?.message ?? null,
       url: record.url,
       line: record.line,
+      cache: record.cache,
     });
     if (record.latencyMs !== null) this.#latency.add(record.latencyMs);
     if (record.startedAt !== null && record.startedAt !== undefined) {
       const second = this.#second(Math.floor(record.startedAt / 1000));
-      second.starts += 1;
+      second.starts += Math.min(1, attempts);
       if (record.ok) second.ok += 1;
       else second.failed += 1;
       if (record.latencyMs !== null) second.latency.add(record.latencyMs);
-      if (record.attempts > 1 && typeof record.endedAt === 'number') this.#second(Math.floor(record.endedAt / 1000)).starts += record.attempts - 1;
+      if (attempts > 1 && typeof record.endedAt === 'number') this.#second(Math.floor(record.endedAt / 1000)).starts += attempts - 1;
       this.#startedAt = Math.min(this.#startedAt ?? record.startedAt, record.startedAt);
       this.#endedAt = Math.max(this.#endedAt ?? 0, record.endedAt ?? record.startedAt);
     }
@@ -137,7 +143,12 @@ export class ResultsReporter {
     const failedByCode: Record<string, number> = {};
     const failureExamples: Record<string, string[]> = {};
     const retry = { notFinal: 0, failedFinal: 0, byCode: {} as Record<string, number>, examples: [] as Array<{ line: number; url: string; code: string }> };
+    let cache: ResultsReport['cache'];
     for (const last of this.#last.values()) {
+      if (last.cache !== undefined) {
+        cache ??= { hit: 0, revalidated: 0, miss: 0 };
+        cache[last.cache] += 1;
+      }
       if (last.ok) {
         ok += 1;
         continue;
@@ -186,6 +197,7 @@ export class ResultsReporter {
       slowestRoutes: slowest(this.#routes),
       worthRetrying: retry,
     };
+    if (cache !== undefined) report.cache = cache;
     if (stats !== undefined) {
       report.run = {
         laneRates: stats.laneRates,

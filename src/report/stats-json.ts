@@ -33,6 +33,9 @@ import { sortedEntries } from './summary.js';
  *   perSecond        the run second by second (seconds with anything in them, the last day):
  *                    {atS, starts, answers: {2xx, 3xx, 4xx, 5xx, failed}, received429, pauses}
  *   pauseTimeline    each host pause (the last thousand): {atMs, host, forMs, source, reason}
+ *   cache            with --cache only: {hits, revalidated, misses, requestsSaved}, records by
+ *                    where their answer came from; requestsSaved are the hits, sent no request
+ *   batchedInputs    with --batch: records of inputs that went in batch requests (0 without)
  *   saved            with --save, when a file was saved: {files, bytes, foundWhole}, foundWhole
  *                    the files --resume found whole on disk and recorded without a request
  */
@@ -63,6 +66,8 @@ export interface StatsJson {
   rateTimeline: Array<{ atMs: number; lane: string; rps: number | null; reason: string; why: string }>;
   perSecond: TimelineSecond[];
   pauseTimeline: PauseTimelineEntry[];
+  cache?: { hits: number; revalidated: number; misses: number; requestsSaved: number };
+  batchedInputs: number;
   saved?: { files: number; bytes: number; foundWhole: number };
 }
 
@@ -99,6 +104,8 @@ export function toStatsJson(
     rateTimeline: s.rateTimeline.map((entry) => ({ ...entry, atMs: Math.round(entry.atMs), rps: roundOrNull(entry.rps, 2) })),
     perSecond: history.perSecond,
     pauseTimeline: history.pauses.map((entry) => ({ ...entry, atMs: Math.round(entry.atMs), forMs: Math.round(entry.forMs) })),
+    ...(s.cache !== undefined && { cache: { hits: s.cache.hit, revalidated: s.cache.revalidated, misses: s.cache.miss, requestsSaved: s.cache.hit } }),
+    batchedInputs: s.batchedInputs,
     ...(s.saved.files > 0 && { saved: { ...s.saved } }),
   };
 }

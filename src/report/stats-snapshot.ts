@@ -95,4 +95,15 @@ export interface StatsSnapshot {
   etaMs: number | null;
   /** --save: files written (`foundWhole` of them found whole on --resume, with no request) and their bytes. */
   saved: { files: number; bytes: number; foundWhole: number };
+  /** With --cache: the records by where their answer came from; absent without it. */
+  cache?: CacheCounts;
+  /** With --batch: records of inputs that went in batch requests (each batch counts once in `attemptsStarted`). */
+  batchedInputs: number;
+}
+
+/** With --cache: records answered from the cache with no request, after a 304, or by the server. */
+export interface CacheCounts {
+  hit: number;
+  revalidated: number;
+  miss: number;
 }

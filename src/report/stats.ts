@@ -3,9 +3,9 @@ import type { RunEvent } from '../events.js';
 import { WindowCounter } from '../rate/window-counter.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { SecondsTimeline, type TimelineSecond } from './seconds-timeline.js';
-import type { LaneRate, PausedHost, PauseTimelineEntry, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
+import type { CacheCounts, LaneRate, PausedHost, PauseTimelineEntry, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
 
-export type { LaneRate, LatencyPercentiles, PausedHost, PauseTimelineEntry, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
+export type { CacheCounts, LaneRate, LatencyPercentiles, PausedHost, PauseTimelineEntry, RateTimelineEntry, StatsSnapshot } from './stats-snapshot.js';
 export type { TimelineSecond } from './seconds-timeline.js';
 
 /** Width of the sliding window behind `recentRps` and the ETA. */
@@ -50,6 +50,10 @@ export class RunStats {
   private readonly timeline: SecondsTimeline;
   /** The last RATE_TIMELINE_MAX host pauses, for --stats-file. */
   private readonly pauseTimeline: PauseTimelineEntry[] = [];
+  /** With --cache; a --dedupe copy is not counted (its first is). */
+  private cache: CacheCounts | undefined;
+  /** With --batch: records of inputs answered by batch requests. */
+  private batchedInputs = 0;
   /** --save: files written (or found whole on --resume) and their bytes. */
   private readonly saved = { files: 0, bytes: 0, foundWhole: 0 };
 
@@ -139,6 +143,7 @@ export class RunStats {
         }
         this.done++;
         this.recentDone.add(this.now());
+        if (r.batch !== undefined) this.batchedInputs++;
         if (!r.final) this.notFinal++;
         if (r.ok) {
           this.ok++;
@@ -152,6 +157,10 @@ export class RunStats {
           this.saved.files++;
           this.saved.bytes += r.saved.bytes;
           if (r.fromFile === true) this.saved.foundWhole++;
+        }
+        if (r.cache !== undefined && r.duplicateOf === undefined) {
+          this.cache ??= { hit: 0, revalidated: 0, miss: 0 };
+          this.cache[r.cache]++;
         }
         break;
       }
@@ -205,6 +214,8 @@ export class RunStats {
       interrupted: this.interruptReason !== null,
       interruptReason: this.interruptReason,
       etaMs: estimateEta(total, this.done, recentDoneRate),
+      ...(this.cache !== undefined && { cache: { ...this.cache } }),
+      batchedInputs: this.batchedInputs,
       saved: { ...this.saved },
     };
   }

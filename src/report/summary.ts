@@ -38,6 +38,11 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
 
   const rps = s.achievedRps === null ? 'no requests' : `${formatRate(s.achievedRps)} achieved`;
   lines.push(`${label('wall time')}${formatDuration(s.elapsedMs)} · ${rps} (${formatCount(s.attemptsStarted)} attempts)`);
+  // --batch: many inputs to a request, so the records outnumber the requests.
+  if (s.batchedInputs > 0) {
+    const requests = `${formatCount(s.attemptsStarted)} request${s.attemptsStarted === 1 ? '' : 's'}`;
+    lines.push(`${label('batched')}${formatCount(s.batchedInputs)} input${s.batchedInputs === 1 ? '' : 's'} in ${requests} (--batch)`);
+  }
 
   const { p50, p95, p99 } = s.latencyMs;
   lines.push(
@@ -45,6 +50,14 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
       ? `${label('latency')}n/a`
       : `${label('latency')}p50 ${formatLatency(p50)} · p95 ${formatLatency(p95)} · p99 ${formatLatency(p99)} (last attempt)`,
   );
+
+  if (s.cache !== undefined) {
+    const { hit, revalidated, miss } = s.cache;
+    lines.push(
+      `${label('cache')}${formatCount(hit)} ${hit === 1 ? 'hit' : 'hits'} (${formatCount(hit)} ${hit === 1 ? 'request' : 'requests'} saved) · ` +
+        `${formatCount(revalidated)} revalidated (304, body from the cache) · ${formatCount(miss)} ${miss === 1 ? 'miss' : 'misses'}`,
+    );
+  }
 
   lines.push(`${label('rate limits')}${formatDuration(s.rateWaitMs)} held back by rate limits or pauses`);
   for (const rate of s.laneRates) {

@@ -24,6 +24,7 @@ import { systemTimers } from './timers.js';
 import { connectionsToWarm, warmFirstOrigin } from './warm-up.js';
 import { createSharedGate, sharedBuckets } from './shared-gate.js';
 import type { RedisLimiter } from '../rate/shared-limiter.js';
+import { openResponseCache, type ResponseCache } from '../cache/response-cache.js';
 import { saveStage, type SavedFilesResume } from './save-stage.js';
 
 export interface RunHooks {
@@ -81,17 +82,22 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
       : undefined;
   const dispatcher = own?.dispatcher ?? hooks.dispatcher!;
   const spares = own?.spares;
-  const warmCount = spares === undefined ? 0 : connectionsToWarm(options);
+  // With --cache the first inputs may all be answered from disk: no connections opened ahead for them.
+  const warmCount = spares === undefined || options.cacheDir !== undefined ? 0 : connectionsToWarm(options);
   const settings = {
     dispatcher,
     timeoutMs: options.timeoutMs,
     maxBodyBytes: options.maxBodyBytes,
     bodyFormat: options.bodyFormat,
     followRedirects: options.maxRedirects > 0,
+    keepRawBody: options.cacheDir !== undefined,
   };
 
   const credentials = credentialsFor(options, { dispatcher, now: () => clock.now(), redactor, stderr: hooks.authStderr });
+  let cache: ResponseCache | undefined;
   try {
+    // A cache directory that cannot be made or written is a usage error (exit 2), before any request.
+    cache = await openResponseCache(options, redactor);
     // Made before anything is fetched: a save directory that cannot be made stops the run (exit 74).
     const save = options.save === undefined ? undefined : await saveStage(options.save, options.maxFileBytes, checks, redactor, hooks.savedFiles);
     const sendOne = (request: AttemptRequest, hardStop: AbortSignal, mayGoOnTheWire: () => boolean, saveTo: string | undefined) =>
@@ -117,6 +123,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
         emit: hooks.onEvent ?? (() => undefined),
         credentials,
         resumePages: hooks.resumePages,
+        cache,
         beforeFetch: save?.beforeFetch,
         send:
           gate === undefined
@@ -129,6 +136,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
       hooks.signal,
     );
   } finally {
+    await cache?.close();
     spares?.close();
     if (own !== undefined) await dispatcher.destroy().catch(() => undefined);
   }

@@ -11,7 +11,8 @@ import type { AttemptOutcome } from '../http/outcome.js';
 import type { Lane } from '../rate/lanes.js';
 import type { PlannedRequest } from '../plan/planner.js';
 import type { ErrorCode } from '../record/error-codes.js';
-import { toRecord, type FetchRecord } from '../record/record.js';
+import { toRecord, type CacheUse, type FetchRecord } from '../record/record.js';
+import type { StaleAnswer } from '../cache/response-cache.js';
 import type { Redactor } from '../record/redact.js';
 
 export interface Job {
@@ -37,6 +38,32 @@ export interface Job {
   outcome: AttemptOutcome | null;
   /** With pagination: which page this is, and the page URLs the input has seen (no loops). */
   paging?: { page: number; seen: Set<string> };
+  /** With --cache: where the answer came from, the stored answer a 304 would confirm, and whether one is stored at all. */
+  cache?: CacheUse;
+  revalidating?: StaleAnswer;
+  replacesStored?: boolean;
+  /** With --batch: the inputs this one request answers (batches.ts). */
+  batch?: JobBatch;
+}
+
+/** With --batch: the inputs a request answers, and what they went through before it. */
+export interface JobBatch {
+  members: BatchMember[];
+  /** The distinct values the request sends, in order. */
+  values: string[];
+  /** For a part of a split batch: the retries it may make after a fault (not a 429 or 503, which keep --retries). */
+  faultRetries: number | undefined;
+}
+
+export interface BatchMember {
+  plan: PlannedRequest;
+  readAt: number;
+  /** Requests that carried it before this one: the batches it was split from. */
+  attemptsBefore: number;
+  /** When the first request that carried it started; null while none has. */
+  firstStartAt: number | null;
+  /** Attempts of the requests before this one of which it was the first input: its record counts them (record.batch.requests). */
+  requestsCounted: number;
 }
 
 export interface Failure {
@@ -136,7 +163,8 @@ export function jobRecord(
       method: job.plan.method,
       inputUrl: job.plan.inputUrl,
       key: job.plan.key,
-      finalUrl: job.firstStartAt === null ? null : job.request.url,
+      // A hit was the answer of the input's own URL (answers after a redirect are not stored).
+      finalUrl: job.firstStartAt === null && job.cache !== 'hit' ? null : job.request.url,
       attempts: job.attempts,
       readAt: job.readAt,
       firstStartAt: job.firstStartAt,
@@ -149,6 +177,7 @@ export function jobRecord(
       schemaErrors,
       identity: job.plan.identity,
       includeHeaders: settings.includeHeaders,
+      cache: job.cache,
     },
     settings.redactor,
   );

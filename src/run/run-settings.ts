@@ -25,7 +25,12 @@ const COUNTED_ALONE = 'each worker would count on its own';
 const NOT_FROM_REDIS = 'a worker would have to run a command or send a secret read from Redis';
 // The coordinator counts one record per input; a paginated input has one per page.
 const PAGES_ALONE = "the run's records would count an input once per page";
+// A cache directory is on one machine's disk; the workers may be on others.
+const CACHE_ON_ONE_DISK = "the run's workers would each need the cache directory on their own disk";
+// Workers take inputs from the queue one at a time: none gathers a batch across the others'.
+const BATCHES_ALONE = 'workers take inputs one at a time and would not gather them into batches';
 const NOT_SHARED: ReadonlyArray<[string, (options: Partial<RunOptions>) => boolean, string]> = [
+  ['--cache', (options) => options.cacheDir !== undefined, CACHE_ON_ONE_DISK],
   ['--dedupe', (options) => options.dedupe === true, COUNTED_ALONE],
   ['--max-requests', (options) => options.maxRequests !== undefined && Number.isFinite(options.maxRequests), COUNTED_ALONE],
   ['--max-error-rate', (options) => options.maxErrorRate !== undefined, COUNTED_ALONE],
@@ -34,6 +39,7 @@ const NOT_SHARED: ReadonlyArray<[string, (options: Partial<RunOptions>) => boole
   ['--paginate', (options) => options.paginate === true, PAGES_ALONE],
   ['--next', (options) => options.nextPath !== undefined, PAGES_ALONE],
   ['--cursor', (options) => options.cursor !== undefined, PAGES_ALONE],
+  ['--batch', (options) => options.batch !== undefined, BATCHES_ALONE],
   // Each worker would write the files to its own disk, and the coordinator could not resume them.
   ['--save', (options) => options.save !== undefined, "each worker would write its inputs' files to its own disk"],
 ];

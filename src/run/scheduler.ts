@@ -15,7 +15,7 @@ import { Deduplicator } from './dedupe.js';
 import { StartGate } from './start-gate.js';
 import type { RunEvent, StopCause } from '../events.js';
 import type { AttemptRequest } from '../http/attempt.js';
-import { describeOutcome, type AttemptOutcome, type HeldOutcome } from '../http/outcome.js';
+import { describeOutcome, type AttemptOutcome, type HeldOutcome, type ResponseOutcome } from '../http/outcome.js';
 import { requestId } from '../http/redirect.js';
 import { STOPPED, followRedirect, jobRecord, newJob, restartJob, waitTooLong, type Failure, type Job } from './job.js';
 import { LanePacing } from './lane-pacing.js';
@@ -33,7 +33,10 @@ import { AuthError } from '../auth/grant.js';
 import type { RunCredentials } from '../auth/run-credentials.js';
 import { carriesCredential, isStaleCredential, withCredential } from './credential-use.js';
 import { createPager, type PageContinuation } from './pages.js';
+import { createBatcher, retrySettingsFor } from './batches.js';
 import type { PlannedRequest } from '../plan/planner.js';
+import type { ResponseCache } from '../cache/response-cache.js';
+import { askInFull, confirmsStored, revalidate } from './cache-use.js';
 
 export interface SchedulerDeps {
   limiter: Limiter;
@@ -57,6 +60,8 @@ export interface SchedulerDeps {
   credentials?: RunCredentials;
   /** --resume with pagination: where an earlier run left an input. */
   resumePages?: (plan: PlannedRequest) => PageContinuation | undefined;
+  /** --cache: answers kept between runs. */
+  cache?: ResponseCache;
   /**
    * Asked before an input is fetched (--save: its directory made, or its file found whole on
    * --resume): a record here ends the input with no request. Undefined when nothing is to be asked.
@@ -95,6 +100,14 @@ export async function* schedule(
   const finished: FetchRecord[] = [];
   const dedupe = options.dedupe ? new Deduplicator(redactor) : undefined;
   const pager = createPager(options, { redactor, laneFor: (url) => lanes.laneFor(url), resumeFrom: deps.resumePages });
+  const batches = createBatcher(options, {
+    laneFor: (url) => lanes.laneFor(url),
+    now: () => clock.now(),
+    timers,
+    emit,
+    enqueue: (job, first) => enqueue(job, first),
+    records: { checks: deps.checks, includeHeaders: options.includeHeaders, redactor },
+  });
   let open = 0; // inputs read whose last record the consumer has not taken yet
   let inputDone = false;
   let stopping = false;
@@ -123,6 +136,13 @@ export async function* schedule(
   }
 
   function finish(job: Job, failure: Failure | null, final: boolean): void {
+    if (deps.cache !== undefined && job.cache === 'miss' && job.hops === 0 && job.outcome?.kind === 'response') {
+      deps.cache.store(job.plan, job.outcome, job.lastEndAt ?? clock.now(), job.replacesStored === true);
+    }
+    if (job.batch !== undefined) {
+      // One record per input of the batch (none when it goes again as two halves).
+      return handOver(...batches!.end(job, failure, final).flatMap(({ plan, record }) => [record, ...(dedupe?.settle(plan, record) ?? [])]));
+    }
     let record = jobRecord(job, failure, final, clock.now(), { checks: deps.checks, includeHeaders: options.includeHeaders, redactor });
     if (pager !== undefined) {
       const page = pager.end(job, record, clock.now());
@@ -224,7 +244,7 @@ export async function* schedule(
     enqueue(job, true);
   }
 
-  function settle(job: Job, outcome: AttemptOutcome): void {
+  function settle(job: Job, outcome: AttemptOutcome): void | Promise<void> {
     job.outcome = outcome;
     job.lastEndAt = clock.now();
     // Read once: the lane pacing and the retry decision act on the same reading of the answer.
@@ -239,14 +259,56 @@ export async function* schedule(
       latencyMs: outcome.latencyMs,
     });
     if (isStaleCredential(job, outcome.kind === 'response' ? outcome.status : null)) return sendAgainWithFreshCredential(job, job.credential!);
+    if (confirmsStored(job, outcome)) return serveRevalidated(job, outcome, hints);
+    conclude(job, outcome, hints);
+  }
+
+  function conclude(job: Job, outcome: AttemptOutcome, hints: AnswerHints): void {
     act(job, outcome, hints);
     const tripped = breaker.record(outcome);
     if (tripped !== undefined) stopRun('breaker', `circuit breaker open: ${tripped}`);
   }
 
+  /**
+   * --cache: an input whose stored answer may be used as it is gets it for its record now, with
+   * no slot, token or budget; a stale one goes out with its validators. Then the input queues.
+   */
+  function consultCache(job: Job, cache: ResponseCache): void {
+    job.cache = 'miss';
+    cache.lookup(job.plan, clock.now()).then(
+      (found) => {
+        if (found.kind === 'hit') {
+          job.outcome = found.outcome;
+          job.cache = 'hit';
+          return finish(job, null, true);
+        }
+        if (found.kind === 'stale') revalidate(job, found.answer, found.validators);
+        job.replacesStored = found.kind === 'stale' || found.replaces;
+        enqueue(job);
+      },
+      (error: unknown) => {
+        defect ??= { error };
+        signalChange();
+      },
+    );
+  }
+
+  /** A 304 confirmed the stored answer: its body is the record's. If it cannot be read any more, the request goes again in full. */
+  async function serveRevalidated(job: Job, notModified: ResponseOutcome, hints: AnswerHints): Promise<void> {
+    const served = await deps.cache!.revalidated(job.revalidating!, job.plan, notModified, clock.now());
+    if (served === undefined) {
+      askInFull(job);
+      return enqueue(job, true);
+    }
+    job.revalidating = undefined;
+    job.outcome = served;
+    job.cache = 'revalidated';
+    conclude(job, served, hints);
+  }
+
   /** Carries out the step next-step.ts decides on. */
   function act(job: Job, outcome: AttemptOutcome, hints: AnswerHints): void {
-    const step = decideNextStep(job, outcome, hints, options, clock.now(), deps.random);
+    const step = decideNextStep(job, outcome, hints, retrySettingsFor(job, outcome, options), clock.now(), deps.random);
     if (step.kind === 'interrupted') return stopJob(job);
     if (step.kind === 'finish') {
       if (step.pause) pacing.pause(job.lane, pacing.shape(job.lane, step.pause));
@@ -293,10 +355,15 @@ export async function* schedule(
 
   function fetchInput(plan: PlannedRequest): void {
     const admitted = dedupe?.admit(plan) ?? { fetch: true };
-    if (admitted.fetch) {
+    if (admitted.fetch && batches !== undefined) {
+      batches.add(plan);
+      // A batch that read-ahead cannot add to goes now.
+      if (open >= options.readAhead) batches.flush();
+    } else if (admitted.fetch) {
       const job = newJob(plan, lanes.laneFor(plan.url), clock.now());
       pager?.begin(job);
-      enqueue(job);
+      if (deps.cache !== undefined) consultCache(job, deps.cache);
+      else enqueue(job);
     } else if (admitted.record) handOver(admitted.record);
   }
 
@@ -309,7 +376,7 @@ export async function* schedule(
       open += 1;
       emit({ type: 'input', line: plan.line });
       if (plan.kind === 'invalid') {
-        const record = invalidRecord(plan, redactor);
+        const record: FetchRecord = deps.cache === undefined ? invalidRecord(plan, redactor) : { ...invalidRecord(plan, redactor), cache: 'miss' };
         return handOver(pager ? pager.only(record) : record);
       }
       const before = deps.beforeFetch?.(plan);
@@ -323,6 +390,7 @@ export async function* schedule(
       );
     },
     onEnd: (total) => {
+      batches?.flush();
       inputDone = true;
       emit({ type: 'input-end', total });
       signalChange();
@@ -337,6 +405,7 @@ export async function* schedule(
     stopCause = cause;
     emit({ type: 'interrupt', reason, cause });
     ending.abort();
+    batches?.flush(); // its inputs get the stop's records
     const queued = gate.stop();
     for (const timer of backingOff.keys()) timers.clearTimer(timer);
     const waiting = [...backingOff.values(), ...queued];
@@ -373,6 +442,7 @@ export async function* schedule(
     stopping = true;
     ending.abort();
     gate.close();
+    batches?.close();
     dedupe?.close();
     for (const timer of backingOff.keys()) timers.clearTimer(timer);
     hardStop.abort(new Error('run ended'));

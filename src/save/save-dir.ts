@@ -6,10 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
-import { lstat, mkdir, opendir, realpath, rm } from 'node:fs/promises';
+import { lstat, opendir, realpath, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { OutputError, describeErrno } from '../errors.js';
+import { makeDirectory } from '../make-directory.js';
 import type { SaveBody } from '../http/body-sink.js';
 import type { SavedBody } from '../http/outcome.js';
 import type { ErrorCode } from '../record/error-codes.js';
@@ -46,7 +47,7 @@ export class SaveDir {
   /** Makes the save directory, before anything is fetched; a directory that cannot be made stops the run (exit 74). */
   async open(): Promise<void> {
     try {
-      await mkdir(this.#root, { recursive: true });
+      await makeDirectory(this.#root);
       this.#realRoot = await realpath(this.#root);
     } catch (error) {
       throw new OutputError(`cannot make the --save directory ${this.#root}: ${describeErrno(error as NodeJS.ErrnoException)}`);
@@ -129,7 +130,7 @@ type DirCheck = 'ok' | 'linked out' | NodeJS.ErrnoException;
 async function checkDir(dir: string, realRoot: string): Promise<DirCheck> {
   try {
     if (!isInside(await realpath(await deepestExisting(dir)), realRoot)) return 'linked out';
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     return isInside(await realpath(dir), realRoot) ? 'ok' : 'linked out';
   } catch (error) {
     return error as NodeJS.ErrnoException;

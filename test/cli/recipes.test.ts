@@ -146,6 +146,52 @@ test('#27 recipe: pages of an API that pages its results, flattened with jq', {
   assert.equal(readFileSync(join(dir, 'items.ndjson'), 'utf8').trim().split('\n').length, 2 * 3 + 2 * 10);
 });
 
+test('#28 recipe: a nightly job with --cache fetches only what changed, and the stats say what it saved', {
+  skip: HAS_JQ ? false : 'jq is not installed: apt-get install jq to run the jq recipes',
+}, async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  writeLines(dir, 'urls.txt', [
+    ...range(3).map((i) => `${server.url}/cached/${i}?cc=max-age=3600`),
+    `${server.url}/cached/e?etag=v1&cc=no-cache`,
+    `${server.url}/cached/lm?lm=1000000000`,
+  ]);
+  const command = recipe('ratefetch urls.txt --rps 5 --cache').replace('/var/cache/ratefetch/items', join(dir, 'cache'));
+  for (const night of [1, 2]) {
+    const result = await runShell(command.replace(/^ratefetch/, `node ${shq(BIN)}`), { cwd: dir });
+    assert.equal(result.code, 0, `night ${night}: ${result.stderr}`);
+  }
+  assert.equal(server.hits.length, 5 + 2, 'the second night asked only about the two that can be revalidated');
+  assert.deepEqual(
+    server.hits.slice(5).map((hit) => hit.status),
+    [304, 304],
+  );
+  assertOneRecordPerLine(parseRecords(readFileSync(join(dir, 'items.ndjson'), 'utf8')), range(5));
+  const stats = await runShell(recipe("jq -c '.cache' stats.json"), { cwd: dir });
+  assert.equal(stats.stdout, '{"hits":3,"revalidated":2,"misses":0,"requestsSaved":3}\n', stats.stderr);
+});
+
+test('#28 recipe: a batch endpoint takes fifty IDs a request, one record per ID, and jq lists the lines of the IDs it does not know', {
+  skip: HAS_JQ ? false : 'jq is not installed: apt-get install jq to run the jq recipes',
+}, async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  writeLines(
+    dir,
+    'track-ids.txt',
+    range(120).map((i) => (i === 77 ? 'gone-77' : `t${i}`)),
+  );
+  const command = recipe("ratefetch track-ids.txt -t 'https://api.example.com/tracks?ids={}' --batch 50", server.url);
+  const result = await runShell(command.replace(/^ratefetch/, `node ${shq(BIN)}`), { cwd: dir });
+  assert.equal(result.code, 1, `one ID is not known: ${result.stderr}`);
+  const records = parseRecords(readFileSync(join(dir, 'tracks.ndjson'), 'utf8'));
+  assertOneRecordPerLine(records, range(120));
+  assert.equal(server.hits.length, 3, '120 IDs in requests of 50');
+  assert.deepEqual(records.find((r) => r.line === 5)?.body, { id: 't5', name: 'item t5' });
+  const missing = await runShell(recipe(`jq -r 'select(.error.code == "BATCH_MISSING") | .line'`), { cwd: dir });
+  assert.equal(missing.stdout, '77\n', missing.stderr);
+});
+
 test('#28 recipe: cover art to files, each checked against the SHA-256 its record gives', {
   skip: HAS_JQ ? false : 'jq is not installed: apt-get install jq to run the jq recipes',
 }, async (t) => {

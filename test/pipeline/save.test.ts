@@ -341,3 +341,13 @@ test('#28: the body saved is the one at the end of the redirects', TEST_TIMEOUT,
   assert.equal(record.saved?.sha256, fileSha256('moved', 90_000));
   assert.deepEqual(filesUnder(dir), ['moved.bin'], 'the redirect body went nowhere');
 });
+
+test('#28: a save directory under /proc fails at once (Node 20 recursive mkdir would spin there for ever)', {
+  ...TEST_TIMEOUT,
+  skip: existsSync('/proc/self') ? false : 'no /proc here',
+}, async () => {
+  await assert.rejects(
+    collect(fetchAll([{ line: 1, text: 'x', fields: { id: 'x' } }], { ...FAST, template: 'http://127.0.0.1:9/{id}', save: '/proc/ratefetch-save/{id}' })),
+    /cannot make the --save directory \/proc\/ratefetch-save: no such file or directory/,
+  );
+});

@@ -191,6 +191,65 @@ test('/bytes, /echo, HEAD and the fault routes', async (t) => {
   );
 });
 
+test('#28: /batch answers the IDs it knows, by mode: gone left out, bad 400, maxSize 500, throttle 429, numbers, twice; /tracks the same', async (t) => {
+  const server = await start(t);
+  const get = async (query: string, path = '/batch') => {
+    const response = await fetch(`${server.url}${path}?${query}`);
+    return [response.status, await response.json()] as const;
+  };
+  assert.deepEqual(await get('ids=a,gone-1,b'), [
+    200,
+    {
+      items: [
+        { id: 'a', name: 'item a' },
+        { id: 'b', name: 'item b' },
+      ],
+    },
+  ]);
+  assert.deepEqual(await get('ids=a|b&sep=|', '/tracks'), [
+    200,
+    {
+      tracks: [
+        { id: 'a', name: 'item a' },
+        { id: 'b', name: 'item b' },
+      ],
+    },
+  ]);
+  assert.deepEqual(await get('ids=a,bad-2'), [400, { error: 'malformed id bad-2' }]);
+  assert.deepEqual(await get('ids=a,b,c&maxSize=2'), [500, { error: 'cannot answer 3 ids at once' }]);
+  assert.deepEqual(await get('ids=a,b&maxSize=2'), [
+    200,
+    {
+      items: [
+        { id: 'a', name: 'item a' },
+        { id: 'b', name: 'item b' },
+      ],
+    },
+  ]);
+  assert.deepEqual(await get('ids=7,x&numbers=1'), [
+    200,
+    {
+      items: [
+        { id: 7, name: 'item 7' },
+        { id: 'x', name: 'item x' },
+      ],
+    },
+  ]);
+  assert.deepEqual(await get('ids=a&twice=1'), [
+    200,
+    {
+      items: [
+        { id: 'a', name: 'item a' },
+        { id: 'a', name: 'copy of item a' },
+      ],
+    },
+  ]);
+  const throttled = await fetch(`${server.url}/batch?ids=a&throttle=1&retryAfter=2`);
+  assert.deepEqual([throttled.status, throttled.headers.get('retry-after')], [429, '2']);
+  await throttled.text();
+  assert.deepEqual(await get('ids=a&throttle=1'), [200, { items: [{ id: 'a', name: 'item a' }] }]);
+});
+
 test('latencyMs delays every answer', async (t) => {
   const server = await start(t, { latencyMs: 100 });
   const started = performance.now();

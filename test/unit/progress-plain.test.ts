@@ -38,6 +38,7 @@ function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
     interrupted: false,
     interruptReason: null,
     etaMs: 15_000,
+    batchedInputs: 0,
     saved: { files: 0, bytes: 0, foundWhole: 0 },
     ...over,
   };

@@ -101,6 +101,11 @@ test('#28: options that need a body in memory, or make many records per input, c
   refused({ cursor: 'c=.c' }, /--cursor makes a record per page/);
   refused({ dedupe: true }, /--dedupe copies one result to many inputs/);
   refused({ schema: { document: {}, source: 's.json' } }, /--schema checks a body held in memory/);
+  refused(
+    { template: 'https://api.example.com/t?ids={}', batch: 50, batchSplit: '.items', batchKey: '.id' },
+    /--batch cuts one answer apart among many inputs/,
+  );
+  refused({ cacheDir: '/tmp/cache' }, /--cache keeps each body whole to store it/);
   assert.throws(() => resolveOptions({ maxFileBytes: 10 }), /--max-filesize goes with --save/);
   assert.equal(resolveOptions({ save: 'x/{}', maxFileBytes: 10 }).maxFileBytes, 10);
 });

@@ -40,6 +40,7 @@ function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
     interrupted: false,
     interruptReason: null,
     etaMs: 0,
+    batchedInputs: 0,
     saved: { files: 0, bytes: 0, foundWhole: 0 },
     ...over,
   };
@@ -69,6 +70,12 @@ describe('formatSummary', () => {
       assert.ok(text.includes(needle), `missing ${JSON.stringify(needle)} in:\n${text}`);
     }
     assert.doesNotMatch(text, /interrupted/);
+  });
+
+  test('#28: a run with --batch says how many inputs went in how many requests; a run without has no such line', () => {
+    assert.match(formatSummary(snapshot({ batchedInputs: 300, attemptsStarted: 7 }), plain), /\n {2}batched {6}300 inputs in 7 requests \(--batch\)\n/);
+    assert.doesNotMatch(formatSummary(snapshot(), plain), /batched/);
+    assert.match(formatSummary(snapshot({ batchedInputs: 3, attemptsStarted: 1 }), plain), /batched {6}3 inputs in 1 request \(--batch\)/);
   });
 
   test('an interrupted run says so, with what was left', () => {
@@ -179,6 +186,7 @@ describe('toStatsJson', () => {
       'rateTimeline',
       'perSecond',
       'pauseTimeline',
+      'batchedInputs',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
     assert.equal(json.version, 1);
