@@ -4,7 +4,7 @@ export { resolveOptions, DEFAULTS, VERSION } from './options.js';
 export type { RunOptions, BodyFormat } from './options.js';
 export type { CacheUse, FetchRecord, RecordError } from './record/record.js';
 export type { ErrorCode } from './record/error-codes.js';
-export type { BodyEncoding } from './http/outcome.js';
+export type { BodyEncoding, SavedBody } from './http/outcome.js';
 export type { RunEvent, RunEventType, RunEventListener, StopCause, RateChangeReason } from './events.js';
 export type { InputItem, RequestSpec } from './input/item.js';
 export { createPlanner, planAll } from './plan/planner.js';

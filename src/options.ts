@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { parseLimitRule } from './rate/limit-rules.js';
 import { parseBodyPath, type Paging } from './http/next-page.js';
+import { compileSaveTemplate } from './plan/save-path.js';
 import { batchingOf } from './plan/batching.js';
 
 export type BodyFormat = 'auto' | 'json' | 'text' | 'base64' | 'none';
@@ -106,6 +107,10 @@ export interface RunOptions {
   batchSplit: string | undefined;
   /** Where each answer's key is, as `.id`: it is matched, as a string, to the value its input sent. */
   batchKey: string | undefined;
+  /** Write each accepted body to its own file at this path template (`covers/{id}.jpg`) instead of into the record (--save). */
+  save: string | undefined;
+  /** With `save`: a body larger than this is not saved (FILE_TOO_LARGE). @default Infinity */
+  maxFileBytes: number;
 }
 
 // Read at run time from the package's own package.json, one level up from both src/ (tsx) and
@@ -171,6 +176,8 @@ export const DEFAULTS: Readonly<Omit<RunOptions, 'burst' | ListOption> & { [K in
   batchJoin: undefined,
   batchSplit: undefined,
   batchKey: undefined,
+  save: undefined,
+  maxFileBytes: Infinity,
 });
 
 export function defaultBurst(rps: number): number {
@@ -241,6 +248,7 @@ export function resolveOptions(partial: Partial<RunOptions> = {}): RunOptions {
   if (options.maxPages !== Infinity) expectInteger('maxPages', options.maxPages, 1);
   checkCache(options);
   batchingOf(options); // throws a UsageError naming the flag
+  checkSave(options);
   return options;
 }
 
@@ -260,6 +268,25 @@ function checkCache(options: RunOptions): void {
   // A batch's answer belongs to the inputs that happened to share the request.
   if (options.batch !== undefined)
     throw new UsageError("--cache does not go with --batch: a batch's answer is cut apart among the inputs that shared its request.");
+}
+
+/** --save writes one whole file per input: what needs a body in memory, or many records per input, cannot go with it. */
+function checkSave(options: RunOptions): void {
+  if (options.save === undefined) {
+    if (options.maxFileBytes !== Infinity) throw new UsageError('--max-filesize goes with --save.');
+    return;
+  }
+  compileSaveTemplate(options.save); // throws a UsageError naming what is wrong
+  if (options.maxFileBytes !== Infinity) expectInteger('maxFileBytes', options.maxFileBytes, 0);
+  const paging = pagingOf(options);
+  const clash = [
+    paging !== undefined && `${paging.kind === 'link' ? '--paginate' : paging.kind === 'next' ? '--next' : '--cursor'} makes a record per page`,
+    options.dedupe && '--dedupe copies one result to many inputs',
+    options.schema !== undefined && '--schema checks a body held in memory',
+    options.batch !== undefined && '--batch cuts one answer apart among many inputs',
+    options.cacheDir !== undefined && '--cache keeps each body whole to store it',
+  ].find(Boolean);
+  if (clash) throw new UsageError(`--save writes one file per input's body, and ${clash}: use one of them.`);
 }
 
 /** How the run finds each input's next page, or undefined when it fetches one page per input. */

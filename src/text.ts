@@ -56,3 +56,31 @@ function pad2(n: number): string {
 export function formatLimit(rps: number): string {
   return rps >= 1 ? `${rps.toFixed(1)}/s` : `${(rps * 60).toFixed(1)}/min`;
 }
+
+const BYTE_UNITS = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** `512 bytes`, `1.5 MiB`, `20 MiB`: sizes in 1024s, for messages and the summary. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return 'no limit';
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  if (unit === 0) return `${Math.round(value)} bytes`;
+  return `${stripZero(value.toFixed(value >= 100 ? 0 : 1))} ${BYTE_UNITS[unit]}`;
+}
+
+/**
+ * A size as a user writes it: bytes (`1048576`), or a number with K, M, G or T, each 1024 of
+ * the one before as curl counts them (`10M`, `1.5G`, `512k`, `10MiB`, `10MB`). Undefined when
+ * it is none of these.
+ */
+export function parseByteSize(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?\s*$/i.exec(text);
+  if (match === null) return undefined;
+  const power = match[2] === undefined ? 0 : 'kmgt'.indexOf(match[2].toLowerCase()) + 1;
+  const bytes = Math.floor(Number(match[1]) * 1024 ** power);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}

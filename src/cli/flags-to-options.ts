@@ -53,6 +53,8 @@ export function toRunOptions(flags: CliFlags, template: string | undefined, env:
     batchJoin: flags.batchJoin,
     batchSplit: flags.batchSplit,
     batchKey: flags.batchKey,
+    save: flags.save,
+    maxFileBytes: flags.maxFilesize,
   };
 }
 

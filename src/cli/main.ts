@@ -129,6 +129,7 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
       signal: stop.signal,
       skip: resume?.isDone,
       resumePages: resume?.continuationOf,
+      savedFiles: resume && { isChanged: resume.savedFileChanged },
       onEvent: (event: RunEvent) => {
         stats.onEvent(event);
         if (event.type === 'interrupt' && event.cause !== 'signal') {

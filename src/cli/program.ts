@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseLimitRule, parseRate } from '../rate/limit-rules.js';
 import { DEFAULTS, VERSION } from '../options.js';
+import { parseByteSize } from '../text.js';
 
 export interface GeneratorFlag {
   kind: 'range' | 'values';
@@ -75,6 +76,8 @@ export interface CliFlags {
   batchJoin?: string;
   batchSplit?: string;
   batchKey?: string;
+  save?: string;
+  maxFilesize?: number;
 }
 
 const EXAMPLES = `
@@ -93,6 +96,7 @@ Examples:
   $ ratefetch repos.txt --paginate --max-pages 50 --rps 1 -o pages.ndjson
   $ ratefetch urls.txt --rps 5 --cache ~/.cache/ratefetch -o out.ndjson   # nightly: only what changed
   $ ratefetch ids.txt -t 'https://api.example.com/v1/tracks?ids={}' --batch 50 --batch-split .tracks --batch-key .id --rps 2
+  $ ratefetch ids.txt -t 'https://api.example.com/covers/{}' --save 'covers/{}.jpg' -o covers.ndjson --resume
 
 Scaling out over Redis (several processes or hosts, one shared rate):
   $ ratefetch urls.txt --redis redis://host:6379 --name batch1 --rps 100 -o out.ndjson
@@ -249,6 +253,14 @@ export function buildProgram(): Command {
   program.addOption(new Option('--stats-file <file>', 'write the end-of-run stats as JSON (also with --quiet)'));
   program.addOption(new Option('--redact-param <name>', 'another query parameter whose value is a secret (repeatable)').argParser(collect));
 
+  program.optionsGroup('Bodies to files:');
+  program.addOption(
+    new Option('--save <path>', "write each ok body to its own file, e.g. 'covers/{id}.jpg'; the record gets its path, size and SHA-256 instead"),
+  );
+  program.addOption(
+    new Option('--max-filesize <size>', 'with --save: largest body saved (10M, 1G, or bytes); a larger one is FILE_TOO_LARGE').argParser(byteSize),
+  );
+
   program.optionsGroup('Scaling out (Redis):');
   program.addOption(new Option('--redis <url|socket>', "share the run through Redis (redis://host:6379 or a unix socket path); 'ratefetch worker' joins it"));
   program.addOption(new Option('--name <name>', "with --redis: the run's name, which workers, status and clean use"));
@@ -308,6 +320,12 @@ export function nonNegativeNumber(value: string): number {
   const number = Number(value);
   if (value.trim() === '' || !Number.isFinite(number) || number < 0) throw new InvalidArgumentError('Expected a number of 0 or more.');
   return number;
+}
+
+function byteSize(value: string): number {
+  const bytes = parseByteSize(value);
+  if (bytes === undefined) throw new InvalidArgumentError('Expected a size: bytes, or a number with K, M, G or T (10M, 1.5G).');
+  return bytes;
 }
 
 export function wholeNumber(min: number): (value: string) => number {

@@ -11,8 +11,17 @@ import { watchAbort } from '../abort.js';
 import type { BodyFormat } from '../options.js';
 import { formatDuration } from '../text.js';
 import { BodyTooLarge, decodeBody, formatBody } from './body.js';
+import type { BodySink, SaveBody, SinkFailure } from './body-sink.js';
 import { classifyError } from './classify.js';
-import { REDIRECT_STATUSES, firstHeaderValue, type AttemptOutcome, type FailureOutcome, type HeldOutcome, type ResponseOutcome } from './outcome.js';
+import {
+  REDIRECT_STATUSES,
+  firstHeaderValue,
+  type AttemptOutcome,
+  type FailureOutcome,
+  type HeldOutcome,
+  type ResponseOutcome,
+  type SavedBody,
+} from './outcome.js';
 
 export interface AttemptRequest {
   method: string;
@@ -42,9 +51,16 @@ export interface AttemptHooks {
    * event loop); false holds it back unsent.
    */
   mayGoOnTheWire?: (() => boolean) | undefined;
+  /** --save: an accepted answer's body goes to a file as it arrives, under no --max-body. */
+  saveBody?: SaveBody | undefined;
 }
 
 class AttemptTimeout extends Error {}
+class SinkFailed extends Error {
+  constructor(readonly failure: SinkFailure) {
+    super(failure.message);
+  }
+}
 class HeldBack extends Error {}
 class Interrupted extends Error {}
 /** A hop's body past this is not worth reading to keep the connection: it is closed instead. */
@@ -75,6 +91,10 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   #keepBody = true;
   #chunks: Buffer[] = [];
   #bytes = 0;
+  /** --save: where this answer's body goes instead of #chunks. */
+  #sink: BodySink | undefined;
+  /** The body came whole and the sink is finishing its file: nothing may abort it now. */
+  #committing = false;
 
   constructor(req: AttemptRequest, settings: AttemptSettings, hooks: AttemptHooks, resolve: (outcome: AttemptOutcome | HeldOutcome) => void) {
     this.#req = req;
@@ -133,9 +153,21 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     const isHop = this.#settings.followRedirects && REDIRECT_STATUSES.has(statusCode) && normalized.location !== undefined;
     this.#discardBody = isHop || this.#req.method === 'HEAD';
     this.#keepBody = this.#settings.bodyFormat !== 'none' || normalized['content-encoding'] !== undefined || this.#settings.keepRawBody === true;
+    const { saveBody } = this.#hooks;
+    if (saveBody !== undefined && !this.#discardBody && saveBody.accepts(statusCode)) {
+      const length = Number(firstHeaderValue(normalized['content-length']));
+      this.#sink = saveBody.open(
+        { contentEncoding: firstHeaderValue(normalized['content-encoding']), contentLength: Number.isSafeInteger(length) ? length : undefined },
+        { resume: () => this.#controller?.resume(), fail: (failure) => this.#abort(new SinkFailed(failure)) },
+      );
+    }
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#sink !== undefined) {
+      if (!this.#settled && !this.#sink.write(chunk)) controller.pause();
+      return;
+    }
     this.#bytes += chunk.length;
     if (this.#discardBody) {
       // A hop's body is not read past a limit: settle now, and let the connection go.
@@ -158,7 +190,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   readonly #onHardStop = () => this.#abort(new Interrupted());
 
   #abort(reason: Error): void {
-    if (this.#settled) return;
+    if (this.#settled || this.#committing) return;
     if (this.#controller === undefined) {
       // undici has not started it yet: it aborts at onRequestStart, and the attempt settles now.
       this.#abortReason = reason;
@@ -171,6 +203,22 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
 
   #finishResponse(): void {
     if (this.#settled || this.#head === undefined) return;
+    if (this.#sink !== undefined) {
+      // The last byte is in: the rest (fsync, rename) is local work, done whatever the deadline.
+      this.#committing = true;
+      clearTimeout(this.#deadline);
+      this.#sink.end().then(
+        (saved) => {
+          this.#committing = false;
+          this.#complete(Buffer.alloc(0), saved.bytes, saved);
+        },
+        (failure: SinkFailure) => {
+          this.#committing = false;
+          this.#fail(new SinkFailed(failure));
+        },
+      );
+      return;
+    }
     if (this.#discardBody) {
       if (this.#bytes > HOP_BODY_LIMIT) this.#controller?.abort(new Error('hop body not read'));
       return this.#complete(Buffer.alloc(0), 0);
@@ -187,8 +235,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     );
   }
 
-  /** Settles with the response and `body` formatted as --body says; `bytes` is the decoded size. */
-  #complete(body: Buffer, bytes: number): void {
+  /** Settles with the response and `body` formatted as --body says; `bytes` is the decoded size. With `saved`, the body is in its file. */
+  #complete(body: Buffer, bytes: number, saved?: SavedBody): void {
     if (this.#settled) return;
     try {
       const { status, statusText, headers, contentType } = this.#head!;
@@ -208,6 +256,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
         sentMs: sent ? this.#sentAt! - this.#startedAt : undefined,
         roundTripMs: sent ? this.#answeredAt! - this.#sentAt! : undefined,
         rawBody: this.#settings.keepRawBody === true ? body : undefined,
+        saved,
       });
     } catch (error) {
       this.#fail(error);
@@ -215,13 +264,15 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   #fail(error: unknown): void {
-    if (this.#settled) return;
+    // While the file is being put in place, only the sink's own word ends the attempt.
+    if (this.#settled || this.#committing) return;
     const reason = this.#abortReason ?? error;
     if (reason instanceof HeldBack) return this.#settle({ kind: 'held' });
     if (reason instanceof AttemptTimeout) return this.#settle(this.#failure('TIMEOUT', `timed out after ${formatDuration(this.#settings.timeoutMs)}`));
     if (reason instanceof Interrupted) return this.#settle(this.#failure('INTERRUPTED', 'interrupted while in flight'));
     if (reason instanceof BodyTooLarge)
       return this.#settle(this.#failure('BODY_TOO_LARGE', `body larger than ${this.#settings.maxBodyBytes} bytes (--max-body)`));
+    if (reason instanceof SinkFailed) return this.#settle(this.#failure(reason.failure.code, reason.failure.message));
     const { code, message } = classifyError(reason);
     this.#settle(this.#failure(code, message));
   }
@@ -235,6 +286,12 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.#settled = true;
     clearTimeout(this.#deadline);
     this.#unwatch?.();
+    // A body that did not make it to its file leaves nothing behind: the attempt ends once its temporary file is gone.
+    const sink = this.#sink;
+    if (sink !== undefined && (outcome.kind !== 'response' || outcome.saved === undefined)) {
+      void sink.discard().then(() => this.#resolve(outcome));
+      return;
+    }
     this.#resolve(outcome);
   }
 

@@ -3,7 +3,8 @@
  * Content-Encoding under the --max-body cap, then parse JSON, decode text or keep base64.
  */
 import { promisify } from 'node:util';
-import { brotliDecompress, gunzip, inflate, type ZlibOptions } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import { brotliDecompress, createBrotliDecompress, createGunzip, createInflate, gunzip, inflate, type ZlibOptions } from 'node:zlib';
 import type { BodyFormat } from '../options.js';
 import type { BodyEncoding } from './outcome.js';
 
@@ -26,14 +27,10 @@ const DECODERS = new Map<string, Decoder>([
  */
 export async function decodeBody(buffer: Buffer, contentEncoding: string | undefined, maxBytes: number): Promise<Buffer> {
   if (!contentEncoding || buffer.length === 0) return buffer;
-  const codings = contentEncoding
-    .toLowerCase()
-    .split(',')
-    .map((coding) => coding.trim())
-    .filter((coding) => coding !== '' && coding !== 'identity');
-  if (codings.some((coding) => !DECODERS.has(coding))) return buffer;
+  const codings = codingsToUndo(contentEncoding);
+  if (codings === undefined) return buffer;
   let decoded = buffer;
-  for (const coding of codings.reverse()) {
+  for (const coding of codings) {
     try {
       decoded = await DECODERS.get(coding)!(decoded, { maxOutputLength: Math.max(1, maxBytes) });
     } catch (error) {
@@ -43,6 +40,29 @@ export async function decodeBody(buffer: Buffer, contentEncoding: string | undef
   }
   if (decoded.length > maxBytes) throw new BodyTooLarge();
   return decoded;
+}
+
+/** The codings of a Content-Encoding in the order to undo them; undefined when one is unknown (the bytes are kept as sent). */
+function codingsToUndo(contentEncoding: string): string[] | undefined {
+  const codings = contentEncoding
+    .toLowerCase()
+    .split(',')
+    .map((coding) => coding.trim())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  return codings.some((coding) => !DECODERS.has(coding)) ? undefined : codings.reverse();
+}
+
+const DECODING_STREAMS = new Map<string, () => Transform>([
+  ['gzip', createGunzip],
+  ['x-gzip', createGunzip],
+  ['deflate', createInflate],
+  ['br', createBrotliDecompress],
+]);
+
+/** The streams that undo `contentEncoding`, in order, for a body written as it arrives (--save); none when unknown, as decodeBody does. */
+export function decodingStreams(contentEncoding: string | undefined): Transform[] {
+  if (!contentEncoding) return [];
+  return (codingsToUndo(contentEncoding) ?? []).map((coding) => DECODING_STREAMS.get(coding)!());
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b|^text\/json\b/i;

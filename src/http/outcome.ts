@@ -30,6 +30,15 @@ export interface ResponseOutcome {
   roundTripMs?: number;
   /** The decoded body's bytes, kept only when asked (--cache stores them). */
   rawBody?: Buffer | undefined;
+  /** With --save: the file the body went to (`body` is then null). */
+  saved?: SavedBody;
+}
+
+/** A body written whole to its file (--save): the path as the template made it, its size and SHA-256 (hex). */
+export interface SavedBody {
+  path: string;
+  bytes: number;
+  sha256: string;
 }
 
 /** The first value of a header that may have been repeated. */

@@ -10,7 +10,11 @@
  * The file is streamed, and one entry per done input is kept. A half-written last line (a crash
  * in the middle of a write) is cut off the end; nothing else in the file is ever rewritten. A
  * file that is not ratefetch records is a UsageError and is left exactly as it was.
+ *
+ * A record that saved its body to a file (--save) counts as done only while that file is still
+ * there with the size it recorded; its hash is not read again, which would read every file.
  */
+import { statSync } from 'node:fs';
 import { open, truncate, type FileHandle } from 'node:fs/promises';
 import { OutputError, UsageError, describeErrno } from '../errors.js';
 
@@ -37,10 +41,12 @@ export interface Resume {
    * record and the `next` that page found (redacted), so the run goes on from the page after.
    */
   continuationOf(input: { key: string; line: number }): { page: number; next: string } | undefined;
+  /** --save: whether a record saw the file at `path` with another size than it has now (it is then fetched again, not taken as it is). */
+  savedFileChanged(path: string): boolean;
 }
 
 /** Codes of inputs that are not requests: their outcome depends on the input text alone. */
-const INPUT_ERRORS: ReadonlySet<string> = new Set(['INVALID_URL', 'INVALID_INPUT', 'TEMPLATE_MISSING_VALUE']);
+const INPUT_ERRORS: ReadonlySet<string> = new Set(['INVALID_URL', 'INVALID_INPUT', 'TEMPLATE_MISSING_VALUE', 'SAVE_PATH_REFUSED']);
 
 /** Every record we write starts with this: JSON.stringify keeps FetchRecord's field order. */
 const RECORD_START = Buffer.from('{"line":');
@@ -54,9 +60,15 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 export async function loadResume(path: string, options: ResumeOptions = {}): Promise<Resume> {
   const index = new DoneInputs();
   const pages = new PagesLeft();
+  const changedFiles = new Set<string>();
   const scan = await scanRecords(path, (record) => {
     // A page that is not its input's last leaves the input open, however final it is.
-    const done = record.last !== false && isFinished(record, options.retryFailed === true);
+    let done = record.last !== false && isFinished(record, options.retryFailed === true);
+    if (done && record.saved !== undefined) {
+      const size = fileSize(record.saved.path);
+      done = size === record.saved.bytes;
+      if (size !== undefined && !done) changedFiles.add(record.saved.path);
+    }
     index.add(record.key, record.line, done);
     pages.add(record, done);
   });
@@ -84,7 +96,18 @@ export async function loadResume(path: string, options: ResumeOptions = {}): Pro
       return done;
     },
     continuationOf: (input) => pages.take(input.key, input.line),
+    savedFileChanged: (file) => changedFiles.has(file),
   };
+}
+
+/** The size of the regular file at `path`; undefined when there is none. */
+function fileSize(path: string): number | undefined {
+  try {
+    const stats = statSync(path);
+    return stats.isFile() ? stats.size : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -119,6 +142,8 @@ interface RecordSummary {
   page?: number;
   next: string | null;
   last?: boolean;
+  /** With --save: the file the record says it wrote, and its size. */
+  saved?: { path: string; bytes: number };
 }
 
 function isFinished(record: RecordSummary, retryFailed: boolean): boolean {
@@ -198,6 +223,7 @@ function parseRecordLine(text: string, lineNo: number, path: string): RecordSumm
   const error = record.error as { code?: unknown } | null | undefined;
   const code = typeof error?.code === 'string' ? error.code : null;
   const paged = Number.isSafeInteger(record.page) && typeof record.last === 'boolean';
+  const saved = record.saved as { path?: unknown; bytes?: unknown } | null | undefined;
   return {
     line: record.line as number,
     key: record.key,
@@ -206,6 +232,7 @@ function parseRecordLine(text: string, lineNo: number, path: string): RecordSumm
     code,
     ...(paged && { page: record.page as number, last: record.last as boolean }),
     next: typeof record.next === 'string' ? record.next : null,
+    ...(typeof saved?.path === 'string' && Number.isSafeInteger(saved.bytes) && { saved: { path: saved.path, bytes: saved.bytes as number } }),
   };
 }
 

@@ -23,6 +23,8 @@ export interface PlannedLine {
   lines?: number[];
   vars?: { [name: string]: string };
   meta?: unknown;
+  /** With --save: the file the body would go to. */
+  save?: string;
   error: { code: ErrorCode; message: string } | null;
 }
 
@@ -69,5 +71,6 @@ function requestLine(plan: PlannedRequest, redactor: Redactor, extra: Pick<Plann
     error: null,
   };
   if (plan.body !== undefined) line.body = typeof plan.body === 'string' ? plan.body : Buffer.from(plan.body).toString('base64');
+  if (plan.save !== undefined) line.save = redactor.text(plan.save);
   return line;
 }

@@ -9,9 +9,10 @@ import type { InputItem, RequestSpec } from '../input/item.js';
 import { MAX_LINE_BYTES } from '../input/read-lines.js';
 import type { RunOptions } from '../options.js';
 import type { InputIdentity } from '../record/record.js';
-import { escapeRegExp } from '../text.js';
+import { escapeRegExp, toOneLine } from '../text.js';
 import { REDACTED, SECRET_HEADERS, SECRET_PARAMS, safeDecode } from './secrets.js';
 import { compileTextTemplate, literalText, compileUrlTemplate, type TextTemplate, type UrlTemplate } from './template.js';
+import { SavePaths, compileSaveTemplate, type SaveTemplate } from './save-path.js';
 
 export interface PlannedRequest {
   kind: 'request';
@@ -27,6 +28,8 @@ export interface PlannedRequest {
   /** The URL as planned, for the record (redacted there). */
   inputUrl: string;
   identity: InputIdentity;
+  /** With --save: the file the body goes to, as the template made it (relative to the working directory). */
+  save?: string | undefined;
   /** With --batch: the value that fills the template's one placeholder, not yet encoded. */
   batchValue?: string;
 }
@@ -34,7 +37,7 @@ export interface PlannedRequest {
 export interface InvalidInput {
   kind: 'invalid';
   line: number;
-  code: 'INVALID_URL' | 'INVALID_INPUT' | 'TEMPLATE_MISSING_VALUE';
+  code: 'INVALID_URL' | 'INVALID_INPUT' | 'TEMPLATE_MISSING_VALUE' | 'SAVE_PATH_REFUSED';
   message: string;
   key: string;
   /** The start of the raw text, for the record (redacted there). */
@@ -45,7 +48,7 @@ export interface InvalidInput {
 export type PlanResult = PlannedRequest | InvalidInput;
 
 export type PlanOptions = Pick<RunOptions, 'method' | 'body' | 'headers' | 'userAgent'> &
-  Partial<Pick<RunOptions, 'template' | 'redactParams' | 'literalHeaders' | 'batch'>>;
+  Partial<Pick<RunOptions, 'template' | 'redactParams' | 'literalHeaders' | 'save' | 'batch'>>;
 
 export interface Planner {
   /** Every named placeholder in the URL template, header values and body. */
@@ -65,9 +68,18 @@ export function createPlanner(options: PlanOptions): Planner {
     template: literal.has(name.toLowerCase()) ? literalText(value) : compileTextTemplate(value, { json: false }),
   }));
   const bodyTemplate = typeof options.body === 'string' ? compileTextTemplate(options.body, { json: isJsonBody(options.body, options.headers) }) : undefined;
-  const names = unique([...(urlTemplate?.names ?? []), ...headerTemplates.flatMap((h) => h.template.names), ...(bodyTemplate?.names ?? [])]);
-  let columnsChecked = false;
   const secretNames = findSecretNames(options.template, headerTemplates, options.redactParams ?? []);
+  const saving =
+    options.save === undefined
+      ? undefined
+      : { template: saveTemplateOf(options.save, options.template, secretNames, options.redactParams ?? []), paths: new SavePaths() };
+  const names = unique([
+    ...(urlTemplate?.names ?? []),
+    ...headerTemplates.flatMap((h) => h.template.names),
+    ...(bodyTemplate?.names ?? []),
+    ...(saving?.template.names ?? []),
+  ]);
+  let columnsChecked = false;
   const batchValueOf = options.batch === undefined ? undefined : batchSlot(urlTemplate, headerTemplates, bodyTemplate);
 
   function plan(item: InputItem): PlanResult {
@@ -95,6 +107,21 @@ export function createPlanner(options: PlanOptions): Planner {
     if ('missing' in rendered) return invalid('TEMPLATE_MISSING_VALUE', `no value for {${rendered.missing}}`);
     const planned = finish(item, rendered, identity, invalid);
     if (batchValueOf !== undefined && planned.kind === 'request') planned.batchValue = batchValueOf(item);
+    return planned;
+  }
+
+  /** With --save: the input's file, or why it has none (and then nothing is sent). */
+  function withSavePath(item: InputItem, planned: PlannedRequest, invalid: (code: InvalidInput['code'], why: string) => InvalidInput): PlanResult {
+    if (saving === undefined) return planned;
+    const path = saving.template.render({ line: item.text, fields: item.fields });
+    if (!path.ok) {
+      return 'missing' in path
+        ? invalid('TEMPLATE_MISSING_VALUE', `no value for {${path.missing}} in --save`)
+        : invalid('SAVE_PATH_REFUSED', `--save path refused: ${path.refused}`);
+    }
+    const owner = saving.paths.claim(path.path, item.line);
+    if (owner !== undefined) return invalid('SAVE_PATH_REFUSED', `--save path refused: ${toOneLine(path.path, 200)} is line ${owner}'s file already`);
+    planned.save = path.path;
     return planned;
   }
 
@@ -128,7 +155,19 @@ export function createPlanner(options: PlanOptions): Planner {
     const key = requestKey(request.method, text, request.body, request.varyingHeaders);
     url.username = '';
     url.password = '';
-    return { kind: 'request', line: item.line, method: request.method, url, headers, body: request.body, key, inputUrl: text, identity };
+    const planned: PlannedRequest = {
+      kind: 'request',
+      line: item.line,
+      method: request.method,
+      url,
+      headers,
+      body: request.body,
+      key,
+      inputUrl: text,
+      identity,
+      save: undefined,
+    };
+    return withSavePath(item, planned, invalid);
   }
 
   return { names, plan };
@@ -226,6 +265,28 @@ function specRequest(spec: RequestSpec, options: PlanOptions): RenderedRequest {
     if (!headers.some(([name]) => name.toLowerCase() === 'content-type')) headers.push(['content-type', 'application/json']);
   }
   return { method: (spec.method ?? options.method).toUpperCase(), url: spec.url, headers, varyingHeaders: own, body };
+}
+
+/**
+ * The --save template, refused when a placeholder of it fills a secret: the file's name would
+ * show the secret on disk and in every record.
+ */
+function saveTemplateOf(source: string, urlTemplate: string | undefined, secretNames: ReadonlySet<string>, extraParams: readonly string[]): SaveTemplate {
+  const template = compileSaveTemplate(source);
+  const secret = template.names.find((name) => secretNames.has(name));
+  if (secret !== undefined) throw new UsageError(`--save uses {${secret}}, which fills a secret: a file name would show it. Name files by another value.`);
+  if (template.usesWholeLine && urlTemplate !== undefined && wholeLineIsSecret(urlTemplate, extraParams)) {
+    throw new UsageError('--save uses {}, which fills a secret in the URL template: a file name would show it. Name files by another value.');
+  }
+  return template;
+}
+
+/** Whether `{}` fills the userinfo or a secret query parameter of the URL template. */
+function wholeLineIsSecret(urlTemplate: string, extraParams: readonly string[]): boolean {
+  const params = [...SECRET_PARAMS, ...extraParams].map(escapeRegExp).join('|');
+  if (new RegExp(`[?&#;](?:${params})=[^&#]*?\\{(?::raw)?\\}`, 'i').test(urlTemplate)) return true;
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(urlTemplate)?.[1] ?? '';
+  return /\{(?::raw)?\}/.test(userinfo);
 }
 
 function checkColumns(names: readonly string[], columns: readonly string[]): void {

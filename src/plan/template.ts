@@ -38,13 +38,14 @@ export interface TextTemplate {
   render(fields: Readonly<Record<string, string>> | undefined): { ok: true; text: string } | { ok: false; missing: string };
 }
 
-interface Placeholder {
+export interface Placeholder {
   /** `undefined` for `{}`, the whole line. */
   name: string | undefined;
   raw: boolean;
 }
 
-type Segment = string | Placeholder;
+/** Literal text, or a placeholder. */
+export type Segment = string | Placeholder;
 
 /** `{`, an optional identifier, an optional `:raw`, `}`; tried only where a `{` stands. */
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)?(:raw)?\}/y;
@@ -53,7 +54,7 @@ const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)?(:raw)?\}/y;
  * Splits `source` into literal text and placeholders, in one pass. `wholeLine` says whether
  * `{}` / `{:raw}` count as placeholders (URL templates) or stay literal (headers, bodies).
  */
-function parsePlaceholders(source: string, wholeLine: boolean): Segment[] {
+export function parsePlaceholders(source: string, wholeLine: boolean): Segment[] {
   const segments: Segment[] = [];
   let literalStart = 0;
   let at = source.indexOf('{');

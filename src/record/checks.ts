@@ -104,7 +104,7 @@ function isStatus(n: number): boolean {
 
 /** Status first; the schema applies only to a response whose status passed. */
 export function checkResponse(status: number, statusText: string, body: unknown, bodyEncoding: string, checks: ResponseChecks): CheckResult {
-  const isExpected = checks.expectStatus ?? isSuccess;
+  const isExpected = expectedStatus(checks);
   if (!isExpected(status)) {
     const suffix = checks.expectStatus ? ', not in --expect-status' : '';
     return { ok: false, code: 'HTTP_STATUS', what: describeStatus(status, statusText) + suffix };
@@ -121,6 +121,11 @@ export function checkResponse(status: number, statusText: string, body: unknown,
     what: `body does not match ${checks.validate.source ?? 'the schema'}: ${first.path} ${first.message}${rest > 0 ? ` (+${rest} more)` : ''}`,
     schemaErrors: errors.slice(0, MAX_SCHEMA_ERRORS),
   };
+}
+
+/** Which statuses pass: --expect-status's, else 2xx. */
+export function expectedStatus(checks: ResponseChecks): (status: number) => boolean {
+  return checks.expectStatus ?? isSuccess;
 }
 
 function isSuccess(status: number): boolean {

@@ -23,4 +23,8 @@ export type ErrorCode =
   | 'CIRCUIT_OPEN' // the circuit breaker stopped the run before this input finished
   | 'AUTH_FAILED' // no credential could be had (--auth-command, --oauth2-token-url): the run stopped before this input finished
   | 'BATCH_MISSING' // --batch: the batch's answer has no element for this input's value (the API does not know it)
-  | 'BATCH_UNREADABLE'; // --batch: the batch's answer was accepted but is not JSON with an array at --batch-split
+  | 'BATCH_UNREADABLE' // --batch: the batch's answer was accepted but is not JSON with an array at --batch-split
+  // --save
+  | 'SAVE_PATH_REFUSED' // the input's --save path would leave the save directory (a value with /, .., NUL; a link out), or is another input's
+  | 'FILE_TOO_LARGE' // the body to save exceeded --max-filesize: its download was stopped and nothing kept
+  | 'SAVE_FAILED'; // the body could not be written to its file (disk full, permission denied): nothing kept

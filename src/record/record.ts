@@ -2,7 +2,7 @@
  * The record: the one documented output schema. One NDJSON line per input.
  * Every message that reaches a record passes through the redactor here.
  */
-import { describeOutcome, type AttemptOutcome, type BodyEncoding } from '../http/outcome.js';
+import { describeOutcome, type AttemptOutcome, type BodyEncoding, type SavedBody } from '../http/outcome.js';
 import type { ErrorCode } from './error-codes.js';
 import type { Redactor } from './redact.js';
 
@@ -67,6 +67,10 @@ export interface FetchRecord {
    * the requests sent, where `attempts` would count each request once per input it carried.
    */
   batch?: { size: number; index: number; requests: number };
+  /** With --save: the file the body went to, as the template made it, its size and SHA-256 (hex); `body` is then null. */
+  saved?: SavedBody;
+  /** With --save and --resume: the file was found whole at its path and this record made from it, without a request. */
+  fromFile?: true;
 }
 
 /**
@@ -148,7 +152,52 @@ export function toRecord(input: RecordInput, redactor: Redactor): FetchRecord {
   if (input.includeHeaders && response) record.headers = redactor.headers(response.headers);
   if (input.schemaErrors) record.schemaErrors = input.schemaErrors;
   if (input.cache !== undefined) record.cache = input.cache;
+  if (response?.saved) record.saved = savedForRecord(response.saved, redactor);
   return withIdentity(record, input.identity);
+}
+
+/** A secret placeholder is refused in --save, but a value may still match a secret by chance. */
+function savedForRecord(saved: SavedBody, redactor: Redactor): SavedBody {
+  return { path: redactor.text(saved.path), bytes: saved.bytes, sha256: saved.sha256 };
+}
+
+/**
+ * The record of an input settled before any request (--save): its file found whole on disk
+ * (`saved`, ok), or its file refused or not writable (`failure`).
+ */
+export function unsentRecord(
+  plan: { line: number; method: string; inputUrl: string; key: string; identity: InputIdentity },
+  ending: { saved: SavedBody; failure?: undefined } | { failure: { code: ErrorCode; what: string }; final: boolean; saved?: undefined },
+  redactor: Redactor,
+): FetchRecord {
+  const url = redactor.url(plan.inputUrl);
+  const { saved, failure } = ending;
+  const record: FetchRecord = {
+    line: plan.line,
+    url,
+    finalUrl: null,
+    method: plan.method,
+    key: plan.key,
+    ok: saved !== undefined,
+    final: 'final' in ending ? ending.final : true,
+    status: null,
+    attempts: 0,
+    ms: 0,
+    queuedMs: 0,
+    latencyMs: null,
+    startedAt: null,
+    endedAt: null,
+    bytes: saved?.bytes ?? null,
+    contentType: null,
+    bodyEncoding: 'none',
+    body: null,
+    error: failure === undefined ? null : { code: failure.code, message: redactor.text(`${plan.method} ${url}: ${failure.what}`) },
+  };
+  if (saved !== undefined) {
+    record.saved = savedForRecord(saved, redactor);
+    record.fromFile = true;
+  }
+  return withIdentity(record, plan.identity);
 }
 
 function withIdentity(record: FetchRecord, identity: InputIdentity): FetchRecord {

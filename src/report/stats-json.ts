@@ -36,6 +36,8 @@ import { sortedEntries } from './summary.js';
  *   cache            with --cache only: {hits, revalidated, misses, requestsSaved}, records by
  *                    where their answer came from; requestsSaved are the hits, sent no request
  *   batchedInputs    with --batch: records of inputs that went in batch requests (0 without)
+ *   saved            with --save, when a file was saved: {files, bytes, foundWhole}, foundWhole
+ *                    the files --resume found whole on disk and recorded without a request
  */
 export interface StatsJson {
   version: 1;
@@ -66,6 +68,7 @@ export interface StatsJson {
   pauseTimeline: PauseTimelineEntry[];
   cache?: { hits: number; revalidated: number; misses: number; requestsSaved: number };
   batchedInputs: number;
+  saved?: { files: number; bytes: number; foundWhole: number };
 }
 
 export function toStatsJson(
@@ -103,6 +106,7 @@ export function toStatsJson(
     pauseTimeline: history.pauses.map((entry) => ({ ...entry, atMs: Math.round(entry.atMs), forMs: Math.round(entry.forMs) })),
     ...(s.cache !== undefined && { cache: { hits: s.cache.hit, revalidated: s.cache.revalidated, misses: s.cache.miss, requestsSaved: s.cache.hit } }),
     batchedInputs: s.batchedInputs,
+    ...(s.saved.files > 0 && { saved: { ...s.saved } }),
   };
 }
 

@@ -93,6 +93,8 @@ export interface StatsSnapshot {
   interruptReason: string | null;
   /** From the record completion rate over the last ~5 s; null when unknown or stalled. */
   etaMs: number | null;
+  /** --save: files written (`foundWhole` of them found whole on --resume, with no request) and their bytes. */
+  saved: { files: number; bytes: number; foundWhole: number };
   /** With --cache: the records by where their answer came from; absent without it. */
   cache?: CacheCounts;
   /** With --batch: records of inputs that went in batch requests (each batch counts once in `attemptsStarted`). */

@@ -54,6 +54,8 @@ export class RunStats {
   private cache: CacheCounts | undefined;
   /** With --batch: records of inputs answered by batch requests. */
   private batchedInputs = 0;
+  /** --save: files written (or found whole on --resume) and their bytes. */
+  private readonly saved = { files: 0, bytes: 0, foundWhole: 0 };
 
   constructor(now: () => number = Date.now) {
     this.now = now;
@@ -151,6 +153,11 @@ export class RunStats {
           for (const path of new Set((r.schemaErrors ?? []).map((e) => schemaPathPattern(e.path)))) increment(this.schemaMismatchByPath, path);
         }
         if (r.latencyMs !== null) this.latency.add(r.latencyMs);
+        if (r.saved !== undefined) {
+          this.saved.files++;
+          this.saved.bytes += r.saved.bytes;
+          if (r.fromFile === true) this.saved.foundWhole++;
+        }
         if (r.cache !== undefined && r.duplicateOf === undefined) {
           this.cache ??= { hit: 0, revalidated: 0, miss: 0 };
           this.cache[r.cache]++;
@@ -209,6 +216,7 @@ export class RunStats {
       etaMs: estimateEta(total, this.done, recentDoneRate),
       ...(this.cache !== undefined && { cache: { ...this.cache } }),
       batchedInputs: this.batchedInputs,
+      saved: { ...this.saved },
     };
   }
 

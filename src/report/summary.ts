@@ -1,6 +1,6 @@
 /** The end-of-run summary on stderr, and the small number formats the reporters share. */
 import type { ChalkInstance } from 'chalk';
-import { formatDuration, formatLimit } from '../text.js';
+import { formatBytes, formatDuration, formatLimit } from '../text.js';
 import type { StatsSnapshot } from './stats.js';
 
 /** The end-of-run block for stderr, ending with a newline. */
@@ -24,6 +24,11 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
   lines.push(`${label('failed')}${failed}`);
   const byPath = formatBreakdown(s.schemaMismatchByPath);
   if (byPath !== '') lines.push(`${label('schema')}mismatches by path: ${byPath}`);
+
+  if (s.saved.files > 0) {
+    const found = s.saved.foundWhole > 0 ? ` (${formatCount(s.saved.foundWhole)} found whole on disk, not fetched)` : '';
+    lines.push(`${label('saved')}${formatCount(s.saved.files)} ${s.saved.files === 1 ? 'file' : 'files'}, ${formatBytes(s.saved.bytes)}${found}`);
+  }
 
   if (s.notFinal > 0) {
     lines.push(`${label('not final')}${chalk.yellow(formatCount(s.notFinal))} (worth retrying in a later run)`);

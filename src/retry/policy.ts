@@ -74,6 +74,15 @@ const FAILURE_PHRASES: { readonly [code in ErrorCode]?: string } = {
   TIMEOUT: 'timed out',
 };
 
+/**
+ * Our own disk failed, not the server (--save: disk full, permission denied): not retried at
+ * once, as the next attempt would meet the same disk, but not final either, so a later run
+ * fetches it again once there is room.
+ */
+function isLocalFault(outcome: AttemptOutcome): boolean {
+  return outcome.kind === 'failure' && outcome.code === 'SAVE_FAILED';
+}
+
 /** Whether this outcome is worth another attempt for this method (ignores attempts left). */
 export function isRetryable(outcome: AttemptOutcome, method: string): boolean {
   const key = outcome.kind === 'response' ? outcome.status : outcome.code;
@@ -99,7 +108,7 @@ export function decideRetry(
   policy: RetryPolicy,
   random: () => number,
 ): RetryDecision {
-  if (!isRetryable(outcome, method)) return { retry: false, final: true };
+  if (!isRetryable(outcome, method)) return { retry: false, final: !isLocalFault(outcome) };
   const wait = decideWait(outcome, hints, attempt, policy, random);
   if (attempt > policy.retries) {
     if (!wait.retry || !wait.pauseHost) return { retry: false, final: false };

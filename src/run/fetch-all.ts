@@ -5,7 +5,7 @@
 import type { Dispatcher } from 'undici';
 import { createDispatcher } from '../http/agent.js';
 import type { RunEventListener } from '../events.js';
-import { attempt } from '../http/attempt.js';
+import { attempt, type AttemptRequest } from '../http/attempt.js';
 import { applyRunRate } from '../rate/pacing-margin.js';
 import { TokenBucketLimiter, systemClock, type Clock, type Limiter } from '../rate/limiter.js';
 import { resolveOptions, type RunOptions } from '../options.js';
@@ -25,6 +25,7 @@ import { connectionsToWarm, warmFirstOrigin } from './warm-up.js';
 import { createSharedGate, sharedBuckets } from './shared-gate.js';
 import type { RedisLimiter } from '../rate/shared-limiter.js';
 import { openResponseCache, type ResponseCache } from '../cache/response-cache.js';
+import { saveStage, type SavedFilesResume } from './save-stage.js';
 
 export interface RunHooks {
   /** Receives every RunEvent (progress, stats, verbose logging). */
@@ -53,6 +54,13 @@ export interface RunHooks {
    * it goes on from the page after (--resume: `loadResume(path).continuationOf`).
    */
   resumePages?: (plan: PlannedRequest) => PageContinuation | undefined;
+  /**
+   * --save with --resume: what an earlier run left in the save directory. Its stale temporary
+   * files are removed at the start, and an input about to be fetched whose file is already at
+   * its path gets its record from that file, with no request (the run that wrote it died
+   * before its record), unless `isChanged(path)` says an earlier record saw another size there.
+   */
+  savedFiles?: SavedFilesResume;
 }
 
 export async function* fetchAll(input: InputSource, partial: Partial<RunOptions> = {}, hooks: RunHooks = {}): AsyncGenerator<FetchRecord> {
@@ -90,6 +98,10 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   try {
     // A cache directory that cannot be made or written is a usage error (exit 2), before any request.
     cache = await openResponseCache(options, redactor);
+    // Made before anything is fetched: a save directory that cannot be made stops the run (exit 74).
+    const save = options.save === undefined ? undefined : await saveStage(options.save, options.maxFileBytes, checks, redactor, hooks.savedFiles);
+    const sendOne = (request: AttemptRequest, hardStop: AbortSignal, mayGoOnTheWire: () => boolean, saveTo: string | undefined) =>
+      attempt(request, settings, { signal: hardStop, mayGoOnTheWire, saveBody: saveTo === undefined ? undefined : save?.bodyFor(saveTo) });
     if (credentials !== undefined) {
       // The first credential before the first request: a source that fails now is a usage error (exit 2).
       await credentials.ready().catch((error: unknown) => {
@@ -112,12 +124,13 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
         credentials,
         resumePages: hooks.resumePages,
         cache,
+        beforeFetch: save?.beforeFetch,
         send:
           gate === undefined
-            ? (request, hardStop, mayGoOnTheWire) => attempt(request, settings, { signal: hardStop, mayGoOnTheWire })
-            : async (request, hardStop, mayGoOnTheWire, buckets) => {
+            ? (request, hardStop, mayGoOnTheWire, _buckets, saveTo) => sendOne(request, hardStop, mayGoOnTheWire, saveTo)
+            : async (request, hardStop, mayGoOnTheWire, buckets, saveTo) => {
                 await gate.startWhenAllowed(sharedBuckets(buckets), hardStop);
-                return attempt(request, settings, { signal: hardStop, mayGoOnTheWire });
+                return sendOne(request, hardStop, mayGoOnTheWire, saveTo);
               },
       },
       hooks.signal,

@@ -40,6 +40,8 @@ const NOT_SHARED: ReadonlyArray<[string, (options: Partial<RunOptions>) => boole
   ['--next', (options) => options.nextPath !== undefined, PAGES_ALONE],
   ['--cursor', (options) => options.cursor !== undefined, PAGES_ALONE],
   ['--batch', (options) => options.batch !== undefined, BATCHES_ALONE],
+  // Each worker would write the files to its own disk, and the coordinator could not resume them.
+  ['--save', (options) => options.save !== undefined, "each worker would write its inputs' files to its own disk"],
 ];
 
 export function toSharedSettings(options: Partial<RunOptions>): SharedSettings {

@@ -43,8 +43,14 @@ export interface SchedulerDeps {
   clock: Clock;
   /** The backoff sleeps, and the start gate's timers. */
   timers: Timers;
-  /** One attempt; `hardStop` aborts it at once, and `mayGoOnTheWire` false holds it back unsent. */
-  send: (request: AttemptRequest, hardStop: AbortSignal, mayGoOnTheWire: () => boolean, buckets: readonly string[]) => Promise<AttemptOutcome | HeldOutcome>;
+  /** One attempt; `hardStop` aborts it at once, and `mayGoOnTheWire` false holds it back unsent; `saveTo` is the input's --save path. */
+  send: (
+    request: AttemptRequest,
+    hardStop: AbortSignal,
+    mayGoOnTheWire: () => boolean,
+    buckets: readonly string[],
+    saveTo: string | undefined,
+  ) => Promise<AttemptOutcome | HeldOutcome>;
   emit: (event: RunEvent) => void;
   redactor: Redactor;
   random: () => number;
@@ -56,6 +62,11 @@ export interface SchedulerDeps {
   resumePages?: (plan: PlannedRequest) => PageContinuation | undefined;
   /** --cache: answers kept between runs. */
   cache?: ResponseCache;
+  /**
+   * Asked before an input is fetched (--save: its directory made, or its file found whole on
+   * --resume): a record here ends the input with no request. Undefined when nothing is to be asked.
+   */
+  beforeFetch?: (plan: PlannedRequest) => Promise<FetchRecord | undefined> | undefined;
 }
 
 export async function* schedule(
@@ -181,7 +192,7 @@ export async function* schedule(
     // undici may write the request a while after this (see attempt.ts): if a 429 told its lane
     // to wait meanwhile, it stays unsent instead of arriving during the wait.
     const mayGoOnTheWire = () => !pacing.isWaiting(job.lane);
-    const send = (request: AttemptRequest) => deps.send(request, hardStop.signal, mayGoOnTheWire, job.lane.buckets);
+    const send = (request: AttemptRequest) => deps.send(request, hardStop.signal, mayGoOnTheWire, job.lane.buckets, job.plan.save);
     const { credentials } = deps;
     job.credential = undefined;
     const sending =
@@ -342,6 +353,20 @@ export async function* schedule(
     }
   }
 
+  function fetchInput(plan: PlannedRequest): void {
+    const admitted = dedupe?.admit(plan) ?? { fetch: true };
+    if (admitted.fetch && batches !== undefined) {
+      batches.add(plan);
+      // A batch that read-ahead cannot add to goes now.
+      if (open >= options.readAhead) batches.flush();
+    } else if (admitted.fetch) {
+      const job = newJob(plan, lanes.laneFor(plan.url), clock.now());
+      pager?.begin(job);
+      if (deps.cache !== undefined) consultCache(job, deps.cache);
+      else enqueue(job);
+    } else if (admitted.record) handOver(admitted.record);
+  }
+
   // Reading runs alongside starting; it waits whenever read-ahead is full.
   const reader = readAhead(items, {
     signal: ending.signal,
@@ -354,17 +379,15 @@ export async function* schedule(
         const record: FetchRecord = deps.cache === undefined ? invalidRecord(plan, redactor) : { ...invalidRecord(plan, redactor), cache: 'miss' };
         return handOver(pager ? pager.only(record) : record);
       }
-      const admitted = dedupe?.admit(plan) ?? { fetch: true };
-      if (admitted.fetch && batches !== undefined) {
-        batches.add(plan);
-        // A batch that read-ahead cannot add to goes now.
-        if (open >= options.readAhead) batches.flush();
-      } else if (admitted.fetch) {
-        const job = newJob(plan, lanes.laneFor(plan.url), clock.now());
-        pager?.begin(job);
-        if (deps.cache !== undefined) consultCache(job, deps.cache);
-        else enqueue(job);
-      } else if (admitted.record) handOver(admitted.record);
+      const before = deps.beforeFetch?.(plan);
+      if (before === undefined) return fetchInput(plan);
+      before.then(
+        (record) => (record === undefined ? fetchInput(plan) : handOver(record)),
+        (error: unknown) => {
+          defect ??= { error };
+          signalChange();
+        },
+      );
     },
     onEnd: (total) => {
       batches?.flush();

@@ -231,6 +231,8 @@ test('--help exits 0 and shows every option with its default, the help groups an
     '--batch-join': /default: ,\)/,
     '--batch-split': null,
     '--batch-key': null,
+    '--save': null,
+    '--max-filesize': null,
   };
   for (const [flag, defaultText] of Object.entries(expected)) {
     const entry = entries.get(flag);

@@ -191,3 +191,22 @@ test('#28 recipe: a batch endpoint takes fifty IDs a request, one record per ID,
   const missing = await runShell(recipe(`jq -r 'select(.error.code == "BATCH_MISSING") | .line'`), { cwd: dir });
   assert.equal(missing.stdout, '77\n', missing.stderr);
 });
+
+test('#28 recipe: cover art to files, each checked against the SHA-256 its record gives', {
+  skip: HAS_JQ ? false : 'jq is not installed: apt-get install jq to run the jq recipes',
+}, async (t) => {
+  const server = await startServer(t);
+  const dir = tempDir(t);
+  writeLines(dir, 'ids.txt', ['1', '2', '3']);
+  // The fixture serves binary files at /file/:id.
+  const command = recipe("ratefetch ids.txt -t 'https://api.example.com/covers/{}' --save", server.url).replace('/covers/{}', '/file/{}?size=100000');
+  const result = await runShell(command.replace(/^ratefetch/, `node ${shq(BIN)}`), { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assertOneRecordPerLine(parseRecords(readFileSync(join(dir, 'covers.ndjson'), 'utf8')), [1, 2, 3]);
+  const check = await runShell(recipe('jq -r \'select(.ok) | "\\(.saved.sha256)'), { cwd: dir });
+  assert.equal(check.code, 0, check.stderr);
+  writeFileSync(join(dir, 'covers', '2.jpg'), 'not what was fetched');
+  const tampered = await runShell(recipe('jq -r \'select(.ok) | "\\(.saved.sha256)'), { cwd: dir });
+  assert.notEqual(tampered.code, 0, 'sha256sum -c finds a file that changed');
+  assert.match(tampered.stdout + tampered.stderr, /covers\/2\.jpg: FAILED/);
+});

@@ -39,6 +39,7 @@ function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
     interruptReason: null,
     etaMs: 15_000,
     batchedInputs: 0,
+    saved: { files: 0, bytes: 0, foundWhole: 0 },
     ...over,
   };
 }

@@ -41,6 +41,7 @@ function snapshot(over: Partial<StatsSnapshot> = {}): StatsSnapshot {
     interruptReason: null,
     etaMs: 0,
     batchedInputs: 0,
+    saved: { files: 0, bytes: 0, foundWhole: 0 },
     ...over,
   };
 }
