@@ -255,7 +255,10 @@ export function buildProgram(): Command {
 
   program.optionsGroup('Bodies to files:');
   program.addOption(
-    new Option('--save <path>', "write each ok body to its own file, e.g. 'covers/{id}.jpg'; the record gets its path, size and SHA-256 instead"),
+    new Option(
+      '--save <path>',
+      "write each ok body to its own file, e.g. 'covers/{id}.jpg' ({line}: the line number); the record gets its path, size and SHA-256 instead",
+    ),
   );
   program.addOption(
     new Option('--max-filesize <size>', 'with --save: largest body saved (10M, 1G, or bytes); a larger one is FILE_TOO_LARGE').argParser(byteSize),

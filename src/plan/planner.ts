@@ -113,7 +113,7 @@ export function createPlanner(options: PlanOptions): Planner {
   /** With --save: the input's file, or why it has none (and then nothing is sent). */
   function withSavePath(item: InputItem, planned: PlannedRequest, invalid: (code: InvalidInput['code'], why: string) => InvalidInput): PlanResult {
     if (saving === undefined) return planned;
-    const path = saving.template.render({ line: item.text, fields: item.fields });
+    const path = saving.template.render({ line: item.text, lineNumber: item.line, fields: item.fields });
     if (!path.ok) {
       return 'missing' in path
         ? invalid('TEMPLATE_MISSING_VALUE', `no value for {${path.missing}} in --save`)

@@ -3,7 +3,9 @@
  * (a UsageError), then each input's path is filled and checked as a value.
  *
  * Placeholders are those of a URL template (`{}` the whole line, `{name}`, `{name:raw}`), filled
- * with the values as they are: a path is not a URL, so nothing is percent-encoded. The save
+ * with the values as they are: a path is not a URL, so nothing is percent-encoded. `{line}` is
+ * the input's line number, unless the input has a column of that name: a plain list of URLs has
+ * no other value a file name can hold (`{}` is a whole URL). The save
  * directory is the template's text before its first placeholder, up to its last `/`
  * (`covers/{id}.jpg` → `covers/`, `{id}.jpg` → the working directory). No file may land outside
  * it, so a value may not be empty, hold `/`, `\`, NUL or another control character, or be `.` or
@@ -20,16 +22,23 @@ export interface SaveTemplate {
   readonly source: string;
   /** The directory no file may leave, as written: `covers/`, `/data/covers/`, or `` (the working directory). */
   readonly dir: string;
-  /** Named placeholders used. */
+  /** Named placeholders used that the input's columns must give (`{line}` needs none). */
   readonly names: readonly string[];
   /** Whether `{}` (the whole line) appears. */
   readonly usesWholeLine: boolean;
   /** The input's path, as the template makes it; or the placeholder it has no value for; or why its values are refused. */
-  render(values: {
-    line: string;
-    fields?: Readonly<Record<string, string>>;
-  }): { ok: true; path: string } | { ok: false; missing: string } | { ok: false; refused: string };
+  render(values: SaveValues): { ok: true; path: string } | { ok: false; missing: string } | { ok: false; refused: string };
 }
+
+/** What an input fills a save template with: its line, its number, its columns. */
+export interface SaveValues {
+  line: string;
+  lineNumber: number;
+  fields?: Readonly<Record<string, string>>;
+}
+
+/** The placeholder that names a file by its input's line number. */
+const LINE_NUMBER = 'line';
 
 /** Longest file name most file systems take (ext4, XFS, APFS: 255 bytes). */
 const MAX_NAME_BYTES = 255;
@@ -46,10 +55,14 @@ export function compileSaveTemplate(source: string): SaveTemplate {
   const prefix = first === 0 ? '' : (segments[0] as string);
   const dir = prefix.slice(0, prefix.lastIndexOf('/') + 1);
   checkTemplateRest(source, source.slice(dir.length));
-  const names = [...new Set(segments.flatMap((segment) => (typeof segment !== 'string' && segment.name !== undefined ? [segment.name] : [])))];
+  const names = [
+    ...new Set(
+      segments.flatMap((segment) => (typeof segment !== 'string' && segment.name !== undefined && segment.name !== LINE_NUMBER ? [segment.name] : [])),
+    ),
+  ];
   const usesWholeLine = segments.some((segment) => typeof segment !== 'string' && segment.name === undefined);
 
-  function render(values: { line: string; fields?: Readonly<Record<string, string>> }) {
+  function render(values: SaveValues) {
     let path = '';
     for (const segment of segments) {
       if (typeof segment === 'string') {
@@ -69,10 +82,11 @@ export function compileSaveTemplate(source: string): SaveTemplate {
   return { source, dir, names, usesWholeLine, render };
 }
 
-function placeholderValue(placeholder: Exclude<Segment, string>, values: { line: string; fields?: Readonly<Record<string, string>> }): string | undefined {
+function placeholderValue(placeholder: Exclude<Segment, string>, values: SaveValues): string | undefined {
   if (placeholder.name === undefined) return values.line;
   // Own properties only, so a column named `constructor` is not found on Object.
-  return values.fields !== undefined && Object.hasOwn(values.fields, placeholder.name) ? values.fields[placeholder.name] : undefined;
+  if (values.fields !== undefined && Object.hasOwn(values.fields, placeholder.name)) return values.fields[placeholder.name];
+  return placeholder.name === LINE_NUMBER ? String(values.lineNumber) : undefined;
 }
 
 /** The template past its save directory must name a file, with no `.` or `..` of its own. */

@@ -27,15 +27,22 @@ test('#28: the save directory is the text before the first placeholder, up to it
 });
 
 test('#28: values go in as they are, not URL-encoded', () => {
-  const result = compileSaveTemplate('covers/{id} ({kind}).jpg').render({ line: 'x', fields: { id: 'a b&c%20é', kind: '?#' } });
+  const result = compileSaveTemplate('covers/{id} ({kind}).jpg').render({ line: 'x', lineNumber: 7, fields: { id: 'a b&c%20é', kind: '?#' } });
   assert.deepEqual(result, { ok: true, path: 'covers/a b&c%20é (?#).jpg' });
-  assert.deepEqual(compileSaveTemplate('{}.bin').render({ line: 'whole line' }), { ok: true, path: 'whole line.bin' });
+  assert.deepEqual(compileSaveTemplate('{}.bin').render({ line: 'whole line', lineNumber: 7 }), { ok: true, path: 'whole line.bin' });
+});
+
+test('#28: {line} is the input line number (a plain list of URLs has no other name), unless a column has that name', () => {
+  const template = compileSaveTemplate('covers/{line}.jpg');
+  assert.deepEqual(template.names, [], 'no column needed');
+  assert.deepEqual(template.render({ line: 'https://x.test/a/b.jpg', lineNumber: 42 }), { ok: true, path: 'covers/42.jpg' });
+  assert.deepEqual(template.render({ line: 'x', lineNumber: 42, fields: { line: 'L7' } }), { ok: true, path: 'covers/L7.jpg' });
 });
 
 test('#28: a value that would move the file out of its place is refused, saying which and why', () => {
   const template = compileSaveTemplate('out/{a}/{id}.bin');
   const refused = (id: string) => {
-    const result = template.render({ line: '', fields: { a: 'x', id } });
+    const result = template.render({ line: '', lineNumber: 7, fields: { a: 'x', id } });
     assert.equal(result.ok, false, JSON.stringify(id));
     return 'refused' in result ? result.refused : `missing ${result.missing}`;
   };
@@ -47,9 +54,9 @@ test('#28: a value that would move the file out of its place is refused, saying 
   assert.equal(refused('a\u0000'), 'the value of {id} ("a\\u0000") holds a control character');
   assert.equal(refused('\u007f'), 'the value of {id} ("\\u007f") holds a control character');
   assert.match(refused('x'.repeat(300)), /^the values make a name of 304 bytes, more than 255$/);
-  assert.deepEqual(template.render({ line: '', fields: { a: 'x' } }), { ok: false, missing: 'id' });
+  assert.deepEqual(template.render({ line: '', lineNumber: 7, fields: { a: 'x' } }), { ok: false, missing: 'id' });
   // `..` inside a name is a name, not a way up.
-  assert.deepEqual(template.render({ line: '', fields: { a: 'x', id: '..a..' } }), { ok: true, path: 'out/x/..a...bin' });
+  assert.deepEqual(template.render({ line: '', lineNumber: 7, fields: { a: 'x', id: '..a..' } }), { ok: true, path: 'out/x/..a...bin' });
 });
 
 test('#28: a template with no placeholder, a . or .. past its save directory, or no file name is a usage error', () => {
