@@ -27,7 +27,7 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
 
   if (s.saved.files > 0) {
     const found = s.saved.foundWhole > 0 ? ` (${formatCount(s.saved.foundWhole)} found whole on disk, not fetched)` : '';
-    lines.push(`${label('saved')}${formatCount(s.saved.files)} ${s.saved.files === 1 ? 'file' : 'files'}, ${formatBytes(s.saved.bytes)}${found}`);
+    lines.push(`${label('saved')}${counted(s.saved.files, 'file')}, ${formatBytes(s.saved.bytes)}${found}`);
   }
 
   if (s.notFinal > 0) {
@@ -37,11 +37,10 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
   lines.push(`${label('retries')}${formatCount(s.retries)} · 429 received: ${formatCount(s.received429)}`);
 
   const rps = s.achievedRps === null ? 'no requests' : `${formatRate(s.achievedRps)} achieved`;
-  lines.push(`${label('wall time')}${formatDuration(s.elapsedMs)} · ${rps} (${formatCount(s.attemptsStarted)} attempts)`);
+  lines.push(`${label('wall time')}${formatDuration(s.elapsedMs)} · ${rps} (${counted(s.attemptsStarted, 'attempt')})`);
   // --batch: many inputs to a request, so the records outnumber the requests.
   if (s.batchedInputs > 0) {
-    const requests = `${formatCount(s.attemptsStarted)} request${s.attemptsStarted === 1 ? '' : 's'}`;
-    lines.push(`${label('batched')}${formatCount(s.batchedInputs)} input${s.batchedInputs === 1 ? '' : 's'} in ${requests} (--batch)`);
+    lines.push(`${label('batched')}${counted(s.batchedInputs, 'input')} in ${counted(s.attemptsStarted, 'request')} (--batch)`);
   }
 
   const { p50, p95, p99 } = s.latencyMs;
@@ -54,8 +53,8 @@ export function formatSummary(s: StatsSnapshot, chalk: ChalkInstance): string {
   if (s.cache !== undefined) {
     const { hit, revalidated, miss } = s.cache;
     lines.push(
-      `${label('cache')}${formatCount(hit)} ${hit === 1 ? 'hit' : 'hits'} (${formatCount(hit)} ${hit === 1 ? 'request' : 'requests'} saved) · ` +
-        `${formatCount(revalidated)} revalidated (304, body from the cache) · ${formatCount(miss)} ${miss === 1 ? 'miss' : 'misses'}`,
+      `${label('cache')}${counted(hit, 'hit')} (${counted(hit, 'request')} saved) · ` +
+        `${formatCount(revalidated)} revalidated (304, body from the cache) · ${counted(miss, 'miss', 'misses')}`,
     );
   }
 
@@ -82,6 +81,11 @@ export function formatRate(rps: number | null): string {
 /** `1,234,567`. */
 export function formatCount(n: number): string {
   return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** `1 attempt`, `2,000 attempts`: the count and the noun that agrees with it. */
+export function counted(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${Math.round(n) === 1 ? one : many}`;
 }
 
 /** `96.7%` from 0.967; never shows 100% unless it is exactly 1. */
