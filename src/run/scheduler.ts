@@ -1,6 +1,6 @@
 /**
  * Runs the requests: bounded read-ahead from the input (read-ahead.ts), the start gate that
- * starts a request only when a p-queue slot is free *and* its buckets allow it (start-gate.ts),
+ * starts a request only when a concurrency slot is free *and* its buckets allow it (start-gate.ts),
  * and the attempt loop
  *   take → attempt → next step → (pause lane | back off) → take …
  * with redirects as one more turn of the same loop. next-step.ts decides each step and this
