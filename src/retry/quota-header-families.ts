@@ -17,14 +17,19 @@ export type ResponseHeaders = Readonly<Record<string, string | string[] | undefi
 /** Header values by lower-cased name; a name spelled in two cases contributes both. */
 export type QuotaFields = Map<string, string[]>;
 
-/** The fields whose name says rate limit (`ratelimit` or `rate-limit`); all others are dropped. */
+/**
+ * The fields whose name says rate limit (`ratelimit` or `rate-limit`); all others are dropped.
+ * Every response passes here and most carry no such field: the name is looked at first, and
+ * nothing is allocated for the others.
+ */
 export function collectFields(headers: ResponseHeaders): QuotaFields {
   const fields: QuotaFields = new Map();
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    const values = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+  for (const name of Object.keys(headers)) {
     const key = name.toLowerCase();
     if (!key.includes('ratelimit') && !key.includes('rate-limit')) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    const values = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
     fields.set(key, [...(fields.get(key) ?? []), ...values]);
   }
   return fields;
