@@ -69,7 +69,24 @@ export function createPlanner(options: PlanOptions): Planner {
 
   function plan(item: InputItem): PlanResult {
     const identity = identityOf(item, secretNames);
-    const invalid = (code: InvalidInput['code'], why: string): InvalidInput => ({
+    // Checked at the first row, even a malformed one, so no record comes before the error.
+    if (item.columns && !columnsChecked) {
+      checkColumns(names, item.columns);
+      columnsChecked = true;
+    }
+    if (item.invalid) return invalid(item, identity, 'INVALID_INPUT', item.invalid.message.replace(/^line \d+: /, ''));
+    // readLines caps lines already; strings handed to the library directly are checked here.
+    if (item.tooLong || item.text.length > MAX_LINE_BYTES) return invalid(item, identity, 'INVALID_URL', 'the line is too long to be a URL');
+    if (item.spec) return finish(item, specRequest(item.spec, options), identity);
+
+    const rendered = render(item, urlTemplate, headerTemplates, bodyTemplate, options);
+    if ('missing' in rendered) return invalid(item, identity, 'TEMPLATE_MISSING_VALUE', `no value for {${rendered.missing}}`);
+    return finish(item, rendered, identity);
+  }
+
+  /** Why `item` is no request (a function of the planner, not a closure made for each input). */
+  function invalid(item: InputItem, identity: InputIdentity, code: InvalidInput['code'], why: string): InvalidInput {
+    return {
       kind: 'invalid',
       line: item.line,
       code,
@@ -77,41 +94,24 @@ export function createPlanner(options: PlanOptions): Planner {
       key: hash(['invalid', item.text]),
       text: shownText(item, secretNames).slice(0, SHOWN_TEXT_CHARS),
       identity,
-    });
-    // Checked at the first row, even a malformed one, so no record comes before the error.
-    if (item.columns && !columnsChecked) {
-      checkColumns(names, item.columns);
-      columnsChecked = true;
-    }
-    if (item.invalid) return invalid('INVALID_INPUT', item.invalid.message.replace(/^line \d+: /, ''));
-    // readLines caps lines already; strings handed to the library directly are checked here.
-    if (item.tooLong || item.text.length > MAX_LINE_BYTES) return invalid('INVALID_URL', 'the line is too long to be a URL');
-    if (item.spec) return finish(item, specRequest(item.spec, options), identity, invalid);
-
-    const rendered = render(item, urlTemplate, headerTemplates, bodyTemplate, options);
-    if ('missing' in rendered) return invalid('TEMPLATE_MISSING_VALUE', `no value for {${rendered.missing}}`);
-    return finish(item, rendered, identity, invalid);
+    };
   }
 
-  function finish(
-    item: InputItem,
-    request: RenderedRequest,
-    identity: InputIdentity,
-    invalid: (code: InvalidInput['code'], why: string) => InvalidInput,
-  ): PlanResult {
+  function finish(item: InputItem, request: RenderedRequest, identity: InputIdentity): PlanResult {
     const text = request.url;
-    if (text.length > MAX_LINE_BYTES) return invalid('INVALID_URL', 'the URL is too long');
-    if (UNSAFE_CHARACTERS.test(text)) return invalid('INVALID_URL', 'not a URL: it contains spaces, control characters or bytes that are not UTF-8');
+    if (text.length > MAX_LINE_BYTES) return invalid(item, identity, 'INVALID_URL', 'the URL is too long');
+    if (UNSAFE_CHARACTERS.test(text))
+      return invalid(item, identity, 'INVALID_URL', 'not a URL: it contains spaces, control characters or bytes that are not UTF-8');
     let url: URL;
     try {
       url = new URL(text);
     } catch {
-      return invalid('INVALID_URL', 'not an absolute URL');
+      return invalid(item, identity, 'INVALID_URL', 'not an absolute URL');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      return invalid('INVALID_URL', `only http and https URLs are fetched, not ${url.protocol.slice(0, 20)}`);
+      return invalid(item, identity, 'INVALID_URL', `only http and https URLs are fetched, not ${url.protocol.slice(0, 20)}`);
     }
-    if (url.hostname === '') return invalid('INVALID_URL', 'the URL has no host');
+    if (url.hostname === '') return invalid(item, identity, 'INVALID_URL', 'the URL has no host');
 
     const headers = withDefaultHeaders(request.headers, options.userAgent);
     const userSetAuthorization = request.headers.some(([name]) => name.toLowerCase() === 'authorization');
@@ -121,8 +121,9 @@ export function createPlanner(options: PlanOptions): Planner {
       headers.push(['authorization', `Basic ${Buffer.from(credentials).toString('base64')}`]);
     }
     const key = hash([request.method, text, bodyText(request.body), ...request.varyingHeaders.flat()]);
-    url.username = '';
-    url.password = '';
+    // Each setter serializes the whole URL again: only a URL with credentials pays for it.
+    if (url.username !== '') url.username = '';
+    if (url.password !== '') url.password = '';
     return { kind: 'request', line: item.line, method: request.method, url, headers, body: request.body, key, inputUrl: text, identity };
   }
 
