@@ -30,16 +30,20 @@ export class LaneQueues<T> {
    */
   next(tryStart: (lane: string) => TakeResult): NextStart<T> {
     let retryAtMs = Infinity;
-    for (const [lane, queue] of this.#queues) {
+    for (const lane of this.#queues.keys()) {
       const result = tryStart(lane);
       if (!result.ok) {
         retryAtMs = Math.min(retryAtMs, result.retryAtMs);
         continue;
       }
+      const queue = this.#queues.get(lane)!;
       const item = queue.shift()!;
-      // The lane just served moves to the back of the line.
-      this.#queues.delete(lane);
-      if (queue.length > 0) this.#queues.set(lane, queue);
+      // The lane just served moves to the back of the line (alone, it is there already).
+      if (queue.length === 0) this.#queues.delete(lane);
+      else if (this.#queues.size > 1) {
+        this.#queues.delete(lane);
+        this.#queues.set(lane, queue);
+      }
       return { item };
     }
     return this.#queues.size === 0 ? undefined : { retryAtMs };

@@ -15,11 +15,11 @@ import { Deduplicator } from './dedupe.js';
 import { StartGate } from './start-gate.js';
 import type { RunEvent, StopCause } from '../events.js';
 import type { AttemptRequest } from '../http/attempt.js';
-import { describeOutcome, type AttemptOutcome, type HeldOutcome } from '../http/outcome.js';
+import { REDIRECT_STATUSES, describeOutcome, type AttemptOutcome, type HeldOutcome } from '../http/outcome.js';
 import { requestId } from '../http/redirect.js';
 import { STOPPED, followRedirect, jobRecord, newJob, restartJob, waitTooLong, type Failure, type Job } from './job.js';
 import { LanePacing } from './lane-pacing.js';
-import { Lanes, adaptiveBucket, type Lane } from '../rate/lanes.js';
+import { Lanes, type Lane } from '../rate/lanes.js';
 import type { Clock, Limiter } from '../rate/limiter.js';
 import { decideNextStep, type LanePause } from './next-step.js';
 import type { RunOptions } from '../options.js';
@@ -137,8 +137,8 @@ export async function* schedule(
     if (stopping) return stopJob(job);
     // Every bucket the lane starts from: a route rule it matches may be paused, not only its own.
     // The controller's own hold (the rest of a filled second) is no wait a server asked for.
-    const own = adaptiveBucket(job.lane.pauseBucket);
-    const pausedUntil = Math.max(...job.lane.buckets.map((bucket) => (bucket === own ? 0 : limiter.pausedUntil(bucket))));
+    let pausedUntil = 0;
+    for (const bucket of job.lane.serverBuckets) pausedUntil = Math.max(pausedUntil, limiter.pausedUntil(bucket));
     const waitMs = pausedUntil - clock.now();
     if (waitMs > options.maxRetryAfterMs) {
       return finish(job, waitTooLong(job.lane.label, waitMs), false);
@@ -156,7 +156,6 @@ export async function* schedule(
     job.startedAt = clock.now();
     job.firstStartAt ??= job.startedAt;
     pacing.started(job.lane, job.startedAt);
-    job.visited.add(requestId(job.request));
     emit({ type: 'attempt-start', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
     // undici may write the request a while after this (see attempt.ts): if a 429 told its lane
     // to wait meanwhile, it stays unsent instead of arriving during the wait.
@@ -235,6 +234,8 @@ export async function* schedule(
 
   /** Carries out the step next-step.ts decides on. */
   function act(job: Job, outcome: AttemptOutcome, hints: AnswerHints): void {
+    // The chain's requests so far, for the redirect loop check: only a redirect needs it.
+    if (outcome.kind === 'response' && REDIRECT_STATUSES.has(outcome.status)) job.visited.add(requestId(job.request));
     const step = decideNextStep(job, outcome, hints, options, clock.now(), deps.random);
     if (step.kind === 'interrupted') return stopJob(job);
     if (step.kind === 'finish') {

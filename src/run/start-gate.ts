@@ -15,7 +15,7 @@ import type { RunEvent } from '../events.js';
 import { LaneQueues } from './lane-queues.js';
 import type { Job } from './job.js';
 import type { Lanes } from '../rate/lanes.js';
-import type { Clock, Limiter } from '../rate/limiter.js';
+import type { Clock, Limiter, TakeResult } from '../rate/limiter.js';
 import { systemTimers, type TimerHandle, type Timers } from './timers.js';
 
 export interface StartGateDeps {
@@ -40,6 +40,8 @@ export interface StartGateDeps {
   onDefect: (error: unknown) => void;
 }
 
+const AT_CAP: TakeResult = Object.freeze({ ok: false, retryAtMs: Infinity });
+
 export class StartGate {
   readonly #deps: StartGateDeps;
   readonly #concurrency: number;
@@ -57,6 +59,13 @@ export class StartGate {
     this.#onWire -= 1;
     if (this.#onWire === 0) this.#onAllOff?.();
     this.pump();
+  };
+  /** Whether a job of lane `key` may start now, taking its tokens if so. */
+  readonly #tryStart = (key: string): TakeResult => {
+    const { lanes, limiter } = this.#deps;
+    const lane = lanes.byKey(key)!;
+    // A lane at its concurrency cap waits for one of its requests to settle, which pumps.
+    return lanes.hasRoom(lane) ? limiter.tryTake(lane.buckets) : AT_CAP;
   };
   readonly #startFailed = (error: unknown) => {
     this.#deps.onDefect(error);
@@ -88,7 +97,7 @@ export class StartGate {
   /** Start every waiting job that has a free slot and a token now; else sleep until one may. */
   pump(): void {
     if (this.#stopped) return;
-    const { lanes, limiter, clock, maxRequests } = this.#deps;
+    const { clock, maxRequests } = this.#deps;
     if (this.#wakeTimer !== undefined) {
       this.#timers.clearTimer(this.#wakeTimer);
       this.#wakeTimer = undefined;
@@ -96,11 +105,7 @@ export class StartGate {
     let earliest = Infinity;
     while (this.#onWire < this.#concurrency) {
       if (this.#sent >= maxRequests && this.#ready.laneCount > 0) return this.#deps.onBudgetSpent();
-      const next = this.#ready.next((key) => {
-        const lane = lanes.byKey(key)!;
-        // A lane at its concurrency cap waits for one of its requests to settle, which pumps.
-        return lanes.hasRoom(lane) ? limiter.tryTake(lane.buckets) : { ok: false, retryAtMs: Infinity };
-      });
+      const next = this.#ready.next(this.#tryStart);
       if (next === undefined) break;
       if ('retryAtMs' in next) {
         earliest = next.retryAtMs;
