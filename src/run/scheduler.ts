@@ -79,6 +79,8 @@ export async function* schedule(
       defect ??= { error };
       signalChange();
     },
+    // A freed slot nothing could take means the gate wants more input (gate.wantsMore).
+    onSlotFreed: () => signalRoom(),
   });
   const backingOff = new Map<TimerHandle, Job>(); // jobs sleeping before a retry
   const finished: FetchRecord[] = [];
@@ -96,12 +98,20 @@ export async function* schedule(
     minSamples: 20,
   });
   let waiters: Array<() => void> = [];
+  let roomWaiters: Array<() => void> = []; // the reader, waiting for room in the read-ahead
+  const signalRoom = () => {
+    const wake = roomWaiters;
+    roomWaiters = [];
+    for (const resolve of wake) resolve();
+  };
   const signalChange = () => {
     const wake = waiters;
     waiters = [];
     for (const resolve of wake) resolve();
+    signalRoom();
   };
   const changed = () => new Promise<void>((resolve) => waiters.push(resolve));
+  const roomChanged = () => new Promise<void>((resolve) => roomWaiters.push(resolve));
   // Ends when the run stops for any reason: a signal, or the consumer leaving early.
   const ending = new AbortController();
 
@@ -284,8 +294,10 @@ export async function* schedule(
   // Reading runs alongside starting; it waits whenever read-ahead is full.
   const reader = readAhead(items, {
     signal: ending.signal,
-    hasRoom: () => open < options.readAhead,
-    changed,
+    // Not further ahead than the gate can use: an input read long before it starts outlives
+    // V8's young generation, and moving it to the old space costs more than reading it later.
+    hasRoom: () => open < options.readAhead && gate.wantsMore,
+    changed: roomChanged,
     onInput: (plan) => {
       open += 1;
       emit({ type: 'input', line: plan.line });
