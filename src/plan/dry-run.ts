@@ -42,7 +42,7 @@ export async function* planOnly(input: InputSource, partial: Partial<RunOptions>
       key: plan.key,
       ok: true,
       method: plan.method,
-      url: redactor.url(plan.inputUrl),
+      url: redactor.url(plan.inputUrl, true),
       headers: Object.fromEntries(redactor.headers(plan.headers)),
       ...identity,
       error: null,

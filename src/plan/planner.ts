@@ -24,7 +24,7 @@ export interface PlannedRequest {
   body: string | Uint8Array | undefined;
   /** Stable identity of the request: method, URL, body and the headers that vary per input. */
   key: string;
-  /** The URL as planned, for the record (redacted there). */
+  /** The URL as planned, for the record (redacted there); the WHATWG parser accepts it. */
   inputUrl: string;
   identity: InputIdentity;
 }

@@ -92,7 +92,8 @@ export class TokenBucketLimiter implements Limiter {
 
   pausedUntil(id: string): number {
     const until = this.#buckets.get(id)?.pausedUntil ?? 0;
-    return until > this.#clock.now() ? until : 0;
+    // Asked for every bucket of every queued job: a bucket never paused needs no clock reading.
+    return until !== 0 && until > this.#clock.now() ? until : 0;
   }
 
   setRate(id: string, rps: number, burst = 1): void {

@@ -17,16 +17,24 @@ export type ResponseHeaders = Readonly<Record<string, string | string[] | undefi
 /** Header values by lower-cased name; a name spelled in two cases contributes both. */
 export type QuotaFields = Map<string, string[]>;
 
-/**
- * The fields whose name says rate limit (`ratelimit` or `rate-limit`); all others are dropped.
- * Every response passes here and most carry no such field: the name is looked at first, and
- * nothing is allocated for the others.
- */
+/** Whether a field's name says rate limit (`ratelimit` or `rate-limit`, in any case). */
+function isQuotaName(name: string): boolean {
+  const key = name.toLowerCase();
+  return key.includes('ratelimit') || key.includes('rate-limit');
+}
+
+/** Whether any field's name says rate limit. Every response is asked, and most say no: nothing is allocated to tell. */
+export function hasQuotaField(headers: ResponseHeaders): boolean {
+  for (const name in headers) if (Object.hasOwn(headers, name) && isQuotaName(name)) return true;
+  return false;
+}
+
+/** The fields whose name says rate limit; all others are dropped. */
 export function collectFields(headers: ResponseHeaders): QuotaFields {
   const fields: QuotaFields = new Map();
   for (const name of Object.keys(headers)) {
+    if (!isQuotaName(name)) continue;
     const key = name.toLowerCase();
-    if (!key.includes('ratelimit') && !key.includes('rate-limit')) continue;
     const value = headers[name];
     if (value === undefined) continue;
     const values = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
