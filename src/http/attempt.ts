@@ -11,6 +11,7 @@ import { watchAbort } from '../abort.js';
 import type { BodyFormat } from '../options.js';
 import { formatDuration } from '../text.js';
 import { BodyTooLarge, decodeBody, formatBody } from './body.js';
+import { cancelDeadline, startDeadline, type Deadline } from './deadlines.js';
 import { classifyError } from './classify.js';
 import { REDIRECT_STATUSES, firstHeaderValue, type AttemptOutcome, type FailureOutcome, type HeldOutcome, type ResponseOutcome } from './outcome.js';
 
@@ -65,7 +66,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   /** Why we aborted, when we did before undici began (the abort then waits for onRequestStart). */
   #abortReason: Error | undefined;
   #settled = false;
-  #deadline: NodeJS.Timeout | undefined;
+  #deadline: Deadline | undefined;
   #unwatch: (() => void) | undefined;
   /** The answer's status line and headers, once they came. */
   #head: { status: number; statusText: string; headers: ResponseOutcome['headers']; contentType: string | null } | undefined;
@@ -86,7 +87,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     const { signal } = this.#hooks;
     if (signal?.aborted) return this.#settle(this.#failure('INTERRUPTED', 'interrupted while in flight'));
     // undici's bodyTimeout measures gaps between chunks; a slow-drip body needs a whole deadline.
-    this.#deadline = setTimeout(() => this.#abort(new AttemptTimeout()), timeoutMs);
+    this.#deadline = startDeadline(timeoutMs, this.#onDeadline);
     if (signal !== undefined) this.#unwatch = watchAbort(signal, this.#onHardStop);
     const { url, method, headers, body } = this.#req;
     try {
@@ -154,6 +155,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   readonly #onHardStop = () => this.#abort(new Interrupted());
+  readonly #onDeadline = () => this.#abort(new AttemptTimeout());
 
   #abort(reason: Error): void {
     if (this.#settled) return;
@@ -230,7 +232,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   #settle(outcome: AttemptOutcome | HeldOutcome): void {
     if (this.#settled) return;
     this.#settled = true;
-    clearTimeout(this.#deadline);
+    if (this.#deadline !== undefined) cancelDeadline(this.#settings.timeoutMs, this.#deadline);
     this.#unwatch?.();
     this.#resolve(outcome);
   }
