@@ -216,7 +216,11 @@ function checkColumns(names: readonly string[], columns: readonly string[]): voi
   }
 }
 
+/** The identity of an input with no fields and no meta (most): one object for all of them. */
+const NO_IDENTITY: InputIdentity = Object.freeze({});
+
 function identityOf(item: InputItem, secretNames: ReadonlySet<string>): InputIdentity {
+  if (item.fields === undefined && item.spec?.meta === undefined) return NO_IDENTITY;
   const identity: InputIdentity = {};
   if (item.fields) {
     identity.vars = Object.fromEntries(Object.entries(item.fields).map(([name, value]) => [name, secretNames.has(name) ? REDACTED : value]));

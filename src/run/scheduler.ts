@@ -115,9 +115,10 @@ export async function* schedule(
   // Ends when the run stops for any reason: a signal, or the consumer leaving early.
   const ending = new AbortController();
 
-  /** Hands records to the consumer. */
-  function handOver(...records: FetchRecord[]): void {
-    finished.push(...records);
+  /** Hands a record to the consumer, and the --dedupe copies that wait for it. */
+  function handOver(record: FetchRecord, copies?: readonly FetchRecord[]): void {
+    finished.push(record);
+    if (copies !== undefined) for (const copy of copies) finished.push(copy);
     signalChange();
   }
 
@@ -132,7 +133,7 @@ export async function* schedule(
         return enqueue(job, true);
       }
     }
-    handOver(record, ...(dedupe?.settle(job.plan, record) ?? []));
+    handOver(record, dedupe?.settle(job.plan, record));
   }
 
   /** The record of an input the run stopped before it finished; the stop's cause names the code. */
