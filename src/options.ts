@@ -55,7 +55,11 @@ export interface RunOptions {
   maxRetryAfterMs: number;
   /** First backoff step before jitter; doubles each retry. @default 1_000 */
   backoffBaseMs: number;
-  /** Inputs read but not yet recorded, at most. @default 2_000 */
+  /**
+   * Inputs read but not yet recorded, at most. Reading goes this far ahead only while jobs wait
+   * that cannot start (a paused host, a rate): with every slot busy, 256 jobs wait ready (or
+   * --concurrency, if more). @default 2_000
+   */
   readAhead: number;
   /** How long in-flight requests may finish after an interrupt. @default 2_000 */
   graceMs: number;

@@ -150,7 +150,9 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
     for await (const record of records) {
       if (!record.ok) allOk = false;
       try {
-        await sink.write(record);
+        // A sink returns a promise only when its output is behind: no turn is spent otherwise.
+        const behind = sink.write(record);
+        if (behind) await behind;
         if (failedSink && !record.ok) await failedSink.write(record);
       } catch (error) {
         // `| head`: the reader has what it wanted. The run stops quietly; its exit code still

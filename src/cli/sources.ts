@@ -19,7 +19,7 @@ import type { CliFlags, GeneratorFlag } from './program.js';
 
 export interface ItemSource {
   items: AsyncIterable<InputItem> | Iterable<InputItem>;
-  /** How many items there will be, when known (or a promise of it, from a line count). */
+  /** How many items there will be, when known (or a promise of it, from a line count; none under --quiet). */
   total: number | Promise<number> | undefined;
   /** The URL template the planner fills, if any (a glob-only template is already expanded). */
   template: string | undefined;
@@ -57,7 +57,9 @@ export function openItems(inputPath: string | undefined, flags: CliFlags, io: Cl
   if ((format === 'csv' || format === 'tsv') && flags.template === undefined) {
     throw new UsageError(`${format.toUpperCase()} input fills a --template from its columns: give one, e.g. -t "https://api.example.com/items/{id}".`);
   }
-  const counted = input.path !== undefined && (format === 'lines' || format === 'ndjson') ? countInputLines(input.path) : undefined;
+  // The total is for the progress display and the summary, which --quiet shows neither of: a
+  // quiet run does not read its file twice.
+  const counted = flags.quiet !== true && input.path !== undefined && (format === 'lines' || format === 'ndjson') ? countInputLines(input.path) : undefined;
   const items =
     format === 'csv' || format === 'tsv'
       ? readCsvLazily(input.stream, { delimiter: format === 'csv' ? ',' : '\t' })

@@ -12,6 +12,7 @@ import type { BodyFormat } from '../options.js';
 import { formatDuration } from '../text.js';
 import { BodyTooLarge, decodeBody, formatBody } from './body.js';
 import type { BodySink, SaveBody, SinkFailure } from './body-sink.js';
+import { cancelDeadline, startDeadline, type Deadline } from './deadlines.js';
 import { classifyError } from './classify.js';
 import {
   REDIRECT_STATUSES,
@@ -83,7 +84,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   /** Why we aborted, when we did before undici began (the abort then waits for onRequestStart). */
   #abortReason: Error | undefined;
   #settled = false;
-  #deadline: NodeJS.Timeout | undefined;
+  #deadline: Deadline | undefined;
   #unwatch: (() => void) | undefined;
   /** The answer's status line and headers, once they came. */
   #head: { status: number; statusText: string; headers: ResponseOutcome['headers']; contentType: string | null } | undefined;
@@ -108,7 +109,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     const { signal } = this.#hooks;
     if (signal?.aborted) return this.#settle(this.#failure('INTERRUPTED', 'interrupted while in flight'));
     // undici's bodyTimeout measures gaps between chunks; a slow-drip body needs a whole deadline.
-    this.#deadline = setTimeout(() => this.#abort(new AttemptTimeout()), timeoutMs);
+    this.#deadline = startDeadline(timeoutMs, this.#onDeadline);
     if (signal !== undefined) this.#unwatch = watchAbort(signal, this.#onHardStop);
     const { url, method, headers, body } = this.#req;
     try {
@@ -188,6 +189,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   readonly #onHardStop = () => this.#abort(new Interrupted());
+  readonly #onDeadline = () => this.#abort(new AttemptTimeout());
 
   #abort(reason: Error): void {
     if (this.#settled || this.#committing) return;
@@ -206,7 +208,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     if (this.#sink !== undefined) {
       // The last byte is in: the rest (fsync, rename) is local work, done whatever the deadline.
       this.#committing = true;
-      clearTimeout(this.#deadline);
+      if (this.#deadline !== undefined) cancelDeadline(this.#settings.timeoutMs, this.#deadline);
       this.#sink.end().then(
         (saved) => {
           this.#committing = false;
@@ -284,7 +286,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   #settle(outcome: AttemptOutcome | HeldOutcome): void {
     if (this.#settled) return;
     this.#settled = true;
-    clearTimeout(this.#deadline);
+    if (this.#deadline !== undefined) cancelDeadline(this.#settings.timeoutMs, this.#deadline);
     this.#unwatch?.();
     // A body that did not make it to its file leaves nothing behind: the attempt ends once its temporary file is gone.
     const sink = this.#sink;

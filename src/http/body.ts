@@ -71,25 +71,47 @@ const TEXT_TYPE = /^(?:text\/|application\/(?:[\w.+-]*\+)?(?:xml|javascript|ecma
 export function formatBody(buffer: Buffer, contentType: string | null, format: BodyFormat): { bodyEncoding: BodyEncoding; body: unknown } {
   if (format === 'none' || buffer.length === 0) return { bodyEncoding: 'none', body: null };
   if (format === 'base64') return { bodyEncoding: 'base64', body: buffer.toString('base64') };
-  const type = contentType ?? '';
-  const wantsJson = format === 'json' || (format === 'auto' && JSON_TYPE.test(type));
+  const type = readType(contentType ?? '');
+  const wantsJson = format === 'json' || (format === 'auto' && type.isJson);
   if (wantsJson) {
-    const text = decodeText(buffer, type);
+    const text = decodeText(buffer, type.charset);
     try {
       return { bodyEncoding: 'json', body: JSON.parse(text) };
     } catch {
       return { bodyEncoding: 'text', body: text };
     }
   }
-  if (format === 'text' || TEXT_TYPE.test(type)) return { bodyEncoding: 'text', body: decodeText(buffer, type) };
+  if (format === 'text' || type.isText) return { bodyEncoding: 'text', body: decodeText(buffer, type.charset) };
   return { bodyEncoding: 'base64', body: buffer.toString('base64') };
+}
+
+interface TypeReading {
+  contentType: string;
+  isJson: boolean;
+  isText: boolean;
+  /** undefined for UTF-8, the default. */
+  charset: string | undefined;
+}
+
+/** The last Content-Type read: a run's answers mostly share one, so its regexes run once. */
+let lastType: TypeReading | undefined;
+
+function readType(contentType: string): TypeReading {
+  if (lastType?.contentType === contentType) return lastType;
+  const charset = /charset="?([\w.:-]+)"?/i.exec(contentType)?.[1];
+  lastType = {
+    contentType,
+    isJson: JSON_TYPE.test(contentType),
+    isText: TEXT_TYPE.test(contentType),
+    charset: charset === undefined || /^utf-?8$/i.test(charset) ? undefined : charset,
+  };
+  return lastType;
 }
 
 const UTF8 = new TextDecoder('utf-8');
 
-function decodeText(buffer: Buffer, contentType: string): string {
-  const charset = /charset="?([\w.:-]+)"?/i.exec(contentType)?.[1];
-  if (charset === undefined || /^utf-?8$/i.test(charset)) return UTF8.decode(buffer);
+function decodeText(buffer: Buffer, charset: string | undefined): string {
+  if (charset === undefined) return UTF8.decode(buffer);
   try {
     return new TextDecoder(charset).decode(buffer);
   } catch {

@@ -1,10 +1,14 @@
 /** The progress total: how many inputs a file holds, counted before the run reads it. */
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { MAX_LINE_BYTES } from './read-lines.js';
 
 const LF = 0x0a;
 const HASH = 0x23;
-const READ_CHUNK_BYTES = 1 << 20;
+/**
+ * The count runs beside the run's first seconds: in 256 KiB reads it leaves the event loop to the
+ * requests often enough (with 1 MiB reads, a run on 10 million lines held 20 MB more RSS for good).
+ */
+const READ_CHUNK_BYTES = 256 * 1024;
 
 /** Where the scan is in the current line. */
 const LineState = {
@@ -34,7 +38,7 @@ type LineState = (typeof LineState)[keyof typeof LineState];
 export interface CountLinesOptions {
   /** Must match read-lines' cap. @default MAX_LINE_BYTES */
   maxLineBytes?: number;
-  /** Read size; small values exist for tests of chunk boundaries. @default 1 MiB */
+  /** Read size; small values exist for tests of chunk boundaries. @default 256 KiB */
   chunkBytes?: number;
 }
 
@@ -62,8 +66,8 @@ export async function countInputLines(path: string, opts: CountLinesOptions = {}
     pendingBytes = 0;
   };
 
-  const stream = createReadStream(path, { highWaterMark: opts.chunkBytes ?? READ_CHUNK_BYTES });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  // Counts the lines of one chunk read.
+  const scan = (chunk: Buffer): void => {
     const n = chunk.length;
     let lineStart = 0;
     let i = 0;
@@ -90,7 +94,7 @@ export async function countInputLines(path: string, opts: CountLinesOptions = {}
       const lf = chunk.indexOf(LF, i);
       const stop = lf === -1 ? n : lf;
       if (state === LineState.Pending) {
-        pending.push(chunk.subarray(i, stop));
+        pending.push(Buffer.from(chunk.subarray(i, stop))); // a copy: the buffer is read into again
         pendingBytes += stop - i;
         if (pendingBytes > maxLineBytes) {
           // Oversized: read-lines yields it whatever it holds. Stop keeping its bytes.
@@ -104,6 +108,19 @@ export async function countInputLines(path: string, opts: CountLinesOptions = {}
       lineStart = i = lf + 1;
     }
     carried += n - lineStart;
+  };
+
+  // One buffer, read into again and again, not a stream's new buffer for each chunk.
+  const file = await open(path, 'r');
+  const buffer = Buffer.allocUnsafe(opts.chunkBytes ?? READ_CHUNK_BYTES);
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      scan(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await file.close();
   }
   if (carried > 0) endLine(carried);
   return count;

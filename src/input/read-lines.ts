@@ -24,19 +24,30 @@ export async function* readLines(source: AsyncIterable<Uint8Array | string>, max
   let pendingBytes = 0;
   let overflow = false;
 
-  function* finishLine(tail: Buffer): Generator<InputItem> {
+  /**
+   * The item of the line that ends at `end` in `buffer` (its start may be in `pending`), or
+   * undefined for a blank or `#` line. Most lines lie whole in one chunk: they are decoded where
+   * they lie, with no copy (each line's Buffer.concat and generator were most of reading a file).
+   */
+  function finishLine(buffer: Buffer, start: number, end: number): InputItem | undefined {
     lineNumber += 1;
-    const tooLong = overflow || pendingBytes + tail.length > maxLineBytes;
-    const bytes = tooLong ? Buffer.concat([...pending, tail]).subarray(0, KEPT_PREFIX_BYTES) : Buffer.concat([...pending, tail]);
-    pending = [];
-    pendingBytes = 0;
-    overflow = false;
-    const text = bytes.toString('utf8').trim();
-    if (tooLong) {
-      yield { line: lineNumber, text, tooLong: true };
-    } else if (text !== '' && !text.startsWith('#')) {
-      yield { line: lineNumber, text };
+    let text: string;
+    let tooLong: boolean;
+    if (pendingBytes === 0 && !overflow) {
+      tooLong = end - start > maxLineBytes;
+      text = buffer.toString('utf8', start, tooLong ? start + KEPT_PREFIX_BYTES : end);
+    } else {
+      const tail = buffer.subarray(start, end);
+      tooLong = overflow || pendingBytes + tail.length > maxLineBytes;
+      const bytes = Buffer.concat([...pending, tail]);
+      text = (tooLong ? bytes.subarray(0, KEPT_PREFIX_BYTES) : bytes).toString('utf8');
+      pending = [];
+      pendingBytes = 0;
+      overflow = false;
     }
+    text = text.trim();
+    if (tooLong) return { line: lineNumber, text, tooLong: true };
+    return text !== '' && !text.startsWith('#') ? { line: lineNumber, text } : undefined;
   }
 
   for await (const chunk of source) {
@@ -45,7 +56,8 @@ export async function* readLines(source: AsyncIterable<Uint8Array | string>, max
     for (;;) {
       const newline = buffer.indexOf(0x0a, start);
       if (newline === -1) break;
-      yield* finishLine(buffer.subarray(start, newline));
+      const item = finishLine(buffer, start, newline);
+      if (item !== undefined) yield item;
       start = newline + 1;
     }
     const rest = buffer.subarray(start);
@@ -60,5 +72,8 @@ export async function* readLines(source: AsyncIterable<Uint8Array | string>, max
       pendingBytes += rest.length;
     }
   }
-  if (pendingBytes > 0 || overflow) yield* finishLine(Buffer.alloc(0));
+  if (pendingBytes > 0 || overflow) {
+    const item = finishLine(Buffer.alloc(0), 0, 0);
+    if (item !== undefined) yield item;
+  }
 }

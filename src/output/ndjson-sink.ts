@@ -1,9 +1,11 @@
 /**
- * The only writer of records: one JSON line per record, one write each, with backpressure.
- * A closed pipe (`| head`) becomes a quiet stop; any other write failure an OutputError.
- * A file we own is fsynced at a bounded interval and at close, so that a power failure loses
- * at most about the last second of records (a killed process loses none: they are in the
- * kernel already).
+ * The only writer of records: one JSON line per record, with backpressure. The lines of one
+ * turn of the event loop go out in one write, so the output only ever holds whole lines, but
+ * for the end of a write a kill cut short (--resume repairs that one). A closed pipe
+ * (`| head`) becomes a quiet stop; any other write failure an OutputError. A file we own is
+ * fsynced at a bounded interval and at close, so that a power failure loses at most about the
+ * last second of records (a killed process loses only the lines of the turn it was in: the
+ * rest are in the kernel already).
  */
 import { fstatSync, fsync } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -17,13 +19,20 @@ export class OutputClosed extends Error {
 
 /** Writes values of one type, a line each: FetchRecords for a run, PlannedLines for --dry-run. */
 export interface RecordSink<T extends object = FetchRecord> {
-  write(record: T): Promise<void>;
+  /**
+   * Queues the record's line; returns a promise to wait for when the output is behind (its
+   * buffer is full), else undefined. Throws the first write error.
+   */
+  write(record: T): Promise<void> | undefined;
   /** Flushes what was written; rejects with the first write error. */
   close(): Promise<void>;
 }
 
 /** How often records reach the disk: whichever comes first. */
 export const SYNC_EVERY = { ms: 1000, records: 1000 } as const;
+
+/** Lines waiting for the next turn past this many characters go out at once. */
+const BATCH_CHARS = 64 * 1024;
 
 export interface SinkSyncOptions {
   /** The file to fsync. @default the stream's own fd, when we own the stream and it is a regular file */
@@ -36,6 +45,10 @@ export interface SinkSyncOptions {
   fsync?: (fd: number) => Promise<void>;
 }
 
+/**
+ * One write per batch, not per record: a write per record cost a Writable entry, a callback and,
+ * on a pipe, a system call each (docs/performance.md).
+ */
 export function createNdjsonSink<T extends object = FetchRecord>(
   stream: Writable,
   target: string,
@@ -53,15 +66,49 @@ export function createNdjsonSink<T extends object = FetchRecord>(
   const fd = sync.fd ?? (ownsStream ? regularFileFd(stream) : undefined);
   const syncer = fd === undefined ? undefined : createSyncer(fd, sync, fail);
 
+  let batch = ''; // whole lines not yet handed to the stream
+  let batchLines = 0;
+  let flushScheduled = false;
+  let behind: Promise<void> | undefined; // the stream's buffer is full: resolves once it drained
+
+  /** Hands the batch to the stream in one write, unless the stream is behind. */
+  const flush = (): void => {
+    if (batch === '' || behind !== undefined || failure) return;
+    const text = batch;
+    const lines = batchLines;
+    batch = '';
+    batchLines = 0;
+    // The callback runs once the lines are in the file, so a sync after it covers them.
+    const accepted = stream.write(text, (error) => (error ? fail(error) : syncer?.written(lines)));
+    if (!accepted) {
+      behind = drained(stream).then(() => {
+        behind = undefined;
+        flush();
+      });
+    }
+  };
+  const flushOnNextTurn = (): void => {
+    flushScheduled = false;
+    flush();
+  };
+
   return {
-    async write(record) {
+    write(record) {
       if (failure) throw failure;
-      // The callback runs once the line is in the file, so a sync after it covers the line.
-      const accepted = stream.write(`${JSON.stringify(record)}\n`, (error) => (error ? fail(error) : syncer?.written()));
-      if (!accepted) await drained(stream);
-      if (failure) throw failure;
+      batch += `${JSON.stringify(record)}\n`;
+      batchLines += 1;
+      if (batch.length >= BATCH_CHARS) flush();
+      else if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushOnNextTurn);
+      }
+      return behind;
     },
     async close() {
+      while (!failure && (batch !== '' || behind !== undefined)) {
+        flush();
+        await behind;
+      }
       if (!failure) {
         // Every line written (an empty write completes after them), synced, then closed.
         await new Promise<void>((resolve) => stream.write('', () => resolve()));
@@ -74,8 +121,8 @@ export function createNdjsonSink<T extends object = FetchRecord>(
 }
 
 interface Syncer {
-  /** One more line is in the file. */
-  written(): void;
+  /** `lines` more lines are in the file. */
+  written(lines: number): void;
   /** Syncs what is in the file now, unless nothing was written since the last sync. */
   flush(): Promise<void>;
 }
@@ -105,8 +152,8 @@ function createSyncer(fd: number, options: SinkSyncOptions, fail: (error: NodeJS
     return last;
   };
   return {
-    written() {
-      unsynced += 1;
+    written(lines) {
+      unsynced += lines;
       if (unsynced >= everyRecords) void flush();
       // The timer bounds how long a line waits when records come slowly; it never holds the process.
       else timer ??= setTimeout(flush, everyMs).unref();

@@ -65,7 +65,7 @@ function requestLine(plan: PlannedRequest, redactor: Redactor, extra: Pick<Plann
     key: plan.key,
     ok: true,
     method: plan.method,
-    url: redactor.url(plan.inputUrl),
+    url: redactor.url(plan.inputUrl, true),
     headers: Object.fromEntries(redactor.headers(plan.headers)),
     ...extra,
     error: null,

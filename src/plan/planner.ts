@@ -25,7 +25,7 @@ export interface PlannedRequest {
   body: string | Uint8Array | undefined;
   /** Stable identity of the request: method, URL, body and the headers that vary per input. */
   key: string;
-  /** The URL as planned, for the record (redacted there). */
+  /** The URL as planned, for the record (redacted there); the WHATWG parser accepts it. */
   inputUrl: string;
   identity: InputIdentity;
   /** With --save: the file the body goes to, as the template made it (relative to the working directory). */
@@ -153,8 +153,9 @@ export function createPlanner(options: PlanOptions): Planner {
       headers.push(['authorization', `Basic ${Buffer.from(credentials).toString('base64')}`]);
     }
     const key = requestKey(request.method, text, request.body, request.varyingHeaders);
-    url.username = '';
-    url.password = '';
+    // Each setter serializes the whole URL again: only a URL with credentials pays for it.
+    if (url.username !== '') url.username = '';
+    if (url.password !== '') url.password = '';
     const planned: PlannedRequest = {
       kind: 'request',
       line: item.line,
@@ -298,7 +299,11 @@ function checkColumns(names: readonly string[], columns: readonly string[]): voi
   }
 }
 
+/** The identity of an input with no fields and no meta (most): one object for all of them. */
+const NO_IDENTITY: InputIdentity = Object.freeze({});
+
 function identityOf(item: InputItem, secretNames: ReadonlySet<string>): InputIdentity {
+  if (item.fields === undefined && item.spec?.meta === undefined) return NO_IDENTITY;
   const identity: InputIdentity = {};
   if (item.fields) {
     identity.vars = Object.fromEntries(Object.entries(item.fields).map(([name, value]) => [name, secretNames.has(name) ? REDACTED : value]));

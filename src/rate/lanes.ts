@@ -27,6 +27,8 @@ export interface Lane {
   pauseBucket: string;
   /** Every bucket a start takes a token from. */
   buckets: string[];
+  /** `buckets` but the controller's own: those a pause the server asked for (or a backoff) holds. */
+  serverBuckets: string[];
   /** Concurrency caps: in-flight counter key → most allowed. */
   caps: Array<{ key: string; max: number }>;
   /** The in-flight counters a start counts in: its caps and its pause bucket. */
@@ -53,6 +55,8 @@ export class Lanes {
   readonly #limiter: Limiter;
   readonly #rules: LimitRule[];
   readonly #lanes = new Map<string, Lane>();
+  /** With no --limit rules: the lane of each authority. */
+  readonly #byAuthority = new Map<string, Lane>();
   readonly #inFlight = new Map<string, number>();
   readonly #controllers = new Map<string, RateController>();
   readonly #quotaPaced = new Set<string>();
@@ -70,13 +74,22 @@ export class Lanes {
   }
 
   laneFor(url: URL): Lane {
+    const authority = url.host;
+    // Every input asks: with no --limit rules, the host alone says which lane, with no key to build.
+    if (this.#rules.length === 0) return this.#byAuthority.get(authority) ?? this.#openForAuthority(authority);
     const matched: number[] = [];
     this.#rules.forEach((rule, index) => {
       if (rule.matches(url)) matched.push(index);
     });
-    const authority = url.host;
     const key = `${authority}|${matched.join(',')}`;
     return this.#lanes.get(key) ?? this.#open(key, authority, matched);
+  }
+
+  #openForAuthority(authority: string): Lane {
+    const key = `${authority}|`;
+    const lane = this.#lanes.get(key) ?? this.#open(key, authority, []);
+    this.#byAuthority.set(authority, lane);
+    return lane;
   }
 
   #open(key: string, authority: string, matched: number[]): Lane {
@@ -102,11 +115,13 @@ export class Lanes {
     }
     const counters = caps.map((cap) => cap.key);
     if (!counters.includes(pauseBucket)) counters.push(pauseBucket);
+    const serverBuckets = [GLOBAL_BUCKET, host, ...matched.map((index) => `rule:${index}:${authority}`), `quota:${pauseBucket}`];
     const lane: Lane = {
       key,
       label: route === undefined ? authority : `${authority} ${this.#rules[route]!.text}`,
       pauseBucket,
-      buckets: [GLOBAL_BUCKET, host, ...matched.map((index) => `rule:${index}:${authority}`), `quota:${pauseBucket}`, adaptiveBucket(pauseBucket)],
+      buckets: [...serverBuckets, adaptiveBucket(pauseBucket)],
+      serverBuckets,
       caps,
       counters,
       ceilingRps: Math.min(rps, ...fixed.map(([, bucketRps]) => bucketRps)),
@@ -136,7 +151,8 @@ export class Lanes {
 
   /** Whether every concurrency cap of the lane has room for one more. */
   hasRoom(lane: Lane): boolean {
-    return lane.caps.every((cap) => (this.#inFlight.get(cap.key) ?? 0) < cap.max);
+    for (const cap of lane.caps) if ((this.#inFlight.get(cap.key) ?? 0) >= cap.max) return false;
+    return true;
   }
 
   /** Requests in flight that a "slow down" for this lane concerns. */

@@ -90,7 +90,7 @@ export interface InputIdentity {
 export interface RecordInput {
   line: number;
   method: string;
-  /** The input URL as given (redacted here). */
+  /** The input URL as given (redacted here): one the planner parsed. */
   inputUrl: string;
   key: string;
   /** The last hop's URL, or null when nothing was sent. */
@@ -116,7 +116,7 @@ export interface RecordInput {
 }
 
 export function toRecord(input: RecordInput, redactor: Redactor): FetchRecord {
-  const url = redactor.url(input.inputUrl);
+  const url = redactor.url(input.inputUrl, true);
   const response = input.outcome?.kind === 'response' ? input.outcome : null;
   const ok = input.failure === null && response !== null && input.accepted;
 

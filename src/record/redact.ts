@@ -20,8 +20,12 @@ export interface HeaderRecord {
 export type HeaderPairs = ReadonlyArray<readonly [name: string, value: string]>;
 
 export interface Redactor {
-  /** Userinfo dropped, secret parameter values replaced; other bytes kept as written. */
-  url(u: string | URL): string;
+  /**
+   * Userinfo dropped, secret parameter values replaced; other bytes kept as written. `isValid`:
+   * the caller knows the string is a URL the WHATWG parser accepts (the planner parsed it), so
+   * it is not parsed again to tell.
+   */
+  url(u: string | URL, isValid?: boolean): string;
   /** A copy of the same shape with secret header values replaced (others pass through text()). */
   headers(h: HeaderPairs): Array<[string, string]>;
   headers(h: { readonly [name: string]: string | string[] }): { [name: string]: string | string[] };
@@ -88,10 +92,10 @@ export function createRedactor(extraParams: string[] = [], secrets: string[] = [
     });
   }
 
-  function url(u: string | URL): string {
+  function url(u: string | URL, isValid = false): string {
     const isParsed = u instanceof URL;
     const s = isParsed ? u.href : toText(u);
-    if (!isParsed && !URL.canParse(s)) return text(s);
+    if (!isParsed && !isValid && !URL.canParse(s)) return text(s);
     // No userinfo, query or fragment (no `@`, `?`, `#` or `\\`): nothing to scrub but literals.
     if (PLAIN_URL.test(s)) return scrubLiterals(s);
     // Keep the bytes as written when our split agrees with the WHATWG parser about what is

@@ -28,11 +28,14 @@ export const NO_HINTS: AnswerHints = Object.freeze({ isThrottle: false, retryAft
 /** Reads the hints of `response`, answered at `now` (epoch ms, which an HTTP-date is measured from). */
 export function readHints(response: ResponseOutcome, now: number): AnswerHints {
   const header = response.headers['retry-after'];
+  const quota = parseQuotaHeaders(response.headers, now);
+  // Most answers say nothing of pacing: they share one reading.
+  if (header === undefined && quota === undefined && response.status !== 429) return NO_HINTS;
   const retryAfterMs = parseRetryAfter(header, now);
   return {
     isThrottle: response.status === 429,
     retryAfterMs,
     hasUnreadableRetryAfter: header !== undefined && retryAfterMs === undefined,
-    quota: parseQuotaHeaders(response.headers, now),
+    quota,
   };
 }

@@ -17,14 +17,27 @@ export type ResponseHeaders = Readonly<Record<string, string | string[] | undefi
 /** Header values by lower-cased name; a name spelled in two cases contributes both. */
 export type QuotaFields = Map<string, string[]>;
 
-/** The fields whose name says rate limit (`ratelimit` or `rate-limit`); all others are dropped. */
+/** Whether a field's name says rate limit (`ratelimit` or `rate-limit`, in any case). */
+function isQuotaName(name: string): boolean {
+  const key = name.toLowerCase();
+  return key.includes('ratelimit') || key.includes('rate-limit');
+}
+
+/** Whether any field's name says rate limit. Every response is asked, and most say no: nothing is allocated to tell. */
+export function hasQuotaField(headers: ResponseHeaders): boolean {
+  for (const name in headers) if (Object.hasOwn(headers, name) && isQuotaName(name)) return true;
+  return false;
+}
+
+/** The fields whose name says rate limit; all others are dropped. */
 export function collectFields(headers: ResponseHeaders): QuotaFields {
   const fields: QuotaFields = new Map();
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of Object.keys(headers)) {
+    if (!isQuotaName(name)) continue;
+    const key = name.toLowerCase();
+    const value = headers[name];
     if (value === undefined) continue;
     const values = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
-    const key = name.toLowerCase();
-    if (!key.includes('ratelimit') && !key.includes('rate-limit')) continue;
     fields.set(key, [...(fields.get(key) ?? []), ...values]);
   }
   return fields;

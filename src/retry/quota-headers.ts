@@ -24,7 +24,7 @@
  * - `structured-fields.ts`: the RFC 9651 subset the IETF drafts use;
  * - `quota-state.ts`: the neutral `QuotaState` they all share.
  */
-import { collectFields, readCombined, readSeparate, readStructured, type ResponseHeaders } from './quota-header-families.js';
+import { collectFields, hasQuotaField, readCombined, readSeparate, readStructured, type ResponseHeaders } from './quota-header-families.js';
 import { effectiveResetMs, type QuotaState } from './quota-state.js';
 import { SECOND_MS } from './quota-values.js';
 
@@ -33,8 +33,9 @@ export { parseReset } from './quota-values.js';
 
 /** The tightest quota the response states, or undefined when it states none (or only garbage). */
 export function parseQuotaHeaders(headers: ResponseHeaders, nowMs: number): QuotaState | undefined {
-  const fields = collectFields(headers);
   // Every response passes here: most carry no quota at all.
+  if (!hasQuotaField(headers)) return undefined;
+  const fields = collectFields(headers);
   if (fields.size === 0) return undefined;
   const candidates = [
     ...readStructured(fields, nowMs),

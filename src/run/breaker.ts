@@ -21,12 +21,16 @@ const CONNECTION_FAILURES = new Set(['CONNECTION_REFUSED', 'CONNECTION_RESET', '
 
 export class CircuitBreaker {
   readonly #settings: BreakerSettings;
-  readonly #window: boolean[] = [];
+  /** The last `windowSize` attempts, 1 for an error, as a ring: every attempt passes here. */
+  readonly #window: Uint8Array;
+  #attemptsInWindow = 0;
+  #next = 0; // where the next attempt goes in the ring
   #errorsInWindow = 0;
   #connectionFailuresInARow = 0;
 
   constructor(settings: BreakerSettings) {
     this.#settings = settings;
+    this.#window = new Uint8Array(settings.windowSize);
   }
 
   /** Records one attempt's outcome; returns why the breaker trips, or undefined. */
@@ -41,13 +45,17 @@ export class CircuitBreaker {
       return `${this.#connectionFailuresInARow} connection failures in a row (--max-connection-failures)`;
     }
 
-    this.#window.push(isError);
+    // The oldest attempt leaves the window as this one takes its place.
+    if (this.#attemptsInWindow === windowSize) this.#errorsInWindow -= this.#window[this.#next]!;
+    else this.#attemptsInWindow += 1;
+    this.#window[this.#next] = isError ? 1 : 0;
+    this.#next = (this.#next + 1) % windowSize;
     if (isError) this.#errorsInWindow += 1;
-    if (this.#window.length > windowSize && this.#window.shift()) this.#errorsInWindow -= 1;
-    if (maxErrorRate !== undefined && this.#window.length >= minSamples) {
-      const rate = this.#errorsInWindow / this.#window.length;
+    const attempts = this.#attemptsInWindow;
+    if (maxErrorRate !== undefined && attempts >= minSamples) {
+      const rate = this.#errorsInWindow / attempts;
       if (rate > maxErrorRate) {
-        return `${Math.round(rate * 100)}% of the last ${this.#window.length} attempts failed, above --max-error-rate ${maxErrorRate}`;
+        return `${Math.round(rate * 100)}% of the last ${attempts} attempts failed, above --max-error-rate ${maxErrorRate}`;
       }
     }
     return undefined;

@@ -58,7 +58,7 @@ export class Deduplicator {
 
   #copy(record: FetchRecord, plan: PlannedRequest): FetchRecord {
     const { vars: _vars, meta: _meta, ...rest } = record;
-    const copy: FetchRecord = { ...rest, line: plan.line, url: this.#redactor.url(plan.inputUrl), duplicateOf: record.line };
+    const copy: FetchRecord = { ...rest, line: plan.line, url: this.#redactor.url(plan.inputUrl, true), duplicateOf: record.line };
     if (plan.identity.vars !== undefined) copy.vars = plan.identity.vars;
     if (plan.identity.meta !== undefined) copy.meta = plan.identity.meta;
     return copy;

@@ -23,6 +23,7 @@ export interface Job {
   host: string;
   lane: Lane;
   hops: number;
+  /** The requests of the redirect chain under way that were answered with a redirect (the loop check). */
   visited: Set<string>;
   attempts: number;
   readAt: number;

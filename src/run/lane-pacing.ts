@@ -58,6 +58,8 @@ export class LanePacing {
    * requests in flight, sent or not, against what was left.
    */
   isWaiting(lane: Lane): boolean {
+    // Asked as every request goes on the wire; a run never told to wait has nothing to look up.
+    if (this.#holdUntil.size === 0) return false;
     const now = this.#deps.clock.now();
     return lane.buckets.some((bucket) => (this.#holdUntil.get(bucket) ?? 0) > now);
   }

@@ -9,14 +9,21 @@ export type NextStart<T> = { item: T } | { retryAtMs: number } | undefined;
 
 export class LaneQueues<T> {
   readonly #queues = new Map<string, T[]>();
+  #size = 0;
 
   /** Lanes with requests waiting. */
   get laneCount(): number {
     return this.#queues.size;
   }
 
+  /** Requests waiting, in all lanes. */
+  get size(): number {
+    return this.#size;
+  }
+
   /** Queues `item` last, or first with `first: true` (work already under way goes before new). */
   push(lane: string, item: T, first = false): void {
+    this.#size += 1;
     const queue = this.#queues.get(lane);
     if (!queue) this.#queues.set(lane, [item]);
     else if (first) queue.unshift(item);
@@ -30,16 +37,21 @@ export class LaneQueues<T> {
    */
   next(tryStart: (lane: string) => TakeResult): NextStart<T> {
     let retryAtMs = Infinity;
-    for (const [lane, queue] of this.#queues) {
+    for (const lane of this.#queues.keys()) {
       const result = tryStart(lane);
       if (!result.ok) {
         retryAtMs = Math.min(retryAtMs, result.retryAtMs);
         continue;
       }
+      const queue = this.#queues.get(lane)!;
       const item = queue.shift()!;
-      // The lane just served moves to the back of the line.
-      this.#queues.delete(lane);
-      if (queue.length > 0) this.#queues.set(lane, queue);
+      this.#size -= 1;
+      // The lane just served moves to the back of the line (alone, it is there already).
+      if (queue.length === 0) this.#queues.delete(lane);
+      else if (this.#queues.size > 1) {
+        this.#queues.delete(lane);
+        this.#queues.set(lane, queue);
+      }
       return { item };
     }
     return this.#queues.size === 0 ? undefined : { retryAtMs };
@@ -50,10 +62,12 @@ export class LaneQueues<T> {
     if (lane !== undefined) {
       const queue = this.#queues.get(lane) ?? [];
       this.#queues.delete(lane);
+      this.#size -= queue.length;
       return queue;
     }
     const all = [...this.#queues.values()].flat();
     this.#queues.clear();
+    this.#size = 0;
     return all;
   }
 }

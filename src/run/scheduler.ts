@@ -1,6 +1,6 @@
 /**
  * Runs the requests: bounded read-ahead from the input (read-ahead.ts), the start gate that
- * starts a request only when a p-queue slot is free *and* its buckets allow it (start-gate.ts),
+ * starts a request only when a concurrency slot is free *and* its buckets allow it (start-gate.ts),
  * and the attempt loop
  *   take → attempt → next step → (pause lane | back off) → take …
  * with redirects as one more turn of the same loop. next-step.ts decides each step and this
@@ -15,11 +15,11 @@ import { Deduplicator } from './dedupe.js';
 import { StartGate } from './start-gate.js';
 import type { RunEvent, StopCause } from '../events.js';
 import type { AttemptRequest } from '../http/attempt.js';
-import { describeOutcome, type AttemptOutcome, type HeldOutcome, type ResponseOutcome } from '../http/outcome.js';
+import { REDIRECT_STATUSES, describeOutcome, type AttemptOutcome, type HeldOutcome, type ResponseOutcome } from '../http/outcome.js';
 import { requestId } from '../http/redirect.js';
 import { STOPPED, followRedirect, jobRecord, newJob, restartJob, waitTooLong, type Failure, type Job } from './job.js';
 import { LanePacing } from './lane-pacing.js';
-import { Lanes, adaptiveBucket, type Lane } from '../rate/lanes.js';
+import { Lanes, type Lane } from '../rate/lanes.js';
 import type { Clock, Limiter } from '../rate/limiter.js';
 import { decideNextStep, type LanePause } from './next-step.js';
 import type { RunOptions } from '../options.js';
@@ -95,6 +95,8 @@ export async function* schedule(
       defect ??= { error };
       signalChange();
     },
+    // A freed slot nothing could take means the gate wants more input (gate.wantsMore).
+    onSlotFreed: () => signalRoom(),
   });
   const backingOff = new Map<TimerHandle, Job>(); // jobs sleeping before a retry
   const finished: FetchRecord[] = [];
@@ -120,18 +122,27 @@ export async function* schedule(
     minSamples: 20,
   });
   let waiters: Array<() => void> = [];
+  let roomWaiters: Array<() => void> = []; // the reader, waiting for room in the read-ahead
+  const signalRoom = () => {
+    const wake = roomWaiters;
+    roomWaiters = [];
+    for (const resolve of wake) resolve();
+  };
   const signalChange = () => {
     const wake = waiters;
     waiters = [];
     for (const resolve of wake) resolve();
+    signalRoom();
   };
   const changed = () => new Promise<void>((resolve) => waiters.push(resolve));
+  const roomChanged = () => new Promise<void>((resolve) => roomWaiters.push(resolve));
   // Ends when the run stops for any reason: a signal, or the consumer leaving early.
   const ending = new AbortController();
 
-  /** Hands records to the consumer. */
-  function handOver(...records: FetchRecord[]): void {
-    finished.push(...records);
+  /** Hands a record to the consumer, and the --dedupe copies that wait for it. */
+  function handOver(record: FetchRecord, copies?: readonly FetchRecord[]): void {
+    finished.push(record);
+    if (copies !== undefined) for (const copy of copies) finished.push(copy);
     signalChange();
   }
 
@@ -141,7 +152,8 @@ export async function* schedule(
     }
     if (job.batch !== undefined) {
       // One record per input of the batch (none when it goes again as two halves).
-      return handOver(...batches!.end(job, failure, final).flatMap(({ plan, record }) => [record, ...(dedupe?.settle(plan, record) ?? [])]));
+      for (const { plan, record } of batches!.end(job, failure, final)) handOver(record, dedupe?.settle(plan, record));
+      return;
     }
     let record = jobRecord(job, failure, final, clock.now(), { checks: deps.checks, includeHeaders: options.includeHeaders, redactor });
     if (pager !== undefined) {
@@ -153,7 +165,7 @@ export async function* schedule(
         return enqueue(job, true);
       }
     }
-    handOver(record, ...(dedupe?.settle(job.plan, record) ?? []));
+    handOver(record, dedupe?.settle(job.plan, record));
   }
 
   /** The record of an input the run stopped before it finished; the stop's cause names the code. */
@@ -168,8 +180,8 @@ export async function* schedule(
     if (stopping) return stopJob(job);
     // Every bucket the lane starts from: a route rule it matches may be paused, not only its own.
     // The controller's own hold (the rest of a filled second) is no wait a server asked for.
-    const own = adaptiveBucket(job.lane.pauseBucket);
-    const pausedUntil = Math.max(...job.lane.buckets.map((bucket) => (bucket === own ? 0 : limiter.pausedUntil(bucket))));
+    let pausedUntil = 0;
+    for (const bucket of job.lane.serverBuckets) pausedUntil = Math.max(pausedUntil, limiter.pausedUntil(bucket));
     const waitMs = pausedUntil - clock.now();
     if (waitMs > options.maxRetryAfterMs) {
       return finish(job, waitTooLong(job.lane.label, waitMs), false);
@@ -187,7 +199,6 @@ export async function* schedule(
     job.startedAt = clock.now();
     job.firstStartAt ??= job.startedAt;
     pacing.started(job.lane, job.startedAt);
-    job.visited.add(requestId(job.request));
     emit({ type: 'attempt-start', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
     // undici may write the request a while after this (see attempt.ts): if a 429 told its lane
     // to wait meanwhile, it stays unsent instead of arriving during the wait.
@@ -308,6 +319,8 @@ export async function* schedule(
 
   /** Carries out the step next-step.ts decides on. */
   function act(job: Job, outcome: AttemptOutcome, hints: AnswerHints): void {
+    // The chain's requests so far, for the redirect loop check: only a redirect needs it.
+    if (outcome.kind === 'response' && REDIRECT_STATUSES.has(outcome.status)) job.visited.add(requestId(job.request));
     const step = decideNextStep(job, outcome, hints, retrySettingsFor(job, outcome, options), clock.now(), deps.random);
     if (step.kind === 'interrupted') return stopJob(job);
     if (step.kind === 'finish') {
@@ -370,8 +383,10 @@ export async function* schedule(
   // Reading runs alongside starting; it waits whenever read-ahead is full.
   const reader = readAhead(items, {
     signal: ending.signal,
-    hasRoom: () => open < options.readAhead,
-    changed,
+    // Not further ahead than the gate can use: an input read long before it starts outlives
+    // V8's young generation, and moving it to the old space costs more than reading it later.
+    hasRoom: () => open < options.readAhead && gate.wantsMore,
+    changed: roomChanged,
     onInput: (plan) => {
       open += 1;
       emit({ type: 'input', line: plan.line });

@@ -1,6 +1,6 @@
-// #22 §4: a start is a task in p-queue, and its promise is the request's time on the wire. A bug
-// while acting on an outcome rejects it; the run must end with that error (the CLI's exit 70),
-// not leave it unhandled inside p-queue nor wait forever for the record that never comes.
+// #22 §4: a start holds a slot of the start gate, and its promise is the request's time on the
+// wire. A bug while acting on an outcome rejects it; the run must end with that error (the CLI's
+// exit 70), not leave it unhandled nor wait forever for the record that never comes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fetchAll } from '../../src/index.js';

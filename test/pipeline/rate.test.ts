@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { Agent } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetchAll } from '../../src/index.js';
+import { READY_JOBS } from '../../src/run/start-gate.js';
 import { assertOneRecordPerInput, assertRateBound, FAST, lineNumbers, maxStartsInWindow, run, startServer, type RunEvent } from '../helpers.js';
 
 const TEST_TIMEOUT = { timeout: 30_000 };
@@ -237,4 +238,23 @@ test('#7: readAhead bounds the inputs read but not yet taken by a slow consumer'
   assertOneRecordPerInput(records, lineNumbers(12));
   assert.ok(mostOpen <= 3, `${mostOpen} inputs open at once with readAhead 3`);
   assert.equal(server.hits.length, 12);
+});
+
+test('#24: with every slot busy, READY_JOBS inputs wait read, not all of readAhead', TEST_TIMEOUT, async (t) => {
+  const server = await startServer(t);
+  const urls = Array.from({ length: READY_JOBS * 2 }, (_, i) => `${server.url}/delay/200?i=${i}`);
+  let read = 0;
+  let started = 0;
+  let mostWaiting = 0;
+  const onEvent = (event: RunEvent) => {
+    if (event.type === 'input') read += 1;
+    else if (event.type === 'attempt-start') started += 1;
+    else return;
+    mostWaiting = Math.max(mostWaiting, read - started);
+  };
+  // The first record comes after 200 ms, long after the reader has filled what the gate wants.
+  for await (const _record of fetchAll(urls, { ...FAST, concurrency: 4, readAhead: 10_000 }, { onEvent })) break;
+  // Read but not started: the jobs ready for the next free slots, and the one the reader holds as a slot frees.
+  assert.ok(mostWaiting <= READY_JOBS + 1, `${mostWaiting} inputs read and waiting to start, with 4 slots`);
+  assert.ok(read < urls.length, `${read} of ${urls.length} inputs read`);
 });
