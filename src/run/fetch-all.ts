@@ -24,7 +24,7 @@ import { systemTimers } from './timers.js';
 import { connectionsToWarm, warmFirstOrigin } from './warm-up.js';
 import { createSharedGate, sharedBuckets } from './shared-gate.js';
 import type { RedisLimiter } from '../rate/shared-limiter.js';
-import { openResponseCache, type ResponseCache } from '../cache/response-cache.js';
+import type { ResponseCache } from '../cache/response-cache.js';
 import { saveStage, type SavedFilesResume } from './save-stage.js';
 
 export interface RunHooks {
@@ -97,7 +97,8 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   let cache: ResponseCache | undefined;
   try {
     // A cache directory that cannot be made or written is a usage error (exit 2), before any request.
-    cache = await openResponseCache(options, redactor);
+    // Loaded only for --cache: cacache and http-cache-semantics cost every other run 50-80 ms of start-up.
+    if (options.cacheDir !== undefined) cache = await (await import('../cache/response-cache.js')).openResponseCache(options, redactor);
     // Made before anything is fetched: a save directory that cannot be made stops the run (exit 74).
     const save = options.save === undefined ? undefined : await saveStage(options.save, options.maxFileBytes, checks, redactor, hooks.savedFiles);
     const sendOne = (request: AttemptRequest, hardStop: AbortSignal, mayGoOnTheWire: () => boolean, saveTo: string | undefined) =>
