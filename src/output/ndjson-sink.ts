@@ -1,11 +1,11 @@
 /**
- * The only writer of records: one JSON line per record, with backpressure. The lines of one
- * turn of the event loop go out in one write, so the output only ever holds whole lines, but
- * for the end of a write a kill cut short (--resume repairs that one). A closed pipe
- * (`| head`) becomes a quiet stop; any other write failure an OutputError. A file we own is
- * fsynced at a bounded interval and at close, so that a power failure loses at most about the
- * last second of records (a killed process loses only the lines of the turn it was in: the
- * rest are in the kernel already).
+ * The only writer of records: one JSON line per record, with backpressure. On a pipe or a
+ * terminal the lines of one turn of the event loop go out in one write. The output only ever
+ * holds whole lines, but for the end of a write a kill cut short (--resume repairs that one).
+ * A closed pipe (`| head`) becomes a quiet stop; any other write failure an OutputError. A file
+ * we own is fsynced at a bounded interval and at close, so that a power failure loses at most
+ * about the last second of records (a killed process loses only what the stream had not yet
+ * handed to the kernel, or the lines of the turn it was in: their inputs get fetched again).
  */
 import { fstatSync, fsync } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -46,8 +46,8 @@ export interface SinkSyncOptions {
 }
 
 /**
- * One write per batch, not per record: a write per record cost a Writable entry, a callback and,
- * on a pipe, a system call each (docs/performance.md).
+ * On a pipe or a terminal, one write per turn, not per record: a write per record cost a
+ * Writable entry, a callback and a system call each (docs/performance.md).
  */
 export function createNdjsonSink<T extends object = FetchRecord>(
   stream: Writable,
@@ -63,8 +63,14 @@ export function createNdjsonSink<T extends object = FetchRecord>(
         : new OutputError(`cannot write records to ${target}: ${describeErrno(error)}`, { cause: error });
   };
   stream.on('error', fail);
-  const fd = sync.fd ?? (ownsStream ? regularFileFd(stream) : undefined);
+  const fileFd = ownsStream ? regularFileFd(stream) : undefined;
+  const fd = sync.fd ?? fileFd;
   const syncer = fd === undefined ? undefined : createSyncer(fd, sync, fail);
+  // A pipe or a terminal takes each write as a system call of its own (Node writes stdout to
+  // them synchronously): the lines of a turn are gathered into one. A file we own gets each line
+  // at once: the stream's writes go to the thread pool, and it gathers what comes meanwhile
+  // itself (gathering a turn first made runs over HTTP/2 5-10% slower, measured).
+  const gathersTurn = fileFd === undefined;
 
   let batch = ''; // whole lines not yet handed to the stream
   let batchLines = 0;
@@ -97,7 +103,7 @@ export function createNdjsonSink<T extends object = FetchRecord>(
       if (failure) throw failure;
       batch += `${JSON.stringify(record)}\n`;
       batchLines += 1;
-      if (batch.length >= BATCH_CHARS) flush();
+      if (!gathersTurn || batch.length >= BATCH_CHARS) flush();
       else if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flushOnNextTurn);
