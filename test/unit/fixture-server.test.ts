@@ -6,7 +6,7 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFixtureServer, type FixtureServer, type FixtureServerOptions } from '../../fixtures/server.js';
 import { parseQuotaHeaders } from '../../src/retry/quota-headers.js';
-import { WindowLimiter } from '../../fixtures/window-limit.js';
+import { ToldWaits, WindowLimiter, retryAfterUntil } from '../../fixtures/window-limit.js';
 import { getMode, type ModelAnswer, type ServerModel } from '../../fixtures/limiters/index.js';
 
 async function start(t: TestContext, opts?: FixtureServerOptions): Promise<FixtureServer> {
@@ -529,59 +529,88 @@ test('#11: halveAfterMs halves the limit once, counted from the first request', 
   );
 });
 
-test('#11: punish: a request sent while told to wait is refused and the wait grows; an obedient client is not punished', async (t) => {
-  const server = await start(t, { limit: { limit: 1, punish: { factor: 2, graceMs: 0 } } });
-  await atWindowStart(1000);
-  const obedient = [await getAs(`${server.url}/ok`, '127.0.0.2'), await getAs(`${server.url}/ok`, '127.0.0.2')];
-  const offender = await getSeveral(`${server.url}/ok`, 4);
-  assert.deepEqual(
-    obedient.map((a) => [a.status, a.headers['retry-after']]),
-    [
-      [200, undefined],
-      [429, '1'],
-    ],
-  );
-  assert.deepEqual(
-    offender.slice(0, 3).map((a) => [a.status, a.headers['retry-after']]),
-    [
-      [200, undefined],
-      [429, '1'],
-      [429, '2'],
-    ],
-  );
-  // Punished again: blocked for twice the whole wait it had been told (1 s, then 2 s more).
-  assert.equal(offender[3]!.status, 429);
-  assert.ok(Number(offender[3]!.headers['retry-after']) >= 5, `Retry-After ${offender[3]!.headers['retry-after']}`);
-  const offenderHits = server.hits.filter((h) => h.client === '127.0.0.1');
-  assert.deepEqual(
-    offenderHits.map((h) => h.punished),
-    [false, false, true, true],
-  );
-  assert.ok(offenderHits.slice(2).every((h) => h.toldToWait !== null));
+/**
+ * The fixture server's limit as it runs, in virtual time: admit at arrival with the waits told
+ * so far, answer, and note the wait the answer tells (as fixtures/server.ts does).
+ */
+function virtualWindowServer(options: ConstructorParameters<typeof WindowLimiter>[0]) {
+  const limiter = new WindowLimiter(options);
+  const told = new ToldWaits();
+  return (client: string, t: number) => {
+    const verdict = limiter.admit(client, t, told.inForce(client, t));
+    const { headers } = limiter.answer(verdict, t);
+    const retryAfter = headers['retry-after'] === undefined ? undefined : String(headers['retry-after']);
+    const until = verdict.admitted ? undefined : retryAfterUntil(retryAfter, t);
+    if (until !== undefined) told.note(client, t, until);
+    return { status: verdict.admitted ? 200 : 429, retryAfter, punished: verdict.punished };
+  };
+}
 
-  await sleep(1020); // the obedient client waits out its Retry-After: 1
-  assert.equal((await getAs(`${server.url}/ok`, '127.0.0.2')).status, 200);
-  // The offender is still blocked although a new window has begun; a request now is punished again.
-  assert.equal((await getAs(`${server.url}/ok`)).status, 429);
+test('#11: punish: a request sent while told to wait is refused and the wait grows; an obedient client is not punished', () => {
+  const arrive = virtualWindowServer({ limit: 1, punish: { factor: 2, graceMs: 0 } });
+  const at = (ms: number) => 1_000_000 + ms;
+  const obedient = [arrive('b', at(5)), arrive('b', at(10))];
+  const offender = [15, 20, 25, 30].map((ms) => arrive('a', at(ms)));
   assert.deepEqual(
-    server.hits.filter((h) => h.client === '127.0.0.2').map((h) => h.punished),
-    [false, false, false],
+    obedient.map((a) => [a.status, a.retryAfter, a.punished]),
+    [
+      [200, undefined, false],
+      [429, '1', false],
+    ],
   );
-  assert.equal(server.hits.filter((h) => h.punished).length, 3);
+  // Told at 20 ms to wait 1 s; at 25 ms it is blocked for twice that (2 s); at 30 ms for twice
+  // the whole wait it had been told by then (20 ms … 2.025 s), rounded up to whole seconds.
+  assert.deepEqual(
+    offender.map((a) => [a.status, a.retryAfter, a.punished]),
+    [
+      [200, undefined, false],
+      [429, '1', false],
+      [429, '2', true],
+      [429, '5', true],
+    ],
+  );
+  // The obedient client waits out its Retry-After: 1 and is served in the next window; the
+  // offender, sending then too, is still blocked although the window turned over.
+  assert.deepEqual(arrive('b', at(1_010)), { status: 200, retryAfter: undefined, punished: false });
+  assert.equal(arrive('a', at(1_020)).status, 429);
+});
+
+test('#11: punish over HTTP: the server records each offence as punished and each obedient request as not', async (t) => {
+  // One minute-long window that begins now: every request below lands in it, however slow the machine.
+  const server = await start(t, {
+    limit: { limit: 1, windowMs: 60_000, phaseMs: Math.floor(clockNow()) % 60_000, punish: { factor: 2, graceMs: 0, maxWaitMs: 600_000 } },
+  });
+  const obedient = [await getAs(`${server.url}/ok`, '127.0.0.2'), await getAs(`${server.url}/ok`, '127.0.0.2')];
+  const offender = await getSeveral(`${server.url}/ok`, 3);
+  assert.deepEqual(
+    [...obedient, ...offender].map((a) => a.status),
+    [200, 429, 200, 429, 429],
+  );
+  // Blocked for twice the wait it was told: the window's end, about a minute away.
+  assert.ok(Number(offender[2]!.headers['retry-after']) > Number(offender[1]!.headers['retry-after']), JSON.stringify(offender[2]!.headers));
+  assert.deepEqual(
+    server.hits.map((h) => [h.client, h.punished]),
+    [
+      ['127.0.0.2', false],
+      ['127.0.0.2', false],
+      ['127.0.0.1', false],
+      ['127.0.0.1', false],
+      ['127.0.0.1', true],
+    ],
+  );
+  assert.ok(server.hits[4]!.toldToWait !== null);
 });
 
 test('#11: punish spares requests that arrive within the grace', async (t) => {
-  const server = await start(t, { limit: { limit: 1, punish: { graceMs: 60_000 } } });
-  await atWindowStart(1000);
+  // A minute-long window that begins now, so the three requests share it on any machine.
+  const server = await start(t, { limit: { limit: 1, windowMs: 60_000, phaseMs: Math.floor(clockNow()) % 60_000, punish: { graceMs: 60_000 } } });
   const answers = await getSeveral(`${server.url}/ok`, 3);
   assert.deepEqual(
-    answers.map((a) => [a.status, a.headers['retry-after']]),
-    [
-      [200, undefined],
-      [429, '1'],
-      [429, '1'],
-    ],
+    answers.map((a) => a.status),
+    [200, 429, 429],
   );
+  // A punishment would block for twice the wait told: the third wait would be the longer.
+  assert.ok(Number(answers[2]!.headers['retry-after']) <= Number(answers[1]!.headers['retry-after']), "no block added to the window's end");
   assert.deepEqual(
     server.hits.map((h) => h.punished),
     [false, false, false],
