@@ -136,7 +136,7 @@ table with \`npm run simulate\` and commit it with the change. One run, with eve
 
 Each row is ${PHASES_MS.length * LATENCIES_MS.length} runs of ${COUNT} requests at the default --concurrency (unless the mode adds
 flags): starting ${listed(PHASES_MS)} ms past a whole minute, each with answers ${listed(LATENCIES_MS)} ms later than
-the mode's own latency (0; 1 s for \`slow\`), ${ONE_WAY_MS} ms from client to server. Clients: \`--rps auto\`;
+the mode's own latency (0; 1 s for \`slow\`), ${ONE_WAY_MS} ms from client to server and as long back. Clients: \`--rps auto\`;
 \`--rps\` twice the limit ("told twice the rate", \`--rps 40\` for a 20/s server); no \`--rps\`.
 - **efficiency** = ideal ÷ span. The span runs from the run's start to its last record; the
   ideal is the mode's own \`ideal()\`: the least time its limiter allows for ${COUNT} inputs, every

@@ -66,7 +66,8 @@ export function simulatedSend(model: ServerModel, time: VirtualTime, settings: N
           const answer = model.answer(arrival);
           onArrival?.({ request: arrival, answer });
           if (answer.kind === 'hang') return;
-          at(arrival.t + answer.latencyMs, () => end(outcomeOf(answer, startedAt, sentAt, time.now())));
+          // The way back takes as long as the way there (without the jitter).
+          at(arrival.t + answer.latencyMs + oneWayMs, () => end(outcomeOf(answer, startedAt, sentAt, time.now())));
         });
       });
     });
