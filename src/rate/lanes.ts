@@ -213,7 +213,7 @@ export class Lanes {
       this.#limiter.setRate(bucket, rps, 1);
       this.#quotaPaced.add(bucket);
     }
-    const change = this.#controllers.get(lane.pauseBucket)?.noteQuotaHeaders(now);
+    const change = this.#controllers.get(lane.pauseBucket)?.noteQuotaHeaders(now, rps);
     return change && this.#apply(lane, change);
   }
 

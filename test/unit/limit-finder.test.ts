@@ -380,6 +380,23 @@ describe('#11: LimitFinder: cuts', () => {
     assert.notEqual(told.noteThrottled(1_010, 1_000)?.rps, ADAPTIVE.startRps);
   });
 
+  test('#23: quota headers that give a rate over the one a cut left pace the lane instead: the finder steps aside to its ceiling', () => {
+    // A burst at --concurrency before any headers came back drew 429s, and the cut measured a
+    // few: the headers' own rate is the server's word, and its quota bucket paces the lane.
+    const controller = new LimitFinder({ auto: false, ceilingRps: Infinity, now: 0 });
+    for (let t = 0; t < 1_000; t += 100) controller.noteAccepted(t + 5, t);
+    const cut = controller.noteThrottled(1_010, 1_000, 1_000);
+    assert.ok(cut !== undefined && cut.rps < 10, JSON.stringify(cut));
+    assert.equal(controller.noteQuotaHeaders(2_100, cut.rps / 2), undefined, 'headers allowing less than the cut change nothing');
+    assert.equal(controller.noteQuotaHeaders(2_100), undefined, 'nor headers that give no rate');
+    assert.deepEqual(controller.noteQuotaHeaders(2_200, 19.4), { rps: Infinity, reason: 'quota' });
+    // Under --rps, back to the ceiling.
+    const told = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
+    for (let t = 0; t < 1_000; t += 100) told.noteAccepted(t + 5, t);
+    told.noteThrottled(1_010, 1_000, 1_000);
+    assert.deepEqual(told.noteQuotaHeaders(2_200, 19.4), { rps: 40, reason: 'quota' });
+  });
+
   test('#11: after a long clean spell at the plateau, a 429 means the limit dropped: a shallow cut, then a fresh second measures the new limit', () => {
     const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     acceptInSecond(controller, 0, 20);

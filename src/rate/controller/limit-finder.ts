@@ -176,8 +176,16 @@ export class LimitFinder {
   }
 
   /** The server sent quota headers: they pace the run better than probing does. */
-  noteQuotaHeaders(now: number): RateChange | undefined {
-    if (!this.#state.slowStart) return undefined;
+  noteQuotaHeaders(now: number, quotaRps?: number): RateChange | undefined {
+    // A rate the headers give that is over the one a refusal left (from a burst sent before any
+    // headers came back): the headers pace it from now on, and the controller steps aside.
+    const { slowStart, rps, ceiling } = this.#state;
+    if (!slowStart && quotaRps !== undefined && rps < Math.min(quotaRps, ceiling)) {
+      this.#windows.leave();
+      this.#state.plateau = Infinity;
+      return this.#change(ceiling, now, 'quota');
+    }
+    if (!slowStart) return undefined;
     this.#state.slowStart = false;
     return this.#change(Infinity, now, 'quota');
   }

@@ -123,14 +123,14 @@ export class RateController {
   #explain(change: RateChange, why: string, before = change.rps): ExplainedChange {
     const found = this.#heldRps !== undefined || change.reason === 'throttled' || change.reason === 'spacing' || change.reason === 'window';
     // A probe step is untested: the rate before it held. A climb under the limit found holds; a kept rate is unchanged.
-    if (found && change.reason !== 'kept') this.#heldRps = change.reason === 'probe' ? before : change.rps;
+    if (found && change.reason !== 'kept' && change.reason !== 'quota') this.#heldRps = change.reason === 'probe' ? before : change.rps;
     this.#announcedRps = change.rps;
     return { ...change, why, heldRps: this.#heldRps };
   }
 
   /** Quota headers pace the lane better than probing: slow start steps aside. */
-  noteQuotaHeaders(now: number): ExplainedChange | undefined {
-    const change = this.#finder.noteQuotaHeaders(now);
+  noteQuotaHeaders(now: number, quotaRps?: number): ExplainedChange | undefined {
+    const change = this.#finder.noteQuotaHeaders(now, quotaRps);
     return change && this.#explain(change, 'quota headers pace it instead');
   }
 }
