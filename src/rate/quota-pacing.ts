@@ -44,7 +44,7 @@ export const QUOTA_PACING = {
  * - a short window of known length → `paceShare` of limit ÷ window, evenly;
  * - otherwise, or when the window has already reset → undefined (no change).
  */
-export function decideQuotaPacing(quota: QuotaState, inFlight: number, nowMs: number, window?: QuotaWindow): QuotaPacing | undefined {
+export function decideQuotaPacing(quota: QuotaState, inFlight: number, nowMs: number, window?: QuotaWindow, toServerMs = 0): QuotaPacing | undefined {
   const { remaining, limit } = quota;
   const statedResetMs = effectiveResetMs(quota, nowMs);
   // Paced by the longest a window can be, each gets its quota at most. Before two turns bound
@@ -55,12 +55,17 @@ export function decideQuotaPacing(quota: QuotaState, inFlight: number, nowMs: nu
   const paced = limit !== undefined && lengthMs !== undefined && lengthMs > 0 && lengthMs <= QUOTA_PACING.longestPacedWindowMs;
   const evenRps = paced ? { rps: ((limit * SECOND_MS) / lengthMs) * QUOTA_PACING.paceShare } : undefined;
   const windowEndMs = quota.windowMs === undefined && window?.longestMs !== undefined ? window.openedAt + window.longestMs : undefined;
-  const resetAtMs = windowEndMs !== undefined && windowEndMs > nowMs && statedResetMs !== undefined ? Math.min(statedResetMs, windowEndMs) : statedResetMs;
+  const byTurns = windowEndMs !== undefined && windowEndMs > nowMs && statedResetMs !== undefined && windowEndMs < statedResetMs;
+  const resetAtMs = byTurns ? windowEndMs : statedResetMs;
   if (remaining === undefined || resetAtMs === undefined || !(resetAtMs > nowMs)) return evenRps;
   const pending = Number.isFinite(inFlight) && inFlight > 0 ? inFlight : 0;
   const available = remaining - pending;
   // A window paced evenly stays paced after the pause: the next one would be burst away otherwise.
-  if (available <= 0) return evenRps === undefined ? { pauseUntilMs: resetAtMs } : { pauseUntilMs: resetAtMs, ...evenRps };
+  // The turns are times of arrival as the lane reckons them (its start plus half a round trip):
+  // a request started that long before the turn is reckoned to arrive at it. A stated reset is
+  // the server's own time, and waits for it whole.
+  const resumeAtMs = byTurns ? Math.max(nowMs, resetAtMs - toServerMs) : resetAtMs;
+  if (available <= 0) return evenRps === undefined ? { pauseUntilMs: resumeAtMs } : { pauseUntilMs: resumeAtMs, ...evenRps };
   const isLow = (limit !== undefined && remaining <= limit * QUOTA_PACING.lowFraction) || remaining <= pending + 1;
   // Paced evenly, a window's last requests are no sign of running short.
   if (!isLow || evenRps !== undefined) return evenRps;

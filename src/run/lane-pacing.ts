@@ -123,7 +123,8 @@ export class LanePacing {
       this.#quotaWindows.set(lane.pauseBucket, windows);
     }
     const window = windows.note(quota.limit, quota.remaining, arrivedAt);
-    const pacing = decideQuotaPacing(quota, lanes.inFlight(lane), now, window);
+    const toServerMs = (this.#roundTrips.get(lane.pauseBucket)?.min() ?? 0) / 2;
+    const pacing = decideQuotaPacing(quota, lanes.inFlight(lane), now, window, toServerMs);
     if (pacing !== undefined && 'pauseUntilMs' in pacing) {
       const reason = `quota used up (${quota.source} headers)`;
       this.pause(lane, { untilMs: pacing.pauseUntilMs, delayMs: pacing.pauseUntilMs - now, source: 'server', reason }, true);

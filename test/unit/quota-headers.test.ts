@@ -401,6 +401,17 @@ describe('#23: decideQuotaPacing with the turns of windows', () => {
     assert.deepEqual(decideQuotaPacing({ ...quota, remaining: 0 }, 0, NOW, window), { pauseUntilMs: NOW + 160, rps: (5_000 / 260) * QUOTA_PACING.paceShare });
   });
 
+  test('#23: the pause for a used-up window ends half a round trip before its turn, reckoned in arrivals as the turns are; a stated reset is waited for whole', () => {
+    const window = { openedAt: NOW - 100, longestMs: 260 };
+    const quota: QuotaState = { source: X, limit: 5, remaining: 0, resetAtMs: reset };
+    const even = { rps: (5_000 / 260) * QUOTA_PACING.paceShare };
+    assert.deepEqual(decideQuotaPacing(quota, 0, NOW, window, 31), { pauseUntilMs: NOW + 160 - 31, ...even });
+    // Never before now, however long the way to the server.
+    assert.deepEqual(decideQuotaPacing(quota, 0, NOW, window, 500), { pauseUntilMs: NOW, ...even });
+    // Without a turn sooner than it, the reset the server stated holds as it is.
+    assert.deepEqual(decideQuotaPacing({ ...quota, resetAtMs: NOW + 100 }, 0, NOW, window, 31), { pauseUntilMs: NOW + 100, ...even });
+  });
+
   test('#23: before a bound, the first window is spread to its stated reset', () => {
     const quota: QuotaState = { source: X, limit: 5, remaining: 4, resetAtMs: reset };
     assert.deepEqual(decideQuotaPacing(quota, 0, NOW, { openedAt: NOW, longestMs: undefined }), { rps: (5_000 / 800) * QUOTA_PACING.paceShare });
