@@ -384,17 +384,43 @@ describe('#11: LimitFinder: cuts', () => {
     // A burst at --concurrency before any headers came back drew 429s, and the cut measured a
     // few: the headers' own rate is the server's word, and its quota bucket paces the lane.
     const controller = new LimitFinder({ auto: false, ceilingRps: Infinity, now: 0 });
-    for (let t = 0; t < 1_000; t += 100) controller.noteAccepted(t + 5, t);
+    for (let t = 0; t <= 1_000; t += 50) controller.noteStart(t);
+    for (let t = 0; t < 1_000; t += 50) controller.noteAccepted(t + 5, t);
     const cut = controller.noteThrottled(1_010, 1_000, 1_000);
-    assert.ok(cut !== undefined && cut.rps < 10, JSON.stringify(cut));
+    assert.ok(cut !== undefined && cut.rps < 20 && controller.settled, JSON.stringify(cut));
     assert.equal(controller.noteQuotaHeaders(2_100, cut.rps / 2), undefined, 'headers allowing less than the cut change nothing');
     assert.equal(controller.noteQuotaHeaders(2_100), undefined, 'nor headers that give no rate');
-    assert.deepEqual(controller.noteQuotaHeaders(2_200, 19.4), { rps: Infinity, reason: 'quota' });
+    assert.deepEqual(controller.noteQuotaHeaders(2_200, 40), { rps: Infinity, reason: 'quota' });
     // Under --rps, back to the ceiling.
     const told = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
-    for (let t = 0; t < 1_000; t += 100) told.noteAccepted(t + 5, t);
+    for (let t = 0; t <= 1_000; t += 50) told.noteStart(t);
+    for (let t = 0; t < 1_000; t += 50) told.noteAccepted(t + 5, t);
     told.noteThrottled(1_010, 1_000, 1_000);
-    assert.deepEqual(told.noteQuotaHeaders(2_200, 19.4), { rps: 40, reason: 'quota' });
+    assert.deepEqual(told.noteQuotaHeaders(2_200, 39), { rps: 40, reason: 'quota' });
+  });
+
+  test('#23: with no --rps, a first 429 with Retry-After that measures less than slow start begins (or nothing) starts slow start too', () => {
+    // A burst at --concurrency into a token bucket of depth 1: one accepted, the rest refused.
+    const oneAccepted = new LimitFinder({ auto: false, ceilingRps: Infinity, now: 0 });
+    for (let t = 0; t < 8; t++) oneAccepted.noteStart(t);
+    oneAccepted.noteAccepted(8, 0);
+    assert.deepEqual(oneAccepted.noteThrottled(9, 1, 1_000), { rps: ADAPTIVE.startRps, reason: 'throttled' });
+    assert.equal(oneAccepted.settled, false, 'in slow start');
+    // The refusals came back before the accepted answer: nothing accepted yet.
+    const noneAccepted = new LimitFinder({ auto: false, ceilingRps: Infinity, now: 0 });
+    for (let t = 0; t < 8; t++) noneAccepted.noteStart(t);
+    assert.deepEqual(noneAccepted.noteThrottled(9, 1, 1_000), { rps: ADAPTIVE.startRps, reason: 'throttled' });
+    // A window's count (20 in the refused second) measures the limit as before.
+    const window = new LimitFinder({ auto: false, ceilingRps: Infinity, now: 0 });
+    for (let t = 0; t < 21; t++) window.noteStart(t);
+    for (let t = 0; t < 20; t++) window.noteAccepted(t + 30, t);
+    const cut = window.noteThrottled(60, 20, 1_000);
+    assert.ok(cut !== undefined && cut.rps > ADAPTIVE.startRps && window.settled, JSON.stringify(cut));
+    // With quota headers seen, the headers pace it: no slow start (it would step aside at once).
+    const quota = new LimitFinder({ auto: false, ceilingRps: Infinity, now: 0 });
+    quota.noteQuotaHeaders(0);
+    for (let t = 0; t < 8; t++) quota.noteStart(t);
+    assert.equal(quota.noteThrottled(9, 1, 1_000), undefined);
   });
 
   test('#11: after a long clean spell at the plateau, a 429 means the limit dropped: a shallow cut, then a fresh second measures the new limit', () => {

@@ -28,6 +28,8 @@ export class LimitFinder {
   readonly #evidence = new Evidence();
   readonly #windows = new ClockWindows(this.#evidence);
   readonly #secondsEnd = new SecondsEndGuard();
+  /** The server sent quota headers: they pace the lane, and slow start would step aside at once. */
+  #quotaSeen = false;
 
   constructor(options: { auto: boolean; ceilingRps: number; now: number }) {
     const rps = options.auto ? Math.min(ADAPTIVE.startRps, options.ceilingRps) : Infinity;
@@ -104,11 +106,7 @@ export class LimitFinder {
       state.cutAt = now;
       return Number.isFinite(state.rps) ? { rps: state.rps, reason: reading === 'fill' ? 'fill' : 'kept' } : undefined;
     }
-    if (reading === 'restart') {
-      state.slowStart = true;
-      state.cutAt = now;
-      return this.#change(ADAPTIVE.startRps, now, 'throttled');
-    }
+    if (reading === 'restart') return this.#restartSlowStart(now);
     const recounted = this.#windows.recount(arrivedAt, state.ceiling);
     if (recounted !== undefined) return this.#restAt(recounted, now, 'window');
     // Soon after the windows began: back to the rate that was clean before them, resting there.
@@ -117,6 +115,10 @@ export class LimitFinder {
     if (before !== undefined) return this.#restAt(before, now, 'throttled');
     this.#windows.leave();
     const decision = decideCut(state, refusal, this.#evidence.around(refusal));
+    // Nothing known yet (no rate of ours, no --rps): a burst at --concurrency that measured less
+    // than slow start's first step, or nothing at all, showed a bucket's depth, not its rate.
+    const unknown = !Number.isFinite(state.rps) && !Number.isFinite(state.ceiling) && !this.#quotaSeen;
+    if (unknown && (decision.kind === 'none' || (decision.kind === 'cut' && decision.rps < ADAPTIVE.startRps))) return this.#restartSlowStart(now);
     if (decision.kind === 'none') return undefined;
     state.cutAt = now;
     if (decision.kind === 'spacing') {
@@ -132,6 +134,13 @@ export class LimitFinder {
     this.#probeFactor = decision.probeFactor;
     this.#restMs = decision.restMs;
     return this.#change(decision.rps, now, 'throttled');
+  }
+
+  /** Find the limit from slow start, as --rps auto does. */
+  #restartSlowStart(now: number): RateChange {
+    this.#state.slowStart = true;
+    this.#state.cutAt = now;
+    return this.#change(ADAPTIVE.startRps, now, 'throttled');
   }
 
   /** An answer to a request of the second the last cut measured, come back after it: raise the plateau to it. */
@@ -177,6 +186,7 @@ export class LimitFinder {
 
   /** The server sent quota headers: they pace the run better than probing does. */
   noteQuotaHeaders(now: number, quotaRps?: number): RateChange | undefined {
+    this.#quotaSeen = true;
     // A rate the headers give that is over the one a refusal left (from a burst sent before any
     // headers came back): the headers pace it from now on, and the controller steps aside.
     const { slowStart, rps, ceiling } = this.#state;
