@@ -23,6 +23,8 @@ export class Evidence {
   #acceptedSinceResume = 0;
   /** Seconds up to this one told a limit that has since been shown to be gone. */
   #staleUpTo = -Infinity;
+  /** Starts not answered yet, by start time: at a refusal, those that reached the server before it were most likely accepted. */
+  readonly #inFlight = new Map<number, number>();
   readonly #toServerMs = new RecentMinimum(16);
   readonly #roundTripMs = new RecentMinimum(16);
 
@@ -31,10 +33,28 @@ export class Evidence {
     this.#starts.add(now);
     this.#recentStarts.push(now);
     if (this.#recentStarts.length > 64) this.#recentStarts.shift();
+    this.#inFlight.set(now, (this.#inFlight.get(now) ?? 0) + 1);
+    // A start held back before the wire is never answered here: forget those long gone.
+    if (this.#inFlight.size > 4_096) for (const at of this.#inFlight.keys()) if (at < now - 10_000) this.#inFlight.delete(at);
+  }
+
+  /** The answer (accepted or refused) to the request started at `startedAt` came back. */
+  noteAnswered(startedAt: number): void {
+    const left = (this.#inFlight.get(startedAt) ?? 0) - 1;
+    if (left > 0) this.#inFlight.set(startedAt, left);
+    else this.#inFlight.delete(startedAt);
+  }
+
+  /** Requests started before `before`, not answered yet, that reached the server in clock second `second`. */
+  #inFlightIn(second: number, before: number): number {
+    let count = 0;
+    for (const [at, n] of this.#inFlight) if (at < before && Math.floor((at + this.toServerMs) / 1000) === second) count += n;
+    return count;
   }
 
   /** An answer the server counted and did not refuse, to a request started at `startedAt` that reached it at `arrivedAt`. */
   noteAccepted(now: number, startedAt: number, arrivedAt: number): void {
+    this.noteAnswered(startedAt);
     this.#accepted.add(now);
     this.#acceptedBySecond.add(arrivedAt);
     this.#acceptedLastSecond.add(arrivedAt);
@@ -76,16 +96,21 @@ export class Evidence {
     return second > this.#staleUpTo ? this.#acceptedBySecond.count(second) : 0;
   }
 
-  /** The most accepted in the clock second `second` or the one before. */
-  busiestSecond(second: number): number {
-    return Math.max(this.countOf(second), this.countOf(second - 1));
+  /**
+   * The most accepted in the clock second `second` or the one before; with `before`, counting as
+   * accepted the requests started before it that reached the server then and are still on their
+   * way back (a slow API answers its accepted requests long after it refuses one).
+   */
+  busiestSecond(second: number, before = -Infinity): number {
+    const countOf = (s: number) => (s > this.#staleUpTo ? this.countOf(s) + this.#inFlightIn(s, before) : 0);
+    return Math.max(countOf(second), countOf(second - 1));
   }
 
   /**
    * The limit a refusal arriving at `arrivedAt`, in clock second `second`, shows: the busiest of
    * it and the second before, and never below the recent accepted rate.
    */
-  limitAround(second: number, now: number, arrivedAt: number): number {
+  limitAround(second: number, now: number, arrivedAt: number, startedAt = -Infinity): number {
     // A span of T seconds overlaps at most T + 1 one-second windows: what it held over T + 1 is a
     // floor, unless the span reaches back into seconds that told a limit since gone.
     const isFresh = now - ADAPTIVE.measureWindowMs >= (this.#staleUpTo + 1) * 1000;
@@ -95,7 +120,7 @@ export class Evidence {
     // second of arrivals before the refusal says more.
     const partial = this.countOf(second) < this.countOf(second - 1) && second - 1 > this.#staleUpTo;
     const span = partial ? this.#acceptedLastSecond.count(arrivedAt) : 0;
-    return Math.max(this.busiestSecond(second), floor, span);
+    return Math.max(this.busiestSecond(second, startedAt), floor, span);
   }
 
   /** The limit a long Retry-After shows: what was accepted since the lane last resumed, over the time until it may send again. */
@@ -110,8 +135,8 @@ export class Evidence {
     const second = Math.floor(arrivedAt / 1000);
     return {
       sentRps: this.sentRps(now),
-      limitAround: this.limitAround(second, now, arrivedAt),
-      busiestSecond: this.busiestSecond(second),
+      limitAround: this.limitAround(second, now, arrivedAt, refusal.startedAt),
+      busiestSecond: this.busiestSecond(second, refusal.startedAt),
       limitOverWait: retryAfterMs === undefined ? Number.NaN : this.limitOverWait(now, retryAfterMs),
       gapBeforeMs: this.gapBeforeMs(refusal.startedAt),
     };

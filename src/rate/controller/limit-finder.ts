@@ -100,6 +100,7 @@ export class LimitFinder {
   noteThrottled(now: number, startedAt: number, retryAfterMs?: number, arrivedAt = startedAt): RateChange | undefined {
     const state = this.#state;
     const refusal = { now, startedAt, arrivedAt, retryAfterMs };
+    this.#evidence.noteAnswered(startedAt);
     const reading = readRefusal(state, refusal, this.#windows.noteRefused(startedAt));
     if (reading === 'same-episode') return undefined;
     if (reading === 'long-window' || reading === 'fill') {
