@@ -381,7 +381,7 @@ describe('#11: LimitFinder: cuts', () => {
     assert.notEqual(told.noteThrottled(1_010, 1_000)?.rps, ADAPTIVE.startRps);
   });
 
-  test('#23: quota headers that give a rate over the one a cut left pace the lane instead: the finder steps aside to its ceiling', () => {
+  test('#23: quota headers that give a rate over the one a cut left pace the lane instead: the finder steps aside', () => {
     // A burst at --concurrency before any headers came back drew 429s, and the cut measured a
     // few: the headers' own rate is the server's word, and its quota bucket paces the lane.
     const controller = new LimitFinder({ auto: false, ceilingRps: Infinity, now: 0 });
@@ -392,12 +392,12 @@ describe('#11: LimitFinder: cuts', () => {
     assert.equal(controller.noteQuotaHeaders(2_100, cut.rps / 2), undefined, 'headers allowing less than the cut change nothing');
     assert.equal(controller.noteQuotaHeaders(2_100), undefined, 'nor headers that give no rate');
     assert.deepEqual(controller.noteQuotaHeaders(2_200, 40), { rps: Infinity, reason: 'quota' });
-    // Under --rps, back to the ceiling.
+    // Under --rps too: the --rps bucket still holds the lane to it.
     const told = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
     for (let t = 0; t <= 1_000; t += 50) told.noteStart(t);
     for (let t = 0; t < 1_000; t += 50) told.noteAccepted(t + 5, t);
     told.noteThrottled(1_010, 1_000, 1_000);
-    assert.deepEqual(told.noteQuotaHeaders(2_200, 39), { rps: 40, reason: 'quota' });
+    assert.deepEqual(told.noteQuotaHeaders(2_200, 39), { rps: Infinity, reason: 'quota' });
   });
 
   test('#23: with no --rps, a first 429 with Retry-After that measures less than slow start begins (or nothing) starts slow start too', () => {
@@ -434,6 +434,27 @@ describe('#11: LimitFinder: cuts', () => {
     // Started after the refused one: not counted, whatever becomes of them.
     for (let t = 991; t < 1_000; t++) controller.noteStart(t);
     near(controller.noteThrottled(995, 990, 1_000)?.rps, 20 * ADAPTIVE.settleFraction, 'rps');
+  });
+
+  test("#23: after a long window's 429, the next window goes one at a time once its count is spent, so one request finds its end, not all in flight", () => {
+    const finder = new LimitFinder({ auto: false, ceilingRps: Infinity, now: 0 });
+    for (let t = 0; t < 120; t++) finder.noteStart(t * 10);
+    for (let t = 0; t < 120; t++) finder.noteAccepted(t * 10 + 5, t * 10);
+    finder.noteStart(1_200);
+    assert.equal(finder.noteThrottled(1_205, 1_200, 58_800), undefined, 'a long window keeps the rate (none here)');
+    finder.notePause(1_205, 60_000);
+    // The next window: 119 starts go as they come, the 120th holds the lane for two round trips at least.
+    const holds = Array.from({ length: 121 }, (_, i) => finder.noteStart(60_000 + i));
+    assert.deepEqual(
+      holds.slice(0, 119).filter((hold) => hold !== undefined),
+      [],
+    );
+    assert.ok(holds[119] !== undefined && holds[119].holdUntil >= 60_119 + ADAPTIVE.lastOfWindowHoldMs, JSON.stringify(holds[119]));
+    assert.ok(holds[120] !== undefined, 'and each start after it');
+    // Accepted well past the count: it was not the window's; starts go as they come again.
+    for (let i = 121; i < 135; i++) finder.noteStart(60_000 + i);
+    finder.noteAccepted(60_200, 60_134);
+    assert.equal(finder.noteStart(60_210), undefined);
   });
 
   test('#11: after a long clean spell at the plateau, a 429 means the limit dropped: a shallow cut, then a fresh second measures the new limit', () => {

@@ -57,3 +57,12 @@ export function decideClimb(state: ClimbState, elapsedMs: number, answers: numbe
   }
   return { rps: bounded(rps * probeFactor), reason: 'probe', plateau, probeFactor: Math.min(2, 1 + 2 * (probeFactor - 1)) };
 }
+
+/**
+ * Whether the controller steps aside (to no rate of its own) for quota headers, which pace the
+ * lane better than probing: slow start does at once, and so does a rate a refusal left under the
+ * one the headers give (drawn by a burst sent before any headers came back).
+ */
+export function standsAsideForQuota(state: Pick<ClimbState, 'rps' | 'ceiling' | 'slowStart'>, quotaRps: number | undefined): boolean {
+  return state.slowStart || (quotaRps !== undefined && state.rps < Math.min(quotaRps, state.ceiling));
+}

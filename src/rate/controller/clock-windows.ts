@@ -124,6 +124,19 @@ export class ClockWindows {
     return this.#rpsBefore;
   }
 
+  /**
+   * What the windows make of a refusal arriving at `arrivedAt`: a recount (below), or, soon after
+   * they began, the rate that was clean before them. Otherwise they end, and the cut measures.
+   */
+  readRefusal(arrivedAt: number, now: number, ceiling: number): { rps: number; reason: 'window' | 'throttled' } | undefined {
+    const recounted = this.recount(arrivedAt, ceiling);
+    if (recounted !== undefined) return { rps: recounted, reason: 'window' };
+    const before = this.refusedEarly(now);
+    if (before !== undefined) return { rps: before, reason: 'throttled' };
+    this.leave();
+    return undefined;
+  }
+
   leave(): void {
     if (this.#count === undefined) return;
     this.#count = undefined;

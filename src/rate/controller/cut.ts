@@ -23,6 +23,8 @@ export interface RateState {
   refusedRps: number;
   /** The server refused a start that caught up on a late one: no catch-up credit. */
   strictSpacing: boolean;
+  /** The server sent quota headers: they pace the lane, and slow start would step aside at once. */
+  quotaSeen: boolean;
 }
 
 export function startingState(rps: number, ceiling: number, slowStart: boolean, now: number): RateState {
@@ -38,6 +40,7 @@ export function startingState(rps: number, ceiling: number, slowStart: boolean, 
     cutAt: never,
     refusedRps: Infinity,
     strictSpacing: false,
+    quotaSeen: false,
   };
 }
 
@@ -93,6 +96,8 @@ export interface CutMeasures {
 export type CutDecision =
   /** Everything refused: not a rate we can find by going slower (a used-up daily quota, say). */
   | { kind: 'none' }
+  /** Nothing known yet (no rate of ours, no --rps, no quota headers), and a measure under slow start's first step: find the limit from slow start. */
+  | { kind: 'restart' }
   /** The refused start caught up on a late one: pace with no credit, keep the rate. */
   | { kind: 'spacing' }
   | {
@@ -122,7 +127,10 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   // measures itself instead).
   const isDrop = !isLongWait && isSettled(state) && Number.isFinite(state.plateau) && sending <= state.plateau && now - state.changedAt >= ADAPTIVE.heldCleanMs;
   const measured = isLongWait ? measures.limitOverWait : measures.limitAround;
-  if (!(measured > 0)) return { kind: 'none' };
+  // A burst at --concurrency that measured less than slow start's first step, or nothing at all,
+  // showed a bucket's depth, not its rate.
+  const knowsNothing = !Number.isFinite(state.rps) && !Number.isFinite(state.ceiling) && !state.quotaSeen;
+  if (!(measured > 0)) return knowsNothing ? { kind: 'restart' } : { kind: 'none' };
   // A settled rate's refused start that caught up on a late one: the spacing was too close, not
   // the rate too high (a token bucket of depth 1). If the rate was too high as well, the next
   // refusal cuts it.
@@ -154,10 +162,11 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   // did (after the climb back to half the rate sent, +5% as ever).
   const sawSlowStart = state.slowStart && !isLongWait && (sawRamp || !isOneSecondsCount);
   // A cut never raises the rate.
-  const target = Math.min(Math.max(limit * ADAPTIVE.settleFraction, deepest), sending * ADAPTIVE.shallowestCut);
+  const rps = boundedRate(Math.min(Math.max(limit * ADAPTIVE.settleFraction, deepest), sending * ADAPTIVE.shallowestCut), state.ceiling);
+  if (knowsNothing && rps < ADAPTIVE.startRps) return { kind: 'restart' };
   return {
     kind: 'cut',
-    rps: boundedRate(target, state.ceiling),
+    rps,
     plateau,
     refusedRps: sending,
     restMs: isOvershoot || sawRamp || sawSlowStart ? ADAPTIVE.shortRestMs : ADAPTIVE.probeAfterMs,

@@ -76,6 +76,11 @@ export class Evidence {
     this.#staleUpTo = second;
   }
 
+  /** Accepted answers to requests sent since the lane last resumed (or began). */
+  get acceptedSinceResume(): number {
+    return this.#acceptedSinceResume;
+  }
+
   /** The quickest recent trip from a start to the server (0 before any answer). */
   get toServerMs(): number {
     return this.#toServerMs.min() ?? 0;
@@ -121,6 +126,15 @@ export class Evidence {
     const partial = this.countOf(second) < this.countOf(second - 1) && second - 1 > this.#staleUpTo;
     const span = partial ? this.#acceptedLastSecond.count(arrivedAt) : 0;
     return Math.max(this.busiestSecond(second, startedAt), floor, span);
+  }
+
+  /**
+   * For an answer come back after the cut at `cutAt` to a request sent before it that reached the
+   * server in the second the cut measured (`cutSecond`) or the one before: that measure, recounted.
+   */
+  recountAfterCut(cutSecond: number, cutAt: number, startedAt: number, arrivedAt: number): number | undefined {
+    const second = Math.floor(arrivedAt / 1000);
+    return startedAt < cutAt && (second === cutSecond || second === cutSecond - 1) ? this.busiestSecond(cutSecond) : undefined;
   }
 
   /** The limit a long Retry-After shows: what was accepted since the lane last resumed, over the time until it may send again. */

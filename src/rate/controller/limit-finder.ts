@@ -6,10 +6,11 @@
  * tells its strategy.
  */
 import type { RateChangeReason } from '../../events.js';
-import { decideClimb, wasUsed } from './climb.js';
+import { decideClimb, standsAsideForQuota, wasUsed } from './climb.js';
 import { ClockWindows } from './clock-windows.js';
 import { boundedRate, decideCut, isSettled, plateauFor, readRefusal, startingState, type RateState } from './cut.js';
 import { Evidence } from './evidence.js';
+import { LongWindowGuard } from './long-window.js';
 import { SecondsEndGuard } from './slow-start.js';
 import { ADAPTIVE, pacingBurst } from './tuning.js';
 
@@ -28,8 +29,7 @@ export class LimitFinder {
   readonly #evidence = new Evidence();
   readonly #windows = new ClockWindows(this.#evidence);
   readonly #secondsEnd = new SecondsEndGuard();
-  /** The server sent quota headers: they pace the lane, and slow start would step aside at once. */
-  #quotaSeen = false;
+  readonly #longWindow = new LongWindowGuard();
 
   constructor(options: { auto: boolean; ceilingRps: number; now: number }) {
     const rps = options.auto ? Math.min(ADAPTIVE.startRps, options.ceilingRps) : Infinity;
@@ -59,6 +59,8 @@ export class LimitFinder {
   /** A start at `now`; nothing more should start before `holdUntil` when that is returned. */
   noteStart(now: number): { holdUntil: number } | undefined {
     this.#evidence.noteStart(now);
+    const lastOfWindow = this.#longWindow.noteStart(now, this.#evidence.roundTripMs);
+    if (lastOfWindow !== undefined) return lastOfWindow;
     const { rps, slowStart, raisedAt } = this.#state;
     // Fills and windows come after a cut, so never during slow start.
     if (!slowStart) return this.#windows.noteStart(now);
@@ -69,7 +71,10 @@ export class LimitFinder {
   noteAccepted(now: number, startedAt: number, arrivedAt = startedAt): RateChange | undefined {
     const state = this.#state;
     this.#evidence.noteAccepted(now, startedAt, arrivedAt);
-    this.#refineAfterCut(startedAt, arrivedAt);
+    this.#longWindow.noteAccepted();
+    // Late answers of the second the last cut measured raise the plateau to what it held.
+    const recounted = this.#evidence.recountAfterCut(this.#cutSecond, state.cutAt, startedAt, arrivedAt);
+    if (recounted !== undefined) state.plateau = Math.max(state.plateau, plateauFor(recounted, state.refusedRps));
     const refined = this.#windows.refineRecount(startedAt, arrivedAt, state.cutAt, state.ceiling);
     if (refined !== undefined) state.plateau = refined;
     const windowCount = this.#windows.noteAccepted(startedAt, now, { rps: state.rps, ceiling: state.ceiling, strictSpacing: state.strictSpacing });
@@ -103,23 +108,16 @@ export class LimitFinder {
     this.#evidence.noteAnswered(startedAt);
     const reading = readRefusal(state, refusal, this.#windows.noteRefused(startedAt));
     if (reading === 'same-episode') return undefined;
+    if (reading === 'long-window') this.#longWindow.noteEnded(this.#evidence.acceptedSinceResume);
     if (reading === 'long-window' || reading === 'fill') {
       state.cutAt = now;
       return Number.isFinite(state.rps) ? { rps: state.rps, reason: reading === 'fill' ? 'fill' : 'kept' } : undefined;
     }
     if (reading === 'restart') return this.#restartSlowStart(now);
-    const recounted = this.#windows.recount(arrivedAt, state.ceiling);
-    if (recounted !== undefined) return this.#restAt(recounted, now, 'window');
-    // Soon after the windows began: back to the rate that was clean before them, resting there.
-    // Later, the limit went down, and the cut below measures the new one.
-    const before = this.#windows.refusedEarly(now);
-    if (before !== undefined) return this.#restAt(before, now, 'throttled');
-    this.#windows.leave();
+    const ofWindows = this.#windows.readRefusal(arrivedAt, now, state.ceiling);
+    if (ofWindows !== undefined) return this.#restAt(ofWindows.rps, now, ofWindows.reason);
     const decision = decideCut(state, refusal, this.#evidence.around(refusal));
-    // Nothing known yet (no rate of ours, no --rps): a burst at --concurrency that measured less
-    // than slow start's first step, or nothing at all, showed a bucket's depth, not its rate.
-    const unknown = !Number.isFinite(state.rps) && !Number.isFinite(state.ceiling) && !this.#quotaSeen;
-    if (unknown && (decision.kind === 'none' || (decision.kind === 'cut' && decision.rps < ADAPTIVE.startRps))) return this.#restartSlowStart(now);
+    if (decision.kind === 'restart') return this.#restartSlowStart(now);
     if (decision.kind === 'none') return undefined;
     state.cutAt = now;
     if (decision.kind === 'spacing') {
@@ -139,22 +137,14 @@ export class LimitFinder {
 
   /** Find the limit from slow start, as --rps auto does. */
   #restartSlowStart(now: number): RateChange {
-    this.#state.slowStart = true;
-    this.#state.cutAt = now;
+    Object.assign(this.#state, { slowStart: true, cutAt: now });
     return this.#change(ADAPTIVE.startRps, now, 'throttled');
-  }
-
-  /** An answer to a request of the second the last cut measured, come back after it: raise the plateau to it. */
-  #refineAfterCut(startedAt: number, arrivedAt: number): void {
-    const second = Math.floor(arrivedAt / 1000);
-    if (startedAt >= this.#state.cutAt || !(second === this.#cutSecond || second === this.#cutSecond - 1)) return;
-    const limit = this.#evidence.busiestSecond(this.#cutSecond);
-    this.#state.plateau = Math.max(this.#state.plateau, plateauFor(limit, this.#state.refusedRps));
   }
 
   /** The lane was told to wait until `untilMs`: what it sends after that measures a new window, and may fill a second. */
   notePause(_now: number, untilMs: number): void {
     if (!this.#evidence.notePause(untilMs)) return;
+    this.#longWindow.notePause();
     const { rps, ceiling, strictSpacing } = this.#state;
     this.#windows.planFill(untilMs, { rps, ceiling, strictSpacing });
   }
@@ -185,19 +175,12 @@ export class LimitFinder {
     this.#change(rps, now, 'undo');
   }
 
-  /** The server sent quota headers: they pace the run better than probing does. */
+  /** The server sent quota headers (`quotaRps`: the rate they give, if any): they pace the run better than probing does. */
   noteQuotaHeaders(now: number, quotaRps?: number): RateChange | undefined {
-    this.#quotaSeen = true;
-    // A rate the headers give that is over the one a refusal left (from a burst sent before any
-    // headers came back): the headers pace it from now on, and the controller steps aside.
-    const { slowStart, rps, ceiling } = this.#state;
-    if (!slowStart && quotaRps !== undefined && rps < Math.min(quotaRps, ceiling)) {
-      this.#windows.leave();
-      this.#state.plateau = Infinity;
-      return this.#change(ceiling, now, 'quota');
-    }
-    if (!slowStart) return undefined;
-    this.#state.slowStart = false;
+    this.#state.quotaSeen = true;
+    if (!Number.isFinite(this.#state.rps) || !standsAsideForQuota(this.#state, quotaRps)) return undefined;
+    this.#windows.leave();
+    Object.assign(this.#state, { slowStart: false, plateau: Infinity });
     return this.#change(Infinity, now, 'quota');
   }
 

@@ -34,6 +34,8 @@ export const ADAPTIVE = {
    * per 10 s.
    */
   longWindowMs: 10_000,
+  /** The last start of a long window's count holds the lane at least this long (or two round trips) before the next. */
+  lastOfWindowHoldMs: 50,
   measureWindowMs: 2_000,
   /** Lateness a start may catch up on; see pacingBurst. */
   lateCreditMs: 30,
