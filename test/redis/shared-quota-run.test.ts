@@ -3,12 +3,15 @@
 // from all of them together and say so in X-RateLimit headers. Counted from the server's log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertOneRecordPerLine, parseRecords, range, runCli, spawnCli, startServer, tempDir, waitFor, writeLines } from '../cli/helpers.ts';
 import { NO_REDIS, startRedisServer } from './redis-server.ts';
 
-test('#25: three workers sharing one quota in 1 s windows of 10 draw no 429, with a record per input', { skip: NO_REDIS, timeout: 90_000 }, async (t) => {
+test('#25: three workers sharing one quota in 1 s windows of 10 draw no 429, with a record per input; status shows the shared count', {
+  skip: NO_REDIS,
+  timeout: 90_000,
+}, async (t) => {
   const redis = await startRedisServer(t);
   const server = await startServer(t, { limit: { limit: 10, windowMs: 1_000, headers: 'x-ratelimit' } });
   const dir = tempDir(t);
@@ -20,7 +23,16 @@ test('#25: three workers sharing one quota in 1 s windows of 10 draw no 429, wit
   const out = join(dir, 'out.ndjson');
   const workers = [0, 1].map(() => spawnCli(['worker', '--redis', redis.socket, '--name', 'quota', '-c', '4', '--wait', '30']));
   for (const worker of workers) await waitFor(() => worker.stderrSoFar().includes('waiting up to'), 'the workers to wait for the run');
-  const coordinator = await runCli([input, '--redis', redis.socket, '--name', 'quota', '-c', '4', '-o', out]);
+  const running = spawnCli([input, '--redis', redis.socket, '--name', 'quota', '-c', '4', '-o', out]);
+  await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').split('\n').length > 5, 'a few records');
+  // Mid-run, status shows the shared count.
+  const status = await runCli(['status', '--redis', redis.socket, '--name', 'quota', '--json']);
+  const { quotas } = JSON.parse(status.stdout) as { quotas: Array<{ bucket: string; left: number; limit: number | null }> };
+  assert.deepEqual(
+    quotas.map(({ bucket, limit }) => ({ bucket, limit })),
+    [{ bucket: `quota:host:${new URL(server.url).host}`, limit: 10 }],
+  );
+  const coordinator = await running.result;
   assert.equal(coordinator.code, 0, coordinator.stderr);
   for (const worker of workers) assert.equal((await worker.result).code, 0);
   assertOneRecordPerLine(parseRecords(readFileSync(out, 'utf8')), range(80));
