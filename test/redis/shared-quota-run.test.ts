@@ -44,3 +44,26 @@ test('#25: three workers sharing one quota in 1 s windows of 10 draw no 429, wit
     `every worker process fetched some: ${JSON.stringify(fetchedBy)}`,
   );
 });
+
+test('#25: with the reset in seconds from now, which names a 1 s window only to within a second, three workers still draw no 429', {
+  skip: NO_REDIS,
+  timeout: 90_000,
+}, async (t) => {
+  const redis = await startRedisServer(t);
+  const server = await startServer(t, { limit: { limit: 10, windowMs: 1_000, headers: 'x-ratelimit', reset: 'delta-seconds' } });
+  const dir = tempDir(t);
+  const input = writeLines(
+    dir,
+    'urls.txt',
+    range(40).map((i) => `${server.url}/items/${i}`),
+  );
+  const out = join(dir, 'out.ndjson');
+  const workers = [0, 1].map(() => spawnCli(['worker', '--redis', redis.socket, '--name', 'delta', '-c', '4', '--wait', '30']));
+  for (const worker of workers) await waitFor(() => worker.stderrSoFar().includes('waiting up to'), 'the workers to wait for the run');
+  const coordinator = await runCli([input, '--redis', redis.socket, '--name', 'delta', '-c', '4', '-o', out], { timeoutMs: 60_000 });
+  assert.equal(coordinator.code, 0, coordinator.stderr);
+  for (const worker of workers) assert.equal((await worker.result).code, 0);
+  assertOneRecordPerLine(parseRecords(readFileSync(out, 'utf8')), range(40));
+  assert.equal(server.hits.filter((hit) => hit.status === 429).length, 0);
+  assert.equal(server.hits.length, 40);
+});
