@@ -17,7 +17,8 @@
  * answers did not show them in it (in flight, or answered from a later window) may count in
  * the next window, so the refill holds them back from it: `limit - unconfirmed`. Each refill
  * starts an *epoch*; an answer to a take of an earlier epoch was judged at that refill and
- * changes nothing. Before any answer, one request (a probe) goes alone: nothing is known yet.
+ * lowers nothing (one held back that proves counted in the old window is given back, until an
+ * answer of the new one sets the count). Before any answer, one request (a probe) goes alone.
  */
 
 /** Why a take's answer is reported: read from its headers, none there, or no answer at all. */
@@ -53,7 +54,7 @@ const COUNTER_TTL_MS = 86_400_000;
  * Expects `now`, `readyAt` and `counters` in scope.
  */
 export const COUNTER_CHECK_LUA = `
-local c = redis.call('HMGET', key, 'none', 'seq', 'left', 'limit', 'endsAt', 'epochTakes', 'confirmed', 'maxDelay')
+local c = redis.call('HMGET', key, 'none', 'seq', 'left', 'limit', 'endsAt', 'epochTakes', 'confirmed', 'maxDelay', 'epochSeq', 'epochReset')
 if c[1] then
   counters[#counters + 1] = false
 else
@@ -65,8 +66,9 @@ else
     if limit then left = limit - ((tonumber(c[6]) or 0) - (tonumber(c[7]) or 0)) else left = 1 end
     endsAt = nil
     if limit and left < 1 then endsAt = now + (tonumber(c[8]) or ${FALLBACK_WINDOW_MS}) end
-    redis.call('HSET', key, 'left', left, 'epochSeq', seq, 'epochTakes', 0, 'confirmed', 0)
-    redis.call('HDEL', key, 'epochReset')
+    redis.call('HSET', key, 'left', left, 'epochSeq', seq, 'epochTakes', 0, 'confirmed', 0, 'prevSeq', c[9] or 0)
+    if c[10] then redis.call('HSET', key, 'prevReset', c[10]) else redis.call('HDEL', key, 'prevReset') end
+    redis.call('HDEL', key, 'epochReset', 'lowered')
     if endsAt then redis.call('HSET', key, 'endsAt', tostring(endsAt)) else redis.call('HDEL', key, 'endsAt') end
   end
   if left < 1 then
@@ -105,8 +107,12 @@ local now
 if ARGV[7] ~= '' then now = tonumber(ARGV[7]) else local t = redis.call('TIME'); now = t[1] * 1000 + t[2] / 1000 end
 local key = KEYS[1]
 local kind = ARGV[1]
-local c = redis.call('HMGET', key, 'none', 'seq', 'left', 'limit', 'endsAt', 'epochSeq', 'maxDelay', 'epochReset')
+local c = redis.call('HMGET', key, 'none', 'seq', 'left', 'limit', 'endsAt', 'epochSeq', 'maxDelay', 'epochReset', 'prevSeq', 'prevReset', 'lowered')
 if not c[1] and not c[2] then return 0 end
+local maxDelay = tonumber(c[7]) or 0
+if kind == 'quota' then maxDelay = math.max(maxDelay, tonumber(ARGV[5])) end
+local same = ${EXACT_RESET_MS}
+if maxDelay > ${LONG_WINDOW_MS} then same = ${ROUNDED_RESET_MS} end
 if kind == 'none' then
   if not c[4] then redis.call('HSET', key, 'none', '1') end
   return 0
@@ -115,7 +121,16 @@ if c[1] then
   if kind == 'quota' then redis.call('DEL', key) end
   return 0
 end
-if tonumber(ARGV[2]) <= (tonumber(c[6]) or 0) then return 0 end
+local s = tonumber(ARGV[2])
+if s <= (tonumber(c[6]) or 0) then
+  -- Held back at the refill as in flight; if it was counted in the old window after all, and
+  -- no answer has set the count since (it would not count this take), the new window has it.
+  local prevReset = tonumber(c[10])
+  if kind == 'quota' and s > (tonumber(c[9]) or 0) and prevReset and not c[11] and math.abs(tonumber(ARGV[6]) - prevReset) <= same then
+    redis.call('HINCRBY', key, 'left', 1)
+  end
+  return 0
+end
 local left = tonumber(c[3]) or 0
 if kind == 'lost' then
   if not c[4] then
@@ -130,18 +145,16 @@ local remaining = tonumber(ARGV[3])
 local delay = tonumber(ARGV[5])
 local resetAt = tonumber(ARGV[6])
 local limit = tonumber(ARGV[4]) or math.max(tonumber(c[4]) or 0, remaining + 1)
-local nowLeft = remaining - ((tonumber(c[2]) or 0) - tonumber(ARGV[2]))
+local nowLeft = remaining - ((tonumber(c[2]) or 0) - s)
 if not c[4] then
   redis.call('HSET', key, 'limit', limit, 'left', nowLeft, 'confirmed', 1, 'maxDelay', tostring(delay), 'endsAt', tostring(now + delay), 'epochReset', tostring(resetAt))
   return 1
 end
-if nowLeft < left then redis.call('HSET', key, 'left', nowLeft) end
+-- An answer at or below the count sets it as the server counts: held-back takes no longer matter.
+if nowLeft <= left then redis.call('HSET', key, 'left', nowLeft, 'lowered', '1') end
 local endsAt = tonumber(c[5])
 if endsAt == nil or now + delay < endsAt then redis.call('HSET', key, 'endsAt', tostring(now + delay)) end
-local maxDelay = math.max(delay, tonumber(c[7]) or 0)
 redis.call('HSET', key, 'limit', limit, 'maxDelay', tostring(maxDelay))
-local same = ${EXACT_RESET_MS}
-if maxDelay > ${LONG_WINDOW_MS} then same = ${ROUNDED_RESET_MS} end
 local epochReset = tonumber(c[8])
 if epochReset == nil or resetAt < epochReset - same then
   redis.call('HSET', key, 'epochReset', tostring(resetAt), 'confirmed', 1)

@@ -72,24 +72,33 @@ test('#25: at the window end the count refills, less the takes that may count in
   // Take 10 is still on its way.
   assert.deepEqual(await take(END - 1), { ok: false, retryAtMs: END, nowMs: END - 1 });
   assert.equal(await drain(END), 8, 'takes 9 and 10 may count in the new window: held back from it');
-  // Take 10 comes back, told the old window was spent: it was taken before the refill, and changes nothing.
-  await answer(10, 0, END + 5);
+  // Take 10 comes back, told 0 left: its answer does not lower the new window's count.
+  await answer(10, 0, END + 5, END + 1_000);
   assert.deepEqual(await take(END + 6), { ok: false, retryAtMs: END + 6 + COUNTER_POLL_MS, nowMs: END + 6 });
 });
 
-test('#25: an answer to a take of an earlier window never lowers the new one', opts, async (t) => {
+test('#25: a take held back at the refill that proves counted in the old window is given back, unless an answer set the count since', opts, async (t) => {
   const { take, answer, drain } = await counterOf(t, 'q5');
   await take(T0);
   await answer(1, 9, T0 + 5);
   assert.equal(await drain(T0 + 10), 9);
   for (let seq = 2; seq <= 9; seq++) await answer(seq, 10 - seq, T0 + 20);
   for (let seq = 11; seq <= 15; seq++) assert.equal((await take(END)).ok, true, 'take 10, still in flight, is held back: 9 of 10');
-  // Take 10 was counted in the old window, which was spent: taken before the refill, it changes nothing.
+  // Take 10 was counted in the old window (it names the old end): the new window has 5 left, not 4.
   await answer(10, 0, END + 3);
-  // Take 11 opened the new window: with the four after it, 5 would be left; the one held back
-  // for take 10 is not given back (an answer only lowers the count), so 4.
-  await answer(11, 9, END + 10, END + 1_000);
-  assert.equal(await drain(END + 11), 4);
+  assert.equal(await drain(END + 4), 5);
+
+  // The same, but an answer of the new window comes first and sets the count: it knows better.
+  const again = await counterOf(t, 'q5b');
+  await again.take(T0);
+  await again.answer(1, 9, T0 + 5);
+  assert.equal(await again.drain(T0 + 10), 9);
+  for (let seq = 2; seq <= 9; seq++) await again.answer(seq, 10 - seq, T0 + 20);
+  for (let seq = 11; seq <= 15; seq++) assert.equal((await again.take(END)).ok, true);
+  // Take 11 was the second the new window counted (another client came first): 8 - 4 = 4 left.
+  await again.answer(11, 8, END + 2, END + 1_000);
+  await again.answer(10, 0, END + 3);
+  assert.equal(await again.drain(END + 4), 4);
 });
 
 test('#25: a host without quota headers gets no counter; a probe with no answer lets another go', opts, async (t) => {
