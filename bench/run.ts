@@ -6,7 +6,7 @@
  *   npm run bench                      every scenario; rewrites bench/RESULTS.md
  *   npm run bench -- limits [memory …] only those; replaces only their sections of RESULTS.md
  *
- * Scenarios: comparison, precision, memory, generated, limits, shapes, throughput, scale-out, batch. Environment:
+ * Scenarios: comparison, precision, memory, generated, limits, shapes, throughput, scale-out, batch, scale-out-quota. Environment:
  *   BENCH_CAP_S         cap on each client run in the comparison, seconds (default 45 = 3 × ideal)
  *   BENCH_HITS_DIR      if set, the limits scenario writes each run's server hit log there as JSON
  *   BENCH_REPEAT        how many times the shapes scenario runs; its table gives min–median–max (default 1)
@@ -34,6 +34,8 @@ import { runThroughput } from './scenarios/throughput.js';
 import { startupReading, startupTable, throughputRatios, throughputTable } from './lib/throughput-report.js';
 import { runScaleOut, WORKER_WAIT_S } from './scenarios/scale-out.js';
 import { scaleOutMemoryReadings, scaleOutMemoryTable, scaleOutReadings, scaleOutTable } from './lib/scale-out-report.js';
+import { runScaleOutQuota } from './scenarios/scale-out-quota.js';
+import { scaleOutQuotaLoad, scaleOutQuotaTable } from './lib/scale-out-quota-report.js';
 import { runBatch } from './scenarios/batch.js';
 import { batchTable } from './lib/batch-report.js';
 
@@ -83,13 +85,17 @@ const SCALE_OUT_REPEAT = readIntegerEnv('BENCH_SCALE_OUT_REPEAT', 3, 1, 10);
 const SCALE_OUT_MEMORY_COUNTS = [100_000, 1_000_000] as const;
 const SCALE_OUT_MEMORY_CONCURRENCY = 64;
 const SCALE_OUT_MEMORY_CAP_MS = readIntegerEnv('BENCH_SCALE_OUT_MEMORY_CAP_S', 240, 10, 3600) * 1000;
+const QUOTA_URLS = 100;
+const QUOTA_LIMIT = 10;
+const QUOTA_CONCURRENCY = 4;
+const QUOTA_CAP_MS = 60_000;
 const BATCH_IDS = 500;
 const BATCH_ALLOWED_RPS = 20;
 const BATCH_SIZE = 50;
 const BATCH_BAD_EVERY = 100;
 const BATCH_CAP_MS = 120_000;
 
-const SCENARIOS = ['comparison', 'precision', 'memory', 'generated', 'limits', 'shapes', 'throughput', 'scale-out', 'batch'] as const;
+const SCENARIOS = ['comparison', 'precision', 'memory', 'generated', 'limits', 'shapes', 'throughput', 'scale-out', 'batch', 'scale-out-quota'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 const SECTION_NUMBERS: Record<ScenarioName, number> = {
   comparison: 1,
@@ -102,6 +108,7 @@ const SECTION_NUMBERS: Record<ScenarioName, number> = {
   'scale-out': 8,
   // 9 is left for issue #28's first part (--cache).
   batch: 10,
+  'scale-out-quota': 11,
 };
 const selected = readSelection(process.argv.slice(2));
 const isFullRun = selected.size === SCENARIOS.length;
@@ -298,6 +305,23 @@ try {
     const memoryReadings = scaleOutMemoryReadings(result.memory);
     log(`\n${table8}\n\n${readings.map((note) => `- ${note}`).join('\n')}\n\n${memoryTable8}\n\n${memoryReadings.map((note) => `- ${note}`).join('\n')}\n`);
     sections['scale-out'] = scaleOutSection(table8, readings, memoryTable8, memoryReadings, result.redisVersion);
+  }
+
+  if (selected.has('scale-out-quota')) {
+    log(`11. Quota headers shared across workers on Redis (issue #25): ${QUOTA_URLS} URLs, 1 s windows of ${QUOTA_LIMIT}, ${SCALE_OUT_REPEAT} time(s) each`);
+    const runs = await runScaleOutQuota({
+      repoDir: REPO_DIR,
+      workDir,
+      urlCount: QUOTA_URLS,
+      limit: QUOTA_LIMIT,
+      concurrency: QUOTA_CONCURRENCY,
+      capMs: QUOTA_CAP_MS,
+      repeat: SCALE_OUT_REPEAT,
+      log,
+    });
+    const table11 = scaleOutQuotaTable(runs, QUOTA_URLS);
+    log(`\n${table11}\n`);
+    sections['scale-out-quota'] = scaleOutQuotaSection(table11, scaleOutQuotaLoad(runs));
   }
 
   if (selected.has('batch')) {
@@ -654,6 +678,30 @@ and ratefetch on a one-URL list in turn.
 ${startup}
 
 ${startupLine}
+`;
+}
+
+function scaleOutQuotaSection(table: string, load: string): string {
+  const repeat = SCALE_OUT_REPEAT === 1 ? 'once' : `${SCALE_OUT_REPEAT} times, in turn; each figure is min–median–max over those runs`;
+  return `## 11. Quota headers shared across workers on Redis (issue #25)
+
+The setups of section 8 against a server that counts fixed 1 s windows (on whole seconds) of ${QUOTA_LIMIT} requests
+from every process together (all come from 127.0.0.1) and says so on every answer in \`X-RateLimit-Limit\`,
+\`-Remaining\` and \`-Reset\`; a request beyond the window's ${QUOTA_LIMIT} gets 429. ratefetch has no \`--rps\`: the quota
+headers alone pace it, through the counter of what is left in the window that the workers share in Redis
+(src/rate/shared-quota.ts). ${QUOTA_URLS} URLs, \`-c ${QUOTA_CONCURRENCY}\` for the coordinator and each worker process;
+ideal = ${QUOTA_URLS} / ${QUOTA_LIMIT} a window = ${QUOTA_URLS / QUOTA_LIMIT} s. The reset is in epoch seconds (an absolute end: every answer of a
+window names the same one) or in seconds from now (\`1\` on every answer: it names a 1 s window's end only
+to within that second). Each setup ran ${repeat}.
+
+- **busiest server window**: the most requests the server admitted in one of its windows (the bound is
+  ${QUOTA_LIMIT}). **most in any 1 s**: arrivals in any sliding second, 429s included (fixed windows allow
+  twice the limit in a second that spans the turn of one). **duplicate fetches**: requests
+  beyond one non-429 answer per URL. **wall** is the coordinator's, spawn to exit.
+
+${table}
+
+- Load average (1 min) at the end of each run: ${load}, on 2 cores.
 `;
 }
 

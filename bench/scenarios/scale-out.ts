@@ -185,12 +185,19 @@ export async function runScaleOut(config: ScaleOutConfig): Promise<ScaleOutResul
   return { rate, memory, redisVersion };
 }
 
-function ratefetchArgs(config: ScaleOutConfig, args: string[]): string[] {
+export function ratefetchArgs(config: Pick<ScaleOutConfig, 'repoDir'>, args: string[]): string[] {
   return [join(config.repoDir, 'bin/ratefetch.js'), ...args];
 }
 
 /** Worker processes, each waiting for the run, as hosts that came up before the coordinator. */
-async function startWorkers(config: ScaleOutConfig, socket: string, name: string, count: number, concurrency: number, capMs: number): Promise<Running[]> {
+export async function startWorkers(
+  config: Pick<ScaleOutConfig, 'repoDir'>,
+  socket: string,
+  name: string,
+  count: number,
+  concurrency: number,
+  capMs: number,
+): Promise<Running[]> {
   const workers = Array.from({ length: count }, () =>
     startCapped({
       cmd: process.execPath,
@@ -212,7 +219,7 @@ async function startWorkers(config: ScaleOutConfig, socket: string, name: string
 }
 
 /** Waits for each worker process to end by itself (the run is over), then for at most `graceMs` more. */
-async function collectWorkers(workers: readonly Running[], graceMs: number): Promise<Exit[]> {
+export async function collectWorkers(workers: readonly Running[], graceMs: number): Promise<Exit[]> {
   const timer = setTimeout(() => {
     for (const worker of workers) worker.signal('SIGKILL');
   }, graceMs);
@@ -223,7 +230,7 @@ async function collectWorkers(workers: readonly Running[], graceMs: number): Pro
   }
 }
 
-function exitText(exit: Exit): string {
+export function exitText(exit: Exit): string {
   return exit.signal ?? String(exit.code);
 }
 
@@ -421,7 +428,7 @@ function perSecond(hits: readonly Hit[]): number[] {
   return counts;
 }
 
-function readText(path: string): string {
+export function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch {
@@ -429,7 +436,7 @@ function readText(path: string): string {
   }
 }
 
-function parseLines(text: string): Array<{ line: number; ok: boolean }> {
+export function parseLines(text: string): Array<{ line: number; ok: boolean }> {
   const records: Array<{ line: number; ok: boolean }> = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
@@ -443,7 +450,7 @@ function parseLines(text: string): Array<{ line: number; ok: boolean }> {
   return records;
 }
 
-function loadNow(): number[] {
+export function loadNow(): number[] {
   const [one, five, fifteen] = readFileSync('/proc/loadavg', 'utf8').split(' ').map(Number);
   return [one ?? Number.NaN, five ?? Number.NaN, fifteen ?? Number.NaN];
 }

@@ -180,6 +180,12 @@ async function work(flags: CommandFlags, io: CliIo): Promise<number> {
   }
 }
 
+function describeQuota({ left, limit, endsInMs }: RunStatus['quotas'][number]): string {
+  if (limit === null) return 'first answer awaited';
+  const ends = endsInMs === null ? 'the window end not yet known' : `the window ends in ${(endsInMs / 1000).toFixed(1)} s`;
+  return `${Math.max(0, left)} of ${limit} left, ${ends}`;
+}
+
 function formatStatus(status: RunStatus): string {
   const redactor = createRedactor();
   const lines = [
@@ -191,6 +197,7 @@ function formatStatus(status: RunStatus): string {
   if (status.jobs.failed > 0) lines.push(`  failed jobs: ${status.jobs.failed}`);
   for (const rate of status.rates) lines.push(`  rate ${rate.bucket}: ${rate.rps}/s, burst ${rate.burst}`);
   for (const pause of status.pauses) lines.push(`  paused ${pause.bucket}: ${(pause.remainingMs / 1000).toFixed(1)} s left`);
+  for (const quota of status.quotas) lines.push(`  ${quota.bucket}: ${describeQuota(quota)}`);
   if (status.workerHeaders.length > 0) lines.push(`  each worker gives: ${status.workerHeaders.join(', ')}`);
   if (status.stop !== undefined) lines.push(`  stopping: ${redactor.text(status.stop.reason)}`);
   return `${lines.join('\n')}\n`;

@@ -22,7 +22,7 @@ import { schedule } from './scheduler.js';
 import type { PageContinuation } from './pages.js';
 import { systemTimers } from './timers.js';
 import { connectionsToWarm, warmFirstOrigin } from './warm-up.js';
-import { createSharedGate, sharedBuckets } from './shared-gate.js';
+import { createSharedGate } from './shared-gate.js';
 import type { RedisLimiter } from '../rate/shared-limiter.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import { saveStage, type SavedFilesResume } from './save-stage.js';
@@ -130,8 +130,14 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
           gate === undefined
             ? (request, hardStop, mayGoOnTheWire, _buckets, saveTo) => sendOne(request, hardStop, mayGoOnTheWire, saveTo)
             : async (request, hardStop, mayGoOnTheWire, buckets, saveTo) => {
-                await gate.startWhenAllowed(sharedBuckets(buckets), hardStop);
-                return sendOne(request, hardStop, mayGoOnTheWire, saveTo);
+                const ticket = await gate.startWhenAllowed(buckets, hardStop);
+                let outcome: Awaited<ReturnType<typeof sendOne>> | undefined;
+                try {
+                  outcome = await sendOne(request, hardStop, mayGoOnTheWire, saveTo);
+                  return outcome;
+                } finally {
+                  gate.settled(ticket, outcome ?? { kind: 'held' });
+                }
               },
       },
       hooks.signal,

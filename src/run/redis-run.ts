@@ -83,6 +83,11 @@ export interface RunStatus {
   rates: Array<{ bucket: string; rps: number; burst: number }>;
   /** Shared pauses still running, by bucket, in ms from now. */
   pauses: Array<{ bucket: string; remainingMs: number }>;
+  /**
+   * Shared quota counters (rate/shared-quota.ts), by bucket: left in the window as counted, the
+   * limit (null while the first answer is awaited), and ms until the window ends (null while unknown).
+   */
+  quotas: Array<{ bucket: string; left: number; limit: number | null; endsInMs: number | null }>;
   stop: StopWord | undefined;
   template: string | undefined;
   workerHeaders: string[];
@@ -105,6 +110,16 @@ export async function runStatus(redis: Redis, connection: Queue['opts']['connect
       const remainingMs = await redis.pttl(found);
       if (remainingMs > 0) pauses.push({ bucket: found.slice(key(name, 'pause:').length), remainingMs });
     }
+    const quotas: RunStatus['quotas'] = [];
+    const [seconds, micros] = await redis.time();
+    const serverNowMs = Number(seconds) * 1000 + Number(micros) / 1000;
+    for (const found of await scanAll(redis, key(name, 'window:*'))) {
+      const fields = await redis.hgetall(found);
+      if (fields.none !== undefined) continue;
+      const endsInMs = fields.endsAt === undefined ? null : Math.max(0, Number(fields.endsAt) - serverNowMs);
+      const limit = fields.limit === undefined ? null : Number(fields.limit);
+      quotas.push({ bucket: found.slice(key(name, 'window:').length), left: Number(fields.left ?? 0), limit, endsInMs });
+    }
     return {
       name,
       startedAt: run.startedAt,
@@ -119,6 +134,7 @@ export async function runStatus(redis: Redis, connection: Queue['opts']['connect
       workers,
       rates,
       pauses,
+      quotas,
       stop: await readStop(redis, name),
       template: run.settings.options.template,
       workerHeaders: run.settings.workerHeaders,

@@ -10,9 +10,9 @@ test('#25: a shared bucket spaces starts at its rate, and a refusal says when on
   const redis = await startRedisServer(t);
   const limiter = new RedisLimiter(redis.client(), 'r1');
   await limiter.setRate('*', 10, 1);
-  assert.deepEqual(await limiter.tryTake(['*'], T0), { ok: true, atMs: T0 });
+  assert.deepEqual(await limiter.tryTake(['*'], T0), { ok: true, atMs: T0, seqs: [] });
   assert.deepEqual(await limiter.tryTake(['*'], T0 + 50), { ok: false, retryAtMs: T0 + 100, nowMs: T0 + 50 });
-  assert.deepEqual(await limiter.tryTake(['*'], T0 + 100), { ok: true, atMs: T0 + 100 });
+  assert.deepEqual(await limiter.tryTake(['*'], T0 + 100), { ok: true, atMs: T0 + 100, seqs: [] });
 });
 
 test('#25: workers on separate connections share one bucket: no burst before the first start, a burst earned in a lull', { skip: NO_REDIS }, async (t) => {
