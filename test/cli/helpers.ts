@@ -1,5 +1,5 @@
-// Helpers for the CLI layer: spawn the real `bin/ratefetch.js` (which loads dist/, so run
-// `npx tsc -p .` first), feed it input, collect both streams, and check the contracts every
+// Helpers for the CLI layer: spawn the real `bin/ratefetch.js` (which loads the CLI bundle in
+// dist/, so run `npm run build` first), feed it input, collect both streams, and check the contracts every
 // CLI test shares: stdout is NDJSON records only, usage errors are one sentence, and so on.
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,16 +13,16 @@ import { startFixtureServer, type FixtureServer, type FixtureServerOptions } fro
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'ratefetch.js');
 
-const DIST_MAIN = join(ROOT, 'dist', 'cli', 'main.js');
+const DIST_MAIN = join(ROOT, 'dist', 'cli.bundle.js');
 if (!existsSync(DIST_MAIN)) {
-  throw new Error('dist/cli/main.js is missing: run `npx tsc -p .` before the CLI tests (the bin imports dist/).');
+  throw new Error('dist/cli.bundle.js is missing: run `npm run build` before the CLI tests (the bin imports the bundle).');
 }
-// tsc rewrites every output on a build, so a source newer than main.js means a stale dist/.
+// The bundler rewrites the entry on every build, so a source newer than it means a stale dist/.
 const newestSource = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
   .filter((name) => name.endsWith('.ts'))
   .reduce((newest, name) => Math.max(newest, statSync(join(ROOT, 'src', name)).mtimeMs), 0);
 if (newestSource > statSync(DIST_MAIN).mtimeMs) {
-  process.stderr.write('warning: src/ is newer than dist/: the CLI tests run the old build; run `npx tsc -p .` first.\n');
+  process.stderr.write('warning: src/ is newer than dist/: the CLI tests run the old build; run `npm run build` first.\n');
 }
 
 /** Every stdout line must parse and carry at least these keys. */

@@ -114,6 +114,7 @@ describe('the packed tarball', () => {
       // What an earlier build of a source since removed would leave behind: prepack must clear it.
       mkdirSync(join(copy, 'dist'));
       writeFileSync(join(copy, 'dist', 'stale-from-an-old-build.js'), 'export {};\n');
+      writeFileSync(join(copy, 'dist', 'cli.bundle.chunk-STALE.js'), 'export {};\n');
 
       const result = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: copy });
       assert.equal(result.code, 0, `npm pack${describeResult(result)}`);
@@ -132,13 +133,19 @@ describe('the packed tarball', () => {
     if (npxDir) rmSync(npxDir, { recursive: true, force: true });
   });
 
-  test('ships bin/, dist/ (each source built, no map, nothing stale), README, LICENSE and package.json: nothing else', () => {
+  test('ships bin/, dist/ (each library source built, the CLI bundle, no map, nothing stale), README, LICENSE and package.json: nothing else', () => {
     const shipped = packed.files.map((f) => f.path).sort();
-    const sources = filesUnder(join(copy, 'src')).filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'));
+    // src/cli/ ships only inside the bundle: tsc's dist/cli/ is what no export reaches.
+    const sources = filesUnder(join(copy, 'src')).filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts') && !path.startsWith('cli/'));
     assert.ok(sources.length > 0);
     const built = sources.flatMap((path) => [`dist/${path.replace(/\.ts$/, '.js')}`, `dist/${path.replace(/\.ts$/, '.d.ts')}`]);
+    // The CLI bundle (scripts/bundle-cli.mjs): its entry and the chunks of this build, named by their hashes.
+    const bundle = filesUnder(join(copy, 'dist'))
+      .filter((path) => /^cli\.bundle[^/]*\.js$/.test(path))
+      .map((path) => `dist/${path}`);
+    assert.ok(bundle.includes('dist/cli.bundle.js'), `the bundle was built: ${bundle.join(', ')}`);
     const bins = filesUnder(join(copy, 'bin')).map((path) => `bin/${path}`);
-    assert.deepEqual(shipped, ['LICENSE', 'README.md', 'package.json', ...bins, ...built].sort());
+    assert.deepEqual(shipped, ['LICENSE', 'README.md', 'package.json', ...bins, ...built, ...bundle].sort());
     // The entry points package.json names are all in it.
     const entries = [PKG.main, PKG.types, ...Object.values(PKG.bin), ...Object.values(PKG.exports).flatMap((e) => [e.types, e.default])];
     for (const entry of entries) assert.ok(shipped.includes(entry.replace(/^\.\//, '')), `${entry} is shipped`);
