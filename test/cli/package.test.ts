@@ -139,7 +139,7 @@ describe('the packed tarball', () => {
     const sources = filesUnder(join(copy, 'src')).filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts') && !path.startsWith('cli/'));
     assert.ok(sources.length > 0);
     const built = sources.flatMap((path) => [`dist/${path.replace(/\.ts$/, '.js')}`, `dist/${path.replace(/\.ts$/, '.d.ts')}`]);
-    // The CLI bundle (scripts/bundle-cli.mjs): its entry and the chunks of this build, named by their hashes.
+    // The CLI bundle (`npm run bundle`): its entry and the chunks of this build, named by their hashes.
     const bundle = filesUnder(join(copy, 'dist'))
       .filter((path) => /^cli\.bundle[^/]*\.js$/.test(path))
       .map((path) => `dist/${path}`);
