@@ -27,6 +27,11 @@ import { exitCodeFor, listenForStop } from './signals.js';
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let verbose = argv.includes('-v') || argv.includes('--verbose');
+  // A reader that stops early (`ratefetch --help | head -1`) is no error for text we print; the
+  // record sink handles it for records on its own. Any other write error still throws.
+  io.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   try {
     const command = argv[0];
     if (command === 'completion') {

@@ -207,3 +207,11 @@ test('--stats-file without --quiet: same file, summary on stderr', async (t) => 
   const json = JSON.parse(readFileSync(stats, 'utf8')) as { records: number; ok: number; failed: number };
   assert.deepEqual([json.records, json.ok, json.failed], [2, 2, 0]);
 });
+
+test('--help into a reader that has already gone (| true) exits 0 with nothing on stderr, as does --version', async () => {
+  // `true` exits at once: by the time the help is written, nobody reads the pipe (EPIPE).
+  for (const flag of ['--help', '--version']) {
+    const result = await runShell(`{ sleep 0.3; ${cliCommand([flag])}; echo "exit=$?" >&2; } | true`);
+    assert.equal(result.stderr, 'exit=0\n', flag);
+  }
+});
