@@ -136,6 +136,28 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(6 * settle, 6 * settle, 20, { cutSecond: Number.NaN }),
     ],
     ['nothing accepted: no rate to find by going slower', {}, {}, { limitAround: 0, busiestSecond: 0 }, { kind: 'none' }],
+    [
+      'no rate, no --rps: a burst whose second measured under slow start begins finds the limit from slow start',
+      { rps: Infinity, ceiling: Infinity },
+      {},
+      { sentRps: 24, limitAround: 1, busiestSecond: 1 },
+      { kind: 'restart' },
+    ],
+    ['the same with nothing accepted yet', { rps: Infinity, ceiling: Infinity }, {}, { limitAround: 0, busiestSecond: 0 }, { kind: 'restart' }],
+    [
+      'the same with quota headers seen: they pace it, and the burst is measured',
+      { rps: Infinity, ceiling: Infinity, quotaSeen: true },
+      {},
+      { sentRps: 24, limitAround: 1, busiestSecond: 1 },
+      cut(24 * ADAPTIVE.deepestCut, 24 / 2, 24, { fillCount: undefined, restMs: ADAPTIVE.shortRestMs }),
+    ],
+    [
+      'no rate, no --rps, and a wait over longWaitMs: the window it measures stands, slow as it is',
+      { rps: Infinity, ceiling: Infinity },
+      { retryAfterMs: 5_000 },
+      { sentRps: 24, limitOverWait: 4 },
+      cut(4 * settle, 4 * settle, 24, { cutSecond: Number.NaN }),
+    ],
     ['a start that caught up on a late one (45 ms apart at 20/s, 30 ms here): no credit, same rate', {}, {}, { gapBeforeMs: 30 }, { kind: 'spacing' }],
     ['the same once spacing is strict: a cut', { strictSpacing: true }, {}, { gapBeforeMs: 30 }, cut(15 * settle, 15 * settle, 20, { fillCount: 15 })],
     [

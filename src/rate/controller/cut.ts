@@ -128,8 +128,8 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   const isDrop = !isLongWait && isSettled(state) && Number.isFinite(state.plateau) && sending <= state.plateau && now - state.changedAt >= ADAPTIVE.heldCleanMs;
   const measured = isLongWait ? measures.limitOverWait : measures.limitAround;
   // A burst at --concurrency that measured less than slow start's first step, or nothing at all,
-  // showed a bucket's depth, not its rate.
-  const knowsNothing = !Number.isFinite(state.rps) && !Number.isFinite(state.ceiling) && !state.quotaSeen;
+  // showed a bucket's depth, not its rate (a long wait's measure is a window's own: it stands).
+  const knowsNothing = !isLongWait && !Number.isFinite(state.rps) && !Number.isFinite(state.ceiling) && !state.quotaSeen;
   if (!(measured > 0)) return knowsNothing ? { kind: 'restart' } : { kind: 'none' };
   // A settled rate's refused start that caught up on a late one: the spacing was too close, not
   // the rate too high (a token bucket of depth 1). If the rate was too high as well, the next
