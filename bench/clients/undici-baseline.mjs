@@ -13,6 +13,8 @@ const urls = readFileSync(urlsFile, 'utf8')
   .split('\n')
   .filter((line) => line !== '');
 const out = createWriteStream(outFile);
+// Every worker waiting for drain adds its own listeners: as many as there are workers is no leak.
+out.setMaxListeners(concurrency + 10);
 const dispatcher = new Agent({ connections: concurrency });
 let next = 0;
 

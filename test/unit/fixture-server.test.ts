@@ -2,11 +2,12 @@
 // timing and statuses, so its own behaviour is pinned here. Real HTTP over loopback, global fetch.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFixtureServer, type FixtureServer, type FixtureServerOptions } from '../../fixtures/server.js';
 import { parseQuotaHeaders } from '../../src/retry/quota-headers.js';
-import { ToldWaits, WindowLimiter, retryAfterUntil } from '../../fixtures/window-limit.js';
+import { type QuotaHeaderShape, ToldWaits, WindowLimiter, retryAfterUntil } from '../../fixtures/window-limit.js';
 import { getMode, type ModelAnswer, type ServerModel } from '../../fixtures/limiters/index.js';
 
 async function start(t: TestContext, opts?: FixtureServerOptions): Promise<FixtureServer> {
@@ -317,12 +318,6 @@ test('#11: phaseMs shifts every window past the clock second: 2 per window turni
   assert.throws(() => new WindowLimiter({ limit: 2, phaseMs: -1 }), /phaseMs/);
 });
 
-/** Sleeps until just after the next window boundary, so a few requests all land in one window. */
-async function atWindowStart(windowMs: number): Promise<void> {
-  const now = clockNow();
-  await sleep((Math.floor(now / windowMs) + 1) * windowMs - now + 5);
-}
-
 /** Sleeps past the window boundary only if fewer than `needMs` are left in this window. */
 async function awayFromWindowEnd(windowMs: number, needMs: number): Promise<void> {
   const now = clockNow();
@@ -332,18 +327,31 @@ async function awayFromWindowEnd(windowMs: number, needMs: number): Promise<void
 
 const windowEndOf = (t: number, windowMs: number) => (Math.floor(t / windowMs) + 1) * windowMs;
 
-function assertOneWindow(server: FixtureServer, windowMs: number): number {
-  const windows = new Set(server.hits.map((h) => Math.floor(h.t / windowMs)));
-  assert.equal(windows.size, 1, 'the requests straddled a window boundary (machine stalled?)');
-  return windowEndOf(server.hits[0]!.t, windowMs);
+/**
+ * A window (a minute unless said) that began at the last whole second: the few requests a test
+ * makes now all land in it, however slowly the machine answers them (a one-second window caught
+ * between two requests would fail the test at random). `endMs` is its end, on a whole second.
+ */
+function windowFromNow(windowMs = 60_000): { windowMs: number; phaseMs: number; endMs: number } {
+  const startMs = Math.floor(clockNow() / 1000) * 1000;
+  return { windowMs, phaseMs: startMs % windowMs, endMs: startMs + windowMs };
+}
+
+/**
+ * The whole seconds from `t` to `endMs`, as a header counting down to the window's end says
+ * them: rounded up, and stamped when the answer is written, a moment after the request arrived
+ * at `t`, so one second fewer when that moment crossed a whole second.
+ */
+function secondsLeft(endMs: number, t: number): [string, string] {
+  const atArrival = Math.ceil((endMs - t) / 1000);
+  return [String(atArrival), String(atArrival - 1)];
 }
 
 test('#11: X-RateLimit on every answer, with the Reset as epoch seconds, delta seconds or epoch ms', async (t) => {
   for (const reset of ['epoch-seconds', 'delta-seconds', 'epoch-ms'] as const) {
-    const server = await start(t, { limit: { limit: 2, headers: 'x-ratelimit', reset } });
-    await atWindowStart(1000);
+    const window = windowFromNow();
+    const server = await start(t, { limit: { limit: 2, headers: 'x-ratelimit', reset, ...window } });
     const answers = await getSeveral(`${server.url}/items/1`, 3);
-    const windowEnd = assertOneWindow(server, 1000);
     assert.deepEqual(
       answers.map((a) => a.status),
       [200, 200, 429],
@@ -358,19 +366,19 @@ test('#11: X-RateLimit on every answer, with the Reset as epoch seconds, delta s
       ],
       reset,
     );
-    const expectedReset = { 'epoch-seconds': String(windowEnd / 1000), 'delta-seconds': '1', 'epoch-ms': String(windowEnd) }[reset];
-    assert.deepEqual(
-      answers.map((a) => a.headers['x-ratelimit-reset']),
-      [expectedReset, expectedReset, expectedReset],
-      reset,
-    );
-    assert.equal(answers[2]!.headers['retry-after'], '1');
+    answers.forEach((answer, i) => {
+      const stated = answer.headers['x-ratelimit-reset']!;
+      if (reset === 'epoch-seconds') assert.equal(stated, String(window.endMs / 1000), reset);
+      else if (reset === 'epoch-ms') assert.equal(stated, String(window.endMs), reset);
+      else assert.ok(secondsLeft(window.endMs, server.hits[i]!.t).includes(stated), `${reset}: ${stated}`);
+    });
+    assert.ok(secondsLeft(window.endMs, server.hits[2]!.t).includes(answers[2]!.headers['retry-after']!), answers[2]!.headers['retry-after']);
     // ratefetch's own parser reads the reset back as the window's end (delta seconds: rounded up).
     const quota = parseQuotaHeaders(answers[1]!.headers, server.hits[1]!.t);
     assert.equal(quota?.source, 'x-ratelimit');
     assert.equal(quota?.remaining, 0);
-    if (reset === 'delta-seconds') assert.ok(quota!.resetAtMs! >= windowEnd && quota!.resetAtMs! <= windowEnd + 1000, reset);
-    else assert.equal(quota?.resetAtMs, windowEnd, reset);
+    if (reset === 'delta-seconds') assert.ok(quota!.resetAtMs! >= window.endMs - 1000 && quota!.resetAtMs! <= window.endMs + 1000, reset);
+    else assert.equal(quota?.resetAtMs, window.endMs, reset);
     // "Remaining 0" told the client to wait until the reset, so the third request arrived inside that wait.
     assert.deepEqual(
       server.hits.map((h) => h.toldToWait === null),
@@ -379,7 +387,7 @@ test('#11: X-RateLimit on every answer, with the Reset as epoch seconds, delta s
     );
     const told = server.hits[2]!.toldToWait!;
     assert.ok(told.since >= server.hits[1]!.t && told.since <= server.hits[2]!.t, reset);
-    if (reset !== 'delta-seconds') assert.equal(told.until, windowEnd, reset);
+    if (reset !== 'delta-seconds') assert.equal(told.until, window.endMs, reset);
   }
 });
 
@@ -396,33 +404,39 @@ test('#11: a delta-seconds Reset counts whole seconds to the window end, rounded
 });
 
 test("#11: each IETF shape (drafts 00–06, draft 07, draft 08 on), read back by ratefetch's parser", async (t) => {
-  const cases = [
-    ['ietf-draft', 'ratelimit-draft', { 'ratelimit-limit': '2', 'ratelimit-remaining': '0', 'ratelimit-reset': '1' }],
-    ['ietf-combined', 'ratelimit-combined', { ratelimit: 'limit=2, remaining=0, reset=1', 'ratelimit-policy': '2;w=1' }],
-    ['ietf-structured', 'ratelimit-structured', { ratelimit: '"default";r=0;t=1', 'ratelimit-policy': '"default";q=2;w=1' }],
-  ] as const;
+  // The headers each shape states for 0 left, `left` whole seconds before a minute window's end.
+  const cases: ReadonlyArray<readonly [QuotaHeaderShape, string, (left: string) => Record<string, string>]> = [
+    ['ietf-draft', 'ratelimit-draft', (left: string) => ({ 'ratelimit-limit': '2', 'ratelimit-remaining': '0', 'ratelimit-reset': left })],
+    ['ietf-combined', 'ratelimit-combined', (left: string) => ({ ratelimit: `limit=2, remaining=0, reset=${left}`, 'ratelimit-policy': '2;w=60' })],
+    ['ietf-structured', 'ratelimit-structured', (left: string) => ({ ratelimit: `"default";r=0;t=${left}`, 'ratelimit-policy': '"default";q=2;w=60' })],
+  ];
   for (const [shape, source, expected] of cases) {
-    const server = await start(t, { limit: { limit: 2, headers: shape } });
-    await atWindowStart(1000);
+    const window = windowFromNow();
+    const server = await start(t, { limit: { limit: 2, headers: shape, ...window } });
     const answers = await getSeveral(`${server.url}/ok`, 3);
-    const windowEnd = assertOneWindow(server, 1000);
     assert.deepEqual(
       answers.map((a) => a.status),
       [200, 200, 429],
       shape,
     );
     const quotaHeaders = (a: Answer) => Object.fromEntries(Object.entries(a.headers).filter(([name]) => name.startsWith('ratelimit')));
-    assert.deepEqual(quotaHeaders(answers[1]!), expected, shape);
-    assert.deepEqual(quotaHeaders(answers[2]!), expected, shape);
-    assert.equal(answers[2]!.headers['retry-after'], '1');
+    for (const i of [1, 2]) {
+      const stated = quotaHeaders(answers[i]!);
+      const either = secondsLeft(window.endMs, server.hits[i]!.t).map(expected);
+      assert.ok(
+        either.some((headers) => isDeepStrictEqual(stated, headers)),
+        `${shape}: ${JSON.stringify(stated)} is neither of ${JSON.stringify(either)}`,
+      );
+    }
+    assert.ok(secondsLeft(window.endMs, server.hits[2]!.t).includes(answers[2]!.headers['retry-after']!), shape);
     assert.ok(!Object.keys(answers[0]!.headers).some((name) => name.startsWith('x-ratelimit')), shape);
     const first = parseQuotaHeaders(answers[0]!.headers, server.hits[0]!.t);
     assert.equal(first?.source, source);
     assert.equal(first?.remaining, 1);
     const quota = parseQuotaHeaders(answers[1]!.headers, server.hits[1]!.t);
     assert.equal(quota?.remaining, 0, shape);
-    assert.ok(quota!.resetAtMs! >= windowEnd && quota!.resetAtMs! <= windowEnd + 1000, shape);
-    if (shape !== 'ietf-draft') assert.equal(quota?.windowMs, 1000, shape);
+    assert.ok(quota!.resetAtMs! >= window.endMs - 1000 && quota!.resetAtMs! <= window.endMs + 1000, shape);
+    if (shape !== 'ietf-draft') assert.equal(quota?.windowMs, 60_000, shape);
   }
   const long = await start(t, { limit: { limit: 7, windowMs: 10_000, headers: 'ietf-structured' } });
   const [answer] = await getSeveral(`${long.url}/ok`, 1);
@@ -431,28 +445,27 @@ test("#11: each IETF shape (drafts 00–06, draft 07, draft 08 on), read back by
 });
 
 test('#11: windows turn over on the clock and each client address counts on its own', async (t) => {
-  const server = await start(t, { limit: { limit: 2 } });
-  await atWindowStart(1000);
+  const window = windowFromNow();
+  const server = await start(t, { limit: { limit: 2, ...window } });
   const answers = await getSeveral(`${server.url}/ok`, 3);
   const other = await getAs(`${server.url}/ok`, '127.0.0.2');
-  assertOneWindow(server, 1000);
   assert.deepEqual(
     [...answers, other].map((a) => a.status),
     [200, 200, 429, 200],
   );
   // No quota headers in this mode; the refusal says Retry-After only.
-  assert.equal(answers[2]!.headers['retry-after'], '1');
+  assert.ok(secondsLeft(window.endMs, server.hits[2]!.t).includes(answers[2]!.headers['retry-after']!));
   assert.ok(!Object.keys(answers[2]!.headers).some((name) => name.includes('ratelimit')));
-  await atWindowStart(1000);
-  assert.equal((await getAs(`${server.url}/ok`)).status, 200);
   assert.equal(server.count429(), 1);
+  // The turn of a one-second window on the clock, in virtual time: the count starts again at the whole second.
+  const limiter = new WindowLimiter({ limit: 2 });
+  const admit = (at: number) => limiter.admit('a', at, null).admitted;
+  assert.deepEqual([5_000, 5_400, 5_999, 6_000, 6_001, 6_999, 7_000].map(admit), [true, true, false, true, true, false, true]);
 });
 
 test('#11: no hints at all: a bare 429, and no wait is recorded as told', async (t) => {
-  const server = await start(t, { limit: { limit: 1, retryAfter: 'none' } });
-  await atWindowStart(1000);
+  const server = await start(t, { limit: { limit: 1, retryAfter: 'none', ...windowFromNow() } });
   const answers = await getSeveral(`${server.url}/ok`, 3);
-  assertOneWindow(server, 1000);
   assert.deepEqual(
     answers.map((a) => a.status),
     [200, 429, 429],
@@ -465,16 +478,16 @@ test('#11: no hints at all: a bare 429, and no wait is recorded as told', async 
 });
 
 test('#11: Retry-After as an HTTP-date names the window end exactly', async (t) => {
-  const server = await start(t, { limit: { limit: 1, retryAfter: 'http-date' } });
-  await atWindowStart(1000);
+  const window = windowFromNow();
+  const server = await start(t, { limit: { limit: 1, retryAfter: 'http-date', ...window } });
   const answers = await getSeveral(`${server.url}/ok`, 2);
-  const windowEnd = assertOneWindow(server, 1000);
   assert.equal(answers[1]!.status, 429);
-  assert.equal(answers[1]!.headers['retry-after'], new Date(windowEnd).toUTCString());
+  assert.equal(answers[1]!.headers['retry-after'], new Date(window.endMs).toUTCString());
 });
 
 test('#11: a Retry-After wait is recorded on the requests that arrive inside it, token bucket included', async (t) => {
-  const bucket = await start(t, { rps: 1 });
+  // A token a minute: the second and third requests come long before the next one, on any machine.
+  const bucket = await start(t, { rps: 1 / 60 });
   await getSeveral(`${bucket.url}/ok`, 3);
   assert.deepEqual(
     bucket.hits.map((h) => [h.status, h.toldToWait === null]),
@@ -486,12 +499,12 @@ test('#11: a Retry-After wait is recorded on the requests that arrive inside it,
   );
   const told = bucket.hits[2]!.toldToWait!;
   assert.ok(told.since >= bucket.hits[1]!.t && told.since <= bucket.hits[2]!.t);
-  assert.ok(Math.abs(told.until - told.since - 1000) < 1, `told ${told.until - told.since} ms`);
+  assert.ok(Math.abs(told.until - told.since - 60_000) < 1, `told ${told.until - told.since} ms`);
 
-  const windows = await start(t, { limit: { limit: 1 } });
-  await atWindowStart(1000);
-  await getSeveral(`${windows.url}/ok`, 2);
-  await sleep(1020); // obey the Retry-After: 1
+  // Windows of 3 s from now: the first two requests share one, and the third waits out the Retry-After.
+  const windows = await start(t, { limit: { limit: 1, ...windowFromNow(3000) } });
+  const [, refused] = await getSeveral(`${windows.url}/ok`, 2);
+  await sleep(Number(refused!.headers['retry-after']) * 1000 + 20);
   await getSeveral(`${windows.url}/ok`, 1);
   assert.deepEqual(
     windows.hits.map((h) => [h.status, h.toldToWait === null]),
@@ -503,30 +516,30 @@ test('#11: a Retry-After wait is recorded on the requests that arrive inside it,
   );
 });
 
-test('#11: halveAfterMs halves the limit once, counted from the first request', async (t) => {
-  const server = await start(t, { limit: { limit: 4, headers: 'x-ratelimit', halveAfterMs: 200 } });
-  await atWindowStart(1000);
-  const before = await getSeveral(`${server.url}/ok`, 5);
-  await atWindowStart(1000);
-  const after = await getSeveral(`${server.url}/ok`, 3);
-  assert.deepEqual(
-    before.map((a) => [a.status, a.headers['x-ratelimit-limit']]),
-    [
-      [200, '4'],
-      [200, '4'],
-      [200, '4'],
-      [200, '4'],
-      [429, '4'],
-    ],
-  );
-  assert.deepEqual(
-    after.map((a) => [a.status, a.headers['x-ratelimit-limit'], a.headers['x-ratelimit-remaining']]),
-    [
-      [200, '2', '1'],
-      [200, '2', '0'],
-      [429, '2', '0'],
-    ],
-  );
+test('#11: halveAfterMs halves the limit once, counted from the first request', () => {
+  // In virtual time: the halving is counted from the first request, whenever the machine sends it.
+  const limiter = new WindowLimiter({ limit: 4, headers: 'x-ratelimit', halveAfterMs: 200 });
+  const arrive = (at: number) => {
+    const verdict = limiter.admit('a', at, null);
+    const { headers } = limiter.answer(verdict, at);
+    return [verdict.admitted ? 200 : 429, headers['x-ratelimit-limit'], headers['x-ratelimit-remaining']];
+  };
+  const before = [1_050, 1_060, 1_100, 1_150, 1_240].map(arrive);
+  const after = [2_000, 2_100, 2_200].map(arrive);
+  assert.deepEqual(before, [
+    [200, '4', '3'],
+    [200, '4', '2'],
+    [200, '4', '1'],
+    [200, '4', '0'],
+    [429, '4', '0'],
+  ]);
+  assert.deepEqual(after, [
+    [200, '2', '1'],
+    [200, '2', '0'],
+    [429, '2', '0'],
+  ]);
+  // Once halved it stays halved.
+  assert.equal(limiter.limitAt(60_000), 2);
 });
 
 /**
