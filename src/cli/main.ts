@@ -2,6 +2,7 @@
  * runCli(argv, io) → exit code. Turns flags into RunOptions, picks the sink and the reporter,
  * runs fetchAll, handles signals and maps outcomes to exit codes. No HTTP, no formatting.
  */
+import { Writable } from 'node:stream';
 import { OutputError, UsageError } from '../errors.js';
 import type { RunEvent } from '../events.js';
 import { resolveOptions, type RunOptions } from '../options.js';
@@ -87,7 +88,6 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
   const output = openOutput(flags.output, appending, io);
   if (flags.dryRun)
     return dryRun(source, options, createNdjsonSink<PlannedLine>(output.stream, output.name, output.owned), io.signals, () => source.stream?.destroy());
-  const sink = createNdjsonSink(output.stream, output.name, output.owned);
   const failedOutput = flags.failedOutput === undefined ? undefined : openOutput(flags.failedOutput, appending, io);
   const failedSink = failedOutput && createNdjsonSink(failedOutput.stream, failedOutput.name, true);
 
@@ -101,6 +101,10 @@ async function run(inputPath: string | undefined, flags: CliFlags, io: CliIo): P
         ? // cli-progress takes about 40 ms to load: only a run that draws the bar pays for it.
           (await import('../report/progress-tty.js')).startTtyProgress(stats, io.stderr, { chalk })
         : startPlainProgress(stats, io.stderr);
+  // Records on the terminal that shows the bar: the bar steps aside for each write of them.
+  const besideBar = display?.besideBar;
+  const recordStream = !output.owned && io.stdout.isTTY === true && besideBar !== undefined ? besideTheBar(output.stream, besideBar) : output.stream;
+  const sink = createNdjsonSink(recordStream, output.name, output.owned);
   // Human lines go above the live bar when there is one.
   const say = (line: string) => (display ? display.log(line) : io.stderr.write(`${line}\n`));
   // Resuming, the inputs already done will not come through the run.
@@ -248,4 +252,13 @@ async function dryRun(
   }
   if (stoppedBy !== undefined) return stoppedBy;
   return allOk ? EXIT.ok : EXIT.notOk;
+}
+
+/** A stream that writes to `terminal` through `besideBar`, so the live bar on stderr is not torn by the records. */
+function besideTheBar(terminal: Writable, besideBar: (write: () => void) => void): Writable {
+  return new Writable({
+    write(chunk, _encoding, done) {
+      besideBar(() => terminal.write(chunk, done));
+    },
+  });
 }

@@ -11,6 +11,12 @@ export interface ProgressHandle {
    * display: use it for `--verbose` lines while a reporter is running.
    */
   log(line: string): void;
+  /**
+   * Runs `write`, which puts data on the same terminal through another stream (records on
+   * stdout when stdout and stderr are one terminal), with the live bar stepped aside for it.
+   * Only the TTY bar has it: plain lines need no stepping aside.
+   */
+  besideBar?(write: () => void): void;
 }
 
 export interface PlainProgressOptions {

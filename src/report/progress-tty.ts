@@ -90,6 +90,19 @@ export function startTtyProgress(
       stream.write(`\r${ESC}2K${ESC}?7h${line}\n${ESC}?7l\u001b7`);
       bar.render();
     },
+    besideBar(write) {
+      if (stopped || !isTTY) {
+        write();
+        return;
+      }
+      // As log() does, for lines that go out through another stream on the same terminal:
+      // clear the bar line, let the lines wrap (records are often wider than the terminal),
+      // then save the cursor below them and draw the bar there.
+      stream.write(`\r${ESC}2K${ESC}?7h`);
+      write();
+      stream.write(`${ESC}?7l\u001b7`);
+      bar.render();
+    },
   };
 }
 

@@ -101,6 +101,30 @@ test('TTY: the live bar is drawn on the terminal, the summary follows, stdout (a
   assertWrapRestored(tty);
 });
 
+test('TTY, records on the same terminal (no -o): the bar steps aside for them, so each record is written whole with line-wrap on', async (t) => {
+  if (!hasScript()) return t.skip(NO_SCRIPT);
+  const server = await startServer(t);
+  const input = writeLines(
+    tempDir(t),
+    'urls.txt',
+    range(20).map((i) => `${server.url}/items/${i}`),
+  );
+  // About one second at 20/s: the bar is redrawn between the records.
+  const result = await runInPty(cliCommand([input, '--rps', '20']));
+  assert.equal(result.code, 0, result.stdout);
+  const tty = result.stdout;
+  assert.match(tty, /[█░]/, 'the bar is drawn');
+  const records = [...tty.matchAll(/\{"line":\d+[^\r\n]*\}\r?\n/g)];
+  assertOneRecordPerLine(parseRecords(records.map((m) => m[0].replace('\r', '')).join(''), 'the terminal'), range(20));
+  for (const record of records) {
+    // With line-wrap off (the bar's state) a record wider than the terminal would be cut at its edge.
+    const before = tty.slice(0, record.index);
+    assert.ok(before.lastIndexOf(`${ESC_CSI}?7h`) > before.lastIndexOf(`${ESC_CSI}?7l`), `line-wrap is on for ${record[0].slice(0, 40)}…`);
+  }
+  assert.match(tty, /ratefetch: done/);
+  assertWrapRestored(tty);
+});
+
 test('TTY with NO_COLOR=1: the bar and summary, but no colour SGR sequence', async (t) => {
   if (!hasScript()) return t.skip(NO_SCRIPT);
   const server = await startServer(t);
