@@ -9,7 +9,9 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { resolveOptions } from '../options.js';
+import { systemClock } from '../rate/limiter.js';
 import { RedisLimiter } from '../rate/shared-limiter.js';
+import { StreamLaneReporter } from '../run/lane-report-stream.js';
 import { createRedactor } from '../record/redact.js';
 import { formatVerboseLine } from '../report/verbose.js';
 import { connect, shownRedis } from '../run/coordinator.js';
@@ -119,6 +121,7 @@ async function work(flags: CommandFlags, io: CliIo): Promise<number> {
     const options = resolveOptions(partial);
     const stop = new AbortController();
     let breaker: string | undefined;
+    const laneReports = new StreamLaneReporter(redis, flags.name, systemClock);
     const worker = startPipelineWorker(
       {
         redis: flags.redis,
@@ -128,6 +131,7 @@ async function work(flags: CommandFlags, io: CliIo): Promise<number> {
       partial,
       {
         shared: new RedisLimiter(redis, flags.name),
+        laneReports,
         counter: new AttemptCounter(flags.name),
         signal: stop.signal,
         onEvent: (event) => {
@@ -165,6 +169,7 @@ async function work(flags: CommandFlags, io: CliIo): Promise<number> {
       if ((await readRun(redis, flags.name)) === undefined) break;
     }
     await worker.close();
+    await laneReports.close();
     const failure = await worker.ended.then(
       () => undefined,
       (error: unknown) => error,

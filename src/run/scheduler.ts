@@ -19,7 +19,7 @@ import { REDIRECT_STATUSES, describeOutcome, type AttemptOutcome, type HeldOutco
 import { requestId } from '../http/redirect.js';
 import { STOPPED, followRedirect, jobRecord, newJob, restartJob, waitTooLong, type Failure, type Job } from './job.js';
 import { LanePacing } from './lane-pacing.js';
-import { Lanes, type Lane } from '../rate/lanes.js';
+import { Lanes, type Lane, type LaneReporter } from '../rate/lanes.js';
 import type { Clock, Limiter } from '../rate/limiter.js';
 import { decideNextStep, type LanePause } from './next-step.js';
 import type { RunOptions } from '../options.js';
@@ -58,6 +58,8 @@ export interface SchedulerDeps {
   checks: ResponseChecks;
   /** The run's credential, kept fresh (--auth-command, --oauth2-token-url). */
   credentials?: RunCredentials;
+  /** A run shared through Redis: the lanes report to the coordinator's rate controllers. */
+  laneReporter?: LaneReporter;
   /** --resume with pagination: where an earlier run left an input. */
   resumePages?: (plan: PlannedRequest) => PageContinuation | undefined;
   /** --cache: answers kept between runs. */
@@ -79,7 +81,7 @@ export async function* schedule(
   const hardStop = new AbortController();
   // Every request in flight listens to it: more than the default 10 is expected.
   setMaxListeners(0, hardStop.signal);
-  const lanes = new Lanes(options, limiter, () => clock.now());
+  const lanes = new Lanes(options, limiter, () => clock.now(), deps.laneReporter);
   const pacing = new LanePacing({ lanes, limiter, clock, emit, redactor, onPaused: failQueuedBehindLongPause });
   const gate = new StartGate({
     lanes,
