@@ -14,6 +14,7 @@ import { RedisLimiter } from '../rate/shared-limiter.js';
 import { StreamLaneReporter } from '../run/lane-report-stream.js';
 import { createRedactor } from '../record/redact.js';
 import { formatVerboseLine } from '../report/verbose.js';
+import { formatLimit } from '../text.js';
 import { connect, shownRedis } from '../run/coordinator.js';
 import { startPipelineWorker } from '../run/queue-pipeline.js';
 import { AttemptCounter } from '../run/shared-counts.js';
@@ -200,7 +201,8 @@ function formatStatus(status: RunStatus): string {
     `  workers: ${status.workers}`,
   ];
   if (status.jobs.failed > 0) lines.push(`  failed jobs: ${status.jobs.failed}`);
-  for (const rate of status.rates) lines.push(`  rate ${rate.bucket}: ${rate.rps}/s, burst ${rate.burst}`);
+  for (const rate of status.rates) if (!rate.bucket.startsWith('adaptive:')) lines.push(`  rate ${rate.bucket}: ${rate.rps}/s, burst ${rate.burst}`);
+  for (const { lane, rps } of status.lanes) lines.push(`  rate now for ${lane}: ${rps === null ? 'no cap (no 429 seen yet)' : formatLimit(rps)}`);
   for (const pause of status.pauses) lines.push(`  paused ${pause.bucket}: ${(pause.remainingMs / 1000).toFixed(1)} s left`);
   for (const quota of status.quotas) lines.push(`  ${quota.bucket}: ${describeQuota(quota)}`);
   if (status.workerHeaders.length > 0) lines.push(`  each worker gives: ${status.workerHeaders.join(', ')}`);

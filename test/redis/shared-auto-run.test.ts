@@ -6,13 +6,13 @@
 // Counted from the server's log; no timing margin.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertOneRecordPerLine, parseRecords, range, runCli, spawnCli, startServer, tempDir, waitFor, writeLines } from '../cli/helpers.ts';
 import { NO_REDIS, startRedisServer } from './redis-server.ts';
 
 const LIMIT_RPS = 20;
-const INPUTS = 120;
+const INPUTS = 100;
 
 interface Outcome {
   fetched: Map<string, number>;
@@ -37,7 +37,17 @@ async function runAgainstLimit(t: TestContext, rateArgs: string[], shared: boole
     const redis = await startRedisServer(t);
     const workers = [0, 1].map(() => spawnCli(['worker', '--redis', redis.socket, '--name', 'auto', '-c', '4', '--wait', '30'], { timeoutMs: 60_000 }));
     for (const worker of workers) await waitFor(() => worker.stderrSoFar().includes('waiting up to'), 'the workers to wait for the run');
-    const coordinator = await runCli([...args, '--redis', redis.socket, '--name', 'auto'], { timeoutMs: 60_000 });
+    const running = spawnCli([...args, '--redis', redis.socket, '--name', 'auto'], { timeoutMs: 60_000 });
+    await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').split('\n').length > 5, 'a few records', 30_000);
+    // Mid-run, status shows the rate the coordinator's controller holds the lane to.
+    const status = await runCli(['status', '--redis', redis.socket, '--name', 'auto', '--json']);
+    const { lanes } = JSON.parse(status.stdout) as { lanes: Array<{ lane: string; rps: number | null }> };
+    assert.deepEqual(
+      lanes.map(({ lane }) => lane),
+      [new URL(server.url).host],
+    );
+    if (rateArgs.includes('auto')) assert.ok(typeof lanes[0]?.rps === 'number', `--rps auto holds the lane to a rate from its start: ${JSON.stringify(lanes)}`);
+    const coordinator = await running.result;
     assert.equal(coordinator.code, 0, coordinator.stderr);
     for (const worker of workers) {
       const result = await worker.result;
