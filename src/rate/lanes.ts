@@ -187,7 +187,17 @@ export class Lanes {
 
   /** A request of this lane went on the wire; returns a rate change the first time in auto mode. */
   started(lane: Lane, now: number): LaneRateChange | undefined {
+    this.took(lane);
+    return this.wentOut(lane, now);
+  }
+
+  /** A request of this lane took its slot: it counts in flight (the concurrency caps) from now. */
+  took(lane: Lane): void {
     for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+  }
+
+  /** A request that took its slot goes on the wire now (after the shared limiter's word, under --redis). */
+  wentOut(lane: Lane, now: number): LaneRateChange | undefined {
     if (this.#reporter !== undefined) {
       this.#reporter.started(lane, now);
       return undefined;

@@ -133,17 +133,17 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
         resumePages: hooks.resumePages,
         cache,
         beforeFetch: save?.beforeFetch,
+        waitToStart: gate?.startWhenAllowed,
         send:
           gate === undefined
-            ? (request, hardStop, mayGoOnTheWire, _buckets, saveTo) => sendOne(request, hardStop, mayGoOnTheWire, saveTo)
-            : async (request, hardStop, mayGoOnTheWire, buckets, saveTo) => {
-                const ticket = await gate.startWhenAllowed(buckets, hardStop);
+            ? (request, hardStop, mayGoOnTheWire, _ticket, saveTo) => sendOne(request, hardStop, mayGoOnTheWire, saveTo)
+            : async (request, hardStop, mayGoOnTheWire, ticket, saveTo) => {
                 let outcome: Awaited<ReturnType<typeof sendOne>> | undefined;
                 try {
                   outcome = await sendOne(request, hardStop, mayGoOnTheWire, saveTo);
                   return outcome;
                 } finally {
-                  gate.settled(ticket, outcome ?? { kind: 'held' });
+                  gate.settled(ticket ?? [], outcome ?? { kind: 'held' });
                 }
               },
       },

@@ -185,6 +185,17 @@ describe("#25: the coordinator's controllers decide as a one-machine run's", () 
     });
   }
 
+  test('#25: under --redis a request counts in flight when it takes its slot, and its start is told when it goes out, after the shared wait', () => {
+    const reporter = new RecordingReporter();
+    const lanes = new Lanes(resolveOptions({ autoRate: true, hostConcurrency: 1 }), new RecordingLimiter(), () => 0, reporter);
+    const lane = lanes.laneFor(new URL('http://api.test/items/1'));
+    lanes.took(lane);
+    assert.equal(lanes.hasRoom(lane), false, 'the host cap counts it while it waits for Redis');
+    assert.deepEqual(reporter.reports, []);
+    assert.equal(lanes.wentOut(lane, 480), undefined, 'the coordinator announces the start, not the lane');
+    assert.deepEqual(reporter.reports, [{ kind: 'start', lane: 'host:api.test', at: 480 }]);
+  });
+
   test('#25: a report of a lane no process opened is left alone', () => {
     assert.equal(new SharedControllers(true).feed({ kind: 'start', lane: 'host:x', at: 0 }), undefined);
   });
