@@ -10,22 +10,28 @@
  * before a rate holds (--rps auto would open with a burst of --concurrency). A lane's starts
  * wait for its claim (`ready`).
  *
- * The stream is capped at REPORT_STREAM_MAXLEN entries (XADD MAXLEN ~): its one reader, the
- * coordinator, reads as entries come and never rereads one, so only a coordinator that has
- * fallen that far behind (or is dead, and will read from the end when resumed) misses any; a
- * missed report leaves its controller with one sample fewer, never a wrong one.
+ * The stream holds what its one reader, the coordinator, has not read yet: it trims what it
+ * read (rate-keeper.ts). While no coordinator reads (it died, and a resumed one reads from the
+ * end), REPORT_STREAM_MAXLEN caps it (XADD MAXLEN ~). A coordinator alive but that far behind
+ * (tens of seconds of every process's batches) misses the oldest: its controllers get a
+ * sample fewer, never a wrong one.
  */
 import type { Redis } from 'ioredis';
 import type { AnswerEvidence } from '../rate/controller/rate-controller.js';
-import type { Lane, LaneReporter } from '../rate/lanes.js';
-import { encodeReports, type LaneInfo, type LaneReport } from '../rate/lane-reports.js';
+import type { Lane } from '../rate/lanes.js';
+import { encodeReports, type LaneInfo, type LaneReport, type LaneReporter } from '../rate/lane-reports.js';
 import type { Clock } from '../rate/limiter.js';
 import { ServerClock } from '../rate/server-clock.js';
 import { adaptiveBucket } from '../rate/lanes.js';
 
-/** About 100 bytes a report, a few reports an entry: a few MB of Redis at most. */
-export const REPORT_STREAM_MAXLEN = 20_000;
+/**
+ * A batch every 25 ms per process: 2,000 is about 50 s of one process's, 17 s of three's. At
+ * 1,000 requests a second a batch is some 3 KB, so the cap is some 6 MB of Redis at the most.
+ */
+export const REPORT_STREAM_MAXLEN = 2_000;
 const FLUSH_MS = 25;
+
+type Script = (...args: Array<string | number>) => Promise<unknown>;
 
 export const reportStreamKey = (run: string) => `ratefetch:{${run}}:lane-reports`;
 export const laneInfoKey = (run: string) => `ratefetch:{${run}}:lanes`;
@@ -61,10 +67,19 @@ export class StreamLaneReporter implements LaneReporter {
   #flushing: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
 
+  readonly #claim: Script;
+  readonly #report: Script;
+
   constructor(redis: Redis, run: string, clock: Clock) {
     this.#redis = redis;
     this.#run = run;
     this.#clock = clock;
+    // Defined once: each call then sends the script's hash, not its text (EVALSHA).
+    redis.defineCommand('ratefetchClaimLane', { lua: CLAIM, numberOfKeys: 2 });
+    redis.defineCommand('ratefetchReportLanes', { lua: ADD, numberOfKeys: 2 });
+    const commands = redis as unknown as Record<'ratefetchClaimLane' | 'ratefetchReportLanes', Script>;
+    this.#claim = commands.ratefetchClaimLane.bind(redis);
+    this.#report = commands.ratefetchReportLanes.bind(redis);
   }
 
   /** A report that did not reach Redis: the run must not go on alone (shared-gate.ts fails the next start). */
@@ -81,9 +96,14 @@ export class StreamLaneReporter implements LaneReporter {
     if (this.#claims.has(lane.pauseBucket)) return;
     const info: LaneInfo = { label: lane.label, ceilingRps: Number.isFinite(lane.ceilingRps) ? lane.ceilingRps : null };
     const rps = Number.isFinite(first.rps) ? String(first.rps) : '';
-    const claim = this.#redis
-      .eval(CLAIM, 2, laneInfoKey(this.#run), rateKey(this.#run, adaptiveBucket(lane.pauseBucket)), lane.pauseBucket, JSON.stringify(info), rps, first.burst)
-      .then(() => undefined);
+    const claim = this.#claim(
+      laneInfoKey(this.#run),
+      rateKey(this.#run, adaptiveBucket(lane.pauseBucket)),
+      lane.pauseBucket,
+      JSON.stringify(info),
+      rps,
+      first.burst,
+    ).then(() => undefined);
     claim.catch((error: unknown) => this.#fail(error));
     this.#claims.set(
       lane.pauseBucket,
@@ -132,7 +152,7 @@ export class StreamLaneReporter implements LaneReporter {
         await Promise.all(this.#claims.values());
         if (!this.serverClock.isKnown) await this.#learnClock();
         const text = encodeReports(batch.map((report) => this.#onServerClock(report)));
-        await this.#redis.eval(ADD, 2, settingsKey(this.#run), reportStreamKey(this.#run), REPORT_STREAM_MAXLEN, text);
+        await this.#report(settingsKey(this.#run), reportStreamKey(this.#run), REPORT_STREAM_MAXLEN, text);
       } catch (error) {
         this.#fail(error);
       }

@@ -70,6 +70,8 @@ export async function startRateKeeper(
         buffer.add(decodeReports(fields[1] ?? ''));
       }
     }
+    // What is read is not read again: the stream keeps only what is on its way.
+    if (count > 0) await redis.xtrim(stream, 'MINID', idAfter(lastId));
     return count;
   };
 
@@ -127,4 +129,10 @@ export async function startRateKeeper(
       reader.disconnect();
     },
   };
+}
+
+/** The stream id just after `id` (`ms-seq`): MINID keeps the id it is given. */
+function idAfter(id: string): string {
+  const [ms, seq] = id.split('-');
+  return `${ms}-${Number(seq) + 1}`;
 }
