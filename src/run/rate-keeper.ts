@@ -41,6 +41,7 @@ export async function startRateKeeper(
 ): Promise<RateKeeper> {
   const stream = reportStreamKey(run);
   const reader = redis.duplicate(); // XREAD BLOCK holds its connection
+  reader.on('error', () => undefined); // a failed read says it: `failure`
   const clock = new ServerClock();
   const controllers = new SharedControllers(settings.auto);
   const buffer = new ReorderBuffer(REORDER_MS);
@@ -126,7 +127,8 @@ export async function startRateKeeper(
     async close() {
       stopping = true;
       await loop;
-      reader.disconnect();
+      // Not disconnect(): its 2 s fallback timer would keep the process alive that long.
+      await reader.quit().catch(() => undefined);
     },
   };
 }
