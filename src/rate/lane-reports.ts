@@ -10,17 +10,6 @@
  * one-machine run's controller sees them.
  */
 import type { AnswerEvidence } from './controller/rate-controller.js';
-import type { Lane } from './lanes.js';
-
-/** Where the lanes of a run shared through Redis send what their controller would have been told. */
-export interface LaneReporter {
-  /** The lane's controller would start at `first` (Infinity: standing aside). */
-  opened(lane: Lane, first: { rps: number; burst: number }): void;
-  started(lane: Lane, now: number): void;
-  answered(lane: Lane, now: number, answer: AnswerEvidence): void;
-  paused(lane: Lane, now: number, untilMs: number): void;
-  quotaPaced(lane: Lane, now: number, rps: number | undefined): void;
-}
 
 /** `lane` is the lane's pause bucket (lanes.ts), which names its controller. */
 export type LaneReport =

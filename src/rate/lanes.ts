@@ -19,7 +19,6 @@
  */
 import { type AnswerEvidence, type ExplainedChange, RateController } from './controller/rate-controller.js';
 import { SheddingJudge } from './controller/shedding.js';
-import type { LaneReporter } from './lane-reports.js';
 import { GLOBAL_BUCKET, hostBucket, type Limiter } from './limiter.js';
 import { parseLimitRule, type LimitRule } from './limit-rules.js';
 import { defaultBurst, type RunOptions } from '../options.js';
@@ -44,6 +43,16 @@ export interface Lane {
 }
 
 export type LaneRateChange = ExplainedChange & { lane: string };
+
+/** Where the lanes of a run shared through Redis send what their controller would have been told. */
+export interface LaneReporter {
+  /** The lane's controller would start at `first` (Infinity: standing aside). */
+  opened(lane: Lane, first: { rps: number; burst: number }): void;
+  started(lane: Lane, now: number): void;
+  answered(lane: Lane, now: number, answer: AnswerEvidence): void;
+  paused(lane: Lane, now: number, untilMs: number): void;
+  quotaPaced(lane: Lane, now: number, rps: number | undefined): void;
+}
 
 /** The bucket of a lane's rate controller; its pauses are the controller's own, not the server's. */
 export function adaptiveBucket(pauseBucket: string): string {

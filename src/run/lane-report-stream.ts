@@ -18,8 +18,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { AnswerEvidence } from '../rate/controller/rate-controller.js';
-import type { Lane } from '../rate/lanes.js';
-import { encodeReports, type LaneInfo, type LaneReport, type LaneReporter } from '../rate/lane-reports.js';
+import type { Lane, LaneReporter } from '../rate/lanes.js';
+import { encodeReports, type LaneInfo, type LaneReport } from '../rate/lane-reports.js';
 import type { Clock } from '../rate/limiter.js';
 import { ServerClock } from '../rate/server-clock.js';
 import { adaptiveBucket } from '../rate/lanes.js';

@@ -19,8 +19,7 @@ import { REDIRECT_STATUSES, describeOutcome, type AttemptOutcome, type HeldOutco
 import { requestId } from '../http/redirect.js';
 import { STOPPED, followRedirect, jobRecord, newJob, restartJob, waitTooLong, type Failure, type Job } from './job.js';
 import { LanePacing } from './lane-pacing.js';
-import { Lanes, type Lane } from '../rate/lanes.js';
-import type { LaneReporter } from '../rate/lane-reports.js';
+import { Lanes, type Lane, type LaneReporter } from '../rate/lanes.js';
 import type { Clock, Limiter } from '../rate/limiter.js';
 import { decideNextStep, type LanePause } from './next-step.js';
 import type { RunOptions } from '../options.js';

@@ -4,8 +4,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveOptions } from '../../src/options.ts';
-import { decodeReports, encodeReports, ReorderBuffer, type LaneReport, type LaneReporter } from '../../src/rate/lane-reports.ts';
-import { Lanes, type Lane, type LaneRateChange } from '../../src/rate/lanes.ts';
+import { decodeReports, encodeReports, ReorderBuffer, type LaneReport } from '../../src/rate/lane-reports.ts';
+import { Lanes, type Lane, type LaneRateChange, type LaneReporter } from '../../src/rate/lanes.ts';
 import type { Limiter } from '../../src/rate/limiter.ts';
 import { ServerClock } from '../../src/rate/server-clock.ts';
 import { SharedControllers } from '../../src/rate/shared-controllers.ts';
