@@ -689,7 +689,9 @@ The setups of section 8 against a server that counts fixed 1 s windows (on whole
 from every process together (all come from 127.0.0.1) and says so on every answer in \`X-RateLimit-Limit\`,
 \`-Remaining\` and \`-Reset\`; a request beyond the window's ${QUOTA_LIMIT} gets 429. ratefetch has no \`--rps\`: the quota
 headers alone pace it, through the counter of what is left in the window that the workers share in Redis
-(src/rate/shared-quota.ts). ${QUOTA_URLS} URLs, \`-c ${QUOTA_CONCURRENCY}\` for the coordinator and each worker process;
+(src/rate/shared-quota.ts). The last two setups count the same windows but send no quota headers (a 429
+with \`Retry-After\` is all the server says), and ratefetch runs \`--rps auto\`: the processes find the rate with
+one controller per lane, the coordinator's, fed every process's starts and answers through Redis. ${QUOTA_URLS} URLs, \`-c ${QUOTA_CONCURRENCY}\` for the coordinator and each worker process;
 ideal = ${QUOTA_URLS} / ${QUOTA_LIMIT} a window = ${QUOTA_URLS / QUOTA_LIMIT} s. The reset is in epoch seconds (an absolute end: every answer of a
 window names the same one) or in seconds from now (\`1\` on every answer: it names a 1 s window's end only
 to within that second). Each setup ran ${repeat}.

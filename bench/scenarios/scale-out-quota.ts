@@ -5,7 +5,10 @@
  * `--rps`: the quota headers alone pace it. Setups: the coordinator alone, the coordinator and
  * two worker processes with the reset in epoch seconds (an absolute end, as GitHub sends), and
  * the same with the reset in seconds from now (the form that names a 1 s window's end least
- * well). Every figure comes from the server's hit log and ratefetch's output file.
+ * well). Then the same windows with no quota headers at all (a 429 with Retry-After is all the
+ * server says) and `--rps auto`: the coordinator alone, and with two worker processes, which
+ * find the rate with the coordinator's one controller per lane. Every figure comes from the
+ * server's hit log and ratefetch's output file.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,13 +22,16 @@ export interface QuotaSetup {
   key: string;
   label: string;
   workerProcesses: number;
-  reset: ResetForm;
+  /** The form of the quota headers' reset; undefined: the server sends no quota headers, and ratefetch runs `--rps auto`. */
+  reset: ResetForm | undefined;
 }
 
 export const QUOTA_SETUPS: readonly QuotaSetup[] = [
   { key: 'alone', label: 'coordinator alone, reset in epoch seconds', workerProcesses: 0, reset: 'epoch-seconds' },
   { key: 'three', label: 'coordinator + 2 worker processes, reset in epoch seconds', workerProcesses: 2, reset: 'epoch-seconds' },
   { key: 'three-delta', label: 'coordinator + 2 worker processes, reset in seconds from now', workerProcesses: 2, reset: 'delta-seconds' },
+  { key: 'auto-alone', label: 'coordinator alone, no quota headers, --rps auto', workerProcesses: 0, reset: undefined },
+  { key: 'auto-three', label: 'coordinator + 2 worker processes, no quota headers, --rps auto', workerProcesses: 2, reset: undefined },
 ];
 
 export interface QuotaConfig {
@@ -69,7 +75,11 @@ export async function runScaleOutQuota(config: QuotaConfig): Promise<QuotaRun[]>
 async function runOne(config: QuotaConfig, setup: QuotaSetup, dir: string): Promise<QuotaRun> {
   mkdirSync(dir, { recursive: true });
   const redis = await startBenchRedis(dir);
-  const server = await startFixtureServer({ limit: { limit: config.limit, windowMs: 1_000, headers: 'x-ratelimit', reset: setup.reset }, keepLog: true });
+  const limit =
+    setup.reset === undefined
+      ? { limit: config.limit, windowMs: 1_000 }
+      : { limit: config.limit, windowMs: 1_000, headers: 'x-ratelimit' as const, reset: setup.reset };
+  const server = await startFixtureServer({ limit, keepLog: true });
   const workers: Running[] = [];
   try {
     const input = join(dir, 'urls.txt');
@@ -79,7 +89,19 @@ async function runOne(config: QuotaConfig, setup: QuotaSetup, dir: string): Prom
     workers.push(...(await startWorkers(config, redis.socket, name, setup.workerProcesses, config.concurrency, config.capMs + WORKER_WAIT_S * 1000)));
     const coordinator = startCapped({
       cmd: process.execPath,
-      args: ratefetchArgs(config, [input, '--redis', redis.socket, '--name', name, '-c', String(config.concurrency), '-o', out, '--quiet']),
+      args: ratefetchArgs(config, [
+        input,
+        '--redis',
+        redis.socket,
+        '--name',
+        name,
+        '-c',
+        String(config.concurrency),
+        '-o',
+        out,
+        '--quiet',
+        ...(setup.reset === undefined ? ['--rps', 'auto'] : []),
+      ]),
       cwd: config.repoDir,
       capMs: config.capMs,
       stopSignal: 'SIGINT',

@@ -9,9 +9,12 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { resolveOptions } from '../options.js';
+import { systemClock } from '../rate/limiter.js';
 import { RedisLimiter } from '../rate/shared-limiter.js';
+import { StreamLaneReporter } from '../run/lane-report-stream.js';
 import { createRedactor } from '../record/redact.js';
 import { formatVerboseLine } from '../report/verbose.js';
+import { formatLimit } from '../text.js';
 import { connect, shownRedis } from '../run/coordinator.js';
 import { startPipelineWorker } from '../run/queue-pipeline.js';
 import { AttemptCounter } from '../run/shared-counts.js';
@@ -119,6 +122,7 @@ async function work(flags: CommandFlags, io: CliIo): Promise<number> {
     const options = resolveOptions(partial);
     const stop = new AbortController();
     let breaker: string | undefined;
+    const laneReports = new StreamLaneReporter(redis, flags.name, systemClock);
     const worker = startPipelineWorker(
       {
         redis: flags.redis,
@@ -128,6 +132,7 @@ async function work(flags: CommandFlags, io: CliIo): Promise<number> {
       partial,
       {
         shared: new RedisLimiter(redis, flags.name),
+        laneReports,
         counter: new AttemptCounter(flags.name),
         signal: stop.signal,
         onEvent: (event) => {
@@ -165,6 +170,7 @@ async function work(flags: CommandFlags, io: CliIo): Promise<number> {
       if ((await readRun(redis, flags.name)) === undefined) break;
     }
     await worker.close();
+    await laneReports.close();
     const failure = await worker.ended.then(
       () => undefined,
       (error: unknown) => error,
@@ -195,7 +201,8 @@ function formatStatus(status: RunStatus): string {
     `  workers: ${status.workers}`,
   ];
   if (status.jobs.failed > 0) lines.push(`  failed jobs: ${status.jobs.failed}`);
-  for (const rate of status.rates) lines.push(`  rate ${rate.bucket}: ${rate.rps}/s, burst ${rate.burst}`);
+  for (const rate of status.rates) if (!rate.bucket.startsWith('adaptive:')) lines.push(`  rate ${rate.bucket}: ${rate.rps}/s, burst ${rate.burst}`);
+  for (const { lane, rps } of status.lanes) lines.push(`  rate now for ${lane}: ${rps === null ? 'no cap (no 429 seen yet)' : formatLimit(rps)}`);
   for (const pause of status.pauses) lines.push(`  paused ${pause.bucket}: ${(pause.remainingMs / 1000).toFixed(1)} s left`);
   for (const quota of status.quotas) lines.push(`  ${quota.bucket}: ${describeQuota(quota)}`);
   if (status.workerHeaders.length > 0) lines.push(`  each worker gives: ${status.workerHeaders.join(', ')}`);

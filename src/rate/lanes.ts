@@ -12,8 +12,13 @@
  *
  * where <pause> is the bucket a "slow down" pauses: the first route rule the request matches,
  * else its host. So a 429 from /media pauses the media route and the rest of the host goes on.
+ *
+ * In a run shared through Redis (issue #25) the controllers are the coordinator's, one per lane
+ * for every process (shared-controllers.ts): Lanes then only reports to them (a LaneReporter),
+ * and the `adaptive:` bucket they pace is shared in Redis.
  */
 import { type AnswerEvidence, type ExplainedChange, RateController } from './controller/rate-controller.js';
+import { SheddingJudge } from './controller/shedding.js';
 import { GLOBAL_BUCKET, hostBucket, type Limiter } from './limiter.js';
 import { parseLimitRule, type LimitRule } from './limit-rules.js';
 import { defaultBurst, type RunOptions } from '../options.js';
@@ -39,6 +44,16 @@ export interface Lane {
 
 export type LaneRateChange = ExplainedChange & { lane: string };
 
+/** Where the lanes of a run shared through Redis send what their controller would have been told. */
+export interface LaneReporter {
+  /** The lane's controller would start at `first` (Infinity: standing aside). */
+  opened(lane: Lane, first: { rps: number; burst: number }): void;
+  started(lane: Lane, now: number): void;
+  answered(lane: Lane, now: number, answer: AnswerEvidence): void;
+  paused(lane: Lane, now: number, untilMs: number): void;
+  quotaPaced(lane: Lane, now: number, rps: number | undefined): void;
+}
+
 /** The bucket of a lane's rate controller; its pauses are the controller's own, not the server's. */
 export function adaptiveBucket(pauseBucket: string): string {
   return `adaptive:${pauseBucket}`;
@@ -59,6 +74,9 @@ export class Lanes {
   readonly #byAuthority = new Map<string, Lane>();
   readonly #inFlight = new Map<string, number>();
   readonly #controllers = new Map<string, RateController>();
+  /** With a reporter, the controllers are elsewhere; whether a 503 is a refusal (a pause) is judged here. */
+  readonly #reporter: LaneReporter | undefined;
+  readonly #judges = new Map<string, SheddingJudge>();
   readonly #quotaPaced = new Set<string>();
   readonly #fixedRates = new Set<string>();
 
@@ -66,8 +84,9 @@ export class Lanes {
   /** Controllers whose starting rate (--rps auto) is set but not yet announced. */
   readonly #unannounced = new Set<string>();
 
-  constructor(options: RunOptions, limiter: Limiter, now: () => number) {
+  constructor(options: RunOptions, limiter: Limiter, now: () => number, reporter?: LaneReporter) {
     this.#options = options;
+    this.#reporter = reporter;
     this.#limiter = limiter;
     this.#now = now;
     this.#rules = options.limits.map(parseLimitRule);
@@ -129,7 +148,13 @@ export class Lanes {
     this.#lanes.set(key, lane);
     // The controller's rate holds from the lane's first request, not from its first answer:
     // otherwise --rps auto would open with a burst of --concurrency requests.
-    if (!this.#controllers.has(pauseBucket)) {
+    if (this.#reporter !== undefined) {
+      if (!this.#judges.has(pauseBucket)) {
+        this.#judges.set(pauseBucket, new SheddingJudge());
+        const first = new RateController({ auto: this.#options.autoRate, ceilingRps: lane.ceilingRps, now: this.#now() });
+        this.#reporter.opened(lane, { rps: first.rps, burst: first.burst });
+      }
+    } else if (!this.#controllers.has(pauseBucket)) {
       const controller = new RateController({ auto: this.#options.autoRate, ceilingRps: lane.ceilingRps, now: this.#now() });
       this.#controllers.set(pauseBucket, controller);
       if (Number.isFinite(controller.rps)) {
@@ -162,7 +187,21 @@ export class Lanes {
 
   /** A request of this lane went on the wire; returns a rate change the first time in auto mode. */
   started(lane: Lane, now: number): LaneRateChange | undefined {
+    this.took(lane);
+    return this.wentOut(lane, now);
+  }
+
+  /** A request of this lane took its slot: it counts in flight (the concurrency caps) from now. */
+  took(lane: Lane): void {
     for (const key of lane.counters) this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+  }
+
+  /** A request that took its slot goes on the wire now (after the shared limiter's word, under --redis). */
+  wentOut(lane: Lane, now: number): LaneRateChange | undefined {
+    if (this.#reporter !== undefined) {
+      this.#reporter.started(lane, now);
+      return undefined;
+    }
     const controller = this.#controllers.get(lane.pauseBucket)!;
     const filled = controller.noteStart(now);
     if (filled !== undefined) {
@@ -179,6 +218,12 @@ export class Lanes {
    */
   settled(lane: Lane, now: number, answer: AnswerEvidence): { isRefusal: boolean; change: LaneRateChange | undefined } {
     this.unstarted(lane);
+    if (this.#reporter !== undefined) {
+      this.#reporter.answered(lane, now, answer);
+      // As the controller reads it: a 429 always; a 503 once the 503s prove load shedding.
+      const verdict = answer.status === 429 ? undefined : this.#judges.get(lane.pauseBucket)!.judge(answer.status === 503, answer.startedAt, now);
+      return { isRefusal: verdict === undefined || verdict.kind === 'refusal', change: undefined };
+    }
     const reading = this.#controllers.get(lane.pauseBucket)!.noteAnswer(now, answer);
     return { isRefusal: reading.isRefusal, change: reading.change && this.#apply(lane, reading.change) };
   }
@@ -190,6 +235,7 @@ export class Lanes {
 
   /** The lane is paused until `untilMs` (a Retry-After, a used-up quota, a backoff). */
   paused(lane: Lane, now: number, untilMs: number): void {
+    if (this.#reporter !== undefined) return this.#reporter.paused(lane, now, untilMs);
     const controller = this.#controllers.get(lane.pauseBucket);
     if (controller === undefined) return;
     controller.notePause(now, untilMs);
@@ -212,6 +258,10 @@ export class Lanes {
     } else {
       this.#limiter.setRate(bucket, rps, 1);
       this.#quotaPaced.add(bucket);
+    }
+    if (this.#reporter !== undefined) {
+      this.#reporter.quotaPaced(lane, now, rps);
+      return undefined;
     }
     const change = this.#controllers.get(lane.pauseBucket)?.noteQuotaHeaders(now, rps);
     return change && this.#apply(lane, change);

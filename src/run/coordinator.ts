@@ -16,6 +16,7 @@ import type { RunEvent, RunEventListener, StopCause } from '../events.js';
 import type { InputItem } from '../input/item.js';
 import { resolveOptions, type RunOptions } from '../options.js';
 import { createPlanner, itemOf, type InputSource, type PlanResult } from '../plan/planner.js';
+import { systemClock } from '../rate/limiter.js';
 import { RedisLimiter } from '../rate/shared-limiter.js';
 import { createRedactor, createRunRedactor } from '../record/redact.js';
 import { invalidRecord, toRecord, type FetchRecord } from '../record/record.js';
@@ -26,6 +27,8 @@ import { InputQueue, openRedis, type QueueSettings } from './redis-queue.js';
 import { checkRunName, cleanRun, readRun, readStop, sayStop, writeRun, type StoredRun } from './redis-run.js';
 import { toSharedSettings } from './run-settings.js';
 import { AttemptReader } from './shared-counts.js';
+import { StreamLaneReporter } from './lane-report-stream.js';
+import { startRateKeeper, type RateKeeper } from './rate-keeper.js';
 
 export interface CoordinatorSettings extends QueueSettings {
   /** Workers in this process (each with the run's --concurrency); 0 leaves the work to others. @default 1 */
@@ -66,17 +69,21 @@ export async function* coordinate(
   let finished = false;
   let endedWhole = false;
   let ours = false;
+  let keeper: RateKeeper | undefined;
+  const laneReports = new StreamLaneReporter(redis, settings.name, systemClock);
   try {
     const existing = await readRun(redis, settings.name);
     checkNotThere(existing, settings);
     ours = true;
+    const limiter = new RedisLimiter(redis, settings.name);
+    // Reading before any worker can find the run: no report of this run goes unread.
+    keeper = await startRateKeeper(redis, limiter, settings.name, { auto: options.autoRate, emit });
     await writeRun(redis, settings.name, {
       settings: shared,
       startedAt: existing?.startedAt ?? Date.now(),
       ...(settings.lockDurationMs !== undefined && { stalledAfterMs: settings.lockDurationMs }),
     });
     await queue.unpause();
-    const limiter = new RedisLimiter(redis, settings.name);
     const remoteAttempts = new AttemptReader(redis, settings.name);
     await remoteAttempts.look(); // a resumed run's earlier attempts were counted by its earlier coordinator
     const tellRemoteAttempts = async () => {
@@ -88,7 +95,7 @@ export async function* coordinate(
       else if (event.type === 'interrupt' && event.cause !== 'signal') void sayStop(redis, settings.name, { cause: event.cause, reason: event.reason });
     };
     for (let i = 0; i < (settings.localWorkers ?? 1); i++) {
-      workers.push(startPipelineWorker(settings, partial, { shared: limiter, onEvent: localEvents, signal: stopWorkers.signal }));
+      workers.push(startPipelineWorker(settings, partial, { shared: limiter, laneReports, onEvent: localEvents, signal: stopWorkers.signal }));
     }
 
     // What each input still waiting for its record needs for a record of its own, should the run stop.
@@ -166,6 +173,8 @@ export async function* coordinate(
       let lastLook = 0;
       while (!finished && stopping === undefined) {
         if (hooks.signal?.aborted) return stop('signal', String(hooks.signal.reason ?? 'interrupted'));
+        // The rates no one keeps any more: stop, as when a start finds Redis gone (shared-gate.ts).
+        if (keeper?.failure !== undefined) throw keeper.failure.error;
         if (Date.now() - lastLook >= POLL_MS * 2) {
           lastLook = Date.now();
           await tellRemoteAttempts();
@@ -181,6 +190,10 @@ export async function* coordinate(
     finished = stopping === undefined;
     await tasks;
     await tellRemoteAttempts();
+    // The last answers' reports, so the summary tells the rate they found.
+    await laneReports.close();
+    await keeper.close();
+    if (keeper.failure !== undefined) throw keeper.failure.error;
     if (finished) {
       await cleanRun(redis, queue.connection, settings.name);
       endedWhole = true;
@@ -194,6 +207,8 @@ export async function* coordinate(
     }
     stopWorkers.abort('the run ended');
     await Promise.all(workers.map((worker) => worker.close().catch(() => undefined)));
+    await laneReports.close();
+    await keeper?.close();
     await queue.close().catch(() => undefined);
     await redis.quit().catch(() => undefined);
   }

@@ -24,6 +24,7 @@ import { systemTimers } from './timers.js';
 import { connectionsToWarm, warmFirstOrigin } from './warm-up.js';
 import { createSharedGate } from './shared-gate.js';
 import type { RedisLimiter } from '../rate/shared-limiter.js';
+import type { StreamLaneReporter } from './lane-report-stream.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import { saveStage, type SavedFilesResume } from './save-stage.js';
 
@@ -47,6 +48,11 @@ export interface RunHooks {
    * pauses it is told go there too, and each request waits for its word before it goes out.
    */
   shared?: RedisLimiter;
+  /**
+   * With `shared`: where the lanes report to the coordinator's rate controllers, one per lane
+   * for every process of the run, whose rates the shared limiter holds (issue #25).
+   */
+  laneReports?: StreamLaneReporter;
   /** Where --auth-command's own messages (its stderr) go. @default process.stderr */
   authStderr?: NodeJS.WritableStream;
   /**
@@ -71,7 +77,7 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
   const redactor = createRunRedactor(options.headers, options.redactParams, options.secretHeaders);
   const clock = hooks.clock ?? systemClock;
   const local = hooks.limiter ?? new TokenBucketLimiter(clock);
-  const gate = hooks.shared === undefined ? undefined : createSharedGate(local, hooks.shared, clock);
+  const gate = hooks.shared === undefined ? undefined : createSharedGate(local, hooks.shared, clock, hooks.laneReports);
   const limiter = gate?.limiter ?? local;
   applyRunRate(limiter, options);
   // As curl: http:// URLs go to an http proxy in absolute form; only https:// needs a CONNECT
@@ -123,20 +129,21 @@ export async function* fetchAll(input: InputSource, partial: Partial<RunOptions>
         random: hooks.random ?? Math.random,
         emit: hooks.onEvent ?? (() => undefined),
         credentials,
+        laneReporter: gate === undefined ? undefined : hooks.laneReports,
         resumePages: hooks.resumePages,
         cache,
         beforeFetch: save?.beforeFetch,
+        waitToStart: gate?.startWhenAllowed,
         send:
           gate === undefined
-            ? (request, hardStop, mayGoOnTheWire, _buckets, saveTo) => sendOne(request, hardStop, mayGoOnTheWire, saveTo)
-            : async (request, hardStop, mayGoOnTheWire, buckets, saveTo) => {
-                const ticket = await gate.startWhenAllowed(buckets, hardStop);
+            ? (request, hardStop, mayGoOnTheWire, _ticket, saveTo) => sendOne(request, hardStop, mayGoOnTheWire, saveTo)
+            : async (request, hardStop, mayGoOnTheWire, ticket, saveTo) => {
                 let outcome: Awaited<ReturnType<typeof sendOne>> | undefined;
                 try {
                   outcome = await sendOne(request, hardStop, mayGoOnTheWire, saveTo);
                   return outcome;
                 } finally {
-                  gate.settled(ticket, outcome ?? { kind: 'held' });
+                  gate.settled(ticket ?? [], outcome ?? { kind: 'held' });
                 }
               },
       },

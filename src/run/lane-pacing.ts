@@ -47,6 +47,16 @@ export class LanePacing {
     this.#noteRate(this.#deps.lanes.started(lane, now));
   }
 
+  /** A request of the lane took its slot, and waits for the shared limiter's word (under --redis): `wentOut` follows. */
+  took(lane: Lane): void {
+    this.#deps.lanes.took(lane);
+  }
+
+  /** A request that took its slot goes on the wire now. */
+  wentOut(lane: Lane, now: number): void {
+    this.#noteRate(this.#deps.lanes.wentOut(lane, now));
+  }
+
   /** A request of the lane that started was held back before it went on the wire. */
   heldBack(lane: Lane): void {
     this.#deps.lanes.unstarted(lane);

@@ -15,6 +15,7 @@ import { Feed } from './feed.js';
 import { fetchAll } from './fetch-all.js';
 import { startQueueWorker, type QueueSettings } from './redis-queue.js';
 import type { AttemptCounter } from './shared-counts.js';
+import type { StreamLaneReporter } from './lane-report-stream.js';
 
 export interface PipelineWorker {
   /** Settles when the pipeline has ended (rejects if it failed). */
@@ -30,7 +31,7 @@ type Give = (record: FetchRecord | undefined) => void;
 export function startPipelineWorker(
   queue: QueueSettings,
   options: Partial<RunOptions>,
-  hooks: { shared: RedisLimiter; onEvent?: RunEventListener; signal?: AbortSignal; counter?: AttemptCounter },
+  hooks: { shared: RedisLimiter; laneReports?: StreamLaneReporter; onEvent?: RunEventListener; signal?: AbortSignal; counter?: AttemptCounter },
 ): PipelineWorker {
   const feed = new Feed<InputItem>();
   const waiting = new Map<number, Give[]>();

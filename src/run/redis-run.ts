@@ -81,6 +81,11 @@ export interface RunStatus {
   workers: number;
   /** Shared rates, by bucket: starts per second and burst. */
   rates: Array<{ bucket: string; rps: number; burst: number }>;
+  /**
+   * Each lane's rate as the coordinator's controller holds it now (its `adaptive:` bucket among
+   * `rates`), by the lane's label: null while the controller stands aside (no 429 seen without --rps auto).
+   */
+  lanes: Array<{ lane: string; rps: number | null }>;
   /** Shared pauses still running, by bucket, in ms from now. */
   pauses: Array<{ bucket: string; remainingMs: number }>;
   /**
@@ -110,6 +115,11 @@ export async function runStatus(redis: Redis, connection: Queue['opts']['connect
       const remainingMs = await redis.pttl(found);
       if (remainingMs > 0) pauses.push({ bucket: found.slice(key(name, 'pause:').length), remainingMs });
     }
+    const lanes: RunStatus['lanes'] = [];
+    for (const [pauseBucket, info] of Object.entries(await redis.hgetall(key(name, 'lanes')))) {
+      const rate = rates.find((each) => each.bucket === `adaptive:${pauseBucket}`);
+      lanes.push({ lane: (JSON.parse(info) as { label: string }).label, rps: rate?.rps ?? null });
+    }
     const quotas: RunStatus['quotas'] = [];
     const [seconds, micros] = await redis.time();
     const serverNowMs = Number(seconds) * 1000 + Number(micros) / 1000;
@@ -133,6 +143,7 @@ export async function runStatus(redis: Redis, connection: Queue['opts']['connect
       recordsUnwritten: await redis.llen(key(name, 'results')),
       workers,
       rates,
+      lanes,
       pauses,
       quotas,
       stop: await readStop(redis, name),

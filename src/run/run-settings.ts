@@ -48,9 +48,6 @@ export function toSharedSettings(options: Partial<RunOptions>): SharedSettings {
   for (const [flag, given, why] of NOT_SHARED) {
     if (given(options)) throw new UsageError(`${flag} is not supported with --redis yet: ${why}.`);
   }
-  if (options.autoRate) {
-    throw new UsageError('--rps auto is not supported with --redis yet: give a fixed --rps, which the workers share exactly.');
-  }
   const secretNames = new Set((options.secretHeaders ?? []).map((name) => name.toLowerCase()));
   const isSecret = (name: string) => SECRET_HEADERS.has(name.toLowerCase()) || secretNames.has(name.toLowerCase());
   const headers = options.headers ?? [];

@@ -19,7 +19,7 @@ import { REDIRECT_STATUSES, describeOutcome, type AttemptOutcome, type HeldOutco
 import { requestId } from '../http/redirect.js';
 import { STOPPED, followRedirect, jobRecord, newJob, restartJob, waitTooLong, type Failure, type Job } from './job.js';
 import { LanePacing } from './lane-pacing.js';
-import { Lanes, type Lane } from '../rate/lanes.js';
+import { Lanes, type Lane, type LaneReporter } from '../rate/lanes.js';
 import type { Clock, Limiter } from '../rate/limiter.js';
 import { decideNextStep, type LanePause } from './next-step.js';
 import type { RunOptions } from '../options.js';
@@ -37,20 +37,29 @@ import { createBatcher, retrySettingsFor } from './batches.js';
 import type { PlannedRequest } from '../plan/planner.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import { askInFull, confirmsStored, revalidate } from './cache-use.js';
+import type { SharedTicket } from './shared-gate.js';
 
 export interface SchedulerDeps {
   limiter: Limiter;
   clock: Clock;
   /** The backoff sleeps, and the start gate's timers. */
   timers: Timers;
-  /** One attempt; `hardStop` aborts it at once, and `mayGoOnTheWire` false holds it back unsent; `saveTo` is the input's --save path. */
+  /**
+   * One attempt; `hardStop` aborts it at once, and `mayGoOnTheWire` false holds it back unsent;
+   * `ticket` is what `waitToStart` gave it; `saveTo` is the input's --save path.
+   */
   send: (
     request: AttemptRequest,
     hardStop: AbortSignal,
     mayGoOnTheWire: () => boolean,
-    buckets: readonly string[],
+    ticket: SharedTicket | undefined,
     saveTo: string | undefined,
   ) => Promise<AttemptOutcome | HeldOutcome>;
+  /**
+   * A run shared through Redis: resolves once the shared limiter lets a request of these
+   * buckets start (or `signal` aborts); rejects if Redis failed. The attempt starts after it.
+   */
+  waitToStart?: (buckets: readonly string[], signal: AbortSignal) => Promise<SharedTicket>;
   emit: (event: RunEvent) => void;
   redactor: Redactor;
   random: () => number;
@@ -58,6 +67,8 @@ export interface SchedulerDeps {
   checks: ResponseChecks;
   /** The run's credential, kept fresh (--auth-command, --oauth2-token-url). */
   credentials?: RunCredentials;
+  /** A run shared through Redis: the lanes report to the coordinator's rate controllers. */
+  laneReporter?: LaneReporter;
   /** --resume with pagination: where an earlier run left an input. */
   resumePages?: (plan: PlannedRequest) => PageContinuation | undefined;
   /** --cache: answers kept between runs. */
@@ -79,7 +90,7 @@ export async function* schedule(
   const hardStop = new AbortController();
   // Every request in flight listens to it: more than the default 10 is expected.
   setMaxListeners(0, hardStop.signal);
-  const lanes = new Lanes(options, limiter, () => clock.now());
+  const lanes = new Lanes(options, limiter, () => clock.now(), deps.laneReporter);
   const pacing = new LanePacing({ lanes, limiter, clock, emit, redactor, onPaused: failQueuedBehindLongPause });
   const gate = new StartGate({
     lanes,
@@ -195,24 +206,41 @@ export async function* schedule(
 
   /** Puts a job on the wire; the gate has taken its slot and tokens. Settles once the outcome is acted on. */
   function start(job: Job): Promise<void> {
+    const { waitToStart } = deps;
+    if (waitToStart === undefined) return startNow(job, undefined);
+    // Counted in flight now (concurrency caps), but the shared limiter's wait comes first and
+    // the attempt is timed from when it may really start: the rate controller reads each start
+    // and answer by their times.
+    pacing.took(job.lane);
+    return waitToStart(job.lane.buckets, hardStop.signal).then(
+      (ticket) => startNow(job, { ticket }),
+      (error: unknown) => startNow(job, { ticket: undefined, refused: error }),
+    );
+  }
+
+  /** `shared`: the shared limiter's word came (a ticket), or Redis failed (`refused`) and the attempt ends with that failure. */
+  function startNow(job: Job, shared: { ticket: SharedTicket | undefined; refused?: unknown } | undefined): Promise<void> {
     if (job.hops === 0) job.attempts += 1;
     job.startedAt = clock.now();
     job.firstStartAt ??= job.startedAt;
-    pacing.started(job.lane, job.startedAt);
+    if (shared === undefined) pacing.started(job.lane, job.startedAt);
+    else pacing.wentOut(job.lane, job.startedAt);
     emit({ type: 'attempt-start', line: job.plan.line, host: job.host, attempt: job.attempts, hop: job.hops });
     // undici may write the request a while after this (see attempt.ts): if a 429 told its lane
     // to wait meanwhile, it stays unsent instead of arriving during the wait.
     const mayGoOnTheWire = () => !pacing.isWaiting(job.lane);
-    const send = (request: AttemptRequest) => deps.send(request, hardStop.signal, mayGoOnTheWire, job.lane.buckets, job.plan.save);
+    const send = (request: AttemptRequest) => deps.send(request, hardStop.signal, mayGoOnTheWire, shared?.ticket, job.plan.save);
     const { credentials } = deps;
     job.credential = undefined;
     const sending =
-      credentials !== undefined && carriesCredential(job, options.locationTrusted)
-        ? credentials.ready().then((credential) => {
-            job.credential = credential.generation;
-            return send(withCredential(job.request, credential));
-          })
-        : send(job.request);
+      shared !== undefined && 'refused' in shared
+        ? Promise.reject(shared.refused)
+        : credentials !== undefined && carriesCredential(job, options.locationTrusted)
+          ? credentials.ready().then((credential) => {
+              job.credential = credential.generation;
+              return send(withCredential(job.request, credential));
+            })
+          : send(job.request);
     return sending.then(
       (outcome) => (outcome.kind === 'held' ? holdBack(job) : settle(job, outcome)),
       (error: unknown) =>

@@ -5,22 +5,28 @@
  * let it start. The run's own buckets still pace it as before; the shared ones make the sum
  * of all processes hold. The lane's quota bucket is shared as a counter of what is left in the
  * server's window (rate/shared-quota.ts): each start takes from it, and each answer tells it
- * what the server counted. The rate controller's holds stay each process's own.
+ * what the server counted. With a lane reporter (run/lane-report-stream.ts), the rate
+ * controllers are the coordinator's: their `adaptive:` buckets are shared too, written by the
+ * coordinator alone, and each TAKE's reply keeps the reporter's map onto Redis's clock.
+ * Without one (a library caller's runs sharing fixed rates) each process keeps its own.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttemptOutcome, HeldOutcome } from '../http/outcome.js';
 import type { Clock, Limiter } from '../rate/limiter.js';
 import type { RedisLimiter } from '../rate/shared-limiter.js';
 import type { QuotaReport } from '../rate/shared-quota.js';
+import type { StreamLaneReporter } from './lane-report-stream.js';
 import { effectiveResetMs } from '../retry/quota-state.js';
 import { parseQuotaHeaders } from '../retry/quota-headers.js';
 
 const isQuota = (bucket: string) => bucket.startsWith('quota:');
-const isLocalRate = (bucket: string) => isQuota(bucket) || bucket.startsWith('adaptive:');
+const ADAPTIVE_PREFIX = 'adaptive:';
+const isAdaptive = (bucket: string) => bucket.startsWith(ADAPTIVE_PREFIX);
+const isLocalRate = (bucket: string) => isQuota(bucket) || isAdaptive(bucket);
 
-/** The buckets of a lane whose rates every process of the run shares. */
-export function sharedBuckets(buckets: readonly string[]): string[] {
-  return buckets.filter((bucket) => !isLocalRate(bucket));
+/** The buckets of a lane whose rates every process of the run shares; `adaptive` when the controllers are shared too. */
+export function sharedBuckets(buckets: readonly string[], adaptive = false): string[] {
+  return buckets.filter((bucket) => !isLocalRate(bucket) || (adaptive && isAdaptive(bucket)));
 }
 
 /** A start the shared limiter allowed: the quota counters it took from, each with its take's number. */
@@ -38,7 +44,7 @@ export interface SharedGate {
   settled(ticket: SharedTicket, outcome: AttemptOutcome | HeldOutcome): void;
 }
 
-export function createSharedGate(local: Limiter, shared: RedisLimiter, clock: Clock): SharedGate {
+export function createSharedGate(local: Limiter, shared: RedisLimiter, clock: Clock, reporter?: StreamLaneReporter): SharedGate {
   // A rate, pause or answer that did not reach Redis fails the next start: the run must not go on alone.
   let failure: unknown;
   const fail = (error: unknown) => {
@@ -59,11 +65,17 @@ export function createSharedGate(local: Limiter, shared: RedisLimiter, clock: Cl
   return {
     limiter,
     async startWhenAllowed(buckets, signal) {
-      const rates = sharedBuckets(buckets);
+      const rates = sharedBuckets(buckets, reporter !== undefined);
       const counters = buckets.filter(isQuota);
+      const adaptive = buckets.find(isAdaptive);
+      // The lane's first start waits for its claim, which writes the rate its controller starts at.
+      if (reporter !== undefined && adaptive !== undefined) await reporter.ready(adaptive.slice(ADAPTIVE_PREFIX.length));
       while (!signal.aborted) {
         if (failure !== undefined) throw failure;
+        if (reporter?.failure !== undefined) throw reporter.failure.error;
+        const askedAt = clock.now();
         const take = await shared.tryTake(rates, undefined, counters);
+        reporter?.serverClock.note(askedAt, take.ok ? take.atMs : take.nowMs, clock.now());
         if (take.ok) return ticketOf(counters, take.seqs);
         // The server's clock says how long; this process sleeps that long on its own.
         await sleep(Math.max(1, take.retryAtMs - take.nowMs), undefined, { signal }).catch(() => undefined);

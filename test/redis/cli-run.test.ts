@@ -178,7 +178,6 @@ test('#25: what cannot be shared is said in one sentence, before anything is sen
   assertUsageError(await runCli([input, '--redis', redis.socket]), /--redis needs --name/);
   assertUsageError(await runCli([input, '--redis', redis.socket, '--name', 'a:b']), /not a run name/);
   assertUsageError(await runCli([input, '--redis', redis.socket, '--name', 'x', '--dedupe']), /--dedupe is not supported with --redis/);
-  assertUsageError(await runCli([input, '--redis', redis.socket, '--name', 'x', '--rps', 'auto']), /--rps auto is not supported with --redis/);
   assertUsageError(await runCli([input, '--redis', redis.socket, '--name', 'x', '--paginate']), /--paginate is not supported with --redis yet/);
   assertUsageError(await runCli([input, '--redis', redis.socket, '--name', 'x', '--cursor', 'c=.c']), /--cursor is not supported with --redis yet/);
   assertUsageError(await runCli([input, '--redis', redis.socket, '--name', 'x', '-t', 'https://api.example.com/{}?api_key=abc']), /--template holds a secret/);
