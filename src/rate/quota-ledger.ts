@@ -18,7 +18,7 @@ import { PACING_MARGIN } from './pacing-margin.js';
 /** Starts kept per lane: a policy with a bigger quota is left to its stated reset. */
 export const LEDGER_SIZE = 4096;
 
-/** The last LEDGER_SIZE starts of a lane, oldest first (starts come in the clock's order). */
+/** The last LEDGER_SIZE starts of a lane, oldest first, each moved on to when it went on the wire once known. */
 export class StartLedger {
   readonly #starts: number[] = [];
 
@@ -26,6 +26,20 @@ export class StartLedger {
     this.#starts.push(startedAt);
     // Trim in blocks, so that adding stays cheap.
     if (this.#starts.length > 2 * LEDGER_SIZE) this.#starts.splice(0, this.#starts.length - LEDGER_SIZE);
+  }
+
+  /**
+   * The request that started at `startedAt` went on the wire at `onWireAt` (after its connect):
+   * from then on it stands for that. The first requests of a run can take tens of ms to get
+   * there, and the server counts them from when they arrive.
+   */
+  settle(startedAt: number, onWireAt: number): void {
+    const starts = this.#starts;
+    let i = starts.lastIndexOf(startedAt);
+    if (i < 0 || !(onWireAt > startedAt)) return;
+    // Kept in order: it moves past those that started after it but reached the wire first.
+    for (; i + 1 < starts.length && starts[i + 1]! < onWireAt; i++) starts[i] = starts[i + 1]!;
+    starts[i] = onWireAt;
   }
 
   get starts(): readonly number[] {

@@ -89,6 +89,7 @@ export class LanePacing {
     const response = outcome.kind === 'response' ? outcome : null;
     const now = clock.now();
     const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
+    if (response !== null) this.#ledgers.get(lane.pauseBucket)?.settle(startedAt, this.#countedBy(lane, startedAt, response));
     const failure = outcome.kind === 'failure' ? outcome.code : undefined;
     const reading = lanes.settled(lane, now, { startedAt, arrivedAt, status: response?.status ?? null, failure, retryAfterMs: hints.retryAfterMs });
     if (reading.isRefusal && hints.retryAfterMs === undefined) {
@@ -175,6 +176,17 @@ export class LanePacing {
     }
     roundTrips.add(response.roundTripMs);
     return startedAt + response.sentMs + roundTrips.min()! / 2;
+  }
+
+  /**
+   * When the server had counted the request at the latest, as the lane's ledger of starts keeps
+   * it: on the wire, plus how much longer its round trip took than the quickest recent one (a
+   * server busy with a burst counts its last requests late, the first of a run by 10 ms or more).
+   */
+  #countedBy(lane: Lane, startedAt: number, response: ResponseOutcome): number {
+    const quickest = this.#roundTrips.get(lane.pauseBucket)?.min();
+    const queuedMs = response.roundTripMs === undefined || quickest === undefined ? 0 : response.roundTripMs - quickest;
+    return startedAt + (response.sentMs ?? 0) + queuedMs;
   }
 
   #noteRate(change: LaneRateChange | undefined): void {

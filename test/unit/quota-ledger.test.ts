@@ -8,7 +8,7 @@ import { seededRandom } from '../../fixtures/limiters/prng.js';
 import { SlidingLog } from '../../fixtures/limiters/sliding-log.js';
 import { TokenBucket } from '../../fixtures/limiters/token-bucket.js';
 import { PACING_MARGIN } from '../../src/rate/pacing-margin.js';
-import { explainsCount, LEDGER_SIZE, roomAt } from '../../src/rate/quota-ledger.js';
+import { explainsCount, LEDGER_SIZE, roomAt, StartLedger } from '../../src/rate/quota-ledger.js';
 import { decideQuotaPacing } from '../../src/rate/quota-pacing.js';
 import type { QuotaState } from '../../src/retry/quota-headers.js';
 
@@ -31,6 +31,20 @@ describe('#23: explainsCount: the lane alone used what the server counts', () =>
   });
   test('#23: a quota bigger than the ledger keeps is left to the stated reset', () => {
     assert.equal(explainsCount(starts, NOW + 40, 1, LEDGER_SIZE + 1, W), false);
+  });
+});
+
+describe('#23: StartLedger: a start moves on to when the server counted it, once its answer says', () => {
+  test('#23: kept in order: a start counted late moves past those that started after it and were counted sooner', () => {
+    const ledger = new StartLedger();
+    for (const t of [0, 1, 2, 3, 4]) ledger.add(NOW + t);
+    ledger.settle(NOW + 1, NOW + 3.5); // a first request on a new connection, or a busy server's last
+    assert.deepEqual(ledger.starts, [NOW, NOW + 2, NOW + 3, NOW + 3.5, NOW + 4]);
+    ledger.settle(NOW + 4, NOW + 4); // no later than its start: unchanged
+    ledger.settle(NOW + 9, NOW + 12); // not in the ledger: nothing
+    assert.deepEqual(ledger.starts, [NOW, NOW + 2, NOW + 3, NOW + 3.5, NOW + 4]);
+    // The room for the next start follows: the 4th newest (of 4 per second) is now 2 ms later.
+    assert.equal(roomAt(ledger.starts, 4, W), NOW + 2 + W * (1 + PACING_MARGIN));
   });
 });
 
