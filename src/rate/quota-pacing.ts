@@ -42,9 +42,19 @@ export const QUOTA_PACING = {
  *   left over the time left, at least `minRps`. It is a ceiling: the scheduler takes the
  *   lower of it and the configured rate;
  * - a short window of known length → `paceShare` of limit ÷ window, evenly;
+ * `roomAtMs`, when the lane's own starts explain the count of a policy (q per w), is when they
+ * say there is room again (quota-ledger.ts): a used-up quota's pause ends then (when sooner
+ * than the reset), and a low remaining is not spread;
  * - otherwise, or when the window has already reset → undefined (no change).
  */
-export function decideQuotaPacing(quota: QuotaState, inFlight: number, nowMs: number, window?: QuotaWindow, toServerMs = 0): QuotaPacing | undefined {
+export function decideQuotaPacing(
+  quota: QuotaState,
+  inFlight: number,
+  nowMs: number,
+  window?: QuotaWindow,
+  toServerMs = 0,
+  roomAtMs?: number,
+): QuotaPacing | undefined {
   const { remaining, limit } = quota;
   const statedResetMs = effectiveResetMs(quota, nowMs);
   // Paced by the longest a window can be, each gets its quota at most. Before two turns bound
@@ -65,6 +75,17 @@ export function decideQuotaPacing(quota: QuotaState, inFlight: number, nowMs: nu
   // a request started that long before the turn is reckoned to arrive at it. A stated reset is
   // the server's own time, and waits for it whole.
   const resumeAtMs = byTurns ? Math.max(nowMs, resetAtMs - toServerMs) : resetAtMs;
+  // The lane's own starts explain the server's count and say when it has room (quota-ledger.ts;
+  // the lane holds each start to them): a used-up quota waits for that, no longer, and what is
+  // left is not spread. Spread over a `t` that moves on with every answer, the rate only sinks;
+  // waited out whole, each `t` idles most of a window.
+  // A wait no longer than the policy's spacing (w / q) is pacing, which the lane's hold on each
+  // start does already: only a longer one pauses the lane (and says so).
+  if (roomAtMs !== undefined) {
+    const untilMs = Math.min(resumeAtMs, roomAtMs);
+    const spacingMs = limit !== undefined && quota.windowMs !== undefined ? quota.windowMs / limit : 0;
+    return available <= 0 && untilMs - nowMs > spacingMs ? { pauseUntilMs: untilMs, ...evenRps } : evenRps;
+  }
   if (available <= 0) return evenRps === undefined ? { pauseUntilMs: resumeAtMs } : { pauseUntilMs: resumeAtMs, ...evenRps };
   const isLow = (limit !== undefined && remaining <= limit * QUOTA_PACING.lowFraction) || remaining <= pending + 1;
   // Paced evenly, a window's last requests are no sign of running short.

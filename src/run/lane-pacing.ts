@@ -13,6 +13,7 @@ import type { Redactor } from '../record/redact.js';
 import type { AnswerHints } from '../retry/hints.js';
 import { decideQuotaPacing } from '../rate/quota-pacing.js';
 import { QuotaWindows } from '../rate/quota-windows.js';
+import { explainsCount, roomAt, StartLedger } from '../rate/quota-ledger.js';
 import type { QuotaState } from '../retry/quota-headers.js';
 import { startToReachSecond } from '../rate/controller/tuning.js';
 import { RecentMinimum } from '../rate/recent-minimum.js';
@@ -35,6 +36,10 @@ export class LanePacing {
   readonly #holdUntil = new Map<string, number>();
   /** Per pause bucket: when its quota windows open, and how long they are. */
   readonly #quotaWindows = new Map<string, QuotaWindows>();
+  /** Per pause bucket: its starts, for when a used-up quota comes back (quota-ledger.ts). */
+  readonly #ledgers = new Map<string, StartLedger>();
+  /** Per pause bucket: the policy (q per w) its starts are held to, while they explain its count. */
+  readonly #ledgerPolicies = new Map<string, { limit: number; windowMs: number }>();
   /** Per pause bucket: the times of a 429 that did not say when, until its pause is decided. */
   readonly #bareRefusal = new Map<string, BareRefusal>();
 
@@ -44,6 +49,16 @@ export class LanePacing {
 
   /** A request of the lane went on the wire. */
   started(lane: Lane, now: number): void {
+    let ledger = this.#ledgers.get(lane.pauseBucket);
+    if (ledger === undefined) {
+      ledger = new StartLedger();
+      this.#ledgers.set(lane.pauseBucket, ledger);
+    }
+    ledger.add(now);
+    // Its own starts explain the server's count: the next start waits for room among them.
+    const policy = this.#ledgerPolicies.get(lane.pauseBucket);
+    const room = policy === undefined ? undefined : roomAt(ledger.starts, policy.limit, policy.windowMs);
+    if (room !== undefined && room > now) this.#deps.limiter.pause(`quota:${lane.pauseBucket}`, room);
     this.#noteRate(this.#deps.lanes.started(lane, now));
   }
 
@@ -84,6 +99,7 @@ export class LanePacing {
     const response = outcome.kind === 'response' ? outcome : null;
     const now = clock.now();
     const arrivedAt = response === null ? startedAt : this.#arrivalOf(lane, startedAt, response);
+    if (response !== null) this.#ledgers.get(lane.pauseBucket)?.settle(startedAt, this.#countedBy(lane, startedAt, response));
     const failure = outcome.kind === 'failure' ? outcome.code : undefined;
     const reading = lanes.settled(lane, now, { startedAt, arrivedAt, status: response?.status ?? null, failure, retryAfterMs: hints.retryAfterMs });
     if (reading.isRefusal && hints.retryAfterMs === undefined) {
@@ -91,7 +107,7 @@ export class LanePacing {
     } else this.#bareRefusal.delete(lane.pauseBucket);
     this.#noteRate(reading.change);
     // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
-    if (response !== null && response.status !== 429) this.#paceByQuota(lane, hints.quota, arrivedAt);
+    if (response !== null && response.status !== 429) this.#paceByQuota(lane, hints.quota, startedAt, arrivedAt);
     return reading.isRefusal === hints.isThrottle ? hints : { ...hints, isThrottle: reading.isRefusal };
   }
 
@@ -123,7 +139,7 @@ export class LanePacing {
    * pause until the reset; little left → spread it over the time to the reset; plenty → the
    * lane goes back to the run's pace.
    */
-  #paceByQuota(lane: Lane, quota: QuotaState | undefined, arrivedAt: number): void {
+  #paceByQuota(lane: Lane, quota: QuotaState | undefined, startedAt: number, arrivedAt: number): void {
     if (quota === undefined) return;
     const { lanes, clock } = this.#deps;
     const now = clock.now();
@@ -134,7 +150,21 @@ export class LanePacing {
     }
     const window = windows.note(quota.limit, quota.remaining, arrivedAt);
     const toServerMs = (this.#roundTrips.get(lane.pauseBucket)?.min() ?? 0) / 2;
-    const pacing = decideQuotaPacing(quota, lanes.inFlight(lane), now, window, toServerMs);
+    const { limit, remaining, windowMs } = quota;
+    const ledger = this.#ledgers.get(lane.pauseBucket);
+    const explained =
+      ledger !== undefined && limit !== undefined && remaining !== undefined && windowMs !== undefined
+        ? explainsCount(ledger.starts, startedAt, limit - remaining, limit, windowMs)
+        : false;
+    let roomAtMs: number | undefined;
+    if (explained) {
+      this.#ledgerPolicies.set(lane.pauseBucket, { limit: limit!, windowMs: windowMs! });
+      // Room for the next start, counted over them all (before `limit` starts, any time); each
+      // start from now on is held to it (started()).
+      roomAtMs = roomAt(ledger!.starts, limit!, windowMs!) ?? now;
+      if (roomAtMs > now) this.#deps.limiter.pause(`quota:${lane.pauseBucket}`, roomAtMs);
+    } else this.#ledgerPolicies.delete(lane.pauseBucket);
+    const pacing = decideQuotaPacing(quota, lanes.inFlight(lane), now, window, toServerMs, roomAtMs);
     if (pacing !== undefined && 'pauseUntilMs' in pacing) {
       const reason = `quota used up (${quota.source} headers)`;
       this.pause(lane, { untilMs: pacing.pauseUntilMs, delayMs: pacing.pauseUntilMs - now, source: 'server', reason }, true);
@@ -156,6 +186,17 @@ export class LanePacing {
     }
     roundTrips.add(response.roundTripMs);
     return startedAt + response.sentMs + roundTrips.min()! / 2;
+  }
+
+  /**
+   * When the server had counted the request at the latest, as the lane's ledger of starts keeps
+   * it: on the wire, plus how much longer its round trip took than the quickest recent one (a
+   * server busy with a burst counts its last requests late, the first of a run by 10 ms or more).
+   */
+  #countedBy(lane: Lane, startedAt: number, response: ResponseOutcome): number {
+    const quickest = this.#roundTrips.get(lane.pauseBucket)?.min();
+    const queuedMs = response.roundTripMs === undefined || quickest === undefined ? 0 : response.roundTripMs - quickest;
+    return startedAt + (response.sentMs ?? 0) + queuedMs;
   }
 
   #noteRate(change: LaneRateChange | undefined): void {

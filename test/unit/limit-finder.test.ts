@@ -1038,7 +1038,9 @@ describe('#11: LimitFinder against servers whose Retry-After is whole seconds', 
 
   test('#11: a limit halved: no fill in the pause after the drop, then the new limit is filled', () => {
     const controller = new LimitFinder({ auto: false, ceilingRps: 40, now: 600 });
-    const run = drive(controller, { from: 600, to: 25_000, server: fixedWindowServer((t) => (t < 15_000 ? 20 : 10)), wholeSeconds: true, ceilingRps: 40 });
+    // Until 21.5 s: the windows of the new limit begin about 19 s, and shortRestMs after them the
+    // rate probes back to the 20/s that held before the drop (recovery.ts).
+    const run = drive(controller, { from: 600, to: 21_500, server: fixedWindowServer((t) => (t < 15_000 ? 20 : 10)), wholeSeconds: true, ceilingRps: 40 });
     const figures = `changes ${run.changes.map((c) => `${(c.at / 1000).toFixed(2)}s→${c.rps.toFixed(1)}`).join(' ')}; fills at ${run.fillStarts.map((f) => `${f.at.toFixed(0)}${f.refused ? '×' : ''}`).join(' ')}`;
     assert.ok(
       run.fillStarts.every((f) => !f.refused),

@@ -1,9 +1,8 @@
 /**
  * The limit finder: finds a rate limit nobody told us, from the refusals and accepted answers
  * alone, with the time passed in. It holds one lane's rate and evidence and hands each decision
- * to a pure part: cut.ts (a refusal), climb.ts (clean answers), clock-windows.ts (fills and
- * windows on the clock), slow-start.ts (keeping a second's end free). docs/rate-control.md
- * tells its strategy.
+ * to a part: cut.ts (a refusal), climb.ts (clean answers), clock-windows.ts (fills and windows
+ * on the clock), slow-start.ts (a second's end), recovery.ts (after a drop). docs/rate-control.md.
  */
 import type { RateChangeReason } from '../../events.js';
 import { decideClimb, standsAsideForQuota, wasUsed } from './climb.js';
@@ -13,11 +12,9 @@ import { Evidence } from './evidence.js';
 import { LongWindowGuard } from './long-window.js';
 import { SecondsEndGuard } from './slow-start.js';
 import { ADAPTIVE, pacingBurst } from './tuning.js';
+import { RecoveryProbes } from './recovery.js';
 
-export interface RateChange {
-  rps: number;
-  reason: RateChangeReason;
-}
+export type RateChange = { rps: number; reason: RateChangeReason };
 
 export class LimitFinder {
   readonly #state: RateState;
@@ -26,6 +23,7 @@ export class LimitFinder {
   #answersSinceChange = 0;
   /** The clock second the last cut measured: late answers of it refine the plateau. */
   #cutSecond = Number.NaN;
+  readonly #recovery = new RecoveryProbes();
   readonly #evidence = new Evidence();
   readonly #windows = new ClockWindows(this.#evidence);
   readonly #secondsEnd = new SecondsEndGuard();
@@ -85,16 +83,20 @@ export class LimitFinder {
     if (!Number.isFinite(state.rps) || startedAt < state.cutAt) return undefined;
     this.#answersSinceChange += 1;
     const elapsedMs = now - state.changedAt;
+    this.#recovery.noteClean(state.rps, state.slowStart, elapsedMs, this.#answersSinceChange);
     if (this.#windows.count !== undefined) {
       // The count is the limit exactly; after its rest, probe past it as past a plateau.
       if (elapsedMs < this.#restMs || !wasUsed(state.rps, elapsedMs, this.#answersSinceChange)) return undefined;
       this.#windows.leave();
       state.plateau = Infinity;
     }
-    const climb = decideClimb({ ...state, restMs: this.#restMs, probeFactor: this.#probeFactor }, elapsedMs, this.#answersSinceChange);
+    const probeFactor = this.#recovery.probeFactor(state.rps, this.#probeFactor);
+    const climb = decideClimb({ ...state, restMs: this.#restMs, probeFactor }, elapsedMs, this.#answersSinceChange);
     if (climb === undefined) return undefined;
-    state.plateau = climb.plateau;
-    this.#probeFactor = climb.probeFactor;
+    const back = climb.reason === 'probe' ? this.#recovery.probed(climb.rps) : undefined;
+    state.plateau = back?.plateau ?? climb.plateau;
+    this.#probeFactor = back?.probeFactor ?? climb.probeFactor;
+    this.#restMs = back?.restMs ?? this.#restMs;
     return this.#change(climb.rps, now, climb.reason);
   }
 
@@ -115,7 +117,7 @@ export class LimitFinder {
     }
     if (reading === 'restart') return this.#restartSlowStart(now);
     const ofWindows = this.#windows.readRefusal(arrivedAt, now, state.ceiling);
-    if (ofWindows !== undefined) return this.#restAt(ofWindows.rps, now, ofWindows.reason);
+    if (ofWindows !== undefined) return this.#restAt(ofWindows.rps, now, ofWindows.reason, this.#recovery.restAfterCut(ofWindows.rps));
     const decision = decideCut(state, refusal, this.#evidence.around(refusal));
     if (decision.kind === 'restart') return this.#restartSlowStart(now);
     if (decision.kind === 'none') return undefined;
@@ -131,7 +133,7 @@ export class LimitFinder {
     this.#cutSecond = decision.cutSecond;
     if (decision.isDrop) this.#evidence.forgetUpTo(Math.floor(now / 1000));
     this.#probeFactor = decision.probeFactor;
-    this.#restMs = decision.restMs;
+    this.#restMs = this.#recovery.restAfterCut(decision.rps) ?? decision.restMs;
     return this.#change(decision.rps, now, 'throttled');
   }
 
@@ -157,17 +159,16 @@ export class LimitFinder {
     return this.#restAt(boundedRate(Math.min(rps, this.#state.rps), this.#state.ceiling), now, 'throttled');
   }
 
-  /** A cut to `rps`, which is also where the climb rests. */
-  #restAt(rps: number, now: number, reason: RateChangeReason): RateChange {
+  /** A cut to `rps`, which is also where the climb rests (`restMs` long, when given). */
+  #restAt(rps: number, now: number, reason: RateChangeReason, restMs?: number): RateChange {
+    if (restMs !== undefined) this.#restMs = restMs;
     this.#state.cutAt = now;
     this.#state.plateau = rps;
     return this.#change(rps, now, reason);
   }
 
   /** What the lane sent per second lately. */
-  sentRps(now: number): number {
-    return this.#evidence.sentRps(now);
-  }
+  sentRps = (now: number): number => this.#evidence.sentRps(now);
 
   /** A cut for 503s that proved noise: back to `rps`, resting there as if it had held. */
   undoCut(now: number, rps: number): void {
