@@ -11,20 +11,20 @@ describe('#23: decideRecovery: a cut under a rate that held is a drop, and the r
   const cases: Array<[string, Parameters<typeof decideRecovery>, ReturnType<typeof decideRecovery>]> = [
     ['nothing held yet: no recovery', [undefined, 5, 0], undefined],
     ['a cut a little under the rate that held: the limit measured, no drop', [undefined, 18, 20], undefined],
-    ['a cut under DROP_SHARE of the rate that held: a drop, a short rest first', [undefined, 9.7, 20], { formerRps: 20, restMs: ADAPTIVE.shortRestMs }],
+    ['a cut under DROP_SHARE of the rate that held: a drop, a short rest first', [undefined, 9.7, 20], { formerRps: 20, restMs: ADAPTIVE.firstProbeBackMs }],
     ['a cut while recovering keeps the rest the last probe set', [{ formerRps: 20, restMs: 12_000 }, 9.7, 20], { formerRps: 20, restMs: 12_000 }],
     ['a cut at the former rate again: recovered', [{ formerRps: 20, restMs: 12_000 }, 19.4, 20], undefined],
   ];
   for (const [name, args, expected] of cases) test(`#23: ${name}`, () => assert.deepEqual(decideRecovery(...args), expected));
 
   test('#23: each probe back doubles the rest before the next, up to the usual rest', () => {
-    let recovery: Recovery = { formerRps: 20, restMs: ADAPTIVE.shortRestMs };
+    let recovery: Recovery = { formerRps: 20, restMs: ADAPTIVE.firstProbeBackMs };
     const rests: number[] = [];
     for (let i = 0; i < 6; i++) {
       recovery = probedBack(recovery);
       rests.push(recovery.restMs);
     }
-    assert.deepEqual(rests, [6_000, 12_000, 24_000, 30_000, 30_000, 30_000]);
+    assert.deepEqual(rests, [12_000, 24_000, 30_000, 30_000, 30_000, 30_000]);
   });
 
   test('#23: the probe back goes straight to the former rate; without a recovery, the probe factor as it was', () => {
@@ -40,17 +40,17 @@ describe('#23: decideRecovery: a cut under a rate that held is a drop, and the r
     probes.noteClean(64, true, ADAPTIVE.heldCleanMs, 1_000);
     assert.equal(probes.restAfterCut(1), undefined);
     probes.noteClean(20, false, ADAPTIVE.heldCleanMs, 100);
-    assert.equal(probes.restAfterCut(20 * DROP_SHARE - 0.1), ADAPTIVE.shortRestMs);
+    assert.equal(probes.restAfterCut(20 * DROP_SHARE - 0.1), ADAPTIVE.firstProbeBackMs);
   });
 
   test('#23: a probe back rests at the rate it went to, briefly, then probes past it in small steps; refused, the next waits twice as long', () => {
     const probes = new RecoveryProbes();
     probes.noteClean(20, false, ADAPTIVE.heldCleanMs, 100);
     assert.equal(probes.probed(25), undefined, 'no drop: a probe of its own');
-    assert.equal(probes.restAfterCut(10), ADAPTIVE.shortRestMs);
+    assert.equal(probes.restAfterCut(10), ADAPTIVE.firstProbeBackMs);
     assert.equal(probes.probeFactor(10, ADAPTIVE.climbFactor), 2);
     assert.deepEqual(probes.probed(20), { plateau: 20, probeFactor: ADAPTIVE.climbFactor, restMs: ADAPTIVE.shortRestMs });
-    assert.equal(probes.restAfterCut(9.7), 2 * ADAPTIVE.shortRestMs);
+    assert.equal(probes.restAfterCut(9.7), 2 * ADAPTIVE.firstProbeBackMs);
     assert.equal(probes.restAfterCut(19.4), undefined, 'a cut near the former rate: recovered');
   });
 });

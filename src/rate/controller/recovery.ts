@@ -23,7 +23,7 @@ export interface Recovery {
  * when there is none to make: not under a rate that held, or back at it.
  */
 export function decideRecovery(recovery: Recovery | undefined, rps: number, heldRps: number): Recovery | undefined {
-  if (recovery === undefined) return rps < heldRps * DROP_SHARE ? { formerRps: heldRps, restMs: ADAPTIVE.shortRestMs } : undefined;
+  if (recovery === undefined) return rps < heldRps * DROP_SHARE ? { formerRps: heldRps, restMs: ADAPTIVE.firstProbeBackMs } : undefined;
   return rps >= recovery.formerRps * DROP_SHARE ? undefined : recovery;
 }
 

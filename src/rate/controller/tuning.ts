@@ -18,6 +18,8 @@ export const ADAPTIVE = {
   probeAfterMs: 30_000,
   /** … or this long when the measure was under a quarter of the rate sent. */
   shortRestMs: 3_000,
+  /** After a drop, the rest before the first probe back to the rate that held (recovery.ts); each probe back doubles it. */
+  firstProbeBackMs: 6_000,
   /** After slow start's first refusal saw its ramp (cut.ts), each probe step doubles, as slow start did. */
   rampProbeFactor: 2,
   deepestCut: 0.25,
