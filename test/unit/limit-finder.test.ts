@@ -720,11 +720,18 @@ describe('#11: LimitFinder: climbing', () => {
     const cut = controller.noteThrottled(step.at + 60, step.at + 55)!;
     // Just under the rate that held, or the most a clock second of it accepted (25 starts of 24.255/s).
     assert.ok(cut.rps >= held * ADAPTIVE.settleFraction - 1e-9 && cut.rps <= Math.ceil(held) * ADAPTIVE.settleFraction + 1e-9, `rests at ${cut.rps}`);
-    // … for shortRestMs, then probes again from +5%.
-    const after = drive(controller, { from: step.at + 1_100, to: step.at + 60 + ADAPTIVE.shortRestMs + 1_500 }).changes;
-    assert.ok(after.length >= 1, 'probes again');
-    assert.ok(after[0]!.at < step.at + 60 + ADAPTIVE.shortRestMs + 1_100, `rested until ${after[0]!.at}`);
-    near(after[0]!.rps, cut.rps * ADAPTIVE.climbFactor, 'small step');
+    // … goes back up to the rate that held (it held a whole step clean) …
+    const after = drive(controller, { from: step.at + 1_100, to: step.at + 60 + ADAPTIVE.shortRestMs + 3_000 }).changes;
+    assert.ok(after.length >= 2, 'climbs back, then probes again');
+    near(after[0]!.rps, held, 'back to the rate that held');
+    assert.equal(after[0]!.reason, 'clean');
+    // … rests there shortRestMs, then probes again from +5%.
+    assert.equal(after[1]!.reason, 'probe');
+    assert.ok(
+      after[1]!.at >= after[0]!.at + ADAPTIVE.shortRestMs && after[1]!.at < after[0]!.at + ADAPTIVE.shortRestMs + 1_100,
+      `rested until ${after[1]!.at}`,
+    );
+    near(after[1]!.rps, held * ADAPTIVE.climbFactor, 'small step');
   });
 
   test('#11: the plateau is settleFraction × the limit when that is lower than refusedFraction × the refused rate', () => {

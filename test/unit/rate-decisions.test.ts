@@ -168,11 +168,11 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(16 * shallowestCut, 15 * settle, 16, { fillCount: 15 }),
     ],
     [
-      'a probe step refused at once, its measure seeing only the rate before: rest briefly on the rate that held',
+      'a probe step refused at once, its measure seeing only the rate before: rest briefly on the rate that held (itself, not 97% of it: it held a whole step clean)',
       { rps: 18, previousRps: 15, raisedAt: 2_500 },
       {},
       { limitAround: 14, busiestSecond: 14 },
-      cut(15 * settle, 15 * settle, 18, { restMs: shortRestMs }),
+      cut(15 * settle, 15, 18, { restMs: shortRestMs }),
     ],
     [
       "… a measure up to overshootStep over the rate that held is still only that rate (16 at 15/s: a request counted early, a bucket's depth)",
@@ -189,11 +189,11 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(17 * settle, 17 * settle, 30, { fillCount: 17 }),
     ],
     [
-      'a probe step past the plateau refused in its first climbStepMs: the limit is no lower than the rate that held a step clean',
+      'a probe step past the plateau refused in its first climbStepMs: the limit is no lower than the rate that held a step clean, and the climb rests on that rate',
       { rps: 21, previousRps: 20, raisedAt: 2_500, plateau: Infinity },
       {},
       { limitAround: 18, busiestSecond: 18 },
-      cut(21 * shallowestCut, 20 * settle, 21, { fillCount: 18 }),
+      cut(21 * shallowestCut, 20, 21, { fillCount: 18 }),
     ],
     [
       '… a climb step under the plateau: the measure stands',

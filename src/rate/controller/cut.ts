@@ -145,6 +145,9 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   const heldBefore = isOvershoot || (refusedStep && !Number.isFinite(state.plateau));
   const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : heldBefore ? Math.max(measured, state.previousRps) : measured;
   let plateau = plateauFor(limit, sending);
+  // That rate held a whole step clean: the climb rests on it, not 97% of it (a depth-1 bucket
+  // at 20/s otherwise settled at 18.6/s for the rest of the run).
+  if (heldBefore && state.previousRps < sending) plateau = Math.max(plateau, state.previousRps);
   // A long window's measure is its own: a quarter of a burst's rate would be far over it.
   const deepest = isLongWait ? 0 : sending * ADAPTIVE.deepestCut;
   // A measure under a quarter of the rate sent saw a burst or a ramp, not the limit (a token
