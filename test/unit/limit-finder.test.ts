@@ -1140,6 +1140,25 @@ describe('#11: LimitFinder: windows on the clock', () => {
     assert.equal(fewer.windowCount, undefined);
   });
 
+  test("#23: windows refused in the second they began in, after the fill took a little under the count: they go on with that second's count", () => {
+    // A measure of 21 (a start of the second before counted in it): the fill took 20 of second 3
+    // whole, and the windows' 21st start in the same second is refused. A window refuses only
+    // once its count is spent, so the 20 that second took are the count; not a sign that the
+    // server is no window on the clock (fw1s --rps auto with answers 60 ms slow lost the windows so).
+    const controller = new LimitFinder({ auto: false, ceilingRps: 63, now: 0 });
+    acceptStarts(controller, spaced(0, 63, 1000 / 21));
+    controller.noteThrottled(3_000, 2_990, 1_000, 2_995);
+    // Retry-After 1 s: the fill takes the rest of second 4.
+    controller.notePause(3_000, 4_000);
+    const fill = startUntilFillEnds(controller, 4_000);
+    assert.equal(fill.length, 20);
+    for (const t of fill) controller.noteAccepted(t + 5, t, t + 5);
+    assert.equal(controller.windowCount, 21);
+    controller.noteStart(4_900);
+    assert.deepEqual(controller.noteThrottled(4_910, 4_900, 1_000, 4_905), { rps: 20, reason: 'window' });
+    assert.equal(controller.windowCount, 20);
+  });
+
   test('#11: an answer of the recounted second that comes back after the recount counts in it, up to one under the count before', () => {
     const { controller } = inWindows(21);
     const starts = spaced(5_000, 21, 47);
