@@ -1140,6 +1140,24 @@ describe('#11: LimitFinder: windows on the clock', () => {
     assert.equal(fewer.windowCount, undefined);
   });
 
+  test('#23: a refusal early in a clock second that took far fewer than the one before plans no fill: a window on the clock refuses only once its count is spent', () => {
+    // 19 a second taken clean in seconds 0 to 2 (told 40/s, so the controller stands aside), then
+    // a refusal in second 3: at its end (19 taken, a window's count spent) or after 5 (a token bucket).
+    const refusedAfter = (taken: number): LimitFinder => {
+      const finder = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
+      acceptStarts(finder, spaced(0, 3 * 19 + taken, 1000 / 19));
+      const at = 3_000 + taken * (1000 / 19);
+      finder.noteStart(at);
+      const cut = finder.noteThrottled(at + 10, at, 1_000, at + 5);
+      assert.equal(cut?.reason, 'throttled');
+      finder.notePause(at + 10, at + 1_010);
+      return finder;
+    };
+    const cutRps = 19 * ADAPTIVE.settleFraction;
+    assert.ok(refusedAfter(18).rps > cutRps, 'the count spent: the rest of the second after the pause is filled, faster than the rate');
+    near(refusedAfter(5).rps, cutRps, 'refused early: no fill, the cut rate');
+  });
+
   test("#23: windows refused in the second they began in, after the fill took a little under the count: they go on with that second's count", () => {
     // A measure of 21 (a start of the second before counted in it): the fill took 20 of second 3
     // whole, and the windows' 21st start in the same second is refused. A window refuses only

@@ -19,7 +19,7 @@ function refusal(overrides: Partial<Refusal> = {}): Refusal {
 }
 
 function measures(overrides: Partial<CutMeasures> = {}): CutMeasures {
-  return { sentRps: 20, limitAround: 15, busiestSecond: 15, limitOverWait: Number.NaN, gapBeforeMs: undefined, ...overrides };
+  return { sentRps: 20, limitAround: 15, busiestSecond: 15, limitOverWait: Number.NaN, gapBeforeMs: undefined, earlyInSecond: false, ...overrides };
 }
 
 function near(actual: number, expected: number, what: string): void {
@@ -157,6 +157,13 @@ describe('#23: what a refusal measures and cuts to', () => {
       { retryAfterMs: 5_000 },
       { sentRps: 24, limitOverWait: 4 },
       cut(4 * settle, 4 * settle, 24, { cutSecond: Number.NaN }),
+    ],
+    [
+      'refused before its clock second took nearly what the one before took clean: no window on the clock refuses that early, so the cut plans no fill',
+      {},
+      {},
+      { earlyInSecond: true },
+      cut(15 * settle, 15 * settle, 20),
     ],
     ['a start that caught up on a late one (45 ms apart at 20/s, 30 ms here): no credit, same rate', {}, {}, { gapBeforeMs: 30 }, { kind: 'spacing' }],
     ['the same once spacing is strict: a cut', { strictSpacing: true }, {}, { gapBeforeMs: 30 }, cut(15 * settle, 15 * settle, 20, { fillCount: 15 })],

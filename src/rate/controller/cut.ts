@@ -91,6 +91,8 @@ export interface CutMeasures {
   limitOverWait: number;
   /** How long before the refused start the one before it went. */
   gapBeforeMs: number | undefined;
+  /** Refused before its clock second took nearly what the one before took clean: no window on the clock. */
+  earlyInSecond: boolean;
 }
 
 export type CutDecision =
@@ -177,7 +179,7 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
     isDrop,
     // Only a count of one clock second says what a window on the clock holds, and not a burst's
     // the climb goes back past: a fill would hold the lane to it (1 start a second, at --rps 40).
-    fillCount: !isDrop && !isLongWait && !isOvershoot && !climbsToHalf && isOneSecondsCount ? measured : undefined,
+    fillCount: !isDrop && !isLongWait && !isOvershoot && !climbsToHalf && isOneSecondsCount && !measures.earlyInSecond ? measured : undefined,
     cutSecond: isLongWait || isDrop ? Number.NaN : Math.floor(arrivedAt / 1000),
   };
 }
