@@ -115,6 +115,13 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(20 * settle, 20 * settle, 64, { fillCount: 20 }),
     ],
     [
+      "… the same count refused before its second took nearly what the one before took: no window's, so slow start's ramp; rest briefly, then probe by doubling",
+      { rps: 64, ceiling: Infinity, slowStart: true },
+      {},
+      { limitAround: 20, busiestSecond: 20, earlyInSecond: true },
+      cut(20 * settle, 20 * settle, 64, { restMs: shortRestMs, probeFactor: rampProbeFactor }),
+    ],
+    [
       'a measure over the rate sent still cuts, to shallowestCut of it',
       { rps: 8 },
       {},

@@ -158,8 +158,9 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   // A burst at a steady rate refused, with a measure that saw only its start: climb back by
   // halving the gap to half that rate. Slow start's first refusal too, unless the measure is one
   // clock second's count: its doubling may be far past a window's count by then, which that
-  // count tells exactly (and the fill after the pause tests).
-  const isOneSecondsCount = measured === measures.busiestSecond;
+  // count tells exactly (and the fill after the pause tests). Refused early in its second, it
+  // is no window's count.
+  const isOneSecondsCount = measured === measures.busiestSecond && !measures.earlyInSecond;
   const climbsToHalf = sawRamp && !isLongWait && (!state.slowStart || !isOneSecondsCount);
   if (climbsToHalf) plateau = Math.max(plateau, sending / 2);
   // Slow start's first refusal saw its ramp, unless it measured one clock second's count that is
