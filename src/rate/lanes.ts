@@ -185,6 +185,17 @@ export class Lanes {
     return this.#inFlight.get(lane.pauseBucket) ?? 0;
   }
 
+  /**
+   * Whether something holds the lane to a rate: a fixed one (--rps, --host-rps, a --limit rule)
+   * or its controller's. Under --redis the controller is the coordinator's; --rps auto always
+   * has a rate there, and no --rps is taken to have none (the backoff stays).
+   */
+  isPaced(lane: Lane): boolean {
+    if (Number.isFinite(lane.ceilingRps)) return true;
+    if (this.#reporter !== undefined) return this.#options.autoRate;
+    return Number.isFinite(this.#controllers.get(lane.pauseBucket)?.rps ?? Infinity);
+  }
+
   /** A request of this lane went on the wire; returns a rate change the first time in auto mode. */
   started(lane: Lane, now: number): LaneRateChange | undefined {
     this.took(lane);

@@ -20,6 +20,12 @@ export interface AnswerHints {
   hasUnreadableRetryAfter: boolean;
   /** The tightest quota the headers state, on any status; the lane pacing decides when it counts. */
   quota: QuotaState | undefined;
+  /**
+   * The lane that answered is paced at a rate (its controller's, --rps, --host-rps or a --limit
+   * rule): set by the lane pacing, as isThrottle is. A fault's retry then takes its turn in that
+   * pace with no backoff of its own (policy.ts).
+   */
+  lanePaced?: boolean;
 }
 
 /** What an attempt that got no answer (a failure) tells: nothing. */

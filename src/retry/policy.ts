@@ -123,7 +123,7 @@ function decideWait(outcome: AttemptOutcome, hints: AnswerHints, attempt: number
   if (outcome.kind === 'failure') {
     return {
       retry: true,
-      delayMs: faultBackoffMs(attempt, policy, random),
+      delayMs: faultDelayMs(attempt, hints, policy, random),
       source: 'backoff',
       pauseHost: false,
       reason: FAILURE_PHRASES[outcome.code] ?? description,
@@ -136,7 +136,7 @@ function decideWait(outcome: AttemptOutcome, hints: AnswerHints, attempt: number
     const ignored = hints.hasUnreadableRetryAfter ? ', unparsable Retry-After ignored' : '';
     return {
       retry: true,
-      delayMs: isThrottle ? computeBackoffMs(attempt, policy, random) : faultBackoffMs(attempt, policy, random),
+      delayMs: isThrottle ? computeBackoffMs(attempt, policy, random) : faultDelayMs(attempt, hints, policy, random),
       source: 'backoff',
       pauseHost: isThrottle,
       reason: description + ignored,
@@ -153,6 +153,19 @@ function decideWait(outcome: AttemptOutcome, hints: AnswerHints, attempt: number
     pauseHost: isThrottle,
     reason: `${description}, Retry-After ${formatDuration(serverMs)}`,
   };
+}
+
+/**
+ * The wait before a fault's retry (not a refusal's, and not a server-given wait). When a rate
+ * paces the lane (hints.lanePaced), none: the retry takes its next turn in that pace like any
+ * request, so it adds no load the rate does not already allow, and the pace spreads the retries
+ * of faults that came together as full jitter would. A backoff on top only idled the slot and
+ * stretched the run's end, where the last inputs' retries came after everything else (npm run
+ * simulate, faults30 --rps auto: 0.748 → 0.78). With no rate (no --rps, before a first 429), the
+ * backoff is all that spaces the retries, and it stays.
+ */
+export function faultDelayMs(attempt: number, hints: AnswerHints, policy: RetryPolicy, random: () => number): number {
+  return hints.lanePaced === true ? 0 : faultBackoffMs(attempt, policy, random);
 }
 
 /**

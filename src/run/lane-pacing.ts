@@ -92,7 +92,8 @@ export class LanePacing {
   /**
    * An attempt that started at `startedAt` came back with `outcome`. Returns its `hints` as the
    * retry decision is to read them: whether it was a refusal for the rate (`isThrottle`) is the
-   * lane's controller's reading, since a 503 is one only when it judges them load shedding.
+   * lane's controller's reading, since a 503 is one only when it judges them load shedding;
+   * `lanePaced` whether a rate paces the lane (a fault's retry then needs no backoff).
    */
   settled(lane: Lane, startedAt: number, outcome: AttemptOutcome, hints: AnswerHints): AnswerHints {
     const { lanes, clock } = this.#deps;
@@ -108,7 +109,8 @@ export class LanePacing {
     this.#noteRate(reading.change);
     // On a 429 the Retry-After decides (the drafts give it precedence); otherwise the quota does.
     if (response !== null && response.status !== 429) this.#paceByQuota(lane, hints.quota, startedAt, arrivedAt);
-    return reading.isRefusal === hints.isThrottle ? hints : { ...hints, isThrottle: reading.isRefusal };
+    const lanePaced = lanes.isPaced(lane);
+    return reading.isRefusal === hints.isThrottle && lanePaced === (hints.lanePaced ?? false) ? hints : { ...hints, isThrottle: reading.isRefusal, lanePaced };
   }
 
   /**

@@ -720,11 +720,18 @@ describe('#11: LimitFinder: climbing', () => {
     const cut = controller.noteThrottled(step.at + 60, step.at + 55)!;
     // Just under the rate that held, or the most a clock second of it accepted (25 starts of 24.255/s).
     assert.ok(cut.rps >= held * ADAPTIVE.settleFraction - 1e-9 && cut.rps <= Math.ceil(held) * ADAPTIVE.settleFraction + 1e-9, `rests at ${cut.rps}`);
-    // … for shortRestMs, then probes again from +5%.
-    const after = drive(controller, { from: step.at + 1_100, to: step.at + 60 + ADAPTIVE.shortRestMs + 1_500 }).changes;
-    assert.ok(after.length >= 1, 'probes again');
-    assert.ok(after[0]!.at < step.at + 60 + ADAPTIVE.shortRestMs + 1_100, `rested until ${after[0]!.at}`);
-    near(after[0]!.rps, cut.rps * ADAPTIVE.climbFactor, 'small step');
+    // … goes back up to the rate that held (it held a whole step clean) …
+    const after = drive(controller, { from: step.at + 1_100, to: step.at + 60 + ADAPTIVE.shortRestMs + 3_000 }).changes;
+    assert.ok(after.length >= 2, 'climbs back, then probes again');
+    near(after[0]!.rps, held, 'back to the rate that held');
+    assert.equal(after[0]!.reason, 'clean');
+    // … rests there shortRestMs, then probes again from +5%.
+    assert.equal(after[1]!.reason, 'probe');
+    assert.ok(
+      after[1]!.at >= after[0]!.at + ADAPTIVE.shortRestMs && after[1]!.at < after[0]!.at + ADAPTIVE.shortRestMs + 1_100,
+      `rested until ${after[1]!.at}`,
+    );
+    near(after[1]!.rps, held * ADAPTIVE.climbFactor, 'small step');
   });
 
   test('#11: the plateau is settleFraction × the limit when that is lower than refusedFraction × the refused rate', () => {
@@ -1131,6 +1138,43 @@ describe('#11: LimitFinder: windows on the clock', () => {
     acceptStarts(fewer, spaced(5_000, 15, 1000 / fewer.rps));
     assert.equal(fewer.noteThrottled(5_730, 5_715, 1_000, 5_720)?.reason, 'throttled');
     assert.equal(fewer.windowCount, undefined);
+  });
+
+  test('#23: a refusal early in a clock second that took far fewer than the one before plans no fill: a window on the clock refuses only once its count is spent', () => {
+    // 19 a second taken clean in seconds 0 to 2 (told 40/s, so the controller stands aside), then
+    // a refusal in second 3: at its end (19 taken, a window's count spent) or after 5 (a token bucket).
+    const refusedAfter = (taken: number): LimitFinder => {
+      const finder = new LimitFinder({ auto: false, ceilingRps: 40, now: 0 });
+      acceptStarts(finder, spaced(0, 3 * 19 + taken, 1000 / 19));
+      const at = 3_000 + taken * (1000 / 19);
+      finder.noteStart(at);
+      const cut = finder.noteThrottled(at + 10, at, 1_000, at + 5);
+      assert.equal(cut?.reason, 'throttled');
+      finder.notePause(at + 10, at + 1_010);
+      return finder;
+    };
+    const cutRps = 19 * ADAPTIVE.settleFraction;
+    assert.ok(refusedAfter(18).rps > cutRps, 'the count spent: the rest of the second after the pause is filled, faster than the rate');
+    near(refusedAfter(5).rps, cutRps, 'refused early: no fill, the cut rate');
+  });
+
+  test("#23: windows refused in the second they began in, after the fill took a little under the count: they go on with that second's count", () => {
+    // A measure of 21 (a start of the second before counted in it): the fill took 20 of second 3
+    // whole, and the windows' 21st start in the same second is refused. A window refuses only
+    // once its count is spent, so the 20 that second took are the count; not a sign that the
+    // server is no window on the clock (fw1s --rps auto with answers 60 ms slow lost the windows so).
+    const controller = new LimitFinder({ auto: false, ceilingRps: 63, now: 0 });
+    acceptStarts(controller, spaced(0, 63, 1000 / 21));
+    controller.noteThrottled(3_000, 2_990, 1_000, 2_995);
+    // Retry-After 1 s: the fill takes the rest of second 4.
+    controller.notePause(3_000, 4_000);
+    const fill = startUntilFillEnds(controller, 4_000);
+    assert.equal(fill.length, 20);
+    for (const t of fill) controller.noteAccepted(t + 5, t, t + 5);
+    assert.equal(controller.windowCount, 21);
+    controller.noteStart(4_900);
+    assert.deepEqual(controller.noteThrottled(4_910, 4_900, 1_000, 4_905), { rps: 20, reason: 'window' });
+    assert.equal(controller.windowCount, 20);
   });
 
   test('#11: an answer of the recounted second that comes back after the recount counts in it, up to one under the count before', () => {

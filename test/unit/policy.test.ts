@@ -334,3 +334,49 @@ describe('describeOutcome', () => {
     });
   }
 });
+
+describe('decideRetry: a fault on a lane paced at a rate (#23)', () => {
+  // The pace already spaces every start of the lane: a fault's retry takes its next turn in it.
+  const paced = (outcome: AttemptOutcome): AnswerHints => ({ ...read(outcome), lanePaced: true });
+  const rows: Array<[string, AttemptOutcome, number, unknown]> = [
+    ['a reset, first retry', failure('CONNECTION_RESET'), 1, { retry: true, delayMs: 0, source: 'backoff', pauseHost: false, reason: 'connection reset' }],
+    [
+      'a timeout, fifth retry',
+      failure('TIMEOUT', 'timed out after 2s'),
+      5,
+      { retry: true, delayMs: 0, source: 'backoff', pauseHost: false, reason: 'timed out' },
+    ],
+    ['a 502', response(502), 3, { retry: true, delayMs: 0, source: 'backoff', pauseHost: false, reason: '502 Bad Gateway' }],
+    ['a 503 without Retry-After', response(503), 1, { retry: true, delayMs: 0, source: 'backoff', pauseHost: false, reason: '503 Service Unavailable' }],
+    // What the server asked for still holds: that input waits it out.
+    [
+      "a 503's Retry-After delays that input",
+      response(503, { 'retry-after': '1' }),
+      1,
+      { retry: true, delayMs: 1_000, source: 'server', pauseHost: false, reason: '503 Service Unavailable, Retry-After 1s' },
+    ],
+    // A refusal is not a fault: its backoff pauses the host as before.
+    ['a bare 429 keeps its backoff', response(429), 3, { retry: true, delayMs: 2_000, source: 'backoff', pauseHost: true, reason: '429 Too Many Requests' }],
+  ];
+  for (const [name, outcome, attempt, expected] of rows) {
+    test(name, () => {
+      assert.deepEqual(decideRetry(outcome, paced(outcome), attempt, 'GET', POLICY, fixed(0.5)), expected);
+    });
+  }
+
+  test('the retry budget holds: past --retries a fault is not retried, paced or not', () => {
+    const outcome = failure('TIMEOUT');
+    assert.deepEqual(decideRetry(outcome, paced(outcome), POLICY.retries + 1, 'GET', POLICY, fixed(0.5)), { retry: false, final: false });
+  });
+
+  test('with no rate on the lane, a fault backs off as before', () => {
+    const outcome = failure('CONNECTION_RESET');
+    assert.deepEqual(decideRetry(outcome, { ...NO_HINTS, lanePaced: false }, 1, 'GET', POLICY, fixed(0.5)), {
+      retry: true,
+      delayMs: 500,
+      source: 'backoff',
+      pauseHost: false,
+      reason: 'connection reset',
+    });
+  });
+});

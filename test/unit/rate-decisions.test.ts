@@ -19,7 +19,7 @@ function refusal(overrides: Partial<Refusal> = {}): Refusal {
 }
 
 function measures(overrides: Partial<CutMeasures> = {}): CutMeasures {
-  return { sentRps: 20, limitAround: 15, busiestSecond: 15, limitOverWait: Number.NaN, gapBeforeMs: undefined, ...overrides };
+  return { sentRps: 20, limitAround: 15, busiestSecond: 15, limitOverWait: Number.NaN, gapBeforeMs: undefined, earlyInSecond: false, ...overrides };
 }
 
 function near(actual: number, expected: number, what: string): void {
@@ -115,6 +115,13 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(20 * settle, 20 * settle, 64, { fillCount: 20 }),
     ],
     [
+      "… the same count refused before its second took nearly what the one before took: no window's, so slow start's ramp; rest briefly, then probe by doubling",
+      { rps: 64, ceiling: Infinity, slowStart: true },
+      {},
+      { limitAround: 20, busiestSecond: 20, earlyInSecond: true },
+      cut(20 * settle, 20 * settle, 64, { restMs: shortRestMs, probeFactor: rampProbeFactor }),
+    ],
+    [
       'a measure over the rate sent still cuts, to shallowestCut of it',
       { rps: 8 },
       {},
@@ -158,6 +165,13 @@ describe('#23: what a refusal measures and cuts to', () => {
       { sentRps: 24, limitOverWait: 4 },
       cut(4 * settle, 4 * settle, 24, { cutSecond: Number.NaN }),
     ],
+    [
+      'refused before its clock second took nearly what the one before took clean: no window on the clock refuses that early, so the cut plans no fill',
+      {},
+      {},
+      { earlyInSecond: true },
+      cut(15 * settle, 15 * settle, 20),
+    ],
     ['a start that caught up on a late one (45 ms apart at 20/s, 30 ms here): no credit, same rate', {}, {}, { gapBeforeMs: 30 }, { kind: 'spacing' }],
     ['the same once spacing is strict: a cut', { strictSpacing: true }, {}, { gapBeforeMs: 30 }, cut(15 * settle, 15 * settle, 20, { fillCount: 15 })],
     [
@@ -168,11 +182,11 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(16 * shallowestCut, 15 * settle, 16, { fillCount: 15 }),
     ],
     [
-      'a probe step refused at once, its measure seeing only the rate before: rest briefly on the rate that held',
+      'a probe step refused at once, its measure seeing only the rate before: rest briefly on the rate that held (itself, not 97% of it: it held a whole step clean)',
       { rps: 18, previousRps: 15, raisedAt: 2_500 },
       {},
       { limitAround: 14, busiestSecond: 14 },
-      cut(15 * settle, 15 * settle, 18, { restMs: shortRestMs }),
+      cut(15 * settle, 15, 18, { restMs: shortRestMs }),
     ],
     [
       "… a measure up to overshootStep over the rate that held is still only that rate (16 at 15/s: a request counted early, a bucket's depth)",
@@ -189,11 +203,11 @@ describe('#23: what a refusal measures and cuts to', () => {
       cut(17 * settle, 17 * settle, 30, { fillCount: 17 }),
     ],
     [
-      'a probe step past the plateau refused in its first climbStepMs: the limit is no lower than the rate that held a step clean',
+      'a probe step past the plateau refused in its first climbStepMs: the limit is no lower than the rate that held a step clean, and the climb rests on that rate',
       { rps: 21, previousRps: 20, raisedAt: 2_500, plateau: Infinity },
       {},
       { limitAround: 18, busiestSecond: 18 },
-      cut(21 * shallowestCut, 20 * settle, 21, { fillCount: 18 }),
+      cut(21 * shallowestCut, 20, 21, { fillCount: 18 }),
     ],
     [
       '… a climb step under the plateau: the measure stands',

@@ -196,6 +196,26 @@ describe("#25: the coordinator's controllers decide as a one-machine run's", () 
     assert.deepEqual(reporter.reports, [{ kind: 'start', lane: 'host:api.test', at: 480 }]);
   });
 
+  test("#23: a lane is paced (a fault's retry then needs no backoff) under a fixed rate, --rps auto, or once its controller cut", () => {
+    const url = new URL('http://api.test/items/1');
+    const paced = (partial: Parameters<typeof resolveOptions>[0], reporter?: RecordingReporter) => {
+      const lanes = new Lanes(resolveOptions(partial), new RecordingLimiter(), () => 0, reporter);
+      return lanes.isPaced(lanes.laneFor(url));
+    };
+    assert.equal(paced({}), false, 'no --rps: the controller stands aside');
+    assert.equal(paced({ rps: 20 }), true);
+    assert.equal(paced({ hostRps: 5 }), true);
+    assert.equal(paced({ autoRate: true }), true);
+    assert.equal(paced({ autoRate: true }, new RecordingReporter()), true, 'under --redis, --rps auto always has a rate');
+    assert.equal(paced({}, new RecordingReporter()), false, 'under --redis with no --rps, the rate is not known here');
+    // No --rps: the first 429 gives the controller a rate.
+    const lanes = new Lanes(resolveOptions({}), new RecordingLimiter(), () => 0);
+    const lane = lanes.laneFor(url);
+    lanes.started(lane, 0);
+    lanes.settled(lane, 10, { startedAt: 0, arrivedAt: 1, status: 429, failure: undefined, retryAfterMs: 1_000 });
+    assert.equal(lanes.isPaced(lane), true);
+  });
+
   test('#25: a report of a lane no process opened is left alone', () => {
     assert.equal(new SharedControllers(true).feed({ kind: 'start', lane: 'host:x', at: 0 }), undefined);
   });

@@ -94,11 +94,13 @@ export class ClockWindows {
    * shallowestCut of it): the count was a request or two over, one counted in the wrong second,
    * or the limit went down a little. The windows go on with what that second took (returned).
    * (Far less, the limit went down, perhaps part way through that second: the cut measures it.)
+   * The second the windows began in counts too: its fill took what it took, and a window
+   * refuses only once its count is spent.
    */
   recount(arrivedAt: number, ceiling: number): number | undefined {
     const count = this.#count;
     const second = Math.floor(arrivedAt / 1000);
-    if (count === undefined || this.#since > second * 1000) return undefined;
+    if (count === undefined || this.#since >= (second + 1) * 1000) return undefined;
     const accepted = this.#evidence.countOf(second);
     if (accepted >= count || accepted < count * ADAPTIVE.shallowestCut) return undefined;
     this.#recount = { second, before: count };

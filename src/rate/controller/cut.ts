@@ -91,6 +91,8 @@ export interface CutMeasures {
   limitOverWait: number;
   /** How long before the refused start the one before it went. */
   gapBeforeMs: number | undefined;
+  /** Refused before its clock second took nearly what the one before took clean: no window on the clock. */
+  earlyInSecond: boolean;
 }
 
 export type CutDecision =
@@ -145,6 +147,9 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   const heldBefore = isOvershoot || (refusedStep && !Number.isFinite(state.plateau));
   const limit = isDrop ? (sending * ADAPTIVE.shallowestCut) / ADAPTIVE.settleFraction : heldBefore ? Math.max(measured, state.previousRps) : measured;
   let plateau = plateauFor(limit, sending);
+  // That rate held a whole step clean: the climb rests on it, not 97% of it (a depth-1 bucket
+  // at 20/s otherwise settled at 18.6/s for the rest of the run).
+  if (heldBefore && state.previousRps < sending) plateau = Math.max(plateau, state.previousRps);
   // A long window's measure is its own: a quarter of a burst's rate would be far over it.
   const deepest = isLongWait ? 0 : sending * ADAPTIVE.deepestCut;
   // A measure under a quarter of the rate sent saw a burst or a ramp, not the limit (a token
@@ -153,8 +158,9 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
   // A burst at a steady rate refused, with a measure that saw only its start: climb back by
   // halving the gap to half that rate. Slow start's first refusal too, unless the measure is one
   // clock second's count: its doubling may be far past a window's count by then, which that
-  // count tells exactly (and the fill after the pause tests).
-  const isOneSecondsCount = measured === measures.busiestSecond;
+  // count tells exactly (and the fill after the pause tests). Refused early in its second, it
+  // is no window's count.
+  const isOneSecondsCount = measured === measures.busiestSecond && !measures.earlyInSecond;
   const climbsToHalf = sawRamp && !isLongWait && (!state.slowStart || !isOneSecondsCount);
   if (climbsToHalf) plateau = Math.max(plateau, sending / 2);
   // Slow start's first refusal saw its ramp, unless it measured one clock second's count that is
@@ -174,7 +180,7 @@ export function decideCut(state: RateState, refusal: Refusal, measures: CutMeasu
     isDrop,
     // Only a count of one clock second says what a window on the clock holds, and not a burst's
     // the climb goes back past: a fill would hold the lane to it (1 start a second, at --rps 40).
-    fillCount: !isDrop && !isLongWait && !isOvershoot && !climbsToHalf && isOneSecondsCount ? measured : undefined,
+    fillCount: !isDrop && !isLongWait && !isOvershoot && !climbsToHalf && isOneSecondsCount && !measures.earlyInSecond ? measured : undefined,
     cutSecond: isLongWait || isDrop ? Number.NaN : Math.floor(arrivedAt / 1000),
   };
 }

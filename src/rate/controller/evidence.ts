@@ -153,7 +153,17 @@ export class Evidence {
       busiestSecond: this.busiestSecond(second, refusal.startedAt),
       limitOverWait: retryAfterMs === undefined ? Number.NaN : this.limitOverWait(now, retryAfterMs),
       gapBeforeMs: this.gapBeforeMs(refusal.startedAt),
+      earlyInSecond: this.refusedEarlyInSecond(second, refusal.startedAt),
     };
+  }
+
+  /**
+   * Whether a refusal in clock second `second` came before that second took (nearly) what the one
+   * before it took clean: a window on the clock refuses only once its own second's count is spent.
+   */
+  refusedEarlyInSecond(second: number, startedAt: number): boolean {
+    if (second - 1 <= this.#staleUpTo) return false;
+    return this.countOf(second) + this.#inFlightIn(second, startedAt) < ADAPTIVE.shallowestCut * this.countOf(second - 1);
   }
 
   /** How long before the start at `startedAt` the one before it went (undefined when not known). */
